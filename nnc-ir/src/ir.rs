@@ -1,0 +1,479 @@
+//! The typed IR: a network as a list of nodes in definition order, each one op over earlier nodes.
+//!
+//! A [`Graph`] is independent of the input size: channel counts are fixed when the description is
+//! lowered, while heights and widths come from [`Graph::infer_shapes`] for a given input size. Every
+//! op answers for its own shape rules ([`Op::output_channels`], [`Op::output_size`]), its weights
+//! ([`Op::weight_specs`]) and its cost ([`Op::flops`]); nothing else in nnc special-cases an op's
+//! shape.
+
+use crate::error::{ErrorKind, ModelError, Span};
+use std::fmt;
+use std::path::PathBuf;
+
+/// The index of a node, and so of the value (tensor) that node produces.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ValueId(pub usize);
+
+/// The shape of one value: height, width and channels of an NHWC tensor with N = 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Shape {
+    pub h: usize,
+    pub w: usize,
+    pub c: usize,
+}
+
+impl Shape {
+    /// Number of f32 elements.
+    pub fn len(&self) -> usize {
+        self.h * self.w * self.c
+    }
+
+    /// True when some dimension is zero.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl fmt::Display for Shape {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}x{}x{}", self.h, self.w, self.c)
+    }
+}
+
+/// A sliding window: the geometry shared by convolution and pooling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Window {
+    /// Side of the square kernel.
+    pub kernel: usize,
+    /// Step between windows, the same along both axes.
+    pub stride: usize,
+    /// Rows and columns added on every side: zeros for convolution, ignored by pooling.
+    pub pad: usize,
+}
+
+impl Window {
+    /// Output length along one axis, or `None` when the padded input is shorter than the kernel.
+    pub fn output_len(&self, input: usize) -> Option<usize> {
+        let padded = input + 2 * self.pad;
+        (padded >= self.kernel).then(|| (padded - self.kernel) / self.stride + 1)
+    }
+
+    /// The smallest input length that gives at least one output.
+    pub fn min_input(&self) -> usize {
+        self.kernel.saturating_sub(2 * self.pad).max(1)
+    }
+}
+
+impl fmt::Display for Window {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "k={} stride={} pad={}", self.kernel, self.stride, self.pad)
+    }
+}
+
+/// A 2-D convolution over all input channels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Conv {
+    pub out_channels: usize,
+    pub window: Window,
+    pub bias: bool,
+}
+
+/// One operation of the network.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// The network's input image, with a fixed channel count and any height and width.
+    Input { channels: usize },
+    /// 2-D convolution with weights `[out, in, k, k]` (the ONNX and PyTorch layout) and optional bias.
+    Conv(Conv),
+    /// `max(x, 0)`.
+    Relu,
+    /// `x` where positive, `alpha[c] * x` elsewhere, with one learned `alpha` per channel.
+    Prelu,
+    /// `1 / (1 + e^-x)`.
+    Sigmoid,
+    /// Largest value in each window; padding never wins.
+    MaxPool(Window),
+    /// Mean of each window over the pixels inside the input (padding is not counted).
+    AvgPool(Window),
+    /// Element-wise sum of two values of the same shape.
+    Add,
+    /// The inputs' channels one after the other, for inputs of the same height and width.
+    Concat,
+}
+
+/// How many inputs an op takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arity {
+    Exactly(usize),
+    AtLeast(usize),
+}
+
+/// What a weight tensor is for, in the order an op's weights are listed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum WeightRole {
+    /// Convolution kernel, `[out, in, k, k]`.
+    Kernel,
+    /// Per-output-channel bias, `[out]`.
+    Bias,
+    /// PReLU slope, `[channels]`.
+    Slope,
+}
+
+/// A weight tensor an op needs: the role, the name suffix in the weights file, and its shape.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WeightSpec {
+    pub role: WeightRole,
+    pub suffix: &'static str,
+    pub shape: Vec<usize>,
+}
+
+/// Why an op cannot produce an output of a given size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SizeProblem {
+    /// The (padded) input is smaller than the window.
+    TooSmall { needs: usize },
+    /// Inputs that must agree in height and width do not.
+    Mismatch,
+}
+
+impl Op {
+    /// The op's name as written in a description.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Input { .. } => "input",
+            Op::Conv(_) => "conv",
+            Op::Relu => "relu",
+            Op::Prelu => "prelu",
+            Op::Sigmoid => "sigmoid",
+            Op::MaxPool(_) => "maxpool",
+            Op::AvgPool(_) => "avgpool",
+            Op::Add => "add",
+            Op::Concat => "concat",
+        }
+    }
+
+    /// How many inputs the op takes.
+    pub fn arity(&self) -> Arity {
+        match self {
+            Op::Input { .. } => Arity::Exactly(0),
+            Op::Conv(_)
+            | Op::Relu
+            | Op::Prelu
+            | Op::Sigmoid
+            | Op::MaxPool(_)
+            | Op::AvgPool(_) => Arity::Exactly(1),
+            Op::Add => Arity::Exactly(2),
+            Op::Concat => Arity::AtLeast(2),
+        }
+    }
+
+    /// Channels of the output given the inputs' channels, or why they do not fit the op.
+    pub fn output_channels(&self, inputs: &[usize]) -> Result<usize, String> {
+        match self {
+            Op::Input { channels } => Ok(*channels),
+            Op::Conv(conv) => Ok(conv.out_channels),
+            Op::Relu | Op::Prelu | Op::Sigmoid | Op::MaxPool(_) | Op::AvgPool(_) => Ok(inputs[0]),
+            Op::Add => {
+                if inputs[0] == inputs[1] {
+                    Ok(inputs[0])
+                } else {
+                    Err(format!(
+                        "`add` needs inputs with the same channels, got {} and {}",
+                        inputs[0], inputs[1]
+                    ))
+                }
+            }
+            Op::Concat => Ok(inputs.iter().sum()),
+        }
+    }
+
+    /// Height and width of the output given the inputs' heights and widths.
+    ///
+    /// Windows are square and strides equal along both axes, so one rule serves both axes.
+    pub fn output_size(&self, inputs: &[(usize, usize)]) -> Result<(usize, usize), SizeProblem> {
+        let window = match self {
+            Op::Input { .. } => unreachable!("the input's size is given, not inferred"),
+            Op::Conv(conv) => conv.window,
+            Op::MaxPool(window) | Op::AvgPool(window) => *window,
+            Op::Relu | Op::Prelu | Op::Sigmoid => return Ok(inputs[0]),
+            Op::Add | Op::Concat => {
+                return if inputs.iter().all(|s| *s == inputs[0]) {
+                    Ok(inputs[0])
+                } else {
+                    Err(SizeProblem::Mismatch)
+                };
+            }
+        };
+        let (h, w) = inputs[0];
+        match (window.output_len(h), window.output_len(w)) {
+            (Some(oh), Some(ow)) => Ok((oh, ow)),
+            _ => Err(SizeProblem::TooSmall { needs: window.min_input() }),
+        }
+    }
+
+    /// The weight tensors the op reads, given its input channels.
+    pub fn weight_specs(&self, in_channels: &[usize]) -> Vec<WeightSpec> {
+        match self {
+            Op::Conv(conv) => {
+                let k = conv.window.kernel;
+                let mut specs = vec![WeightSpec {
+                    role: WeightRole::Kernel,
+                    suffix: "weight",
+                    shape: vec![conv.out_channels, in_channels[0], k, k],
+                }];
+                if conv.bias {
+                    specs.push(WeightSpec {
+                        role: WeightRole::Bias,
+                        suffix: "bias",
+                        shape: vec![conv.out_channels],
+                    });
+                }
+                specs
+            }
+            Op::Prelu => vec![WeightSpec {
+                role: WeightRole::Slope,
+                suffix: "alpha",
+                shape: vec![in_channels[0]],
+            }],
+            _ => Vec::new(),
+        }
+    }
+
+    /// Floating-point operations to compute `out` directly (a multiply-add counts as two).
+    pub fn flops(&self, inputs: &[Shape], out: Shape) -> u64 {
+        let pixels = (out.h * out.w) as u64;
+        let elems = out.len() as u64;
+        match self {
+            Op::Input { .. } => 0,
+            Op::Conv(conv) => {
+                let k = conv.window.kernel as u64;
+                2 * pixels * out.c as u64 * inputs[0].c as u64 * k * k
+            }
+            Op::Relu => elems,
+            Op::Prelu => 2 * elems,
+            Op::Sigmoid => 4 * elems,
+            Op::MaxPool(w) | Op::AvgPool(w) => elems * (w.kernel * w.kernel) as u64,
+            Op::Add => elems,
+            Op::Concat => 0,
+        }
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Op::Input { channels } => write!(f, "input channels={channels}"),
+            Op::Conv(c) => {
+                write!(f, "conv out={} {}", c.out_channels, c.window)?;
+                if !c.bias {
+                    write!(f, " bias=false")?;
+                }
+                Ok(())
+            }
+            Op::MaxPool(w) | Op::AvgPool(w) => write!(f, "{} {w}", self.name()),
+            _ => f.write_str(self.name()),
+        }
+    }
+}
+
+/// One layer: an op applied to earlier values.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Node {
+    /// The layer's name, which also prefixes its weight tensors (`NAME.weight`).
+    pub name: String,
+    pub op: Op,
+    pub inputs: Vec<ValueId>,
+    /// Output channels, fixed by lowering.
+    pub channels: usize,
+    /// Where the layer is defined, for errors found later (weights, shapes).
+    pub span: Span,
+}
+
+/// A named output of the network.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Head {
+    pub name: String,
+    pub value: ValueId,
+    pub span: Span,
+}
+
+/// A whole network, ready for shape inference at any input size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Graph {
+    /// The network's name: the description's file stem.
+    pub name: String,
+    /// The description file, for error messages.
+    pub file: PathBuf,
+    /// The description's text, so that later errors can quote the offending line.
+    pub source: String,
+    /// Nodes in definition order, which is a topological order.
+    pub nodes: Vec<Node>,
+    /// The network's heads, in the order they are declared.
+    pub outputs: Vec<Head>,
+}
+
+impl Graph {
+    /// The single input node.
+    pub fn input(&self) -> ValueId {
+        let index = self.nodes.iter().position(|n| matches!(n.op, Op::Input { .. }));
+        ValueId(index.expect("lowering guarantees exactly one input"))
+    }
+
+    /// Channels of the input image.
+    pub fn input_channels(&self) -> usize {
+        self.nodes[self.input().0].channels
+    }
+
+    /// The node producing `value`.
+    pub fn node(&self, value: ValueId) -> &Node {
+        &self.nodes[value.0]
+    }
+
+    /// Channel counts of a node's inputs.
+    pub fn input_channels_of(&self, node: &Node) -> Vec<usize> {
+        node.inputs.iter().map(|v| self.nodes[v.0].channels).collect()
+    }
+
+    /// Builds an error pointing at a node's definition.
+    pub fn error_at(&self, span: Span, kind: ErrorKind, message: impl Into<String>) -> ModelError {
+        crate::syntax::error_at(&self.source, &self.file, kind, span, message)
+    }
+
+    /// The shape of every value for an input of `height` x `width` pixels.
+    ///
+    /// Fails with [`ErrorKind::InputTooSmall`] naming the first layer that would be empty, or
+    /// [`ErrorKind::ShapeMismatch`] when an `add` or `concat` gets inputs of different sizes.
+    pub fn infer_shapes(&self, height: usize, width: usize) -> Result<Shapes, ModelError> {
+        let mut shapes: Vec<Shape> = Vec::with_capacity(self.nodes.len());
+        for node in &self.nodes {
+            let (h, w) = if let Op::Input { .. } = node.op {
+                if height == 0 || width == 0 {
+                    return Err(self.error_at(
+                        node.span,
+                        ErrorKind::InputTooSmall,
+                        format!("an input of {height}x{width} pixels is empty"),
+                    ));
+                }
+                (height, width)
+            } else {
+                let sizes: Vec<_> = node.inputs.iter().map(|v| (shapes[v.0].h, shapes[v.0].w)).collect();
+                node.op.output_size(&sizes).map_err(|problem| {
+                    let got = sizes
+                        .iter()
+                        .map(|(h, w)| format!("{h}x{w}"))
+                        .collect::<Vec<_>>()
+                        .join(" and ");
+                    match problem {
+                        SizeProblem::TooSmall { needs } => self
+                            .error_at(
+                                node.span,
+                                ErrorKind::InputTooSmall,
+                                format!(
+                                    "an input of {height}x{width} is too small: layer `{}` gets \
+                                     {got} but needs at least {needs}x{needs}",
+                                    node.name
+                                ),
+                            )
+                            .with_help(match self.min_input_size() {
+                                Some(n) => format!("this network needs inputs of at least {n}x{n}"),
+                                None => "no input size fits this network".to_string(),
+                            }),
+                        SizeProblem::Mismatch => self.error_at(
+                            node.span,
+                            ErrorKind::ShapeMismatch,
+                            format!(
+                                "`{}` needs inputs of the same height and width, but for an input \
+                                 of {height}x{width} they are {got}",
+                                node.name
+                            ),
+                        ),
+                    }
+                })?
+            };
+            shapes.push(Shape { h, w, c: node.channels });
+        }
+        Ok(Shapes { shapes })
+    }
+
+    /// The smallest square input (side in pixels) for which every layer is non-empty and every
+    /// `add` and `concat` lines up, searched up to 4096; `None` if there is none.
+    ///
+    /// Both axes follow the same rules, so the answer for squares is the answer for each axis.
+    pub fn min_input_size(&self) -> Option<usize> {
+        let fits = |n: usize| self.infer_shapes_quiet(n).is_some();
+        (1..=4096).find(|&n| fits(n))
+    }
+
+    /// Shape inference along one axis without building errors, for searches.
+    fn infer_shapes_quiet(&self, n: usize) -> Option<()> {
+        let mut sizes = Vec::with_capacity(self.nodes.len());
+        for node in &self.nodes {
+            let size = match node.op {
+                Op::Input { .. } => (n, n),
+                _ => {
+                    let ins: Vec<_> = node.inputs.iter().map(|v| sizes[v.0]).collect();
+                    node.op.output_size(&ins).ok()?
+                }
+            };
+            sizes.push(size);
+        }
+        Some(())
+    }
+
+    /// A listing of the graph with every value's shape, for snapshots and `--explain` output.
+    pub fn display_with_shapes<'a>(&'a self, shapes: &'a Shapes) -> impl fmt::Display + 'a {
+        DisplayShapes { graph: self, shapes }
+    }
+}
+
+/// The shape of every value of a graph at one input size, indexed by [`ValueId`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Shapes {
+    shapes: Vec<Shape>,
+}
+
+impl Shapes {
+    /// The shape of `value`.
+    pub fn of(&self, value: ValueId) -> Shape {
+        self.shapes[value.0]
+    }
+
+    /// Shapes of every value, in node order.
+    pub fn all(&self) -> &[Shape] {
+        &self.shapes
+    }
+}
+
+struct DisplayShapes<'a> {
+    graph: &'a Graph,
+    shapes: &'a Shapes,
+}
+
+impl fmt::Display for DisplayShapes<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let g = self.graph;
+        let width = g.nodes.iter().map(|n| n.name.len()).max().unwrap_or(0);
+        writeln!(f, "graph {}", g.name)?;
+        let mut total = 0;
+        for (i, node) in g.nodes.iter().enumerate() {
+            let ins: Vec<_> = node.inputs.iter().map(|v| g.nodes[v.0].name.as_str()).collect();
+            let in_shapes: Vec<_> = node.inputs.iter().map(|v| self.shapes.of(*v)).collect();
+            let flops = node.op.flops(&in_shapes, self.shapes.of(ValueId(i)));
+            total += flops;
+            write!(f, "  %{i:<2} {:<width$} : {:<11}", node.name, self.shapes.of(ValueId(i)).to_string())?;
+            write!(f, " = {}", node.op)?;
+            if !ins.is_empty() {
+                write!(f, " ({})", ins.join(", "))?;
+            }
+            if flops > 0 {
+                write!(f, "  flops={flops}")?;
+            }
+            writeln!(f)?;
+        }
+        for head in &g.outputs {
+            let value = &g.nodes[head.value.0].name;
+            writeln!(f, "  output {} = {value} : {}", head.name, self.shapes.of(head.value))?;
+        }
+        write!(f, "  total flops={total}")
+    }
+}

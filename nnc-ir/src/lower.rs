@@ -1,0 +1,361 @@
+//! Lowering: checks a [`SyntaxTree`] and turns it into a typed [`Graph`].
+//!
+//! This is where a description's meaning is checked: known ops, their arguments, names defined
+//! before use and defined once, channel counts that fit, one input, at least one output, and no
+//! layer that no output depends on. Every problem is collected; lowering goes on after an error so
+//! that one run reports them all.
+
+use crate::error::{ErrorKind, ModelError, ModelErrors, Span};
+use crate::ir::{Arity, Conv, Graph, Head, Node, Op, ValueId, Window};
+use crate::syntax::{Arg, Ident, Literal, Statement, SyntaxTree, error_at};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The ops a description may use, as written.
+pub const OPS: &[&str] =
+    &["input", "conv", "relu", "prelu", "sigmoid", "maxpool", "avgpool", "add", "concat"];
+
+/// Largest kernel, stride and padding accepted: far beyond any useful network, small enough that
+/// shape arithmetic can never overflow.
+const MAX_WINDOW: i64 = 256;
+/// Largest channel count accepted.
+const MAX_CHANNELS: i64 = 1 << 16;
+
+struct Lowerer<'a> {
+    src: &'a str,
+    file: &'a Path,
+    errors: Vec<ModelError>,
+}
+
+impl Lowerer<'_> {
+    /// Records an error and hands it back so that the caller can add a hint.
+    fn error(&mut self, kind: ErrorKind, span: Span, message: impl Into<String>) -> &mut ModelError {
+        self.errors.push(error_at(self.src, self.file, kind, span, message));
+        self.errors.last_mut().expect("just pushed")
+    }
+}
+
+/// The keyword arguments of one call, checked off as the op reads them.
+struct Kwargs<'t> {
+    op: &'t str,
+    args: Vec<(&'t Ident, &'t Literal, Span, bool)>,
+}
+
+impl<'t> Kwargs<'t> {
+    fn take(&mut self, key: &str) -> Option<(&'t Literal, Span)> {
+        let found = self.args.iter_mut().find(|(k, _, _, used)| k.text == key && !used)?;
+        found.3 = true;
+        Some((found.1, found.2))
+    }
+
+    fn int(
+        &mut self,
+        lw: &mut Lowerer<'_>,
+        key: &str,
+        default: Option<i64>,
+        min: i64,
+        max: i64,
+        call: Span,
+    ) -> Option<usize> {
+        let Some((lit, span)) = self.take(key) else {
+            if default.is_none() {
+                lw.error(
+                    ErrorKind::BadArgument,
+                    call,
+                    format!("`{}` needs the argument `{key}`", self.op),
+                )
+                .help = Some(format!("write `{key}=N` with N from {min} to {max}"));
+            }
+            return default.map(|d| d as usize);
+        };
+        match lit {
+            Literal::Int(i) if (min..=max).contains(i) => Some(*i as usize),
+            other => {
+                lw.error(
+                    ErrorKind::BadArgument,
+                    span,
+                    format!("`{key}` must be a whole number from {min} to {max}, found {}", show(other)),
+                );
+                None
+            }
+        }
+    }
+
+    fn bool(&mut self, lw: &mut Lowerer<'_>, key: &str, default: bool) -> bool {
+        let Some((lit, span)) = self.take(key) else { return default };
+        match lit {
+            Literal::Word(w) if w == "true" => true,
+            Literal::Word(w) if w == "false" => false,
+            other => {
+                lw.error(
+                    ErrorKind::BadArgument,
+                    span,
+                    format!("`{key}` must be `true` or `false`, found {}", show(other)),
+                );
+                default
+            }
+        }
+    }
+
+    /// Reports every argument no one asked for: unknown, or given twice.
+    fn finish(self, lw: &mut Lowerer<'_>, known: &[&str]) {
+        for (key, _, _, used) in &self.args {
+            if *used {
+                continue;
+            }
+            let repeated = known.contains(&key.text.as_str());
+            let message = if repeated {
+                format!("`{}` is given more than once", key.text)
+            } else {
+                format!("`{}` has no argument `{}`", self.op, key.text)
+            };
+            let help = if known.is_empty() {
+                format!("`{}` takes no arguments besides its inputs", self.op)
+            } else {
+                format!("`{}` takes: {}", self.op, known.join(", "))
+            };
+            lw.error(ErrorKind::BadArgument, key.span, message).help = Some(help);
+        }
+    }
+}
+
+fn show(lit: &Literal) -> String {
+    match lit {
+        Literal::Int(i) => format!("`{i}`"),
+        Literal::Float(x) => format!("`{x}`"),
+        Literal::Word(w) => format!("`{w}`"),
+        Literal::Str(s) => format!("\"{s}\""),
+    }
+}
+
+/// Reads an op's keyword arguments into an [`Op`], or `None` after reporting what is wrong.
+fn build_op(lw: &mut Lowerer<'_>, op: &Ident, mut kw: Kwargs<'_>) -> Option<Op> {
+    let call = op.span;
+    let window = |lw: &mut Lowerer<'_>, kw: &mut Kwargs<'_>, pool: bool| {
+        let kernel = kw.int(lw, "k", None, 1, MAX_WINDOW, call);
+        let default_stride = if pool { kernel.map(|k| k as i64) } else { Some(1) };
+        let stride = kw.int(lw, "stride", default_stride.or(Some(1)), 1, MAX_WINDOW, call);
+        let pad = kw.int(lw, "pad", Some(0), 0, MAX_WINDOW, call);
+        let (kernel, stride, pad) = (kernel?, stride?, pad?);
+        if pool && pad >= kernel {
+            lw.error(
+                ErrorKind::BadArgument,
+                call,
+                format!("`{}` needs `pad` smaller than `k`, got pad={pad} and k={kernel}", op.text),
+            )
+            .help = Some("a window made only of padding has no value to pool".to_string());
+            return None;
+        }
+        Some(Window { kernel, stride, pad })
+    };
+    let (built, known): (Option<Op>, &[&str]) = match op.text.as_str() {
+        "input" => {
+            let channels = kw.int(lw, "channels", None, 1, MAX_CHANNELS, call);
+            (channels.map(|channels| Op::Input { channels }), &["channels"])
+        }
+        "conv" => {
+            let out = kw.int(lw, "out", None, 1, MAX_CHANNELS, call);
+            let window = window(lw, &mut kw, false);
+            let bias = kw.bool(lw, "bias", true);
+            let conv = out.zip(window).map(|(out_channels, window)| Conv { out_channels, window, bias });
+            (conv.map(Op::Conv), &["out", "k", "stride", "pad", "bias"])
+        }
+        "maxpool" => (window(lw, &mut kw, true).map(Op::MaxPool), &["k", "stride", "pad"]),
+        "avgpool" => (window(lw, &mut kw, true).map(Op::AvgPool), &["k", "stride", "pad"]),
+        "relu" => (Some(Op::Relu), &[]),
+        "prelu" => (Some(Op::Prelu), &[]),
+        "sigmoid" => (Some(Op::Sigmoid), &[]),
+        "add" => (Some(Op::Add), &[]),
+        "concat" => (Some(Op::Concat), &[]),
+        other => {
+            lw.error(ErrorKind::UnknownOp, op.span, format!("unknown op `{other}`")).help =
+                Some(format!("expected one of: {}", OPS.join(", ")));
+            return None;
+        }
+    };
+    kw.finish(lw, known);
+    built
+}
+
+/// Checks a syntax tree and lowers it to a [`Graph`] named `name`.
+pub fn lower(tree: &SyntaxTree, src: &str, file: &Path, name: &str) -> Result<Graph, ModelErrors> {
+    let mut lw = Lowerer { src, file, errors: Vec::new() };
+    let mut nodes: Vec<Node> = Vec::new();
+    // Every name defined anywhere, to tell "defined later" from "never defined".
+    let all_defined: HashMap<&str, Span> = tree
+        .statements
+        .iter()
+        .rev()
+        .filter_map(|s| match s {
+            Statement::Layer { name, .. } => Some((name.text.as_str(), name.span)),
+            Statement::Output { .. } => None,
+        })
+        .collect();
+    let mut defined: HashMap<String, ValueId> = HashMap::new();
+    let mut outputs: Vec<Head> = Vec::new();
+    let mut input_seen: Option<Span> = None;
+
+    for statement in &tree.statements {
+        match statement {
+            Statement::Layer { name, op, args } => {
+                let mut inputs = Vec::new();
+                let mut resolved = true;
+                let mut kwargs = Kwargs { op: &op.text, args: Vec::new() };
+                for arg in args {
+                    match arg {
+                        Arg::Positional(id) => match defined.get(&id.text) {
+                            Some(v) => inputs.push(*v),
+                            None => {
+                                resolved = false;
+                                let e = lw.error(
+                                    ErrorKind::UndefinedName,
+                                    id.span,
+                                    format!("`{}` is not defined above this line", id.text),
+                                );
+                                if let Some(later) = all_defined.get(id.text.as_str()) {
+                                    e.help = Some(format!(
+                                        "`{}` is defined later, at line {}; a layer can only use \
+                                         layers above it",
+                                        id.text, later.line
+                                    ));
+                                }
+                            }
+                        },
+                        Arg::Keyword { key, value, value_span } => {
+                            kwargs.args.push((key, value, *value_span, false))
+                        }
+                    }
+                }
+                let built = build_op(&mut lw, op, kwargs);
+                if let Some(first) = defined.get(&name.text) {
+                    let first_line = nodes[first.0].span.line;
+                    lw.error(
+                        ErrorKind::DuplicateName,
+                        name.span,
+                        format!("`{}` is defined twice", name.text),
+                    )
+                    .help = Some(format!("first defined at line {first_line}; give each layer its own name"));
+                    continue;
+                }
+                let Some(built) = built else { continue };
+                if let Op::Input { .. } = built {
+                    if let Some(first) = input_seen {
+                        lw.error(
+                            ErrorKind::BadGraph,
+                            name.span,
+                            "a network has exactly one input; this is a second one",
+                        )
+                        .help = Some(format!("the input is defined at line {}", first.line));
+                        continue;
+                    }
+                    input_seen = Some(name.span);
+                }
+                if !resolved {
+                    continue;
+                }
+                let arity_ok = match built.arity() {
+                    Arity::Exactly(n) => inputs.len() == n,
+                    Arity::AtLeast(n) => inputs.len() >= n,
+                };
+                if !arity_ok {
+                    let wanted = match built.arity() {
+                        Arity::Exactly(0) => "no inputs".to_string(),
+                        Arity::Exactly(1) => "exactly one input".to_string(),
+                        Arity::Exactly(n) => format!("exactly {n} inputs"),
+                        Arity::AtLeast(n) => format!("at least {n} inputs"),
+                    };
+                    lw.error(
+                        ErrorKind::BadArgument,
+                        op.span,
+                        format!("`{}` takes {wanted}, found {}", op.text, inputs.len()),
+                    );
+                    continue;
+                }
+                let in_channels: Vec<usize> = inputs.iter().map(|v| nodes[v.0].channels).collect();
+                let channels = match built.output_channels(&in_channels) {
+                    Ok(c) => c,
+                    Err(message) => {
+                        lw.error(ErrorKind::ChannelMismatch, op.span, message);
+                        continue;
+                    }
+                };
+                defined.insert(name.text.clone(), ValueId(nodes.len()));
+                nodes.push(Node {
+                    name: name.text.clone(),
+                    op: built,
+                    inputs,
+                    channels,
+                    span: name.span,
+                });
+            }
+            Statement::Output { head, value } => {
+                if let Some(first) = outputs.iter().find(|h| h.name == head.text) {
+                    let line = first.span.line;
+                    lw.error(
+                        ErrorKind::DuplicateName,
+                        head.span,
+                        format!("output `{}` is declared twice", head.text),
+                    )
+                    .help = Some(format!("first declared at line {line}"));
+                    continue;
+                }
+                match defined.get(&value.text) {
+                    Some(v) => outputs.push(Head { name: head.text.clone(), value: *v, span: head.span }),
+                    None if all_defined.contains_key(value.text.as_str()) => {
+                        // The layer exists but failed to lower; its own error says why.
+                    }
+                    None => {
+                        lw.error(
+                            ErrorKind::UndefinedName,
+                            value.span,
+                            format!("output `{}` names `{}`, which is not defined", head.text, value.text),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    let whole_file = Span { line: 1, col: 1, start: 0, end: 0 };
+    if input_seen.is_none() {
+        lw.error(ErrorKind::BadGraph, whole_file, "the network has no input").help =
+            Some("add a line like `image = input(channels=3)`".to_string());
+    }
+    let declared_outputs = tree.statements.iter().any(|s| matches!(s, Statement::Output { .. }));
+    if !declared_outputs {
+        lw.error(ErrorKind::BadGraph, whole_file, "the network has no output").help =
+            Some("add a line like `output score = LAYER` for each head".to_string());
+    }
+    if lw.errors.is_empty() {
+        // A layer that no output depends on would be computed for nothing.
+        let mut used = vec![false; nodes.len()];
+        for head in &outputs {
+            used[head.value.0] = true;
+        }
+        for i in (0..nodes.len()).rev() {
+            if used[i] {
+                for v in &nodes[i].inputs {
+                    used[v.0] = true;
+                }
+            }
+        }
+        for (node, used) in nodes.iter().zip(&used) {
+            if !used {
+                lw.error(
+                    ErrorKind::BadGraph,
+                    node.span,
+                    format!("layer `{}` is not used by any output", node.name),
+                )
+                .help = Some("remove it, or expose it with `output NAME`".to_string());
+            }
+        }
+    }
+    let graph = Graph {
+        name: name.to_string(),
+        file: file.to_path_buf(),
+        source: src.to_string(),
+        nodes,
+        outputs,
+    };
+    lw.errors.into_iter().collect::<ModelErrors>().finish(graph)
+}
