@@ -119,7 +119,12 @@ impl fmt::Display for ModelError {
                 .count()
                 .max(1);
             write!(f, "\n{pad} |\n{number} | {line}\n{pad} | ")?;
-            write!(f, "{}{}", " ".repeat(col.saturating_sub(1)), "^".repeat(width))?;
+            write!(
+                f,
+                "{}{}",
+                " ".repeat(col.saturating_sub(1)),
+                "^".repeat(width)
+            )?;
         }
         if let Some(help) = &self.help {
             write!(f, "\n  = help: {help}")?;
@@ -167,7 +172,8 @@ impl ModelErrors {
         if self.errors.is_empty() {
             Ok(value)
         } else {
-            self.errors.sort_by_key(|e| e.span.map(|s| s.start).unwrap_or(usize::MAX));
+            self.errors
+                .sort_by_key(|e| e.span.map(|s| s.start).unwrap_or(usize::MAX));
             Err(self)
         }
     }
@@ -175,13 +181,17 @@ impl ModelErrors {
 
 impl From<ModelError> for ModelErrors {
     fn from(error: ModelError) -> Self {
-        ModelErrors { errors: vec![error] }
+        ModelErrors {
+            errors: vec![error],
+        }
     }
 }
 
 impl FromIterator<ModelError> for ModelErrors {
     fn from_iter<I: IntoIterator<Item = ModelError>>(iter: I) -> Self {
-        ModelErrors { errors: iter.into_iter().collect() }
+        ModelErrors {
+            errors: iter.into_iter().collect(),
+        }
     }
 }
 

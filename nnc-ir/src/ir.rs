@@ -66,7 +66,11 @@ impl Window {
 
 impl fmt::Display for Window {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "k={} stride={} pad={}", self.kernel, self.stride, self.pad)
+        write!(
+            f,
+            "k={} stride={} pad={}",
+            self.kernel, self.stride, self.pad
+        )
     }
 }
 
@@ -156,12 +160,9 @@ impl Op {
     pub fn arity(&self) -> Arity {
         match self {
             Op::Input { .. } => Arity::Exactly(0),
-            Op::Conv(_)
-            | Op::Relu
-            | Op::Prelu
-            | Op::Sigmoid
-            | Op::MaxPool(_)
-            | Op::AvgPool(_) => Arity::Exactly(1),
+            Op::Conv(_) | Op::Relu | Op::Prelu | Op::Sigmoid | Op::MaxPool(_) | Op::AvgPool(_) => {
+                Arity::Exactly(1)
+            }
             Op::Add => Arity::Exactly(2),
             Op::Concat => Arity::AtLeast(2),
         }
@@ -207,7 +208,9 @@ impl Op {
         let (h, w) = inputs[0];
         match (window.output_len(h), window.output_len(w)) {
             (Some(oh), Some(ow)) => Ok((oh, ow)),
-            _ => Err(SizeProblem::TooSmall { needs: window.min_input() }),
+            _ => Err(SizeProblem::TooSmall {
+                needs: window.min_input(),
+            }),
         }
     }
 
@@ -315,7 +318,10 @@ pub struct Graph {
 impl Graph {
     /// The single input node.
     pub fn input(&self) -> ValueId {
-        let index = self.nodes.iter().position(|n| matches!(n.op, Op::Input { .. }));
+        let index = self
+            .nodes
+            .iter()
+            .position(|n| matches!(n.op, Op::Input { .. }));
         ValueId(index.expect("lowering guarantees exactly one input"))
     }
 
@@ -331,7 +337,10 @@ impl Graph {
 
     /// Channel counts of a node's inputs.
     pub fn input_channels_of(&self, node: &Node) -> Vec<usize> {
-        node.inputs.iter().map(|v| self.nodes[v.0].channels).collect()
+        node.inputs
+            .iter()
+            .map(|v| self.nodes[v.0].channels)
+            .collect()
     }
 
     /// Builds an error pointing at a node's definition.
@@ -356,7 +365,11 @@ impl Graph {
                 }
                 (height, width)
             } else {
-                let sizes: Vec<_> = node.inputs.iter().map(|v| (shapes[v.0].h, shapes[v.0].w)).collect();
+                let sizes: Vec<_> = node
+                    .inputs
+                    .iter()
+                    .map(|v| (shapes[v.0].h, shapes[v.0].w))
+                    .collect();
                 node.op.output_size(&sizes).map_err(|problem| {
                     let got = sizes
                         .iter()
@@ -390,7 +403,11 @@ impl Graph {
                     }
                 })?
             };
-            shapes.push(Shape { h, w, c: node.channels });
+            shapes.push(Shape {
+                h,
+                w,
+                c: node.channels,
+            });
         }
         Ok(Shapes { shapes })
     }
@@ -422,7 +439,10 @@ impl Graph {
 
     /// A listing of the graph with every value's shape, for snapshots and `--explain` output.
     pub fn display_with_shapes<'a>(&'a self, shapes: &'a Shapes) -> impl fmt::Display + 'a {
-        DisplayShapes { graph: self, shapes }
+        DisplayShapes {
+            graph: self,
+            shapes,
+        }
     }
 }
 
@@ -456,11 +476,20 @@ impl fmt::Display for DisplayShapes<'_> {
         writeln!(f, "graph {}", g.name)?;
         let mut total = 0;
         for (i, node) in g.nodes.iter().enumerate() {
-            let ins: Vec<_> = node.inputs.iter().map(|v| g.nodes[v.0].name.as_str()).collect();
+            let ins: Vec<_> = node
+                .inputs
+                .iter()
+                .map(|v| g.nodes[v.0].name.as_str())
+                .collect();
             let in_shapes: Vec<_> = node.inputs.iter().map(|v| self.shapes.of(*v)).collect();
             let flops = node.op.flops(&in_shapes, self.shapes.of(ValueId(i)));
             total += flops;
-            write!(f, "  %{i:<2} {:<width$} : {:<11}", node.name, self.shapes.of(ValueId(i)).to_string())?;
+            write!(
+                f,
+                "  %{i:<2} {:<width$} : {:<11}",
+                node.name,
+                self.shapes.of(ValueId(i)).to_string()
+            )?;
             write!(f, " = {}", node.op)?;
             if !ins.is_empty() {
                 write!(f, " ({})", ins.join(", "))?;
@@ -472,7 +501,12 @@ impl fmt::Display for DisplayShapes<'_> {
         }
         for head in &g.outputs {
             let value = &g.nodes[head.value.0].name;
-            writeln!(f, "  output {} = {value} : {}", head.name, self.shapes.of(head.value))?;
+            writeln!(
+                f,
+                "  output {} = {value} : {}",
+                head.name,
+                self.shapes.of(head.value)
+            )?;
         }
         write!(f, "  total flops={total}")
     }

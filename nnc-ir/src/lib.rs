@@ -36,11 +36,12 @@ pub mod error;
 pub mod ir;
 pub mod lower;
 pub mod syntax;
+pub mod testing;
 pub mod weights;
 
 pub use error::{ErrorKind, ModelError, ModelErrors, Span};
 pub use ir::{Conv, Graph, Head, Node, Op, Shape, Shapes, ValueId, WeightRole, Window};
-pub use weights::{Dtype, Tensor, Weights};
+pub use weights::{Dtype, WeightTensor, Weights};
 
 use std::path::Path;
 
@@ -53,7 +54,10 @@ pub struct Model {
 
 /// Parses and checks a description. `file` is used in error messages and names the graph.
 pub fn parse_graph(src: &str, file: &Path) -> Result<Graph, ModelErrors> {
-    let name = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = file
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tree = syntax::parse(src, file)?;
     lower::lower(&tree, src, file, &name)
 }
@@ -75,7 +79,10 @@ impl Model {
                     errors.push(ModelError::in_file(
                         ErrorKind::WeightsFile,
                         weights_file,
-                        format!("{} is not a valid safetensors file: {e}", weights_file.display()),
+                        format!(
+                            "{} is not a valid safetensors file: {e}",
+                            weights_file.display()
+                        ),
                     ));
                 }
                 return Err(errors);
@@ -88,7 +95,11 @@ impl Model {
     /// Reads a description and its weights from files.
     pub fn load(model_file: &Path, weights_file: &Path) -> Result<Model, ModelErrors> {
         let read_error = |file: &Path, e: std::io::Error| {
-            ModelError::in_file(ErrorKind::Io, file, format!("cannot read {}: {e}", file.display()))
+            ModelError::in_file(
+                ErrorKind::Io,
+                file,
+                format!("cannot read {}: {e}", file.display()),
+            )
         };
         let src = std::fs::read(model_file).map_err(|e| read_error(model_file, e));
         let bytes = std::fs::read(weights_file).map_err(|e| read_error(weights_file, e));
@@ -102,7 +113,11 @@ impl Model {
             ModelError::in_file(
                 ErrorKind::Syntax,
                 model_file,
-                format!("{} is not UTF-8 text (invalid byte at offset {})", model_file.display(), e.utf8_error().valid_up_to()),
+                format!(
+                    "{} is not UTF-8 text (invalid byte at offset {})",
+                    model_file.display(),
+                    e.utf8_error().valid_up_to()
+                ),
             )
         })?;
         Model::from_sources(&src, model_file, &bytes, weights_file)

@@ -12,8 +12,9 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// The ops a description may use, as written.
-pub const OPS: &[&str] =
-    &["input", "conv", "relu", "prelu", "sigmoid", "maxpool", "avgpool", "add", "concat"];
+pub const OPS: &[&str] = &[
+    "input", "conv", "relu", "prelu", "sigmoid", "maxpool", "avgpool", "add", "concat",
+];
 
 /// Largest kernel, stride and padding accepted: far beyond any useful network, small enough that
 /// shape arithmetic can never overflow.
@@ -29,8 +30,14 @@ struct Lowerer<'a> {
 
 impl Lowerer<'_> {
     /// Records an error and hands it back so that the caller can add a hint.
-    fn error(&mut self, kind: ErrorKind, span: Span, message: impl Into<String>) -> &mut ModelError {
-        self.errors.push(error_at(self.src, self.file, kind, span, message));
+    fn error(
+        &mut self,
+        kind: ErrorKind,
+        span: Span,
+        message: impl Into<String>,
+    ) -> &mut ModelError {
+        self.errors
+            .push(error_at(self.src, self.file, kind, span, message));
         self.errors.last_mut().expect("just pushed")
     }
 }
@@ -43,7 +50,10 @@ struct Kwargs<'t> {
 
 impl<'t> Kwargs<'t> {
     fn take(&mut self, key: &str) -> Option<(&'t Literal, Span)> {
-        let found = self.args.iter_mut().find(|(k, _, _, used)| k.text == key && !used)?;
+        let found = self
+            .args
+            .iter_mut()
+            .find(|(k, _, _, used)| k.text == key && !used)?;
         found.3 = true;
         Some((found.1, found.2))
     }
@@ -74,7 +84,10 @@ impl<'t> Kwargs<'t> {
                 lw.error(
                     ErrorKind::BadArgument,
                     span,
-                    format!("`{key}` must be a whole number from {min} to {max}, found {}", show(other)),
+                    format!(
+                        "`{key}` must be a whole number from {min} to {max}, found {}",
+                        show(other)
+                    ),
                 );
                 None
             }
@@ -82,7 +95,9 @@ impl<'t> Kwargs<'t> {
     }
 
     fn bool(&mut self, lw: &mut Lowerer<'_>, key: &str, default: bool) -> bool {
-        let Some((lit, span)) = self.take(key) else { return default };
+        let Some((lit, span)) = self.take(key) else {
+            return default;
+        };
         match lit {
             Literal::Word(w) if w == "true" => true,
             Literal::Word(w) if w == "false" => false,
@@ -128,48 +143,112 @@ fn show(lit: &Literal) -> String {
     }
 }
 
+/// The candidate within two edits of `word` (a typo), if there is one.
+fn closest<'c>(word: &str, candidates: impl Iterator<Item = &'c str>) -> Option<&'c str> {
+    let distance = |a: &str, b: &str| {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut diagonal = row[0];
+            row[0] = i + 1;
+            for (j, cb) in b.iter().enumerate() {
+                let next = (diagonal + usize::from(ca != *cb))
+                    .min(row[j] + 1)
+                    .min(row[j + 1] + 1);
+                diagonal = row[j + 1];
+                row[j + 1] = next;
+            }
+        }
+        row[b.len()]
+    };
+    candidates
+        .map(|c| (distance(word, c), c))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, c)| c)
+}
+
 /// Reads an op's keyword arguments into an [`Op`], or `None` after reporting what is wrong.
 fn build_op(lw: &mut Lowerer<'_>, op: &Ident, mut kw: Kwargs<'_>) -> Option<Op> {
     let call = op.span;
     let window = |lw: &mut Lowerer<'_>, kw: &mut Kwargs<'_>, pool: bool| {
         let kernel = kw.int(lw, "k", None, 1, MAX_WINDOW, call);
-        let default_stride = if pool { kernel.map(|k| k as i64) } else { Some(1) };
-        let stride = kw.int(lw, "stride", default_stride.or(Some(1)), 1, MAX_WINDOW, call);
+        let default_stride = if pool {
+            kernel.map(|k| k as i64)
+        } else {
+            Some(1)
+        };
+        let stride = kw.int(
+            lw,
+            "stride",
+            default_stride.or(Some(1)),
+            1,
+            MAX_WINDOW,
+            call,
+        );
         let pad = kw.int(lw, "pad", Some(0), 0, MAX_WINDOW, call);
         let (kernel, stride, pad) = (kernel?, stride?, pad?);
         if pool && pad >= kernel {
             lw.error(
                 ErrorKind::BadArgument,
                 call,
-                format!("`{}` needs `pad` smaller than `k`, got pad={pad} and k={kernel}", op.text),
+                format!(
+                    "`{}` needs `pad` smaller than `k`, got pad={pad} and k={kernel}",
+                    op.text
+                ),
             )
             .help = Some("a window made only of padding has no value to pool".to_string());
             return None;
         }
-        Some(Window { kernel, stride, pad })
+        Some(Window {
+            kernel,
+            stride,
+            pad,
+        })
     };
     let (built, known): (Option<Op>, &[&str]) = match op.text.as_str() {
         "input" => {
             let channels = kw.int(lw, "channels", None, 1, MAX_CHANNELS, call);
-            (channels.map(|channels| Op::Input { channels }), &["channels"])
+            (
+                channels.map(|channels| Op::Input { channels }),
+                &["channels"],
+            )
         }
         "conv" => {
             let out = kw.int(lw, "out", None, 1, MAX_CHANNELS, call);
             let window = window(lw, &mut kw, false);
             let bias = kw.bool(lw, "bias", true);
-            let conv = out.zip(window).map(|(out_channels, window)| Conv { out_channels, window, bias });
+            let conv = out.zip(window).map(|(out_channels, window)| Conv {
+                out_channels,
+                window,
+                bias,
+            });
             (conv.map(Op::Conv), &["out", "k", "stride", "pad", "bias"])
         }
-        "maxpool" => (window(lw, &mut kw, true).map(Op::MaxPool), &["k", "stride", "pad"]),
-        "avgpool" => (window(lw, &mut kw, true).map(Op::AvgPool), &["k", "stride", "pad"]),
+        "maxpool" => (
+            window(lw, &mut kw, true).map(Op::MaxPool),
+            &["k", "stride", "pad"],
+        ),
+        "avgpool" => (
+            window(lw, &mut kw, true).map(Op::AvgPool),
+            &["k", "stride", "pad"],
+        ),
         "relu" => (Some(Op::Relu), &[]),
         "prelu" => (Some(Op::Prelu), &[]),
         "sigmoid" => (Some(Op::Sigmoid), &[]),
         "add" => (Some(Op::Add), &[]),
         "concat" => (Some(Op::Concat), &[]),
         other => {
-            lw.error(ErrorKind::UnknownOp, op.span, format!("unknown op `{other}`")).help =
-                Some(format!("expected one of: {}", OPS.join(", ")));
+            let help = match closest(other, OPS.iter().copied()) {
+                Some(close) => format!("did you mean `{close}`? The ops are: {}", OPS.join(", ")),
+                None => format!("expected one of: {}", OPS.join(", ")),
+            };
+            lw.error(
+                ErrorKind::UnknownOp,
+                op.span,
+                format!("unknown op `{other}`"),
+            )
+            .help = Some(help);
             return None;
         }
     };
@@ -179,7 +258,11 @@ fn build_op(lw: &mut Lowerer<'_>, op: &Ident, mut kw: Kwargs<'_>) -> Option<Op> 
 
 /// Checks a syntax tree and lowers it to a [`Graph`] named `name`.
 pub fn lower(tree: &SyntaxTree, src: &str, file: &Path, name: &str) -> Result<Graph, ModelErrors> {
-    let mut lw = Lowerer { src, file, errors: Vec::new() };
+    let mut lw = Lowerer {
+        src,
+        file,
+        errors: Vec::new(),
+    };
     let mut nodes: Vec<Node> = Vec::new();
     // Every name defined anywhere, to tell "defined later" from "never defined".
     let all_defined: HashMap<&str, Span> = tree
@@ -200,7 +283,10 @@ pub fn lower(tree: &SyntaxTree, src: &str, file: &Path, name: &str) -> Result<Gr
             Statement::Layer { name, op, args } => {
                 let mut inputs = Vec::new();
                 let mut resolved = true;
-                let mut kwargs = Kwargs { op: &op.text, args: Vec::new() };
+                let mut kwargs = Kwargs {
+                    op: &op.text,
+                    args: Vec::new(),
+                };
                 for arg in args {
                     match arg {
                         Arg::Positional(id) => match defined.get(&id.text) {
@@ -218,12 +304,18 @@ pub fn lower(tree: &SyntaxTree, src: &str, file: &Path, name: &str) -> Result<Gr
                                          layers above it",
                                         id.text, later.line
                                     ));
+                                } else if let Some(close) =
+                                    closest(&id.text, defined.keys().map(String::as_str))
+                                {
+                                    e.help = Some(format!("did you mean `{close}`?"));
                                 }
                             }
                         },
-                        Arg::Keyword { key, value, value_span } => {
-                            kwargs.args.push((key, value, *value_span, false))
-                        }
+                        Arg::Keyword {
+                            key,
+                            value,
+                            value_span,
+                        } => kwargs.args.push((key, value, *value_span, false)),
                     }
                 }
                 let built = build_op(&mut lw, op, kwargs);
@@ -234,7 +326,9 @@ pub fn lower(tree: &SyntaxTree, src: &str, file: &Path, name: &str) -> Result<Gr
                         name.span,
                         format!("`{}` is defined twice", name.text),
                     )
-                    .help = Some(format!("first defined at line {first_line}; give each layer its own name"));
+                    .help = Some(format!(
+                        "first defined at line {first_line}; give each layer its own name"
+                    ));
                     continue;
                 }
                 let Some(built) = built else { continue };
@@ -300,7 +394,11 @@ pub fn lower(tree: &SyntaxTree, src: &str, file: &Path, name: &str) -> Result<Gr
                     continue;
                 }
                 match defined.get(&value.text) {
-                    Some(v) => outputs.push(Head { name: head.text.clone(), value: *v, span: head.span }),
+                    Some(v) => outputs.push(Head {
+                        name: head.text.clone(),
+                        value: *v,
+                        span: head.span,
+                    }),
                     None if all_defined.contains_key(value.text.as_str()) => {
                         // The layer exists but failed to lower; its own error says why.
                     }
@@ -308,7 +406,10 @@ pub fn lower(tree: &SyntaxTree, src: &str, file: &Path, name: &str) -> Result<Gr
                         lw.error(
                             ErrorKind::UndefinedName,
                             value.span,
-                            format!("output `{}` names `{}`, which is not defined", head.text, value.text),
+                            format!(
+                                "output `{}` names `{}`, which is not defined",
+                                head.text, value.text
+                            ),
                         );
                     }
                 }
@@ -316,15 +417,21 @@ pub fn lower(tree: &SyntaxTree, src: &str, file: &Path, name: &str) -> Result<Gr
         }
     }
 
-    let whole_file = Span { line: 1, col: 1, start: 0, end: 0 };
     if input_seen.is_none() {
-        lw.error(ErrorKind::BadGraph, whole_file, "the network has no input").help =
-            Some("add a line like `image = input(channels=3)`".to_string());
+        lw.errors.push(
+            ModelError::in_file(ErrorKind::BadGraph, file, "the network has no input")
+                .with_help("add a line like `image = input(channels=3)`"),
+        );
     }
-    let declared_outputs = tree.statements.iter().any(|s| matches!(s, Statement::Output { .. }));
+    let declared_outputs = tree
+        .statements
+        .iter()
+        .any(|s| matches!(s, Statement::Output { .. }));
     if !declared_outputs {
-        lw.error(ErrorKind::BadGraph, whole_file, "the network has no output").help =
-            Some("add a line like `output score = LAYER` for each head".to_string());
+        lw.errors.push(
+            ModelError::in_file(ErrorKind::BadGraph, file, "the network has no output")
+                .with_help("add a line like `output score = LAYER` for each head"),
+        );
     }
     if lw.errors.is_empty() {
         // A layer that no output depends on would be computed for nothing.

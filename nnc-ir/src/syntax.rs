@@ -9,7 +9,7 @@
 //! ```
 //!
 //! A statement ends at the end of its line, except inside parentheses, where it may go on over
-//! several lines. Nothing here knows what the ops mean: that is [`crate::lower`]'s job.
+//! several lines. An unclosed parenthesis is caught at the next line that starts a new layer. Nothing here knows what the ops mean: that is [`crate::lower`]'s job.
 
 use crate::error::{ErrorKind, ModelError, ModelErrors, Span};
 use std::path::Path;
@@ -34,14 +34,22 @@ pub enum Literal {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Arg {
     Positional(Ident),
-    Keyword { key: Ident, value: Literal, value_span: Span },
+    Keyword {
+        key: Ident,
+        value: Literal,
+        value_span: Span,
+    },
 }
 
 /// One statement of the description.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Statement {
     /// `name = op(args)`.
-    Layer { name: Ident, op: Ident, args: Vec<Arg> },
+    Layer {
+        name: Ident,
+        op: Ident,
+        args: Vec<Arg>,
+    },
     /// `output head = value` or `output value`.
     Output { head: Ident, value: Ident },
 }
@@ -77,19 +85,23 @@ impl Tok {
     }
 }
 
-/// Turns text into tokens. Newlines inside parentheses are dropped so calls may span lines.
+/// Turns text into tokens; newlines are tokens because they end statements.
 struct Lexer<'a> {
     src: &'a str,
     file: &'a Path,
     pos: usize,
     line: u32,
     col: u32,
-    depth: u32,
 }
 
 impl<'a> Lexer<'a> {
     fn span_from(&self, start: usize, line: u32, col: u32) -> Span {
-        Span { line, col, start, end: self.pos }
+        Span {
+            line,
+            col,
+            start,
+            end: self.pos,
+        }
     }
 
     fn bump(&mut self) -> Option<char> {
@@ -123,23 +135,27 @@ impl<'a> Lexer<'a> {
                     }
                     continue;
                 }
-                '\n' if self.depth == 0 => Tok::Newline,
+                '\n' => Tok::Newline,
                 c if c.is_whitespace() => continue,
-                '(' | '[' => {
-                    self.depth += 1;
-                    Tok::Punct(c)
-                }
-                ')' | ']' => {
-                    self.depth = self.depth.saturating_sub(1);
-                    Tok::Punct(c)
-                }
-                '=' | ',' | ':' => Tok::Punct(c),
+                '(' | ')' | '[' | ']' | '=' | ',' | ':' => Tok::Punct(c),
                 '"' => {
                     let mut text = String::new();
                     loop {
+                        if self.peek() == Some('\n') {
+                            // Leave the newline to end the statement.
+                            let span = self.span_from(start, line, col);
+                            errors.push(error_at(
+                                self.src,
+                                self.file,
+                                ErrorKind::Syntax,
+                                span,
+                                "unterminated string",
+                            ));
+                            break Tok::Str(text);
+                        }
                         match self.bump() {
                             Some('"') => break Tok::Str(text),
-                            Some('\n') | None => {
+                            None => {
                                 let span = self.span_from(start, line, col);
                                 errors.push(error_at(
                                     self.src,
@@ -212,7 +228,10 @@ pub(crate) fn error_at(
     span: Span,
     message: impl Into<String>,
 ) -> ModelError {
-    let line = src.lines().nth(span.line.saturating_sub(1) as usize).map(str::to_string);
+    let line = src
+        .lines()
+        .nth(span.line.saturating_sub(1) as usize)
+        .map(str::to_string);
     ModelError {
         kind,
         file: file.to_path_buf(),
@@ -315,10 +334,15 @@ impl Parser<'_> {
         }
         self.punct('=')?;
         let op = self.ident("an op name, like `conv`")?;
+        let open = self.span();
         self.punct('(')?;
         let mut args = Vec::new();
-        while *self.peek() != Tok::Punct(')') {
+        while {
+            self.skip_newlines_in_call(open)?;
+            *self.peek() != Tok::Punct(')')
+        } {
             args.push(self.arg()?);
+            self.skip_newlines_in_call(open)?;
             match self.peek() {
                 Tok::Punct(',') => {
                     self.next();
@@ -329,7 +353,51 @@ impl Parser<'_> {
         }
         self.punct(')')?;
         self.end_of_statement()?;
-        Ok(Statement::Layer { name: first, op, args })
+        Ok(Statement::Layer {
+            name: first,
+            op,
+            args,
+        })
+    }
+
+    /// Inside a call's parentheses newlines do not end the statement. A line that looks like the
+    /// start of a new layer (`NAME = OP(`) means the call's `(` was never closed.
+    fn skip_newlines_in_call(&mut self, open: Span) -> Parsed<()> {
+        let mut skipped = false;
+        while *self.peek() == Tok::Newline {
+            self.next();
+            skipped = true;
+        }
+        let starts_layer = matches!(
+            self.toks
+                .get(self.pos..self.pos + 4)
+                .map(|t| [&t[0].0, &t[1].0, &t[2].0, &t[3].0]),
+            Some([
+                Tok::Ident(_),
+                Tok::Punct('='),
+                Tok::Ident(_),
+                Tok::Punct('(')
+            ])
+        );
+        let starts_output = matches!(
+            self.toks.get(self.pos..self.pos + 2).map(|t| [&t[0].0, &t[1].0]),
+            Some([Tok::Ident(kw), Tok::Ident(_)]) if kw == "output"
+        );
+        if skipped && (starts_layer || starts_output) || *self.peek() == Tok::Eof {
+            // Step back onto the newline so that recovery resumes at this line.
+            if skipped {
+                self.pos -= 1;
+            }
+            return Err(error_at(
+                self.src,
+                self.file,
+                ErrorKind::Syntax,
+                open,
+                "this `(` is never closed",
+            )
+            .with_help("add the missing `)` at the end of the call"));
+        }
+        Ok(())
     }
 
     fn arg(&mut self) -> Parsed<Arg> {
@@ -346,16 +414,36 @@ impl Parser<'_> {
             _ => return Err(self.unexpected(&format!("a value for `{}`", name.text))),
         };
         let value_span = self.next().1;
-        Ok(Arg::Keyword { key: name, value, value_span })
+        Ok(Arg::Keyword {
+            key: name,
+            value,
+            value_span,
+        })
     }
 }
 
 /// Parses a whole description. Every syntax error is reported, one per statement at most.
 pub fn parse(src: &str, file: &Path) -> Result<SyntaxTree, ModelErrors> {
     let mut errors = ModelErrors::default();
-    let lexer = Lexer { src, file, pos: 0, line: 1, col: 1, depth: 0 };
+    let lexer = Lexer {
+        src,
+        file,
+        pos: 0,
+        line: 1,
+        col: 1,
+    };
     let toks = lexer.run(&mut errors);
-    let mut parser = Parser { src, file, toks, pos: 0 };
+    // A statement with a bad token already has its error; what the parser says next is noise.
+    let bad_lines: Vec<u32> = errors
+        .iter()
+        .filter_map(|e| e.span.map(|s| s.line))
+        .collect();
+    let mut parser = Parser {
+        src,
+        file,
+        toks,
+        pos: 0,
+    };
     let mut tree = SyntaxTree::default();
     loop {
         match parser.peek() {
@@ -363,13 +451,22 @@ pub fn parse(src: &str, file: &Path) -> Result<SyntaxTree, ModelErrors> {
             Tok::Newline => {
                 parser.next();
             }
-            _ => match parser.statement() {
-                Ok(s) => tree.statements.push(s),
-                Err(e) => {
-                    errors.push(e);
-                    parser.recover();
+            _ => {
+                let first_line = parser.span().line;
+                match parser.statement() {
+                    Ok(s) => tree.statements.push(s),
+                    Err(e) => {
+                        let last_line = e.span.map_or(first_line, |s| s.line.max(first_line));
+                        if !bad_lines
+                            .iter()
+                            .any(|l| (first_line..=last_line).contains(l))
+                        {
+                            errors.push(e);
+                        }
+                        parser.recover();
+                    }
                 }
-            },
+            }
         }
     }
     errors.finish(tree)

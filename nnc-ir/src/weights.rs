@@ -31,7 +31,7 @@ impl fmt::Display for Dtype {
 
 /// One weight tensor, widened to f32, in the layout the description documents for its role.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Tensor {
+pub struct WeightTensor {
     /// Its name in the weights file.
     pub name: String,
     pub role: WeightRole,
@@ -44,17 +44,17 @@ pub struct Tensor {
 /// The weights of every layer, indexed by node.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Weights {
-    per_node: Vec<Vec<Tensor>>,
+    per_node: Vec<Vec<WeightTensor>>,
 }
 
 impl Weights {
     /// The tensors of the layer producing `value`, in [`Op::weight_specs`](crate::ir::Op::weight_specs) order.
-    pub fn of(&self, value: ValueId) -> &[Tensor] {
+    pub fn of(&self, value: ValueId) -> &[WeightTensor] {
         &self.per_node[value.0]
     }
 
     /// The tensor of `value`'s layer with the given role, if it has one.
-    pub fn role(&self, value: ValueId, role: WeightRole) -> Option<&Tensor> {
+    pub fn role(&self, value: ValueId, role: WeightRole) -> Option<&WeightTensor> {
         self.of(value).iter().find(|t| t.role == role)
     }
 
@@ -64,7 +64,7 @@ impl Weights {
     }
 
     /// Every tensor, in node order.
-    pub fn iter(&self) -> impl Iterator<Item = &Tensor> {
+    pub fn iter(&self) -> impl Iterator<Item = &WeightTensor> {
         self.per_node.iter().flatten()
     }
 }
@@ -158,7 +158,13 @@ pub fn bind(graph: &Graph, bytes: &[u8], file: &Path) -> Result<Weights, ModelEr
                     .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
                     .collect(),
             };
-            tensors.push(Tensor { name, role: spec.role, shape: spec.shape, stored_as, data });
+            tensors.push(WeightTensor {
+                name,
+                role: spec.role,
+                shape: spec.shape,
+                stored_as,
+                data,
+            });
         }
         per_node.push(tensors);
     }
