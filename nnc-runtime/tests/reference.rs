@@ -1,0 +1,222 @@
+//! The interpreter against an independent float64 evaluation on seeded random networks and inputs.
+//!
+//! The float64 evaluator below is written from the op definitions, differently from the
+//! interpreter: plain OIHW weights, signed coordinates with explicit bounds tests, output channel
+//! outermost. Agreement within f32 rounding means both read the definitions the same way.
+
+use nnc_runtime::ir::testing::{Rng, random_input, random_network, random_weights};
+use nnc_runtime::ir::{Dtype, Model, Op, ValueId, WeightRole, parse_graph};
+use nnc_runtime::{Interpreter, Tensor};
+
+/// A value in float64: height, width, channels, NHWC data.
+#[derive(Clone)]
+struct T64 {
+    h: usize,
+    w: usize,
+    c: usize,
+    d: Vec<f64>,
+}
+
+impl T64 {
+    fn get(&self, y: isize, x: isize, c: usize) -> Option<f64> {
+        let inside = y >= 0 && x >= 0 && (y as usize) < self.h && (x as usize) < self.w;
+        inside.then(|| self.d[(y as usize * self.w + x as usize) * self.c + c])
+    }
+}
+
+fn evaluate_f64(model: &Model, input: &Tensor) -> Vec<(String, T64)> {
+    let graph = &model.graph;
+    let shapes = graph.infer_shapes(input.h, input.w).unwrap();
+    let mut values: Vec<T64> = Vec::new();
+    for (i, node) in graph.nodes.iter().enumerate() {
+        let s = shapes.of(ValueId(i));
+        let mut out = T64 {
+            h: s.h,
+            w: s.w,
+            c: s.c,
+            d: vec![0.0; s.len()],
+        };
+        let arg = |n: usize| &values[node.inputs[n].0];
+        let at = |t: &mut T64, y: usize, x: usize, c: usize| -> usize { (y * t.w + x) * t.c + c };
+        match node.op {
+            Op::Input { .. } => out.d = input.data.iter().map(|&v| v as f64).collect(),
+            Op::Conv(conv) => {
+                let x = arg(0);
+                let kernel = &model
+                    .weights
+                    .role(ValueId(i), WeightRole::Kernel)
+                    .unwrap()
+                    .data;
+                let bias = model.weights.role(ValueId(i), WeightRole::Bias);
+                let (k, st, p) = (
+                    conv.window.kernel as isize,
+                    conv.window.stride as isize,
+                    conv.window.pad as isize,
+                );
+                for o in 0..s.c {
+                    for oy in 0..s.h {
+                        for ox in 0..s.w {
+                            let mut sum = bias.map_or(0.0, |b| b.data[o] as f64);
+                            for ci in 0..x.c {
+                                for ky in 0..k {
+                                    for kx in 0..k {
+                                        let iy = oy as isize * st - p + ky;
+                                        let ix = ox as isize * st - p + kx;
+                                        if let Some(v) = x.get(iy, ix, ci) {
+                                            let wi = ((o * x.c + ci) * k as usize + ky as usize)
+                                                * k as usize
+                                                + kx as usize;
+                                            sum += v * kernel[wi] as f64;
+                                        }
+                                    }
+                                }
+                            }
+                            let idx = at(&mut out, oy, ox, o);
+                            out.d[idx] = sum;
+                        }
+                    }
+                }
+            }
+            Op::MaxPool(wnd) | Op::AvgPool(wnd) => {
+                let x = arg(0);
+                let (k, st, p) = (wnd.kernel as isize, wnd.stride as isize, wnd.pad as isize);
+                for c in 0..s.c {
+                    for oy in 0..s.h {
+                        for ox in 0..s.w {
+                            let window: Vec<f64> = (0..k * k)
+                                .filter_map(|t| {
+                                    x.get(
+                                        oy as isize * st - p + t / k,
+                                        ox as isize * st - p + t % k,
+                                        c,
+                                    )
+                                })
+                                .collect();
+                            let v = match node.op {
+                                Op::MaxPool(_) => {
+                                    window.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
+                                }
+                                _ => window.iter().sum::<f64>() / window.len() as f64,
+                            };
+                            let idx = at(&mut out, oy, ox, c);
+                            out.d[idx] = v;
+                        }
+                    }
+                }
+            }
+            Op::Relu => {
+                out.d = arg(0)
+                    .d
+                    .iter()
+                    .map(|&v| if v > 0.0 { v } else { 0.0 })
+                    .collect()
+            }
+            Op::Sigmoid => out.d = arg(0).d.iter().map(|&v| 1.0 / (1.0 + (-v).exp())).collect(),
+            Op::Prelu => {
+                let alpha = &model.weights.of(ValueId(i))[0].data;
+                out.d = arg(0)
+                    .d
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &v)| {
+                        if v > 0.0 {
+                            v
+                        } else {
+                            alpha[j % s.c] as f64 * v
+                        }
+                    })
+                    .collect();
+            }
+            Op::Add => out.d = arg(0).d.iter().zip(&arg(1).d).map(|(a, b)| a + b).collect(),
+            Op::Concat => {
+                let mut offset = 0;
+                for n in 0..node.inputs.len() {
+                    let x = arg(n);
+                    for p in 0..s.h * s.w {
+                        for c in 0..x.c {
+                            out.d[p * s.c + offset + c] = x.d[p * x.c + c];
+                        }
+                    }
+                    offset += x.c;
+                }
+            }
+        }
+        values.push(out);
+    }
+    graph
+        .outputs
+        .iter()
+        .map(|h| (h.name.clone(), values[h.value.0].clone()))
+        .collect()
+}
+
+/// Runs the interpreter and the float64 evaluator on one model and input, and compares every head
+/// within `|a - b| <= 1e-4 * (1 + |b|)`.
+fn check(model: Model, input: &Tensor, context: &str) {
+    let expected = evaluate_f64(&model, input);
+    let outputs = Interpreter::new(model).run(input).unwrap();
+    for ((name, got), (_, want)) in outputs.heads.iter().zip(&expected) {
+        assert_eq!(
+            (got.h, got.w, got.c),
+            (want.h, want.w, want.c),
+            "{context}: head {name}"
+        );
+        for (j, (g, w)) in got.data.iter().zip(&want.d).enumerate() {
+            assert!(
+                ((*g as f64) - w).abs() <= 1e-4 * (1.0 + w.abs()),
+                "{context}: head {name}[{j}]: {g} vs {w}"
+            );
+        }
+    }
+}
+
+#[test]
+fn random_networks_match_a_float64_evaluation() {
+    let mut checked = 0;
+    for seed in 0..150 {
+        let mut rng = Rng::new(seed);
+        let src = random_network(&mut rng);
+        let graph = parse_graph(&src, "random.nnc".as_ref())
+            .unwrap_or_else(|e| panic!("seed {seed}:\n{src}\n{e}"));
+        let Some(min) = graph.min_input_size().filter(|&m| m <= 48) else {
+            continue;
+        };
+        let dtype = if seed % 2 == 0 {
+            Dtype::F32
+        } else {
+            Dtype::F16
+        };
+        let bytes = random_weights(&graph, &mut rng, dtype);
+        let model = Model::from_sources(&src, "random.nnc".as_ref(), &bytes, "w".as_ref()).unwrap();
+        let (h, w) = (min + rng.range(0, 9), min + rng.range(0, 9));
+        let c = graph.input_channels();
+        // A size where branches misalign is a legitimate shape error; those are tested elsewhere.
+        if graph.infer_shapes(h, w).is_err() {
+            continue;
+        }
+        let input = Tensor::from_vec(
+            nnc_runtime::ir::Shape { h, w, c },
+            random_input(&mut rng, h, w, c),
+        );
+        check(model, &input, &format!("seed {seed} at {h}x{w}:\n{src}"));
+        checked += 1;
+    }
+    assert!(
+        checked >= 100,
+        "only {checked} random networks were checked"
+    );
+}
+
+#[test]
+fn the_committed_test_model_matches_a_float64_evaluation() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
+    let model = Model::load(&root.join("testnet.nnc"), &root.join("testnet.safetensors")).unwrap();
+    let mut rng = Rng::new(42);
+    for (h, w) in [(8, 8), (48, 64), (61, 37)] {
+        let input = Tensor::from_vec(
+            nnc_runtime::ir::Shape { h, w, c: 3 },
+            random_input(&mut rng, h, w, 3),
+        );
+        check(model.clone(), &input, &format!("testnet at {h}x{w}"));
+    }
+}

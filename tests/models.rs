@@ -1,0 +1,64 @@
+//! Every model shipped in `models/`: it loads, its IR after shape inference is as reviewed
+//! (snapshot), and the interpreter runs it at the sizes it will meet.
+
+use nnc::ir::Model;
+use nnc::ir::testing::{Rng, random_input};
+use nnc::{Interpreter, Tensor};
+use std::path::{Path, PathBuf};
+
+/// Every `models/*.nnc` with its `.safetensors` beside it.
+fn shipped_models() -> Vec<(PathBuf, PathBuf)> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    let mut models: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "nnc"))
+        .map(|p| {
+            let weights = p.with_extension("safetensors");
+            (p, weights)
+        })
+        .collect();
+    models.sort();
+    assert!(!models.is_empty(), "no models in {}", dir.display());
+    models
+}
+
+#[test]
+fn every_shipped_model_loads_and_its_ir_matches_the_snapshot() {
+    for (description, weights) in shipped_models() {
+        let model = Model::load(&description, &weights).unwrap_or_else(|e| panic!("{e}"));
+        let graph = &model.graph;
+        // A 640x480 frame, the size the detector is compiled for.
+        let shapes = graph.infer_shapes(480, 640).unwrap();
+        let listing = format!(
+            "{}\n  parameters={}\n  smallest input={:?}",
+            graph.display_with_shapes(&shapes),
+            model.weights.parameter_count(),
+            graph.min_input_size()
+        );
+        insta::assert_snapshot!(format!("ir_{}", graph.name), listing);
+    }
+}
+
+#[test]
+fn every_shipped_model_runs_at_its_smallest_input_and_at_a_frame() {
+    let mut rng = Rng::new(3);
+    for (description, weights) in shipped_models() {
+        let model = Model::load(&description, &weights).unwrap();
+        let min = model.graph.min_input_size().unwrap();
+        let c = model.graph.input_channels();
+        let interpreter = Interpreter::new(model);
+        for (h, w) in [(min, min), (120, 160)] {
+            let input =
+                Tensor::from_vec(nnc::ir::Shape { h, w, c }, random_input(&mut rng, h, w, c));
+            let outputs = interpreter.run(&input).unwrap();
+            for (name, tensor) in &outputs.heads {
+                assert!(!tensor.data.is_empty(), "{name} at {h}x{w}");
+                assert!(
+                    tensor.data.iter().all(|v| v.is_finite()),
+                    "{name} at {h}x{w} has non-finite values"
+                );
+            }
+        }
+    }
+}
