@@ -437,6 +437,18 @@ impl Graph {
         Some(())
     }
 
+    /// The FLOPs of every node at the input size `shapes` was inferred for (see [`Op::flops`]).
+    pub fn flops(&self, shapes: &Shapes) -> Vec<u64> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .map(|(i, node)| {
+                let ins: Vec<Shape> = node.inputs.iter().map(|v| shapes.of(*v)).collect();
+                node.op.flops(&ins, shapes.of(ValueId(i)))
+            })
+            .collect()
+    }
+
     /// A listing of the graph with every value's shape, for snapshots and `--explain` output.
     pub fn display_with_shapes<'a>(&'a self, shapes: &'a Shapes) -> impl fmt::Display + 'a {
         DisplayShapes {
@@ -474,16 +486,14 @@ impl fmt::Display for DisplayShapes<'_> {
         let g = self.graph;
         let width = g.nodes.iter().map(|n| n.name.len()).max().unwrap_or(0);
         writeln!(f, "graph {}", g.name)?;
-        let mut total = 0;
+        let flops = g.flops(self.shapes);
         for (i, node) in g.nodes.iter().enumerate() {
             let ins: Vec<_> = node
                 .inputs
                 .iter()
                 .map(|v| g.nodes[v.0].name.as_str())
                 .collect();
-            let in_shapes: Vec<_> = node.inputs.iter().map(|v| self.shapes.of(*v)).collect();
-            let flops = node.op.flops(&in_shapes, self.shapes.of(ValueId(i)));
-            total += flops;
+            let flops = flops[i];
             write!(
                 f,
                 "  %{i:<2} {:<width$} : {:<11}",
@@ -508,6 +518,6 @@ impl fmt::Display for DisplayShapes<'_> {
                 self.shapes.of(head.value)
             )?;
         }
-        write!(f, "  total flops={total}")
+        write!(f, "  total flops={}", flops.iter().sum::<u64>())
     }
 }
