@@ -62,3 +62,21 @@ fn every_shipped_model_runs_at_its_smallest_input_and_at_a_frame() {
         }
     }
 }
+
+#[test]
+fn the_format_example_in_the_models_readme_is_valid() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("models/README.md"))
+            .unwrap();
+    let start = readme.find("```text\n").expect("an example block") + "```text\n".len();
+    let example = &readme[start..start + readme[start..].find("```").unwrap()];
+    let graph =
+        nnc::ir::parse_graph(example, "README.md".as_ref()).unwrap_or_else(|e| panic!("{e}"));
+    let shapes = graph.infer_shapes(64, 48).unwrap();
+    let heads: Vec<String> = graph
+        .outputs
+        .iter()
+        .map(|h| format!("{} {}", h.name, shapes.of(h.value)))
+        .collect();
+    assert_eq!(heads, ["score 16x12x32", "features 16x12x16"]);
+}

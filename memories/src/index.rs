@@ -1,0 +1,514 @@
+//! The SQLite index of analysed photos, kept outside the photo folder.
+//!
+//! One row per photo, keyed by its path below the folder, with the size, modification time and
+//! BLAKE3 hash of the bytes it was analysed from. A row whose size and time still match is
+//! trusted without reading the file; a file whose bytes match another row's hash (a copy or a
+//! move) reuses that analysis. Rows are written one by one in autocommit mode, so a run killed
+//! half-way keeps everything it finished. The index is a cache: when it is unreadable, belongs
+//! to another program or has an older schema, it is moved aside and rebuilt, never patched.
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use crate::analysis::Analysis;
+use crate::metadata::PhotoMeta;
+use crate::scan::Format;
+
+/// Bump when the table layout or the meaning of stored analysis changes; older indexes are then
+/// rebuilt rather than migrated, since everything in them can be recomputed.
+pub const SCHEMA_VERSION: i64 = 1;
+const APP: &str = "memories";
+
+#[derive(Debug, Error)]
+pub enum IndexError {
+    #[error("index {}: {source}", path.display())]
+    Sqlite {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("index {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("index {}: stored analysis of {rel} is unreadable: {source}", path.display())]
+    Row {
+        path: PathBuf,
+        rel: String,
+        source: serde_json::Error,
+    },
+}
+
+/// What analysing one photo produced.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhotoInfo {
+    pub format: Format,
+    pub meta: PhotoMeta,
+    pub analysis: Analysis,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Analysed(Box<PhotoInfo>),
+    /// The file could not be decoded; kept so later runs do not retry an unchanged broken file.
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    /// Path below the photo folder, `/`-separated.
+    pub rel: String,
+    pub size: u64,
+    /// Modification time in nanoseconds since the Unix epoch.
+    pub modified_ns: i64,
+    /// BLAKE3 of the file's bytes, hex.
+    pub content_hash: String,
+    pub outcome: Outcome,
+}
+
+/// How [`Index::open`] found the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opened {
+    Existing,
+    Created,
+    /// The old file was not a usable index; it now lives at `moved_to`.
+    Rebuilt {
+        moved_to: PathBuf,
+        reason: String,
+    },
+}
+
+#[derive(Debug)]
+pub struct Index {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// The default index file for a folder: in the user's cache directory, named after the folder
+/// and a hash of its canonical path, so two folders called `Photos` do not share an index.
+pub fn default_location(canonical_root: &Path) -> Option<PathBuf> {
+    let name: String = canonical_root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "root".to_string())
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(40)
+        .collect();
+    let hash = blake3::hash(canonical_root.as_os_str().as_encoded_bytes()).to_hex();
+    Some(
+        dirs::cache_dir()?
+            .join("memories")
+            .join(format!("{name}-{}.sqlite", &hash[..16])),
+    )
+}
+
+impl Index {
+    /// Opens the index at `path`, creating it (and its folder) when missing and rebuilding it
+    /// when the file there is not a current memories index.
+    pub fn open(path: &Path) -> Result<(Index, Opened), IndexError> {
+        let io = |source| IndexError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent).map_err(io)?;
+        }
+        let mut opened = Opened::Created;
+        if path.exists() {
+            match Self::open_existing(path)? {
+                Ok(index) => return Ok((index, Opened::Existing)),
+                Err(reason) => {
+                    let moved_to = move_aside(path).map_err(io)?;
+                    opened = Opened::Rebuilt { moved_to, reason };
+                }
+            }
+        }
+        let index = Self::create(path)?;
+        Ok((index, opened))
+    }
+
+    /// `Ok(Err(reason))` when the file is not a usable index; `Err` for failures that say
+    /// nothing about the file (it is locked, or we may not read it), which must not cost the
+    /// user their index.
+    fn open_existing(path: &Path) -> Result<Result<Index, String>, IndexError> {
+        let sql = |source| IndexError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(sql)?;
+        let version = conn
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .and_then(|()| conn.query_row("PRAGMA quick_check", [], |r| r.get::<_, String>(0)))
+            .and_then(|check| {
+                if check != "ok" {
+                    return Ok(Err(format!("damaged ({check})")));
+                }
+                conn.query_row("SELECT app, version FROM schema_version", [], |r| {
+                    Ok(Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                })
+            });
+        let reason = match version {
+            Ok(Ok((app, SCHEMA_VERSION))) if app == APP => {
+                let index = Index {
+                    conn,
+                    path: path.to_path_buf(),
+                };
+                index.configure()?;
+                return Ok(Ok(index));
+            }
+            Ok(Ok((app, version))) if app == APP => {
+                format!("it has schema version {version}, this program uses {SCHEMA_VERSION}")
+            }
+            Ok(Ok((app, _))) => format!("it belongs to another program ({app:?})"),
+            Ok(Err(reason)) => reason,
+            Err(e) if is_not_ours(&e) => format!("it is not a memories index ({e})"),
+            Err(e) => return Err(sql(e)),
+        };
+        Ok(Err(reason))
+    }
+
+    fn create(path: &Path) -> Result<Index, IndexError> {
+        let sql = |source| IndexError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(sql)?;
+        // The schema and its version row appear together or not at all.
+        let tx = conn.transaction().map_err(sql)?;
+        tx.execute_batch(
+            "CREATE TABLE schema_version (app TEXT NOT NULL, version INTEGER NOT NULL);
+             CREATE TABLE photos (
+                 path TEXT PRIMARY KEY,
+                 size INTEGER NOT NULL,
+                 modified_ns INTEGER NOT NULL,
+                 content_hash TEXT NOT NULL,
+                 info TEXT,
+                 problem TEXT,
+                 CHECK ((info IS NULL) <> (problem IS NULL))
+             );
+             CREATE INDEX photos_by_hash ON photos (content_hash);",
+        )
+        .and_then(|()| {
+            tx.execute(
+                "INSERT INTO schema_version VALUES (?1, ?2)",
+                params![APP, SCHEMA_VERSION],
+            )
+        })
+        .map_err(sql)?;
+        tx.commit().map_err(sql)?;
+        let index = Index {
+            conn,
+            path: path.to_path_buf(),
+        };
+        index.configure()?;
+        Ok(index)
+    }
+
+    /// WAL with `synchronous = NORMAL` makes each per-photo commit cheap (no fsync per row) while
+    /// a killed process still loses nothing it committed; only a power cut can drop the last few.
+    fn configure(&self) -> Result<(), IndexError> {
+        self.conn
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .and_then(|()| {
+                self.conn
+                    .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+            })
+            .and_then(|()| self.conn.execute_batch("PRAGMA synchronous = NORMAL"))
+            .map_err(|source| self.sql(source))
+    }
+
+    fn sql(&self, source: rusqlite::Error) -> IndexError {
+        IndexError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// All rows, in path order.
+    pub fn records(&self) -> Result<Vec<Record>, IndexError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT path, size, modified_ns, content_hash, info, problem FROM photos \
+                 ORDER BY path",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                ))
+            })
+            .map_err(|e| self.sql(e))?;
+        let mut records = Vec::new();
+        for row in rows {
+            let (rel, size, modified_ns, content_hash, info, problem) =
+                row.map_err(|e| self.sql(e))?;
+            let outcome = match (info, problem) {
+                (Some(info), _) => match serde_json::from_str(&info) {
+                    Ok(info) => Outcome::Analysed(Box::new(info)),
+                    Err(source) => {
+                        return Err(IndexError::Row {
+                            path: self.path.clone(),
+                            rel,
+                            source,
+                        });
+                    }
+                },
+                (None, problem) => Outcome::Failed(problem.unwrap_or_default()),
+            };
+            records.push(Record {
+                rel,
+                size: size as u64,
+                modified_ns,
+                content_hash,
+                outcome,
+            });
+        }
+        Ok(records)
+    }
+
+    /// Stores one record, replacing any row for the same path; committed when it returns.
+    pub fn put(&self, record: &Record) -> Result<(), IndexError> {
+        let (info, problem) = match &record.outcome {
+            Outcome::Analysed(info) => (
+                Some(serde_json::to_string(info).expect("PhotoInfo always serialises")),
+                None,
+            ),
+            Outcome::Failed(problem) => (None, Some(problem.as_str())),
+        };
+        self.conn
+            .execute(
+                "INSERT OR REPLACE INTO photos VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    record.rel,
+                    record.size as i64,
+                    record.modified_ns,
+                    record.content_hash,
+                    info,
+                    problem
+                ],
+            )
+            .map_err(|e| self.sql(e))?;
+        Ok(())
+    }
+
+    /// Drops rows of files no longer in the folder; returns how many.
+    pub fn retain(&mut self, present: &HashSet<&str>) -> Result<usize, IndexError> {
+        let path = self.path.clone();
+        let sql = |source| IndexError::Sqlite {
+            path: path.clone(),
+            source,
+        };
+        let tx = self.conn.transaction().map_err(sql)?;
+        let stored: Vec<String> = {
+            let mut stmt = tx.prepare("SELECT path FROM photos").map_err(sql)?;
+            stmt.query_map([], |r| r.get(0))
+                .map_err(sql)?
+                .collect::<Result<_, _>>()
+                .map_err(sql)?
+        };
+        let mut removed = 0;
+        for rel in stored.iter().filter(|rel| !present.contains(rel.as_str())) {
+            removed += tx
+                .execute("DELETE FROM photos WHERE path = ?1", [rel])
+                .map_err(sql)?;
+        }
+        tx.commit().map_err(sql)?;
+        Ok(removed)
+    }
+
+    /// A stored row for `rel` if it still has this size and modification time.
+    pub fn fresh(&self, rel: &str, size: u64, modified_ns: i64) -> Result<bool, IndexError> {
+        self.conn
+            .query_row(
+                "SELECT 1 FROM photos WHERE path = ?1 AND size = ?2 AND modified_ns = ?3",
+                params![rel, size as i64, modified_ns],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|found| found.is_some())
+            .map_err(|e| self.sql(e))
+    }
+}
+
+fn is_not_ours(e: &rusqlite::Error) -> bool {
+    match e {
+        rusqlite::Error::SqliteFailure(f, message) => match f.code {
+            ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt => true,
+            // "no such table" and friends: a valid SQLite file of some other program.
+            ErrorCode::Unknown => message.as_deref().is_some_and(|m| m.contains("no such")),
+            _ => false,
+        },
+        rusqlite::Error::InvalidColumnType(..) | rusqlite::Error::QueryReturnedNoRows => true,
+        _ => false,
+    }
+}
+
+/// Renames `path` (and SQLite's side files, which belong to it) to a free `.broken-N` name.
+fn move_aside(path: &Path) -> std::io::Result<PathBuf> {
+    let with_suffix = |suffix: &str| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    let moved = (1..)
+        .map(|n| with_suffix(&format!(".broken-{n}")))
+        .find(|p| !p.exists())
+        .expect("some suffix is free");
+    fs::rename(path, &moved)?;
+    for side in ["-wal", "-shm"] {
+        let from = with_suffix(side);
+        if from.exists() {
+            let mut to = moved.as_os_str().to_owned();
+            to.push(side);
+            fs::rename(from, to)?;
+        }
+    }
+    Ok(moved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(rel: &str, outcome: Outcome) -> Record {
+        Record {
+            rel: rel.to_string(),
+            size: 10,
+            modified_ns: 20,
+            content_hash: "ab".into(),
+            outcome,
+        }
+    }
+
+    /// Writes `existing` bytes at the index path (if any), opens it and reports how it was found.
+    fn check_open(existing: Option<&[u8]>, expect: &str) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache/index.sqlite");
+        if let Some(bytes) = existing {
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(&path, bytes).unwrap();
+        }
+        let (index, opened) = Index::open(&path).unwrap();
+        let got = match opened {
+            Opened::Existing => "existing".to_string(),
+            Opened::Created => "created".to_string(),
+            Opened::Rebuilt { moved_to, reason } => {
+                assert!(moved_to.exists());
+                format!("rebuilt: {reason}")
+            }
+        };
+        assert!(got.starts_with(expect), "{got}");
+        index
+            .put(&record("a.jpg", Outcome::Failed("x".into())))
+            .unwrap();
+        assert_eq!(index.records().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn opening() {
+        check_open(None, "created");
+        check_open(
+            Some(b"this is not sqlite at all, just some text that is long enough"),
+            "rebuilt: it is not a memories index",
+        );
+        // An empty file is what a crash before the first commit leaves behind.
+        check_open(Some(b""), "rebuilt: it is not a memories index");
+    }
+
+    #[test]
+    fn foreign_and_outdated_databases_are_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.sqlite");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("CREATE TABLE other (x)")
+            .unwrap();
+        let (_, opened) = Index::open(&path).unwrap();
+        assert!(matches!(opened, Opened::Rebuilt { .. }), "{opened:?}");
+
+        let (index, _) = Index::open(&path).unwrap();
+        index
+            .conn
+            .execute("UPDATE schema_version SET version = 0", [])
+            .unwrap();
+        drop(index);
+        let (_, opened) = Index::open(&path).unwrap();
+        let Opened::Rebuilt { reason, .. } = opened else {
+            panic!("{opened:?}")
+        };
+        assert_eq!(reason, "it has schema version 0, this program uses 1");
+        let (_, opened) = Index::open(&path).unwrap();
+        assert_eq!(opened, Opened::Existing);
+    }
+
+    #[test]
+    fn rows_round_trip_and_vanished_files_are_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut index, _) = Index::open(&dir.path().join("i.sqlite")).unwrap();
+        index
+            .put(&record("b.jpg", Outcome::Failed("corrupt".into())))
+            .unwrap();
+        index
+            .put(&record("a.jpg", Outcome::Failed("first".into())))
+            .unwrap();
+        index
+            .put(&record("a.jpg", Outcome::Failed("second".into())))
+            .unwrap();
+        assert!(index.fresh("a.jpg", 10, 20).unwrap());
+        assert!(!index.fresh("a.jpg", 10, 21).unwrap());
+        let got: Vec<_> = index
+            .records()
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.rel, r.outcome))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("a.jpg".to_string(), Outcome::Failed("second".into())),
+                ("b.jpg".to_string(), Outcome::Failed("corrupt".into()))
+            ]
+        );
+        assert_eq!(index.retain(&["b.jpg"].into()).unwrap(), 1);
+        assert_eq!(index.records().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn default_location_differs_per_folder() {
+        let a = default_location(Path::new("/home/me/Photos"));
+        let b = default_location(Path::new("/mnt/old/Photos"));
+        if let (Some(a), Some(b)) = (a, b) {
+            assert_ne!(a, b);
+            assert!(
+                a.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("Photos-")
+            );
+        }
+    }
+}

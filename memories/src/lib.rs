@@ -1,0 +1,58 @@
+//! On-device photo memories: finds the events, trips and "on this day" moments in a photo folder.
+//!
+//! The pipeline, one module per step:
+//!
+//! - [`scan`] walks the folder and sniffs each file's content ([`scan::Format`]); HEIC and
+//!   videos are skipped with a reason, unreadable files are reported.
+//! - [`metadata`] reads EXIF into [`metadata::PhotoMeta`]: capture time with its UTC offset
+//!   ([`metadata::CaptureTime`], falling back to the file time, flagged), GPS, orientation,
+//!   camera.
+//! - [`analysis`] decodes each photo once at reduced size ([`analysis::decode_rgb`], also the
+//!   entry point for a future face detector) and measures sharpness, exposure, a 64-bit dHash
+//!   and whether it looks like a screenshot or document ([`analysis::Analysis`]).
+//! - [`index`] stores one [`index::Record`] per photo in SQLite outside the folder, so re-runs
+//!   only analyse new or changed files; [`app::index_folder`] runs that pass in parallel.
+//! - [`config`] holds the thresholds and exclusions ([`config::Config`], TOML plus flags).
+//! - [`events`] groups photos into events, finds home and trips and "on this day" photos.
+//! - [`plan`] applies the exclusions and builds the [`plan::Plan`] that is printed.
+//!
+//! # Usage
+//!
+//! `memories <DIR>` indexes the folder and prints a summary; `memories plan <DIR>` lists every
+//! photo of each memory and why each excluded photo is out; `--json` prints one JSON object per
+//! photo and then per memory candidate. The index is stored in the user's cache directory
+//! (`~/.cache/memories/<folder>-<hash>.sqlite` on Linux) unless `--cache FILE` says otherwise;
+//! the photo folder itself is never written to. `memories --help` lists every flag.
+//!
+//! # Defaults and why
+//!
+//! - **New event after a 3 hour gap** (`gap_hours`). Photos of one outing, dinner or party are
+//!   rarely more than an hour or two apart, while separate outings on one day (morning market,
+//!   evening dinner) usually are further apart. Shorter gaps split a long walk with a lunch break.
+//! - **or a 50 km jump** (`jump_km`) between consecutive geotagged photos. A day out covers a
+//!   city or a valley (tens of km between photos at most); 50 km within three hours means
+//!   travelling, so arriving somewhere new starts a new event.
+//! - **Home is the place cluster (25 km radius) seen on the most distinct days**
+//!   (`home_radius_km`): a metropolitan area. Counting days rather than photos stops a 500-photo
+//!   holiday from becoming "home".
+//! - **Trips are runs of events more than 100 km from home** (`trip_km`): beyond a normal
+//!   commute or day-trip radius. Far events more than 2 days apart (`trip_break_days`) are
+//!   separate trips, since people rarely travel for days without taking a photo.
+//! - **On this day looks 3 days either side** (`on_this_day_window_days`) of today's date in
+//!   earlier years: an exact date match is usually empty, a week is still "around this time".
+//! - **Memory candidates need 3 kept photos** (`min_event_photos`): one or two photos do not
+//!   make a slideshow; the smaller events are still listed.
+//! - **Near-duplicates: dHashes within 8 of 64 bits, taken within 10 minutes**
+//!   (`duplicate_bits`, `burst_minutes`). Burst frames and re-saved copies differ by a few bits;
+//!   different compositions by 15 or more. Only the sharpest, best exposed one is kept.
+//! - **Screenshots and documents are excluded** (`screenshots`, `documents`); see
+//!   [`analysis::classify`] for the rule.
+
+pub mod analysis;
+pub mod app;
+pub mod config;
+pub mod events;
+pub mod index;
+pub mod metadata;
+pub mod plan;
+pub mod scan;

@@ -1,0 +1,234 @@
+//! The `memories` command line: index a photo folder and show its memory candidates.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use chrono::{Local, NaiveDate};
+use clap::error::ErrorKind;
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+use memories::app::{self, AppError, IndexReport};
+use memories::config::{Config, DateRange, PathRules};
+use memories::index::Opened;
+use memories::plan;
+
+/// Finds events, trips and "on this day" memories in a photo folder. The folder is only read;
+/// the index lives in your cache directory.
+#[derive(Debug, Parser)]
+#[command(
+    version,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show what would be made: every photo of each memory, and why each excluded photo is out.
+    Plan(RunArgs),
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The photo folder (searched recursively, never modified).
+    // Optional only to clap: a required positional in flattened args would also be demanded
+    // after `plan`, so `main` checks for it instead.
+    dir: Option<PathBuf>,
+    /// Index file to use instead of one in the cache directory.
+    #[arg(long, value_name = "FILE")]
+    cache: Option<PathBuf>,
+    /// TOML file with [events] and [exclude] settings (see the crate docs).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// No progress bar or status lines on stderr; warnings and errors still appear.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Print one JSON object per line: each photo, then each memory candidate.
+    #[arg(long)]
+    json: bool,
+    /// Write the report to FILE (atomically) instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// The date "on this day" is computed for [default: today].
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    today: Option<NaiveDate>,
+    /// Start a new event after a gap of this many hours [default: 3].
+    #[arg(long, value_name = "HOURS")]
+    gap_hours: Option<f64>,
+    /// Start a new event after moving this far between photos [default: 50].
+    #[arg(long, value_name = "KM")]
+    jump_km: Option<f64>,
+    /// Events farther than this from home are part of a trip [default: 100].
+    #[arg(long, value_name = "KM")]
+    trip_km: Option<f64>,
+    /// Radius of a place cluster when finding home [default: 25].
+    #[arg(long, value_name = "KM")]
+    home_radius_km: Option<f64>,
+    /// Smallest number of kept photos that makes an event a memory [default: 3].
+    #[arg(long, value_name = "N")]
+    min_event_photos: Option<usize>,
+    /// Days either side of the date that count as "on this day" [default: 3].
+    #[arg(long, value_name = "DAYS")]
+    on_this_day_days: Option<u32>,
+    /// Exclude photos whose path below DIR matches this glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    exclude_path: Vec<String>,
+    /// Exclude photos taken in YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD (repeatable).
+    #[arg(long, value_name = "RANGE")]
+    exclude_dates: Vec<DateRange>,
+    /// Keep screenshots in memories.
+    #[arg(long)]
+    keep_screenshots: bool,
+    /// Keep documents in memories.
+    #[arg(long)]
+    keep_documents: bool,
+    /// Keep every near-duplicate of a burst.
+    #[arg(long)]
+    keep_duplicates: bool,
+}
+
+impl RunArgs {
+    /// The config file's settings with the flags applied on top.
+    fn config(&self) -> Result<Config, AppError> {
+        let mut config = match &self.config {
+            Some(path) => Config::load(path)?,
+            None => Config::default(),
+        };
+        let e = &mut config.events;
+        let set = |slot: &mut f64, flag: Option<f64>| *slot = flag.unwrap_or(*slot);
+        set(&mut e.gap_hours, self.gap_hours);
+        set(&mut e.jump_km, self.jump_km);
+        set(&mut e.trip_km, self.trip_km);
+        set(&mut e.home_radius_km, self.home_radius_km);
+        e.min_event_photos = self.min_event_photos.unwrap_or(e.min_event_photos);
+        e.on_this_day_window_days = self.on_this_day_days.unwrap_or(e.on_this_day_window_days);
+        let x = &mut config.exclude;
+        x.paths.extend(self.exclude_path.iter().cloned());
+        x.dates.extend(self.exclude_dates.iter().copied());
+        x.screenshots &= !self.keep_screenshots;
+        x.documents &= !self.keep_documents;
+        x.duplicates &= !self.keep_duplicates;
+        Ok(config)
+    }
+}
+
+fn main() -> ExitCode {
+    // Bad input must never show a panic with a backtrace; if our own code has a bug, say so in
+    // one line.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("memories: internal error, please report it: {info}");
+    }));
+    let cli = Cli::parse();
+    let (args, explain) = match &cli.command {
+        Some(Command::Plan(args)) => (args, true),
+        None => (&cli.run, false),
+    };
+    let Some(dir) = &args.dir else {
+        Cli::command()
+            .error(
+                ErrorKind::MissingRequiredArgument,
+                "the photo folder <DIR> is required",
+            )
+            .exit()
+    };
+    match run(dir, args, explain) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("memories: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(dir: &Path, args: &RunArgs, explain: bool) -> Result<(), AppError> {
+    let config = args.config()?;
+    let rules = PathRules::new(&config.exclude.paths)?;
+    let report = app::index_folder(dir, args.cache.as_deref(), !args.quiet)?;
+    if let Opened::Rebuilt { moved_to, reason } = &report.opened {
+        eprintln!(
+            "memories: warning: the index {} was not usable ({reason}); moved it to {} and rebuilt it",
+            report.index_path.display(),
+            moved_to.display()
+        );
+    }
+    if !args.quiet {
+        eprintln!("{}", status_line(&report));
+    }
+    let today = args.today.unwrap_or_else(|| Local::now().date_naive());
+    let plan = plan::make(&report.records, &config, &rules, today);
+    let text = if args.json {
+        let mut text = String::new();
+        for line in plan.json_lines() {
+            text += &line.to_string();
+            text.push('\n');
+        }
+        for p in &report.problems {
+            text += &serde_json::json!({"type": "problem", "path": p.rel, "problem": p.problem})
+                .to_string();
+            text.push('\n');
+        }
+        for s in &report.skipped {
+            text += &serde_json::json!({"type": "skipped", "path": s.rel, "reason": s.reason})
+                .to_string();
+            text.push('\n');
+        }
+        text
+    } else {
+        let mut text = format!("{}\n", header(&report));
+        text += &if explain {
+            plan.explain()
+        } else {
+            plan.summary()
+        };
+        if !explain {
+            text += &format!(
+                "\nRun `memories plan {}` to list every photo of each memory.\n",
+                dir.display()
+            );
+        }
+        text
+    };
+    match &args.output {
+        Some(path) => app::write_atomically(path, text.as_bytes()),
+        None => {
+            // A closed pipe (`memories DIR | head`) is not an error worth a message.
+            let _ = std::io::stdout().write_all(text.as_bytes());
+            Ok(())
+        }
+    }
+}
+
+fn status_line(r: &IndexReport) -> String {
+    format!(
+        "memories: {} photos: {} analysed, {} unchanged, {} copies of known files; {} gone from the index; index {}",
+        r.found,
+        r.analysed,
+        r.unchanged,
+        r.copies,
+        r.removed,
+        r.index_path.display()
+    )
+}
+
+fn header(r: &IndexReport) -> String {
+    let mut text = format!("Photo folder {}: {} photos\n", r.root.display(), r.found);
+    if !r.skipped.is_empty() {
+        text += &format!("Skipped {} files:\n", r.skipped.len());
+        for s in &r.skipped {
+            text += &format!("  - {}: {}\n", s.rel, s.reason);
+        }
+    }
+    if !r.problems.is_empty() {
+        text += &format!("Could not read {} files or folders:\n", r.problems.len());
+        for p in &r.problems {
+            text += &format!("  ! {}: {}\n", p.rel, p.problem);
+        }
+    }
+    text
+}

@@ -1,0 +1,688 @@
+//! Turns the index into memory candidates: decides which photos are kept out and why, groups the
+//! rest into events, trips and "on this day" sets, and renders the result for people (summary,
+//! full plan) and for scripts (JSON lines).
+
+use std::collections::BTreeMap;
+use std::fmt::{self, Write as _};
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use serde_json::json;
+
+use crate::analysis::{Kind, hamming};
+use crate::config::{Config, PathRules};
+use crate::events::{self, Home, Moment, distance_km};
+use crate::index::{Outcome, PhotoInfo, Record};
+use crate::metadata::GeoPoint;
+
+/// Why a photo is kept out of memories.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Exclusion {
+    Path { pattern: String },
+    Date { range: String },
+    Screenshot { why: String },
+    Document { why: String },
+    NearDuplicate { of: String, bits: u32 },
+}
+
+impl fmt::Display for Exclusion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Exclusion::Path { pattern } => write!(f, "path matches excluded pattern {pattern:?}"),
+            Exclusion::Date { range } => write!(f, "taken in excluded dates {range}"),
+            Exclusion::Screenshot { why } | Exclusion::Document { why } => f.write_str(why),
+            Exclusion::NearDuplicate { of, bits } => {
+                write!(
+                    f,
+                    "near-duplicate of {of} ({bits} of 64 hash bits differ), which is sharper"
+                )
+            }
+        }
+    }
+}
+
+impl Exclusion {
+    fn key(&self) -> &'static str {
+        match self {
+            Exclusion::Path { .. } => "path",
+            Exclusion::Date { .. } => "date",
+            Exclusion::Screenshot { .. } => "screenshot",
+            Exclusion::Document { .. } => "document",
+            Exclusion::NearDuplicate { .. } => "near-duplicate",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PlannedPhoto {
+    pub rel: String,
+    pub info: PhotoInfo,
+    pub excluded: Option<Exclusion>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EventPlan {
+    /// Indices into [`Plan::photos`], in time order.
+    pub photos: Vec<usize>,
+    pub start: NaiveDateTime,
+    pub end: NaiveDateTime,
+    pub centre: Option<GeoPoint>,
+    pub km_from_home: Option<f64>,
+    /// The best-looking photo, to show first.
+    pub cover: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct TripPlan {
+    /// Indices into [`Plan::events`].
+    pub events: Vec<usize>,
+    pub farthest_km: f64,
+}
+
+#[derive(Debug, Clone)]
+pub struct YearPlan {
+    pub year: i32,
+    pub photos: Vec<usize>,
+}
+
+/// Everything `memories` would make from a folder, with its reasons.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub photos: Vec<PlannedPhoto>,
+    /// Records that could not be analysed: (path, problem).
+    pub failed: Vec<(String, String)>,
+    pub home: Option<Home>,
+    pub events: Vec<EventPlan>,
+    pub trips: Vec<TripPlan>,
+    pub today: NaiveDate,
+    pub on_this_day: Vec<YearPlan>,
+    pub on_this_day_window: u32,
+    /// Events with fewer kept photos than this are listed but are not memory candidates.
+    pub min_event_photos: usize,
+}
+
+/// Builds the plan from index records.
+pub fn make(records: &[Record], config: &Config, rules: &PathRules, today: NaiveDate) -> Plan {
+    let mut failed = Vec::new();
+    let mut photos = Vec::new();
+    for r in records {
+        match &r.outcome {
+            Outcome::Analysed(info) => photos.push(PlannedPhoto {
+                rel: r.rel.clone(),
+                info: (**info).clone(),
+                excluded: None,
+            }),
+            Outcome::Failed(problem) => failed.push((r.rel.clone(), problem.clone())),
+        }
+    }
+    photos.sort_by(|a, b| {
+        let key = |p: &PlannedPhoto| (p.info.meta.taken.timeline_secs(), p.rel.clone());
+        key(a).cmp(&key(b))
+    });
+    for p in &mut photos {
+        p.excluded = rule_exclusion(p, config, rules);
+    }
+    if config.exclude.duplicates {
+        mark_duplicates(&mut photos, config);
+    }
+
+    let moments: Vec<Moment> = photos
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.excluded.is_none())
+        .map(|(id, p)| Moment {
+            id,
+            time: p.info.meta.taken.timeline_secs(),
+            local: p.info.meta.taken.local,
+            gps: p.info.meta.gps,
+        })
+        .collect();
+    let params = &config.events;
+    let home = events::find_home(&moments, params);
+    let events: Vec<EventPlan> = events::group_events(&moments, params)
+        .into_iter()
+        .map(|e| {
+            let cover = *e
+                .ids
+                .iter()
+                .max_by(|&&a, &&b| {
+                    let q = |i: usize| photos[i].info.analysis.quality();
+                    q(a).total_cmp(&q(b))
+                })
+                .expect("events are never empty");
+            EventPlan {
+                km_from_home: home
+                    .as_ref()
+                    .zip(e.centre)
+                    .map(|(h, c)| distance_km(h.centre, c)),
+                photos: e.ids,
+                start: e.start,
+                end: e.end,
+                centre: e.centre,
+                cover,
+            }
+        })
+        .collect();
+    let trips = match &home {
+        Some(home) => {
+            let plain: Vec<events::Event> = events
+                .iter()
+                .map(|e| events::Event {
+                    ids: e.photos.clone(),
+                    start: e.start,
+                    end: e.end,
+                    centre: e.centre,
+                })
+                .collect();
+            events::find_trips(&plain, home, params)
+                .into_iter()
+                .map(|t| TripPlan {
+                    events: t.events,
+                    farthest_km: t.farthest_km,
+                })
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    let on_this_day = events::on_this_day(&moments, today, params)
+        .into_iter()
+        .map(|y| YearPlan {
+            year: y.year,
+            photos: y.ids,
+        })
+        .collect();
+    Plan {
+        photos,
+        failed,
+        home,
+        events,
+        trips,
+        today,
+        on_this_day,
+        on_this_day_window: params.on_this_day_window_days,
+        min_event_photos: params.min_event_photos,
+    }
+}
+
+fn rule_exclusion(p: &PlannedPhoto, config: &Config, rules: &PathRules) -> Option<Exclusion> {
+    if let Some(pattern) = rules.matching(&p.rel) {
+        return Some(Exclusion::Path {
+            pattern: pattern.to_string(),
+        });
+    }
+    let day = p.info.meta.taken.local.date();
+    if let Some(range) = config.exclude.dates.iter().find(|r| r.contains(day)) {
+        return Some(Exclusion::Date {
+            range: range.to_string(),
+        });
+    }
+    let look = &p.info.analysis.look;
+    match look.kind {
+        Kind::Screenshot if config.exclude.screenshots => {
+            Some(Exclusion::Screenshot { why: look.reason() })
+        }
+        Kind::Document if config.exclude.documents => {
+            Some(Exclusion::Document { why: look.reason() })
+        }
+        _ => None,
+    }
+}
+
+/// Groups still-included photos taken within `burst_minutes` whose hashes are within
+/// `duplicate_bits`, and keeps only the best of each group. Photos must be in time order.
+fn mark_duplicates(photos: &mut [PlannedPhoto], config: &Config) {
+    let window = (config.exclude.burst_minutes * 60.0) as i64;
+    let time = |p: &PlannedPhoto| p.info.meta.taken.timeline_secs();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut open: Vec<usize> = Vec::new(); // indices into `groups` that may still grow
+    for i in (0..photos.len()).filter(|&i| photos[i].excluded.is_none()) {
+        let t = time(&photos[i]);
+        open.retain(|&g| groups[g].iter().any(|&m| t - time(&photos[m]) <= window));
+        let similar = open.iter().copied().find(|&g| {
+            groups[g].iter().any(|&m| {
+                t - time(&photos[m]) <= window
+                    && hamming(photos[m].info.analysis.dhash, photos[i].info.analysis.dhash)
+                        <= config.exclude.duplicate_bits
+            })
+        });
+        match similar {
+            Some(g) => groups[g].push(i),
+            None => {
+                groups.push(vec![i]);
+                open.push(groups.len() - 1);
+            }
+        }
+    }
+    for group in groups.iter().filter(|g| g.len() > 1) {
+        let best = *group
+            .iter()
+            .max_by(|&&a, &&b| {
+                let q = |i: usize| photos[i].info.analysis.quality();
+                // On equal quality the earlier path wins, so the choice is stable across runs.
+                q(a).total_cmp(&q(b))
+                    .then(photos[b].rel.cmp(&photos[a].rel))
+            })
+            .expect("group has members");
+        for &i in group.iter().filter(|&&i| i != best) {
+            let bits = hamming(
+                photos[i].info.analysis.dhash,
+                photos[best].info.analysis.dhash,
+            );
+            photos[i].excluded = Some(Exclusion::NearDuplicate {
+                of: photos[best].rel.clone(),
+                bits,
+            });
+        }
+    }
+}
+
+fn when(start: NaiveDateTime, end: NaiveDateTime) -> String {
+    if start.date() == end.date() {
+        format!(
+            "{} {}–{}",
+            start.format("%Y-%m-%d %a"),
+            start.format("%H:%M"),
+            end.format("%H:%M")
+        )
+    } else {
+        format!(
+            "{} – {}",
+            start.format("%Y-%m-%d %a %H:%M"),
+            end.format("%Y-%m-%d %a %H:%M")
+        )
+    }
+}
+
+fn plural(n: usize, one: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {one}s")
+    }
+}
+
+fn place(centre: Option<GeoPoint>, km_from_home: Option<f64>) -> String {
+    match (centre, km_from_home) {
+        (Some(c), Some(km)) if km < 1.0 => format!("at {c} (home)"),
+        (Some(c), Some(km)) => format!("at {c}, {km:.0} km from home"),
+        (Some(c), None) => format!("at {c}"),
+        (None, _) => "no GPS".to_string(),
+    }
+}
+
+impl Plan {
+    pub fn excluded(&self) -> impl Iterator<Item = (&PlannedPhoto, &Exclusion)> {
+        self.photos
+            .iter()
+            .filter_map(|p| p.excluded.as_ref().map(|e| (p, e)))
+    }
+
+    /// Events with enough kept photos to make a memory.
+    pub fn candidate_events(&self) -> impl Iterator<Item = (usize, &EventPlan)> {
+        self.events
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.photos.len() >= self.min_event_photos)
+    }
+
+    fn event_line(&self, e: &EventPlan) -> String {
+        format!(
+            "{}  {:>9}  {}  cover {}",
+            when(e.start, e.end),
+            plural(e.photos.len(), "photo"),
+            place(e.centre, e.km_from_home),
+            self.photos[e.cover].rel
+        )
+    }
+
+    fn trip_line(&self, t: &TripPlan) -> String {
+        let first = &self.events[t.events[0]];
+        let last = &self.events[*t.events.last().expect("trips are never empty")];
+        let photos: usize = t.events.iter().map(|&e| self.events[e].photos.len()).sum();
+        format!(
+            "{} – {}  {}, {}, up to {:.0} km from home",
+            first.start.format("%Y-%m-%d"),
+            last.end.format("%Y-%m-%d"),
+            plural(t.events.len(), "event"),
+            plural(photos, "photo"),
+            t.farthest_km
+        )
+    }
+
+    /// The overview `memories <DIR>` prints.
+    pub fn summary(&self) -> String {
+        self.render(false)
+    }
+
+    /// What `memories plan <DIR>` prints: the summary plus every photo of every candidate.
+    pub fn explain(&self) -> String {
+        self.render(true)
+    }
+
+    fn render(&self, detailed: bool) -> String {
+        let mut out = String::new();
+        let w = &mut out;
+        match &self.home {
+            Some(h) => {
+                let _ = writeln!(
+                    w,
+                    "Home: around {} ({} on {})",
+                    h.centre,
+                    plural(h.photos, "photo"),
+                    plural(h.days, "day")
+                );
+            }
+            None => {
+                let _ = writeln!(w, "Home: unknown (no geotagged photos)");
+            }
+        }
+        let candidates: Vec<_> = self.candidate_events().collect();
+        let _ = writeln!(
+            w,
+            "\nEvents: {} found, {} with at least {} photos are memory candidates",
+            self.events.len(),
+            candidates.len(),
+            self.min_event_photos
+        );
+        for (_, e) in &candidates {
+            let _ = writeln!(w, "  * {}", self.event_line(e));
+            if detailed {
+                for &i in &e.photos {
+                    let p = &self.photos[i];
+                    let _ = writeln!(w, "      {}  {}", p.info.meta.taken, p.rel);
+                }
+            }
+        }
+        let small: Vec<_> = self
+            .events
+            .iter()
+            .filter(|e| e.photos.len() < self.min_event_photos)
+            .collect();
+        if !small.is_empty() {
+            let _ = writeln!(
+                w,
+                "  and {} too small to be a memory on their own:",
+                plural(small.len(), "event")
+            );
+            for e in small {
+                let _ = writeln!(w, "    {}", self.event_line(e));
+            }
+        }
+        let _ = writeln!(
+            w,
+            "\nTrips (more than the trip distance from home): {}",
+            self.trips.len()
+        );
+        for t in &self.trips {
+            let _ = writeln!(w, "  * {}", self.trip_line(t));
+            if detailed {
+                for &e in &t.events {
+                    let _ = writeln!(w, "      {}", self.event_line(&self.events[e]));
+                }
+            }
+        }
+        let _ = writeln!(
+            w,
+            "\nOn this day ({} ± {} days) in earlier years:{}",
+            self.today.format("%d %b"),
+            self.on_this_day_window,
+            if self.on_this_day.is_empty() {
+                " nothing"
+            } else {
+                ""
+            }
+        );
+        for y in &self.on_this_day {
+            let names: Vec<String> = y
+                .photos
+                .iter()
+                .map(|&i| {
+                    format!(
+                        "{} ({})",
+                        self.photos[i].rel,
+                        self.photos[i].info.meta.taken.local.format("%d %b")
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                w,
+                "  * {} ({} ago): {}",
+                y.year,
+                plural((self.today.year() - y.year) as usize, "year"),
+                names.join(", ")
+            );
+        }
+        let excluded: Vec<_> = self.excluded().collect();
+        let _ = writeln!(w, "\nKept out of memories: {}", excluded.len());
+        let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
+        for (p, why) in &excluded {
+            *by_kind.entry(why.key()).or_default() += 1;
+            let _ = writeln!(w, "  - {}: {why}", p.rel);
+        }
+        let file_times: Vec<_> = self
+            .photos
+            .iter()
+            .filter(|p| p.info.meta.taken.is_file_time())
+            .collect();
+        if !file_times.is_empty() {
+            let _ = writeln!(
+                w,
+                "\nNo capture time in EXIF, dated by file modification time: {}",
+                file_times.len()
+            );
+            if detailed {
+                for p in file_times {
+                    let _ = writeln!(w, "  - {} ({})", p.rel, p.info.meta.taken);
+                }
+            }
+        }
+        if !self.failed.is_empty() {
+            let _ = writeln!(w, "\nCould not be analysed: {}", self.failed.len());
+            for (rel, problem) in &self.failed {
+                let _ = writeln!(w, "  ! {rel}: {problem}");
+            }
+        }
+        out
+    }
+
+    /// One JSON object per photo, then one per memory candidate.
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        let mut lines = Vec::new();
+        for p in &self.photos {
+            let m = &p.info.meta;
+            let a = &p.info.analysis;
+            lines.push(json!({
+                "type": "photo",
+                "path": p.rel,
+                "format": p.info.format,
+                "taken": m.taken.local.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                "offset_minutes": m.taken.offset_minutes,
+                "time_source": m.taken.source,
+                "gps": m.gps.map(|g| json!({"lat": g.lat, "lon": g.lon})),
+                "camera": m.camera(),
+                "orientation": m.orientation,
+                "width": a.width,
+                "height": a.height,
+                "sharpness": a.sharpness,
+                "exposure": a.exposure,
+                "dhash": format!("{:016x}", a.dhash),
+                "kind": a.look.kind,
+                "excluded": p.excluded.as_ref().map(|e| json!({"reason": e.key(), "detail": e.to_string()})),
+            }));
+        }
+        for (rel, problem) in &self.failed {
+            lines.push(json!({"type": "problem", "path": rel, "problem": problem}));
+        }
+        let paths = |ids: &[usize]| -> Vec<&str> {
+            ids.iter().map(|&i| self.photos[i].rel.as_str()).collect()
+        };
+        let point = |g: Option<GeoPoint>| g.map(|g| json!({"lat": g.lat, "lon": g.lon}));
+        for (n, e) in self.candidate_events() {
+            lines.push(json!({
+                "type": "event",
+                "id": n,
+                "start": e.start.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                "end": e.end.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                "centre": point(e.centre),
+                "km_from_home": e.km_from_home,
+                "cover": self.photos[e.cover].rel,
+                "photos": paths(&e.photos),
+            }));
+        }
+        for t in &self.trips {
+            let ids: Vec<usize> = t
+                .events
+                .iter()
+                .flat_map(|&e| self.events[e].photos.clone())
+                .collect();
+            lines.push(json!({
+                "type": "trip",
+                "start": self.events[t.events[0]].start.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                "end": self.events[*t.events.last().expect("trips are never empty")].end.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                "events": t.events,
+                "farthest_km": t.farthest_km,
+                "photos": paths(&ids),
+            }));
+        }
+        for y in &self.on_this_day {
+            lines.push(json!({
+                "type": "on_this_day",
+                "date": self.today.to_string(),
+                "year": y.year,
+                "photos": paths(&y.photos),
+            }));
+        }
+        lines
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::{Analysis, Exposure, Look};
+    use crate::metadata::{CaptureTime, PhotoMeta, TimeSource};
+    use crate::scan::Format;
+
+    /// "a.jpg 2020-05-01 10:00 hash=0 sharp=100 kind=photo" with optional fields.
+    fn record(spec: &str) -> Record {
+        let mut parts = spec.split_whitespace();
+        let rel = parts.next().unwrap().to_string();
+        let time = format!("{} {}", parts.next().unwrap(), parts.next().unwrap());
+        let (mut dhash, mut sharpness, mut kind) = (0u64, 100.0f32, Kind::Photo);
+        for part in parts {
+            match part.split_once('=').unwrap() {
+                ("hash", v) => dhash = u64::from_str_radix(v, 16).unwrap(),
+                ("sharp", v) => sharpness = v.parse().unwrap(),
+                ("kind", "screenshot") => kind = Kind::Screenshot,
+                ("kind", "document") => kind = Kind::Document,
+                other => panic!("unknown field {other:?}"),
+            }
+        }
+        let info = PhotoInfo {
+            format: Format::Jpeg,
+            meta: PhotoMeta {
+                taken: CaptureTime {
+                    local: NaiveDateTime::parse_from_str(&time, "%Y-%m-%d %H:%M").unwrap(),
+                    offset_minutes: None,
+                    source: TimeSource::ExifOriginal,
+                },
+                gps: None,
+                orientation: 1,
+                make: None,
+                model: None,
+            },
+            analysis: Analysis {
+                width: 4000,
+                height: 3000,
+                sharpness,
+                exposure: Exposure {
+                    mean: 0.45,
+                    highlights: 0.0,
+                    shadows: 0.0,
+                },
+                dhash,
+                look: Look {
+                    kind,
+                    camera: true,
+                    screen_size: false,
+                    flat: 0.0,
+                    hard_edges: 0.0,
+                    paper: 0.0,
+                    colourfulness: 0.3,
+                },
+            },
+        };
+        Record {
+            rel,
+            size: 1,
+            modified_ns: 1,
+            content_hash: String::new(),
+            outcome: Outcome::Analysed(Box::new(info)),
+        }
+    }
+
+    /// Plans the records with the config edited by `tweak`, and lists "path: exclusion key".
+    fn check_exclusions(specs: &[&str], tweak: impl FnOnce(&mut Config), expect: &[&str]) {
+        let records: Vec<Record> = specs.iter().map(|s| record(s)).collect();
+        let mut config = Config::default();
+        tweak(&mut config);
+        let rules = PathRules::new(&config.exclude.paths).unwrap();
+        let today = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+        let plan = make(&records, &config, &rules, today);
+        let got: Vec<String> = plan
+            .excluded()
+            .map(|(p, e)| format!("{}: {}", p.rel, e.key()))
+            .collect();
+        assert_eq!(got, expect);
+    }
+
+    #[test]
+    fn bursts_keep_the_sharpest() {
+        check_exclusions(
+            &[
+                "a.jpg 2020-05-01 10:00 hash=ff00ff00ff00ff00 sharp=50",
+                "b.jpg 2020-05-01 10:01 hash=ff00ff00ff00ff01 sharp=400",
+                "c.jpg 2020-05-01 10:02 hash=ff00ff00ff00ff03 sharp=100",
+                // Same picture much later is a new moment, not a burst.
+                "d.jpg 2020-05-01 12:00 hash=ff00ff00ff00ff00 sharp=10",
+                // Different picture in the burst window.
+                "e.jpg 2020-05-01 10:03 hash=00ff00ff00ff00ff sharp=10",
+            ],
+            |_| {},
+            &["a.jpg: near-duplicate", "c.jpg: near-duplicate"],
+        );
+        check_exclusions(
+            &[
+                "a.jpg 2020-05-01 10:00 hash=0 sharp=50",
+                "b.jpg 2020-05-01 10:01 hash=0 sharp=400",
+            ],
+            |c| c.exclude.duplicates = false,
+            &[],
+        );
+    }
+
+    #[test]
+    fn rules_exclude_by_kind_path_and_date() {
+        let specs = [
+            "shot.png 2020-05-01 10:00 hash=1 kind=screenshot",
+            "scan.jpg 2020-05-02 10:00 hash=2 kind=document",
+            "private/x.jpg 2020-05-03 10:00 hash=3",
+            "xmas.jpg 2020-12-24 10:00 hash=4",
+            "ok.jpg 2020-12-26 10:00 hash=5",
+        ];
+        check_exclusions(
+            &specs,
+            |_| {},
+            &["shot.png: screenshot", "scan.jpg: document"],
+        );
+        check_exclusions(
+            &specs,
+            |c| {
+                c.exclude.screenshots = false;
+                c.exclude.documents = false;
+                c.exclude.paths = vec!["private/**".into()];
+                c.exclude.dates = vec!["2020-12-24..2020-12-25".parse().unwrap()];
+            },
+            &["private/x.jpg: path", "xmas.jpg: date"],
+        );
+    }
+}

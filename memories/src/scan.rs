@@ -1,0 +1,320 @@
+//! Walks a photo folder and sorts its files into photos to analyse, media we skip (with the
+//! reason) and files we could not read.
+//!
+//! A file is a candidate when its extension says it is an image or a video; its first bytes then
+//! decide what it really is, because extensions lie (a PNG saved as `.jpg` is common). Hidden
+//! files and folders (`.thumbnails`, `.git`) and symlinked folders (which can form loops) are not
+//! entered. Nothing is ever written to the folder.
+
+use std::fmt;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use serde::{Deserialize, Serialize};
+
+/// The image formats we can decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Jpeg,
+    Png,
+    WebP,
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Format::Jpeg => "JPEG",
+            Format::Png => "PNG",
+            Format::WebP => "WebP",
+        })
+    }
+}
+
+/// What a file's first bytes say it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sniffed {
+    Image(Format),
+    Heif,
+    Video,
+    Unknown,
+}
+
+/// Identifies a file from its first 16 bytes.
+pub fn sniff(head: &[u8]) -> Sniffed {
+    match head {
+        [0xFF, 0xD8, 0xFF, ..] => Sniffed::Image(Format::Jpeg),
+        [0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, ..] => Sniffed::Image(Format::Png),
+        [
+            b'R',
+            b'I',
+            b'F',
+            b'F',
+            _,
+            _,
+            _,
+            _,
+            b'W',
+            b'E',
+            b'B',
+            b'P',
+            ..,
+        ] => Sniffed::Image(Format::WebP),
+        [
+            b'R',
+            b'I',
+            b'F',
+            b'F',
+            _,
+            _,
+            _,
+            _,
+            b'A',
+            b'V',
+            b'I',
+            b' ',
+            ..,
+        ] => Sniffed::Video,
+        [0x1A, 0x45, 0xDF, 0xA3, ..] => Sniffed::Video,
+        // ISO base media files (HEIC, AVIF, MP4, MOV) name their major brand after `ftyp`.
+        [_, _, _, _, b'f', b't', b'y', b'p', b0, b1, b2, b3, ..] => match &[*b0, *b1, *b2, *b3] {
+            b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx" | b"mif1" | b"msf1"
+            | b"avif" | b"avis" => Sniffed::Heif,
+            _ => Sniffed::Video,
+        },
+        _ => Sniffed::Unknown,
+    }
+}
+
+/// What a file extension claims, before looking at the content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Claimed {
+    Image,
+    Heif,
+    Video,
+}
+
+fn claimed(path: &Path) -> Option<Claimed> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "jpg" | "jpeg" | "jpe" | "jfif" | "png" | "webp" => Some(Claimed::Image),
+        "heic" | "heif" | "hif" | "avif" => Some(Claimed::Heif),
+        "mov" | "mp4" | "m4v" | "avi" | "mkv" | "3gp" | "mts" | "m2ts" | "webm" => {
+            Some(Claimed::Video)
+        }
+        _ => None,
+    }
+}
+
+/// A photo to analyse.
+#[derive(Debug, Clone)]
+pub struct FoundPhoto {
+    pub path: PathBuf,
+    /// The path below the scanned folder with `/` separators: the index key and what users see.
+    pub rel: String,
+    pub format: Format,
+    pub size: u64,
+    pub modified: SystemTime,
+}
+
+/// A file that is media but not something we analyse.
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    pub rel: String,
+    pub reason: &'static str,
+}
+
+/// A file or folder that could not be read or is not what its name says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    pub rel: String,
+    pub problem: String,
+}
+
+#[derive(Debug, Default)]
+pub struct Scan {
+    pub photos: Vec<FoundPhoto>,
+    pub skipped: Vec<Skipped>,
+    pub problems: Vec<Problem>,
+}
+
+/// Scans `root` recursively. Entries come back sorted by path so runs are reproducible.
+pub fn scan(root: &Path) -> Scan {
+    let mut out = Scan::default();
+    walk(root, root, &mut out);
+    out.photos.sort_by(|a, b| a.rel.cmp(&b.rel));
+    out.skipped.sort_by(|a, b| a.rel.cmp(&b.rel));
+    out.problems.sort_by(|a, b| a.rel.cmp(&b.rel));
+    out
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Scan) {
+    let rel = |p: &Path| relative(root, p);
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            out.problems.push(Problem {
+                rel: rel(dir),
+                problem: format!("cannot list folder: {e}"),
+            });
+            return;
+        }
+    };
+    for entry in entries {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(e) => {
+                out.problems.push(Problem {
+                    rel: rel(dir),
+                    problem: format!("cannot list folder: {e}"),
+                });
+                continue;
+            }
+        };
+        let path = entry.path();
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        // `file_type` does not follow symlinks, so a symlinked folder is never entered.
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            walk(root, &path, out);
+        } else if let Some(claim) = claimed(&path) {
+            classify(&path, rel(&path), claim, out);
+        }
+    }
+}
+
+fn classify(path: &Path, rel: String, claim: Claimed, out: &mut Scan) {
+    let problem = |problem: String| Problem {
+        rel: rel.clone(),
+        problem,
+    };
+    let (meta, head) = match fs::metadata(path).and_then(|m| Ok((m, read_head(path)?))) {
+        Ok(found) => found,
+        Err(e) => return out.problems.push(problem(format!("cannot read: {e}"))),
+    };
+    match (sniff(&head), claim) {
+        (Sniffed::Image(format), _) => out.photos.push(FoundPhoto {
+            path: path.to_path_buf(),
+            rel,
+            format,
+            size: meta.len(),
+            modified: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+        }),
+        (Sniffed::Heif, _) | (Sniffed::Unknown, Claimed::Heif) => out.skipped.push(Skipped {
+            rel,
+            reason: "HEIC/HEIF/AVIF photos are not supported yet (no pure-Rust decoder)",
+        }),
+        (Sniffed::Video, _) | (Sniffed::Unknown, Claimed::Video) => out.skipped.push(Skipped {
+            rel,
+            reason: "videos are not analysed",
+        }),
+        (Sniffed::Unknown, Claimed::Image) if head.is_empty() => {
+            out.problems.push(problem("empty file".to_string()))
+        }
+        (Sniffed::Unknown, Claimed::Image) => out.problems.push(problem(
+            "not a JPEG, PNG or WebP file despite its extension (unrecognised content)".to_string(),
+        )),
+    }
+}
+
+fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut head = Vec::with_capacity(16);
+    fs::File::open(path)?.take(16).read_to_end(&mut head)?;
+    Ok(head)
+}
+
+fn relative(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let parts: Vec<_> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect();
+    if parts.is_empty() {
+        ".".to_string()
+    } else {
+        parts.join("/")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_sniff(head: &[u8], expect: Sniffed) {
+        assert_eq!(sniff(head), expect, "head {head:?}");
+    }
+
+    #[test]
+    fn sniffing() {
+        check_sniff(
+            &[0xFF, 0xD8, 0xFF, 0xE1, 0, 0],
+            Sniffed::Image(Format::Jpeg),
+        );
+        check_sniff(
+            b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR",
+            Sniffed::Image(Format::Png),
+        );
+        check_sniff(b"RIFF\x10\0\0\0WEBPVP8 ", Sniffed::Image(Format::WebP));
+        check_sniff(b"RIFF\x10\0\0\0AVI LIST", Sniffed::Video);
+        check_sniff(b"\0\0\0\x18ftypheic\0\0\0\0", Sniffed::Heif);
+        check_sniff(b"\0\0\0\x18ftypmif1\0\0\0\0", Sniffed::Heif);
+        check_sniff(b"\0\0\0\x18ftypqt  \0\0\0\0", Sniffed::Video);
+        check_sniff(b"\0\0\0\x18ftypisom\0\0\0\0", Sniffed::Video);
+        check_sniff(b"GIF89a", Sniffed::Unknown);
+        check_sniff(b"", Sniffed::Unknown);
+    }
+
+    /// Builds a folder from (relative path, content) pairs and reports what the scan made of each.
+    fn check_scan(files: &[(&str, &[u8])], expect: &str) {
+        let dir = tempfile::tempdir().unwrap();
+        for (rel, content) in files {
+            let path = dir.path().join(rel);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, content).unwrap();
+        }
+        let scan = scan(dir.path());
+        let mut got = String::new();
+        for p in &scan.photos {
+            got += &format!("photo {} {}\n", p.rel, p.format);
+        }
+        for s in &scan.skipped {
+            got += &format!("skipped {}: {}\n", s.rel, s.reason);
+        }
+        for p in &scan.problems {
+            got += &format!("problem {}: {}\n", p.rel, p.problem);
+        }
+        assert_eq!(got, expect);
+    }
+
+    #[test]
+    fn scanning() {
+        let jpeg: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0];
+        let png: &[u8] = b"\x89PNG\r\n\x1a\n";
+        check_scan(
+            &[
+                ("a.jpg", jpeg),
+                ("sub/b.PNG", png),
+                ("sub/deeper/png-named-jpg.jpg", png),
+                ("notes.txt", b"hello"),
+                (".hidden/c.jpg", jpeg),
+                ("clip.mov", b"\0\0\0\x14ftypqt  "),
+                ("IMG_1.HEIC", b"\0\0\0\x18ftypheic"),
+                ("fake.jpg", b"<html>"),
+                ("empty.png", b""),
+            ],
+            "photo a.jpg JPEG\n\
+             photo sub/b.PNG PNG\n\
+             photo sub/deeper/png-named-jpg.jpg PNG\n\
+             skipped IMG_1.HEIC: HEIC/HEIF/AVIF photos are not supported yet (no pure-Rust decoder)\n\
+             skipped clip.mov: videos are not analysed\n\
+             problem empty.png: empty file\n\
+             problem fake.jpg: not a JPEG, PNG or WebP file despite its extension (unrecognised content)\n",
+        );
+    }
+}
