@@ -260,48 +260,73 @@ const ORDERS: &[Order] = &[
     }),
 ];
 
-/// Places `buffers` with each greedy order, keeps the smallest arena, and returns its size.
+/// Places `buffers` with each greedy order, then improves the best order by seeded swaps while
+/// the arena is above the lower bound; keeps the smallest arena and returns its size.
 fn place_best(buffers: &mut [Buffer], lower_bound: usize) -> (&'static str, usize) {
-    let mut best: Option<(&'static str, usize, Vec<usize>)> = None;
-    for (name, key) in ORDERS {
-        let offsets = place_greedy(buffers, *key);
-        let len = buffers
+    let arena = |offsets: &[usize]| {
+        buffers
             .iter()
-            .zip(&offsets)
+            .zip(offsets)
             .map(|(b, o)| o + b.reserved)
             .max()
-            .unwrap_or(0);
+            .unwrap_or(0)
+    };
+    let mut best: Option<(&'static str, usize, Vec<usize>)> = None;
+    for (name, key) in ORDERS {
+        let mut order: Vec<usize> = (0..buffers.len()).collect();
+        order.sort_by_key(|&i| (key(&buffers[i]), i));
+        let offsets = place_in_order(buffers, &order);
+        let len = arena(&offsets);
         if best.as_ref().is_none_or(|(_, best_len, _)| len < *best_len) {
-            best = Some((name, len, offsets));
-        }
-        if len == lower_bound {
-            break;
+            best = Some((name, len, order));
         }
     }
-    let (name, len, offsets) = best.expect("at least one order");
+    let (mut name, mut best_len, mut order) = best.expect("at least one order");
+    // Hill climbing on the order: swap two buffers, keep the swap unless the arena grows. Plans
+    // have tens to hundreds of buffers, so a few thousand placements take milliseconds.
+    let mut rng = crate::testing::Rng::new(0x5EED);
+    let tries = if buffers.len() < 2 { 0 } else { 4000 };
+    for _ in 0..tries {
+        if best_len == lower_bound {
+            break;
+        }
+        let (i, j) = (rng.range(0, order.len() - 1), rng.range(0, order.len() - 1));
+        order.swap(i, j);
+        let len = arena(&place_in_order(buffers, &order));
+        if len <= best_len {
+            if len < best_len {
+                name = "greedy, improved by swaps";
+            }
+            best_len = len;
+        } else {
+            order.swap(i, j);
+        }
+    }
+    let offsets = place_in_order(buffers, &order);
     for (b, o) in buffers.iter_mut().zip(offsets) {
         b.offset = o;
     }
-    (name, len)
+    (name, best_len)
 }
 
-/// Puts each buffer, in `key` order, at the lowest offset not used by an already placed buffer
-/// that is live at the same time.
-fn place_greedy(buffers: &[Buffer], key: fn(&Buffer) -> (i64, i64, i64)) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..buffers.len()).collect();
-    order.sort_by_key(|&i| (key(&buffers[i]), i));
+/// Puts each buffer, in `order`, at the lowest offset not used by an already placed buffer that
+/// is live at the same time.
+fn place_in_order(buffers: &[Buffer], order: &[usize]) -> Vec<usize> {
     let mut offsets = vec![usize::MAX; buffers.len()];
-    let mut placed: Vec<usize> = Vec::new();
-    for i in order {
+    let mut placed: Vec<usize> = Vec::with_capacity(order.len());
+    let mut busy: Vec<(usize, usize)> = Vec::new();
+    for &i in order {
         let b = &buffers[i];
-        let mut busy: Vec<(usize, usize)> = placed
-            .iter()
-            .filter(|&&j| buffers[j].overlaps_in_time(b))
-            .map(|&j| (offsets[j], offsets[j] + buffers[j].reserved))
-            .collect();
+        busy.clear();
+        busy.extend(
+            placed
+                .iter()
+                .filter(|&&j| buffers[j].overlaps_in_time(b))
+                .map(|&j| (offsets[j], offsets[j] + buffers[j].reserved)),
+        );
         busy.sort_unstable();
         let mut offset = 0;
-        for (start, end) in busy {
+        for &(start, end) in &busy {
             if start >= offset + b.reserved {
                 break;
             }

@@ -1,0 +1,147 @@
+//! Arena plans: fusion as intended, no two live buffers sharing a byte, and the arena at the
+//! liveness lower bound.
+
+use nnc_ir::plan::{Plan, plan};
+use nnc_ir::testing::{Rng, random_network};
+use nnc_ir::{Graph, parse_graph};
+
+/// The five scales of a 640x480 pyramid, as (height, width).
+const PYRAMID: [(usize, usize); 5] = [(480, 640), (240, 320), (120, 160), (60, 80), (30, 40)];
+
+fn graph(src: &str) -> Graph {
+    parse_graph(src, "net.nnc".as_ref()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Plans `src` at `sizes` and checks the listing of groups (fused node names joined by `+`).
+fn check_fusion(src: &str, expect: &[&str]) {
+    let g = graph(src);
+    let p = plan(&g, &[(16, 16)]).unwrap();
+    let groups: Vec<String> = p
+        .groups
+        .iter()
+        .map(|grp| {
+            grp.nodes
+                .iter()
+                .map(|v| g.node(*v).name.as_str())
+                .collect::<Vec<_>>()
+                .join("+")
+        })
+        .collect();
+    assert_eq!(groups, expect);
+}
+
+#[test]
+fn conv_absorbs_its_activation_and_a_non_overlapping_max_pool() {
+    check_fusion(
+        "x = input(channels=3)\nc = conv(x, out=8, k=3, pad=1)\nr = relu(c)\np = maxpool(r, k=2)\noutput p\n",
+        &["c+r+p"],
+    );
+    // A max-pool straight after a conv, and a prelu.
+    check_fusion(
+        "x = input(channels=3)\nc = conv(x, out=8, k=3)\np = maxpool(c, k=2)\nd = conv(p, out=4, k=1)\n\
+         a = prelu(d)\noutput a\n",
+        &["c+p", "d+a"],
+    );
+}
+
+#[test]
+fn no_fusion_across_shared_values_heads_or_overlapping_pools() {
+    // `c` is read twice: nothing fuses into it.
+    check_fusion(
+        "x = input(channels=3)\nc = conv(x, out=8, k=3, pad=1)\nr = relu(c)\ns = add(c, r)\noutput s\n",
+        &["c", "r", "s"],
+    );
+    // `r` is a head: the pool cannot swallow it.
+    check_fusion(
+        "x = input(channels=3)\nc = conv(x, out=8, k=3)\nr = relu(c)\np = maxpool(r, k=2)\noutput r\noutput p\n",
+        &["c+r", "p"],
+    );
+    // Overlapping and padded pools, and average pools, stay separate.
+    check_fusion(
+        "x = input(channels=3)\nc = conv(x, out=8, k=3)\np = maxpool(c, k=3, stride=2)\n\
+         d = conv(p, out=8, k=3)\nq = avgpool(d, k=2)\noutput q\n",
+        &["c", "p", "d", "q"],
+    );
+}
+
+#[test]
+fn input_as_head_is_refused() {
+    let g = graph("x = input(channels=1)\nc = conv(x, out=1, k=1)\noutput x\noutput c\n");
+    let e = plan(&g, &[(8, 8)]).unwrap_err();
+    assert!(
+        e.to_string().contains("head `x` is the input itself"),
+        "{e}"
+    );
+}
+
+#[test]
+fn too_small_scale_is_an_error_naming_the_layer() {
+    let g = graph("x = input(channels=1)\nc = conv(x, out=1, k=5)\noutput c\n");
+    let e = plan(&g, &[(8, 8), (4, 4)]).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("layer `c` gets 4x4 but needs at least 5x5"),
+        "{e}"
+    );
+}
+
+fn check_plan(p: &Plan) {
+    p.verify().unwrap();
+    assert!(p.lower_bound_len <= p.arena_len && p.arena_len <= p.naive_len);
+}
+
+#[test]
+fn testnet_pyramid_plan_snapshot() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/testnet.nnc");
+    let g = parse_graph(
+        &std::fs::read_to_string(&path).unwrap(),
+        "models/testnet.nnc".as_ref(),
+    )
+    .unwrap();
+    let p = plan(&g, &PYRAMID).unwrap();
+    check_plan(&p);
+    assert_eq!(
+        p.arena_len, p.lower_bound_len,
+        "testnet's arena should reach the lower bound"
+    );
+    insta::assert_snapshot!("testnet_pyramid", p.display(&g).to_string());
+}
+
+#[test]
+fn random_networks_plans_are_sound_and_at_the_lower_bound() {
+    let (mut at_bound, mut total) = (0, 0);
+    let mut worst = 1.0f64;
+    for seed in 0..200 {
+        let mut rng = Rng::new(seed);
+        let g = graph(&random_network(&mut rng));
+        let Some(min) = g.min_input_size() else {
+            continue;
+        };
+        let base = (min * 16, min * 20);
+        let sizes: Vec<_> = [1, 2, 4].iter().map(|d| (base.0 / d, base.1 / d)).collect();
+        let Ok(p) = plan(&g, &sizes) else { continue };
+        check_plan(&p);
+        total += 1;
+        at_bound += usize::from(p.arena_len == p.lower_bound_len);
+        worst = worst.min(p.lower_bound_len as f64 / p.arena_len as f64);
+    }
+    assert!(total >= 100, "only {total} plans");
+    // Greedy placement alone left some plans at 73% of the bound; with the swap search every one of
+    // these reaches it. Keep it that way.
+    assert_eq!(
+        at_bound, total,
+        "worst plan at {worst:.3} of the lower bound"
+    );
+}
+
+#[test]
+fn verify_catches_overlapping_live_buffers() {
+    let g = graph(
+        "x = input(channels=1)\na = conv(x, out=4, k=1)\nb = conv(a, out=4, k=1)\noutput b\n",
+    );
+    let mut p = plan(&g, &[(8, 8)]).unwrap();
+    p.verify().unwrap();
+    // `a` and `b` are both live while `b` is computed; put them on the same bytes.
+    p.buffers[1].offset = p.buffers[0].offset;
+    assert!(p.verify().unwrap_err().contains("overlap"));
+}
