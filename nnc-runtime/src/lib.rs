@@ -23,6 +23,7 @@
 //! ```
 
 mod interpreter;
+pub mod kernels;
 mod tensor;
 
 pub use interpreter::{Interpreter, Outputs, RunError};

@@ -1,0 +1,44 @@
+//! Weights repacked, at build time, in the order the generated kernels read them.
+
+/// Output-channel vectors of eight lanes needed for `channels`.
+pub const fn vectors(channels: usize) -> usize {
+    channels.div_ceil(8)
+}
+
+/// A convolution kernel from `[out, in, k, k]` to `[ky][kx][in][out padded to whole vectors]`, the
+/// padding lanes zero.
+pub fn conv_kernel(oihw: &[f32], out: usize, inp: usize, k: usize) -> Vec<f32> {
+    let cop = vectors(out) * 8;
+    let mut packed = vec![0.0; k * k * inp * cop];
+    for o in 0..out {
+        for i in 0..inp {
+            for ky in 0..k {
+                for kx in 0..k {
+                    packed[((ky * k + kx) * inp + i) * cop + o] =
+                        oihw[((o * inp + i) * k + ky) * k + kx];
+                }
+            }
+        }
+    }
+    packed
+}
+
+/// A per-channel vector (bias, slope) padded with zeros to whole vectors.
+pub fn channel_vector(values: &[f32]) -> Vec<f32> {
+    let mut padded = values.to_vec();
+    padded.resize(vectors(values.len()) * 8, 0.0);
+    padded
+}
+
+/// Output pixels per register block for a convolution with `cob` output vectors: as many as fit
+/// in about twelve of the sixteen AVX registers, leaving room for the weights and a broadcast.
+pub const fn pixels_per_block(cob: usize) -> usize {
+    let n = 12 / if cob == 0 { 1 } else { cob };
+    if n > 8 {
+        8
+    } else if n < 1 {
+        1
+    } else {
+        n
+    }
+}

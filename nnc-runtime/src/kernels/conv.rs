@@ -1,0 +1,239 @@
+//! Direct convolution over NHWC tensors, with bias, activation and a non-overlapping max-pool fused.
+//!
+//! Every size is a const generic, so each call site of the generated code gets its own copy in
+//! which every loop bound is a constant: kernel taps, input channels, output-channel vectors and the
+//! pixels of a register block are unrolled by the compiler, and interior pixels run without any
+//! bounds test. Only the border (where a tap falls in the zero padding) takes the checked path.
+//!
+//! Weights are packed at build time as `[ky][kx][ci][co]`, with `co` padded to whole vectors
+//! (`COB * 8`), so that the vector of output channels for one tap and one input channel is one load.
+//! Bias and PReLU slopes are padded the same way.
+
+#![allow(
+    clippy::needless_range_loop,
+    reason = "index loops over constant-length register arrays read closer to the math than zips"
+)]
+
+use super::simd::Simd;
+
+/// What a convolution's output goes through before it is stored (the `ACT` const parameter).
+pub mod act {
+    pub const NONE: u8 = 0;
+    pub const RELU: u8 = 1;
+    pub const PRELU: u8 = 2;
+    pub const SIGMOID: u8 = 3;
+}
+
+/// Pointers a convolution reads and writes.
+#[derive(Clone, Copy, Debug)]
+pub struct ConvPtrs {
+    /// `H x W x CI` input.
+    pub input: *const f32,
+    /// Packed kernel, `K * K * CI * COB * 8`.
+    pub kernel: *const f32,
+    /// `COB * 8` biases (zeros when the layer has none).
+    pub bias: *const f32,
+    /// `COB * 8` PReLU slopes; only read when `ACT == act::PRELU`.
+    pub alpha: *const f32,
+    /// `OH/PK x OW/PK x CO` output.
+    pub output: *mut f32,
+}
+
+/// Output length along one axis.
+pub const fn out_len(input: usize, k: usize, stride: usize, pad: usize) -> usize {
+    (input + 2 * pad - k) / stride + 1
+}
+
+/// Runs one convolution layer.
+///
+/// `H, W, CI`: input; `CO`: output channels, `COB = ceil(CO / 8)`; `K, ST, P`: kernel, stride,
+/// padding; `ACT`: one of [`act`]; `PK`: the fused max-pool's kernel and stride (1 for none); `NPX`:
+/// output pixels per register block (`PK * PK` when pooling).
+///
+/// # Safety
+/// Every pointer in `p` must be valid for the sizes above, the output must not overlap the inputs,
+/// and `S` must be supported by the CPU.
+#[inline(always)]
+#[allow(clippy::too_many_arguments, reason = "const generics, not arguments")]
+pub unsafe fn conv<
+    S: Simd,
+    const H: usize,
+    const W: usize,
+    const CI: usize,
+    const CO: usize,
+    const COB: usize,
+    const K: usize,
+    const ST: usize,
+    const P: usize,
+    const ACT: u8,
+    const PK: usize,
+    const NPX: usize,
+>(
+    p: ConvPtrs,
+) {
+    let oh = out_len(H, K, ST, P);
+    let ow = out_len(W, K, ST, P);
+    // Output positions whose every tap is inside the input, per axis: [lo, hi).
+    let y_lo = P.div_ceil(ST);
+    let y_hi = if H + P >= K {
+        ((H + P - K) / ST + 1).min(oh)
+    } else {
+        0
+    };
+    let x_lo = P.div_ceil(ST);
+    let x_hi = if W + P >= K {
+        ((W + P - K) / ST + 1).min(ow)
+    } else {
+        0
+    };
+    let inside = |y: usize, x: usize| y >= y_lo && y < y_hi && x >= x_lo && x < x_hi;
+
+    if PK == 1 {
+        for oy in 0..oh {
+            let mut ox = 0;
+            while ox + NPX <= ow {
+                let coords: [(usize, usize); NPX] = std::array::from_fn(|i| (oy, ox + i));
+                let acc = if inside(oy, ox) && inside(oy, ox + NPX - 1) {
+                    unsafe { block::<S, W, H, CI, COB, K, ST, P, NPX, false>(&p, coords) }
+                } else {
+                    unsafe { block::<S, W, H, CI, COB, K, ST, P, NPX, true>(&p, coords) }
+                };
+                for (i, pixel) in acc.iter().enumerate() {
+                    let v = unsafe { activate::<S, COB, ACT>(*pixel, p.alpha) };
+                    unsafe { store::<S, CO, COB>(p.output.add((oy * ow + ox + i) * CO), v) };
+                }
+                ox += NPX;
+            }
+            while ox < ow {
+                let acc = unsafe { block::<S, W, H, CI, COB, K, ST, P, 1, true>(&p, [(oy, ox)]) };
+                let v = unsafe { activate::<S, COB, ACT>(acc[0], p.alpha) };
+                unsafe { store::<S, CO, COB>(p.output.add((oy * ow + ox) * CO), v) };
+                ox += 1;
+            }
+        }
+    } else {
+        let (ph, pw) = (oh / PK, ow / PK);
+        for py in 0..ph {
+            for px in 0..pw {
+                let coords: [(usize, usize); NPX] =
+                    std::array::from_fn(|i| (py * PK + i / PK, px * PK + i % PK));
+                let corner = (py * PK + PK - 1, px * PK + PK - 1);
+                let acc = if inside(py * PK, px * PK) && inside(corner.0, corner.1) {
+                    unsafe { block::<S, W, H, CI, COB, K, ST, P, NPX, false>(&p, coords) }
+                } else {
+                    unsafe { block::<S, W, H, CI, COB, K, ST, P, NPX, true>(&p, coords) }
+                };
+                let mut pooled = unsafe { activate::<S, COB, ACT>(acc[0], p.alpha) };
+                for pixel in &acc[1..] {
+                    let v = unsafe { activate::<S, COB, ACT>(*pixel, p.alpha) };
+                    for j in 0..COB {
+                        pooled[j] = unsafe { S::max(pooled[j], v[j]) };
+                    }
+                }
+                unsafe { store::<S, CO, COB>(p.output.add((py * pw + px) * CO), pooled) };
+            }
+        }
+    }
+}
+
+/// Accumulates bias plus every tap for `NPX` output pixels, all output channels, in registers.
+///
+/// With `CHECKED`, taps outside the input read zero (the padding); without, none are tested.
+#[inline(always)]
+#[allow(clippy::too_many_arguments, reason = "const generics, not arguments")]
+unsafe fn block<
+    S: Simd,
+    const W: usize,
+    const H: usize,
+    const CI: usize,
+    const COB: usize,
+    const K: usize,
+    const ST: usize,
+    const P: usize,
+    const NPX: usize,
+    const CHECKED: bool,
+>(
+    p: &ConvPtrs,
+    coords: [(usize, usize); NPX],
+) -> [[S::V; COB]; NPX] {
+    let cop = COB * 8;
+    let bias: [S::V; COB] = std::array::from_fn(|j| unsafe { S::load(p.bias.add(j * 8)) });
+    let mut acc = [bias; NPX];
+    for ky in 0..K {
+        for kx in 0..K {
+            let taps = unsafe { p.kernel.add((ky * K + kx) * CI * cop) };
+            // Where each pixel reads this tap, or None in the padding.
+            let src: [Option<*const f32>; NPX] = std::array::from_fn(|i| {
+                let (oy, ox) = coords[i];
+                let (iy, ix) = (oy * ST + ky, ox * ST + kx);
+                if CHECKED && (iy < P || ix < P || iy - P >= H || ix - P >= W) {
+                    None
+                } else {
+                    Some(unsafe { p.input.add(((iy - P) * W + (ix - P)) * CI) })
+                }
+            });
+            for ci in 0..CI {
+                let w: [S::V; COB] =
+                    std::array::from_fn(|j| unsafe { S::load(taps.add(ci * cop + j * 8)) });
+                for i in 0..NPX {
+                    let Some(px) = src[i] else { continue };
+                    let x = unsafe { S::splat(*px.add(ci)) };
+                    for j in 0..COB {
+                        acc[i][j] = unsafe { S::fma(x, w[j], acc[i][j]) };
+                    }
+                }
+            }
+        }
+    }
+    acc
+}
+
+/// Applies the activation `ACT` to one pixel's output channels.
+#[inline(always)]
+unsafe fn activate<S: Simd, const COB: usize, const ACT: u8>(
+    v: [S::V; COB],
+    alpha: *const f32,
+) -> [S::V; COB] {
+    match ACT {
+        act::RELU => {
+            let zero = unsafe { S::splat(0.0) };
+            v.map(|x| unsafe { S::max(x, zero) })
+        }
+        act::PRELU => {
+            let zero = unsafe { S::splat(0.0) };
+            std::array::from_fn(|j| unsafe {
+                let slope = S::load(alpha.add(j * 8));
+                S::fma(slope, S::min(v[j], zero), S::max(v[j], zero))
+            })
+        }
+        act::SIGMOID => {
+            // Heads only, a few channels: scalar, with the interpreter's formula.
+            let mut lanes = [[0.0f32; 8]; COB];
+            for j in 0..COB {
+                unsafe { S::store(lanes[j].as_mut_ptr(), v[j]) };
+                for x in &mut lanes[j] {
+                    *x = 1.0 / (1.0 + (-*x).exp());
+                }
+            }
+            std::array::from_fn(|j| unsafe { S::load(lanes[j].as_ptr()) })
+        }
+        _ => v,
+    }
+}
+
+/// Stores the first `CO` lanes of one pixel's output channels.
+#[inline(always)]
+unsafe fn store<S: Simd, const CO: usize, const COB: usize>(dst: *mut f32, v: [S::V; COB]) {
+    if CO == COB * 8 {
+        for j in 0..COB {
+            unsafe { S::store(dst.add(j * 8), v[j]) };
+        }
+    } else {
+        let mut lanes = [[0.0f32; 8]; COB];
+        for j in 0..COB {
+            unsafe { S::store(lanes[j].as_mut_ptr(), v[j]) };
+        }
+        let flat = lanes.as_flattened();
+        unsafe { std::ptr::copy_nonoverlapping(flat.as_ptr(), dst, CO) };
+    }
+}

@@ -1,0 +1,128 @@
+//! The ops that are not fused into a convolution: pooling, activations, add and concat.
+//!
+//! They are memory-bound and cheap next to the convolutions, so they are plain loops over the
+//! contiguous channels of each pixel, with constant bounds that the compiler vectorizes.
+
+use super::conv::out_len;
+
+/// Max-pool (`AVG == false`) or average-pool over `K x K` windows; padding never counts.
+///
+/// # Safety
+/// `input` is valid for `H * W * C` reads, `output` for `OH * OW * C` writes, and they do not overlap.
+#[inline(never)]
+pub unsafe fn pool<
+    const H: usize,
+    const W: usize,
+    const C: usize,
+    const K: usize,
+    const ST: usize,
+    const P: usize,
+    const AVG: bool,
+>(
+    input: *const f32,
+    output: *mut f32,
+) {
+    let (oh, ow) = (out_len(H, K, ST, P), out_len(W, K, ST, P));
+    let mut acc = [0.0f32; C];
+    for oy in 0..oh {
+        // The window's rows and columns clipped to the input.
+        let y0 = (oy * ST).saturating_sub(P);
+        let y1 = (oy * ST + K - P).min(H);
+        for ox in 0..ow {
+            let x0 = (ox * ST).saturating_sub(P);
+            let x1 = (ox * ST + K - P).min(W);
+            acc.fill(if AVG { 0.0 } else { f32::NEG_INFINITY });
+            for y in y0..y1 {
+                for x in x0..x1 {
+                    let pixel =
+                        unsafe { std::slice::from_raw_parts(input.add((y * W + x) * C), C) };
+                    for (a, &v) in acc.iter_mut().zip(pixel) {
+                        *a = if AVG { *a + v } else { a.max(v) };
+                    }
+                }
+            }
+            let dst = unsafe { std::slice::from_raw_parts_mut(output.add((oy * ow + ox) * C), C) };
+            let count = ((y1 - y0) * (x1 - x0)) as f32;
+            for (d, &a) in dst.iter_mut().zip(&acc) {
+                *d = if AVG { a / count } else { a };
+            }
+        }
+    }
+}
+
+/// What [`activation`] computes.
+pub mod kind {
+    pub const RELU: u8 = 1;
+    pub const PRELU: u8 = 2;
+    pub const SIGMOID: u8 = 3;
+}
+
+/// An activation over `PIXELS` pixels of `C` channels. `alpha` (C slopes) is read for PReLU only.
+///
+/// # Safety
+/// `input` and `output` are valid for `PIXELS * C` values and do not overlap; `alpha` for `C`
+/// values when `ACT == kind::PRELU`.
+#[inline(never)]
+pub unsafe fn activation<const PIXELS: usize, const C: usize, const ACT: u8>(
+    input: *const f32,
+    alpha: *const f32,
+    output: *mut f32,
+) {
+    let x = unsafe { std::slice::from_raw_parts(input, PIXELS * C) };
+    let y = unsafe { std::slice::from_raw_parts_mut(output, PIXELS * C) };
+    match ACT {
+        kind::RELU => y.iter_mut().zip(x).for_each(|(y, &x)| *y = x.max(0.0)),
+        kind::PRELU => {
+            let alpha = unsafe { std::slice::from_raw_parts(alpha, C) };
+            for (yp, xp) in y.chunks_exact_mut(C).zip(x.chunks_exact(C)) {
+                for ((y, &x), &a) in yp.iter_mut().zip(xp).zip(alpha) {
+                    *y = if x > 0.0 { x } else { a * x };
+                }
+            }
+        }
+        _ => y
+            .iter_mut()
+            .zip(x)
+            .for_each(|(y, &x)| *y = 1.0 / (1.0 + (-x).exp())),
+    }
+}
+
+/// Element-wise sum of two tensors of `N` values.
+///
+/// # Safety
+/// All three pointers are valid for `N` values; `output` overlaps neither input.
+#[inline(never)]
+pub unsafe fn add<const N: usize>(a: *const f32, b: *const f32, output: *mut f32) {
+    let (a, b) = unsafe {
+        (
+            std::slice::from_raw_parts(a, N),
+            std::slice::from_raw_parts(b, N),
+        )
+    };
+    let y = unsafe { std::slice::from_raw_parts_mut(output, N) };
+    for ((y, &a), &b) in y.iter_mut().zip(a).zip(b) {
+        *y = a + b;
+    }
+}
+
+/// Copies one input of a concat into its channel slot: `C` channels of each of `PIXELS` pixels go
+/// to channels `OFFSET..OFFSET + C` of an output with `TOTAL` channels.
+///
+/// # Safety
+/// `input` is valid for `PIXELS * C` values, `output` for `PIXELS * TOTAL`, and they do not overlap.
+#[inline(never)]
+pub unsafe fn concat_part<
+    const PIXELS: usize,
+    const C: usize,
+    const OFFSET: usize,
+    const TOTAL: usize,
+>(
+    input: *const f32,
+    output: *mut f32,
+) {
+    for p in 0..PIXELS {
+        unsafe {
+            std::ptr::copy_nonoverlapping(input.add(p * C), output.add(p * TOTAL + OFFSET), C)
+        };
+    }
+}

@@ -1,0 +1,151 @@
+//! Eight f32 lanes, two ways: a portable array that any target compiles, and AVX2+FMA registers.
+//!
+//! Kernels are written once, generic over [`Simd`], and instantiated per ISA (tract's
+//! `generic()` then `plug()` per ISA). The AVX2 methods are `#[inline(always)]` and are only ever
+//! inlined into functions compiled with `#[target_feature(enable = "avx2,fma")]`, which is where the
+//! intrinsics end up and become single instructions.
+
+/// Eight lanes of f32 and the operations kernels need on them.
+///
+/// # Safety
+/// Implementations for an instruction set may only be used on a CPU that has it. Pointers passed
+/// to `load` and `store` must be valid for eight f32 (no alignment needed).
+#[allow(
+    clippy::missing_safety_doc,
+    reason = "the trait's Safety section covers every method"
+)]
+pub unsafe trait Simd: Copy {
+    type V: Copy;
+    /// Lanes per vector.
+    const LANES: usize = 8;
+    unsafe fn splat(x: f32) -> Self::V;
+    unsafe fn load(p: *const f32) -> Self::V;
+    unsafe fn store(p: *mut f32, v: Self::V);
+    /// `a * b + c`, fused where the hardware can.
+    unsafe fn fma(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
+    unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
+    unsafe fn max(a: Self::V, b: Self::V) -> Self::V;
+    unsafe fn min(a: Self::V, b: Self::V) -> Self::V;
+}
+
+/// Plain arrays; the compiler vectorizes them for whatever the target has.
+#[derive(Clone, Copy, Debug)]
+pub struct Portable;
+
+unsafe impl Simd for Portable {
+    type V = [f32; 8];
+
+    #[inline(always)]
+    unsafe fn splat(x: f32) -> [f32; 8] {
+        [x; 8]
+    }
+
+    #[inline(always)]
+    unsafe fn load(p: *const f32) -> [f32; 8] {
+        // SAFETY: the caller guarantees eight readable f32.
+        unsafe { p.cast::<[f32; 8]>().read_unaligned() }
+    }
+
+    #[inline(always)]
+    unsafe fn store(p: *mut f32, v: [f32; 8]) {
+        // SAFETY: the caller guarantees eight writable f32.
+        unsafe { p.cast::<[f32; 8]>().write_unaligned(v) }
+    }
+
+    #[inline(always)]
+    unsafe fn fma(a: [f32; 8], b: [f32; 8], c: [f32; 8]) -> [f32; 8] {
+        std::array::from_fn(|i| a[i] * b[i] + c[i])
+    }
+
+    #[inline(always)]
+    unsafe fn add(a: [f32; 8], b: [f32; 8]) -> [f32; 8] {
+        std::array::from_fn(|i| a[i] + b[i])
+    }
+
+    #[inline(always)]
+    unsafe fn mul(a: [f32; 8], b: [f32; 8]) -> [f32; 8] {
+        std::array::from_fn(|i| a[i] * b[i])
+    }
+
+    #[inline(always)]
+    unsafe fn max(a: [f32; 8], b: [f32; 8]) -> [f32; 8] {
+        std::array::from_fn(|i| a[i].max(b[i]))
+    }
+
+    #[inline(always)]
+    unsafe fn min(a: [f32; 8], b: [f32; 8]) -> [f32; 8] {
+        std::array::from_fn(|i| a[i].min(b[i]))
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+pub use avx2::Avx2;
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::Simd;
+    use std::arch::x86_64::*;
+
+    /// AVX2 and FMA: one `__m256` register per vector.
+    #[derive(Clone, Copy, Debug)]
+    pub struct Avx2;
+
+    // SAFETY: every method is only reached from `#[target_feature(enable = "avx2,fma")]` functions,
+    // which callers enter only after `is_x86_feature_detected!` said yes.
+    unsafe impl Simd for Avx2 {
+        type V = __m256;
+
+        #[inline(always)]
+        unsafe fn splat(x: f32) -> __m256 {
+            unsafe { _mm256_set1_ps(x) }
+        }
+
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> __m256 {
+            unsafe { _mm256_loadu_ps(p) }
+        }
+
+        #[inline(always)]
+        unsafe fn store(p: *mut f32, v: __m256) {
+            unsafe { _mm256_storeu_ps(p, v) }
+        }
+
+        #[inline(always)]
+        unsafe fn fma(a: __m256, b: __m256, c: __m256) -> __m256 {
+            unsafe { _mm256_fmadd_ps(a, b, c) }
+        }
+
+        #[inline(always)]
+        unsafe fn add(a: __m256, b: __m256) -> __m256 {
+            unsafe { _mm256_add_ps(a, b) }
+        }
+
+        #[inline(always)]
+        unsafe fn mul(a: __m256, b: __m256) -> __m256 {
+            unsafe { _mm256_mul_ps(a, b) }
+        }
+
+        #[inline(always)]
+        unsafe fn max(a: __m256, b: __m256) -> __m256 {
+            unsafe { _mm256_max_ps(a, b) }
+        }
+
+        #[inline(always)]
+        unsafe fn min(a: __m256, b: __m256) -> __m256 {
+            unsafe { _mm256_min_ps(a, b) }
+        }
+    }
+}
+
+/// True when this CPU can run the AVX2+FMA kernels.
+pub fn has_avx2_fma() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}

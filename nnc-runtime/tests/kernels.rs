@@ -1,0 +1,188 @@
+//! Each convolution kernel configuration, on the portable and the AVX2 path, against the reference
+//! interpreter running the same layers (conv, then the activation and max-pool it fuses).
+
+use nnc_runtime::ir::testing::{Rng, random_input, random_weights};
+use nnc_runtime::ir::{Dtype, Model, Shape, ValueId, WeightRole, pack, parse_graph};
+use nnc_runtime::kernels::{ConvPtrs, act};
+use nnc_runtime::{Interpreter, Tensor};
+
+/// The description of a conv with activation `act_op` ("" for none) and a fused `pk` max-pool.
+fn layer_src(
+    ci: usize,
+    co: usize,
+    k: usize,
+    st: usize,
+    p: usize,
+    act_op: &str,
+    pk: usize,
+) -> String {
+    let mut src =
+        format!("x = input(channels={ci})\nc = conv(x, out={co}, k={k}, stride={st}, pad={p})\n");
+    let mut last = "c";
+    if !act_op.is_empty() {
+        src.push_str(&format!("a = {act_op}(c)\n"));
+        last = "a";
+    }
+    if pk > 1 {
+        src.push_str(&format!("m = maxpool({last}, k={pk})\n"));
+        last = "m";
+    }
+    src.push_str(&format!("output {last}\n"));
+    src
+}
+
+/// Packed weights and the interpreter's answer for one configuration.
+struct Case {
+    input: Vec<f32>,
+    kernel: Vec<f32>,
+    bias: Vec<f32>,
+    alpha: Vec<f32>,
+    expect: Tensor,
+}
+
+/// One convolution's sizes: input, channels, kernel, stride, padding, fused pool.
+#[derive(Clone, Copy)]
+struct Geometry {
+    h: usize,
+    w: usize,
+    ci: usize,
+    co: usize,
+    k: usize,
+    st: usize,
+    p: usize,
+    pk: usize,
+}
+
+fn case(g: Geometry, act_op: &str) -> Case {
+    let Geometry {
+        h,
+        w,
+        ci,
+        co,
+        k,
+        st,
+        p,
+        pk,
+    } = g;
+    let src = layer_src(ci, co, k, st, p, act_op, pk);
+    let graph = parse_graph(&src, "k.nnc".as_ref()).unwrap();
+    let mut rng = Rng::new((h * 31 + w * 7 + ci * 5 + co * 3 + k + st + p + pk) as u64);
+    let bytes = random_weights(&graph, &mut rng, Dtype::F32);
+    let model = Model::from_sources(&src, "k.nnc".as_ref(), &bytes, "k.st".as_ref()).unwrap();
+    let conv = ValueId(1);
+    let kernel = model.weights.role(conv, WeightRole::Kernel).unwrap();
+    let bias = model.weights.role(conv, WeightRole::Bias).unwrap();
+    let alpha = if act_op == "prelu" {
+        model.weights.of(ValueId(2))[0].data.clone()
+    } else {
+        vec![0.0; co]
+    };
+    let input = random_input(&mut rng, h, w, ci);
+    let expect = Interpreter::new(model.clone())
+        .run(&Tensor::from_vec(Shape { h, w, c: ci }, input.clone()))
+        .unwrap()
+        .heads
+        .remove(0)
+        .1;
+    Case {
+        input,
+        kernel: pack::conv_kernel(&kernel.data, co, ci, k),
+        bias: pack::channel_vector(&bias.data),
+        alpha: pack::channel_vector(&alpha),
+        expect,
+    }
+}
+
+fn compare(got: &[f32], expect: &Tensor, what: &str) {
+    assert_eq!(got.len(), expect.data.len(), "{what}");
+    for (i, (g, e)) in got.iter().zip(&expect.data).enumerate() {
+        assert!(
+            (g - e).abs() <= 1e-4 * (1.0 + e.abs()),
+            "{what}: element {i}: {g} vs {e}"
+        );
+    }
+}
+
+/// One test per configuration, running both paths.
+macro_rules! conv_case {
+    ($name:ident: $h:literal x $w:literal, ci=$ci:literal co=$co:literal k=$k:literal st=$st:literal p=$p:literal $act:ident $act_op:literal pk=$pk:literal) => {
+        #[test]
+        fn $name() {
+            const COB: usize = pack::vectors($co);
+            const NPX: usize = if $pk > 1 {
+                $pk * $pk
+            } else {
+                pack::pixels_per_block(COB)
+            };
+            let geometry = Geometry {
+                h: $h,
+                w: $w,
+                ci: $ci,
+                co: $co,
+                k: $k,
+                st: $st,
+                p: $p,
+                pk: $pk,
+            };
+            let c = case(geometry, $act_op);
+            let mut out = vec![f32::NAN; c.expect.data.len()];
+            let ptrs = |out: &mut Vec<f32>| ConvPtrs {
+                input: c.input.as_ptr(),
+                kernel: c.kernel.as_ptr(),
+                bias: c.bias.as_ptr(),
+                alpha: c.alpha.as_ptr(),
+                output: out.as_mut_ptr(),
+            };
+            unsafe {
+                nnc_runtime::kernels::conv_portable::<
+                    $h,
+                    $w,
+                    $ci,
+                    $co,
+                    COB,
+                    $k,
+                    $st,
+                    $p,
+                    { act::$act },
+                    $pk,
+                    NPX,
+                >(ptrs(&mut out))
+            };
+            compare(&out, &c.expect, "portable");
+            #[cfg(target_arch = "x86_64")]
+            if nnc_runtime::kernels::simd::has_avx2_fma() {
+                out.fill(f32::NAN);
+                unsafe {
+                    nnc_runtime::kernels::conv_avx2::<
+                        $h,
+                        $w,
+                        $ci,
+                        $co,
+                        COB,
+                        $k,
+                        $st,
+                        $p,
+                        { act::$act },
+                        $pk,
+                        NPX,
+                    >(ptrs(&mut out))
+                };
+                compare(&out, &c.expect, "avx2");
+            } else {
+                eprintln!("SKIPPED avx2 path: this CPU lacks AVX2+FMA");
+            }
+        }
+    };
+}
+
+conv_case!(first_layer_3_channels: 17 x 23, ci=3 co=16 k=3 st=1 p=1 RELU "relu" pk=1);
+conv_case!(strided_prelu: 16 x 15, ci=3 co=16 k=3 st=2 p=1 PRELU "prelu" pk=1);
+conv_case!(fused_relu_pool: 20 x 18, ci=8 co=16 k=3 st=1 p=1 RELU "relu" pk=2);
+conv_case!(fused_pool_odd_sizes: 13 x 11, ci=5 co=12 k=3 st=1 p=0 NONE "" pk=2);
+conv_case!(pointwise_many_channels: 9 x 10, ci=32 co=40 k=1 st=1 p=0 NONE "" pk=1);
+conv_case!(head_sigmoid_one_channel: 7 x 9, ci=16 co=1 k=1 st=1 p=0 SIGMOID "sigmoid" pk=1);
+conv_case!(wide_kernel_big_padding: 6 x 7, ci=4 co=8 k=5 st=1 p=2 RELU "relu" pk=1);
+conv_case!(padding_beyond_the_input: 3 x 4, ci=2 co=9 k=5 st=2 p=3 NONE "" pk=1);
+conv_case!(even_kernel: 8 x 8, ci=3 co=24 k=2 st=2 p=0 PRELU "prelu" pk=1);
+conv_case!(fused_pool_3: 14 x 16, ci=4 co=8 k=3 st=1 p=1 SIGMOID "sigmoid" pk=3);
+conv_case!(single_pixel_output: 3 x 3, ci=7 co=5 k=3 st=1 p=0 RELU "relu" pk=1);
