@@ -63,6 +63,18 @@ impl Weights {
         self.per_node.iter().flatten().map(|t| t.data.len()).sum()
     }
 
+    /// The same weights as they come back from f16 storage: what a network compiled with
+    /// `weights_as: f16` computes with.
+    pub fn rounded_to_f16(&self) -> Weights {
+        let mut rounded = self.clone();
+        for t in rounded.per_node.iter_mut().flatten() {
+            for x in &mut t.data {
+                *x = half::f16::from_f32(*x).to_f32();
+            }
+        }
+        rounded
+    }
+
     /// Every tensor, in node order.
     pub fn iter(&self) -> impl Iterator<Item = &WeightTensor> {
         self.per_node.iter().flatten()

@@ -22,10 +22,12 @@
 //! assert_eq!(outputs.get("pooled").unwrap().data, vec![3.0]);
 //! ```
 
+mod compiled;
 mod interpreter;
 pub mod kernels;
 mod tensor;
 
+pub use compiled::{Arena, Map, Params};
 pub use interpreter::{Interpreter, Outputs, RunError};
 pub use nnc_ir as ir;
 pub use tensor::Tensor;

@@ -1,0 +1,329 @@
+//! Assembles the generated module from small pieces: constants, weight statics, one function per
+//! scale and path, the `Network` type and its typed inputs and outputs.
+
+use crate::input::{MacroInput, Storage};
+use crate::ops::{self, Path, StepCtx};
+use crate::params::Params;
+use crate::{Compiled, Variant};
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::{format_ident, quote};
+
+/// The name used for a variant: `v640x480` (width x height).
+pub fn variant_name(v: &Variant) -> Ident {
+    format_ident!("v{}x{}", v.frame.width, v.frame.height)
+}
+
+/// An identifier for a head, raw when the name is a Rust keyword (`box` -> `r#box`).
+fn head_ident(name: &str) -> Ident {
+    let clean: String = name
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { '_' })
+        .collect();
+    match syn::parse_str::<Ident>(&clean) {
+        Ok(ident) => ident,
+        Err(_) => Ident::new_raw(&clean, Span::call_site()),
+    }
+}
+
+/// The whole generated module.
+pub fn module(input: &MacroInput, compiled: &Compiled) -> TokenStream {
+    let MacroInput {
+        attrs, vis, name, ..
+    } = input;
+    let params = Params::new(&compiled.model);
+    let statics = params.statics(compiled.storage);
+    let param_count = params.tensors.len();
+    let weight_bytes = params.bytes(compiled.storage);
+    let parameters = compiled.model.weights.parameter_count();
+    let arena_len = compiled
+        .variants
+        .iter()
+        .map(|v| v.plan.arena_len)
+        .max()
+        .unwrap_or(0);
+    let arena_bytes = arena_len * 4;
+    let naive_bytes = compiled
+        .variants
+        .iter()
+        .map(|v| v.plan.naive_len * 4)
+        .max()
+        .unwrap_or(0);
+    let lower_bytes = compiled
+        .variants
+        .iter()
+        .map(|v| v.plan.lower_bound_len * 4)
+        .max()
+        .unwrap_or(0);
+    let plan_text: String = compiled
+        .variants
+        .iter()
+        .map(|v| format!("{}\n", v.plan.display(&compiled.model.graph)))
+        .collect();
+    let channels = compiled.model.graph.input_channels();
+    let model_path = compiled.model_path.display().to_string();
+    let weights_path = compiled.weights_path.display().to_string();
+    let load_params = match compiled.storage {
+        Storage::F32 => quote! { rt::Params::from_f32(&PARAMS) },
+        Storage::F16 => quote! { rt::Params::from_f16(&PARAMS) },
+    };
+    let variants: Vec<TokenStream> = compiled
+        .variants
+        .iter()
+        .map(|v| variant(compiled, &params, v))
+        .collect();
+    let accessors = compiled.variants.iter().map(|v| {
+        let name = variant_name(v);
+        let ty = format_ident!("V{}x{}", v.frame.width, v.frame.height);
+        let doc = format!(
+            "Runs the network compiled for {}x{} frames (width x height).",
+            v.frame.width, v.frame.height
+        );
+        quote! {
+            #[doc = #doc]
+            pub fn #name(&mut self) -> #ty<'_> {
+                #ty { net: self }
+            }
+        }
+    });
+    quote! {
+        #(#attrs)*
+        #vis mod #name {
+            use ::nnc::__private as rt;
+
+            // Rebuild when the description or the weights change.
+            const _: &[u8] = include_bytes!(#model_path);
+            const _: &[u8] = include_bytes!(#weights_path);
+
+            /// Channels of the input image (NHWC, f32).
+            pub const INPUT_CHANNELS: usize = #channels;
+            /// Bytes of the activation arena shared by every scale and variant.
+            pub const ARENA_BYTES: usize = #arena_bytes;
+            /// Bytes all intermediate tensors would take with no reuse (largest variant).
+            pub const NAIVE_BYTES: usize = #naive_bytes;
+            /// The most bytes live at one step (largest variant): no arena can be smaller.
+            pub const LOWER_BOUND_BYTES: usize = #lower_bytes;
+            /// Bytes of weight statics in the binary.
+            pub const WEIGHT_BYTES: usize = #weight_bytes;
+            /// Learned parameters.
+            pub const PARAMETERS: usize = #parameters;
+            /// The arena plan of every variant, as `nnc_ir::plan::Plan` displays it.
+            pub const PLAN: &str = #plan_text;
+
+            #statics
+
+            /// The compiled network: owns its arena (allocated once) and its weights.
+            #[derive(Debug)]
+            pub struct Network {
+                arena: rt::Arena,
+                params: rt::Params<#param_count>,
+                avx2: bool,
+            }
+
+            impl Network {
+                /// Allocates the arena and picks the fastest path this CPU supports.
+                pub fn new() -> Self {
+                    Network { arena: rt::Arena::new(#arena_len), params: #load_params, avx2: rt::has_avx2_fma() }
+                }
+
+                /// Like [`Network::new`], but always on the portable path (for comparison).
+                pub fn portable() -> Self {
+                    Network { avx2: false, ..Self::new() }
+                }
+
+                /// True when runs use the AVX2+FMA kernels.
+                pub fn uses_avx2(&self) -> bool {
+                    self.avx2
+                }
+
+                #(#accessors)*
+            }
+
+            impl Default for Network {
+                fn default() -> Self {
+                    Self::new()
+                }
+            }
+
+            #(#variants)*
+        }
+    }
+}
+
+/// Everything for one input size: its constants and types, its scale functions, and its runner.
+fn variant(compiled: &Compiled, params: &Params, v: &Variant) -> TokenStream {
+    let graph = &compiled.model.graph;
+    let plan = &v.plan;
+    let name = variant_name(v);
+    let ty = format_ident!("V{}x{}", v.frame.width, v.frame.height);
+    let channels = graph.input_channels();
+    let param_count = params.tensors.len();
+    let mut scale_fns = Vec::new();
+    let mut methods = Vec::new();
+    let mut output_types = Vec::new();
+    let mut input_fields = Vec::new();
+    let mut output_fields = Vec::new();
+    let mut run_all = Vec::new();
+    for scale in 0..plan.sizes.len() {
+        let (h, w) = plan.sizes[scale];
+        let input_len = h * w * channels;
+        let portable = format_ident!("{}_scale{}_portable", name, scale);
+        let avx2 = format_ident!("{}_scale{}_avx2", name, scale);
+        let body = |path| {
+            let cx = StepCtx {
+                graph,
+                plan,
+                params,
+                scale,
+                path,
+            };
+            let steps = plan.groups.iter().map(|g| ops::step(&cx, g));
+            quote! { #(#steps)* }
+        };
+        let (portable_body, avx2_body) = (body(Path::Portable), body(Path::Avx2));
+        let doc = format!("Scale {scale} ({h}x{w}) of {name}: every step of the plan, in order.");
+        scale_fns.push(quote! {
+            #[doc = #doc]
+            #[inline(never)]
+            unsafe fn #portable(arena: *mut f32, input: *const f32, w: &rt::Params<#param_count>) {
+                // SAFETY: offsets and sizes come from a verified plan inside the arena; no step's
+                // output overlaps its inputs; `input` holds this scale's input.
+                unsafe { #portable_body }
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2,fma")]
+            #[inline(never)]
+            unsafe fn #avx2(arena: *mut f32, input: *const f32, w: &rt::Params<#param_count>) {
+                // SAFETY: as the portable path; callers check AVX2 and FMA first.
+                unsafe { #avx2_body }
+            }
+        });
+        let scale_ty = format_ident!("Scale{}", scale);
+        let scale_field = format_ident!("scale{}", scale);
+        let heads: Vec<_> = graph
+            .outputs
+            .iter()
+            .map(|head| {
+                let s = plan.shapes[scale].of(head.value);
+                let b = plan.buffer(scale, head.value);
+                (head_ident(&head.name), s, b.offset, b.len)
+            })
+            .collect();
+        let fields = heads.iter().map(|(id, s, _, _)| {
+            let (hh, ww, cc) = (s.h, s.w, s.c);
+            let doc = format!("`{id}`: {hh}x{ww}x{cc}.");
+            quote! { #[doc = #doc] pub #id: rt::Map<'a, #hh, #ww, #cc> }
+        });
+        let doc = format!("The heads of scale {scale} ({h}x{w}).");
+        output_types.push(quote! {
+            #[doc = #doc]
+            #[derive(Debug, Clone, Copy)]
+            pub struct #scale_ty<'a> { #(#fields,)* }
+        });
+        let build = heads.iter().map(|(id, _, offset, len)| {
+            let end = offset + len;
+            quote! { #id: rt::Map::new(&arena[#offset..#end]) }
+        });
+        let build_outputs = quote! { #name::#scale_ty { #(#build,)* } };
+        let doc =
+            format!("Runs scale {scale}: input {h}x{w}x{channels} (NHWC), returns its heads.");
+        methods.push(quote! {
+            #[doc = #doc]
+            pub fn #scale_field(self, input: &[f32; #input_len]) -> #name::#scale_ty<'a> {
+                let net = self.net;
+                let arena = net.arena.as_mut_ptr();
+                #[cfg(target_arch = "x86_64")]
+                if net.avx2 {
+                    // SAFETY: AVX2 and FMA were detected when the network was made.
+                    unsafe { #avx2(arena, input.as_ptr(), &net.params) };
+                } else {
+                    // SAFETY: see the scale function.
+                    unsafe { #portable(arena, input.as_ptr(), &net.params) };
+                }
+                #[cfg(not(target_arch = "x86_64"))]
+                // SAFETY: see the scale function.
+                unsafe { #portable(arena, input.as_ptr(), &net.params) };
+                let arena = net.arena.as_slice();
+                #build_outputs
+            }
+        });
+        input_fields.push(quote! { pub #scale_field: &'a [f32; #input_len] });
+        output_fields.push(quote! { pub #scale_field: #scale_ty<'a> });
+        run_all.push((scale_field, portable, avx2, build_outputs));
+    }
+    let sizes = plan.sizes.iter().map(|(h, w)| quote! { (#h, #w) });
+    let flops = &plan.flops;
+    let scales = &compiled.scales;
+    let total_flops: u64 = plan.flops.iter().sum();
+    let runs = run_all.iter().map(|(field, portable, avx2, _)| {
+        quote! {
+            #[cfg(target_arch = "x86_64")]
+            if net.avx2 {
+                // SAFETY: AVX2 and FMA were detected when the network was made.
+                unsafe { #avx2(arena, inputs.#field.as_ptr(), &net.params) };
+            } else {
+                // SAFETY: see the scale function.
+                unsafe { #portable(arena, inputs.#field.as_ptr(), &net.params) };
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            // SAFETY: see the scale function.
+            unsafe { #portable(arena, inputs.#field.as_ptr(), &net.params) };
+        }
+    });
+    let collect = run_all
+        .iter()
+        .map(|(field, _, _, build)| quote! { #field: #build });
+    let variant_doc = format!(
+        "Constants and types of the {}x{} variant (width x height).",
+        v.frame.width, v.frame.height
+    );
+    let ty_doc = format!(
+        "The {}x{} variant of a [`Network`], borrowed for one run.",
+        v.frame.width, v.frame.height
+    );
+    quote! {
+        #[doc = #variant_doc]
+        pub mod #name {
+            use super::rt;
+
+            /// Input (height, width) of each scale.
+            pub const SIZES: &[(usize, usize)] = &[#(#sizes),*];
+            /// The scale factors, as given.
+            pub const SCALES: &[f64] = &[#(#scales),*];
+            /// FLOPs of each scale (direct convolution count).
+            pub const FLOPS: &[u64] = &[#(#flops),*];
+            /// FLOPs of the whole pyramid.
+            pub const TOTAL_FLOPS: u64 = #total_flops;
+
+            #(#output_types)*
+
+            /// One input per scale, each NHWC f32.
+            #[derive(Debug, Clone, Copy)]
+            pub struct Inputs<'a> { #(#input_fields,)* }
+
+            /// The heads of every scale.
+            #[derive(Debug, Clone, Copy)]
+            pub struct Outputs<'a> { #(#output_fields,)* }
+        }
+
+        #(#scale_fns)*
+
+        #[doc = #ty_doc]
+        #[derive(Debug)]
+        pub struct #ty<'a> {
+            net: &'a mut Network,
+        }
+
+        impl<'a> #ty<'a> {
+            #(#methods)*
+
+            /// Runs every scale in turn and returns all their heads.
+            pub fn run_all(self, inputs: #name::Inputs<'_>) -> #name::Outputs<'a> {
+                let net = self.net;
+                let arena = net.arena.as_mut_ptr();
+                #(#runs)*
+                let arena = net.arena.as_slice();
+                #name::Outputs { #(#collect,)* }
+            }
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! One function per kind of step: each emits the call of its kernel with every size a constant.
+
+use crate::params::Params;
+use nnc_ir::plan::{Group, Plan};
+use nnc_ir::{Graph, Op, ValueId, pack};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// Which convolution entry point a scale function calls.
+#[derive(Clone, Copy, Debug)]
+pub enum Path {
+    Portable,
+    Avx2,
+}
+
+/// What a step needs to know about where things are.
+pub struct StepCtx<'a> {
+    pub graph: &'a Graph,
+    pub plan: &'a Plan,
+    pub params: &'a Params,
+    pub scale: usize,
+    pub path: Path,
+}
+
+impl StepCtx<'_> {
+    /// A pointer expression to `value` at this scale: the caller's input, or the arena.
+    fn ptr(&self, value: ValueId) -> TokenStream {
+        if value == self.graph.input() {
+            quote! { input }
+        } else {
+            let offset = self.plan.buffer(self.scale, value).offset;
+            quote! { arena.add(#offset) }
+        }
+    }
+
+    fn out(&self, group: &Group) -> TokenStream {
+        self.ptr(group.output())
+    }
+
+    fn shape(&self, value: ValueId) -> nnc_ir::Shape {
+        self.plan.shapes[self.scale].of(value)
+    }
+}
+
+/// The kernel call for one fused group.
+pub fn step(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
+    let first = cx.graph.node(group.first());
+    match first.op {
+        Op::Conv(_) => conv(cx, group),
+        Op::Relu | Op::Prelu | Op::Sigmoid => activation(cx, group),
+        Op::MaxPool(_) | Op::AvgPool(_) => pool(cx, group),
+        Op::Add => add(cx, group),
+        Op::Concat => concat(cx, group),
+        Op::Input { .. } => unreachable!("the input is not a step"),
+    }
+}
+
+/// Convolution with its fused activation and max-pool.
+fn conv(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
+    let node = cx.graph.node(group.first());
+    let Op::Conv(conv) = node.op else {
+        unreachable!()
+    };
+    let input = node.inputs[0];
+    let s = cx.shape(input);
+    let (h, w, ci) = (s.h, s.w, s.c);
+    let co = conv.out_channels;
+    let cob = pack::vectors(co);
+    let (k, st, p) = (conv.window.kernel, conv.window.stride, conv.window.pad);
+    let mut act = quote! { rt::act::NONE };
+    let mut alpha = quote! { ::core::ptr::null() };
+    let mut pk = 1usize;
+    for v in &group.nodes[1..] {
+        match cx.graph.node(*v).op {
+            Op::Relu => act = quote! { rt::act::RELU },
+            Op::Sigmoid => act = quote! { rt::act::SIGMOID },
+            Op::Prelu => {
+                act = quote! { rt::act::PRELU };
+                let index = cx.params.alpha[v];
+                alpha = quote! { w.ptr(#index) };
+            }
+            Op::MaxPool(window) => pk = window.kernel,
+            _ => unreachable!("only activations and max-pools are fused"),
+        }
+    }
+    let npx = if pk > 1 {
+        pk * pk
+    } else {
+        pack::pixels_per_block(cob)
+    };
+    let (kernel, bias) = cx.params.conv[&group.first()];
+    let src = cx.ptr(input);
+    let dst = cx.out(group);
+    let f = match cx.path {
+        Path::Portable => quote! { rt::conv_portable },
+        Path::Avx2 => quote! { rt::conv_avx2 },
+    };
+    quote! {
+        #f::<#h, #w, #ci, #co, #cob, #k, #st, #p, { #act }, #pk, #npx>(rt::ConvPtrs {
+            input: #src,
+            kernel: w.ptr(#kernel),
+            bias: w.ptr(#bias),
+            alpha: #alpha,
+            output: #dst,
+        });
+    }
+}
+
+/// An activation that no convolution absorbed.
+fn activation(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
+    let v = group.first();
+    let node = cx.graph.node(v);
+    let s = cx.shape(v);
+    let (pixels, c) = (s.h * s.w, s.c);
+    let (act, alpha) = match node.op {
+        Op::Relu => (
+            quote! { rt::other::kind::RELU },
+            quote! { ::core::ptr::null() },
+        ),
+        Op::Sigmoid => (
+            quote! { rt::other::kind::SIGMOID },
+            quote! { ::core::ptr::null() },
+        ),
+        _ => {
+            let index = cx.params.alpha[&v];
+            (quote! { rt::other::kind::PRELU }, quote! { w.ptr(#index) })
+        }
+    };
+    let (src, dst) = (cx.ptr(node.inputs[0]), cx.out(group));
+    quote! { rt::other::activation::<#pixels, #c, { #act }>(#src, #alpha, #dst); }
+}
+
+/// A pooling layer that no convolution absorbed.
+fn pool(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
+    let node = cx.graph.node(group.first());
+    let (window, avg) = match node.op {
+        Op::MaxPool(w) => (w, false),
+        Op::AvgPool(w) => (w, true),
+        _ => unreachable!(),
+    };
+    let s = cx.shape(node.inputs[0]);
+    let (h, w, c) = (s.h, s.w, s.c);
+    let (k, st, p) = (window.kernel, window.stride, window.pad);
+    let (src, dst) = (cx.ptr(node.inputs[0]), cx.out(group));
+    quote! { rt::other::pool::<#h, #w, #c, #k, #st, #p, #avg>(#src, #dst); }
+}
+
+fn add(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
+    let node = cx.graph.node(group.first());
+    let n = cx.shape(group.first()).len();
+    let (a, b, dst) = (
+        cx.ptr(node.inputs[0]),
+        cx.ptr(node.inputs[1]),
+        cx.out(group),
+    );
+    quote! { rt::other::add::<#n>(#a, #b, #dst); }
+}
+
+fn concat(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
+    let node = cx.graph.node(group.first());
+    let out = cx.shape(group.first());
+    let (pixels, total) = (out.h * out.w, out.c);
+    let dst = cx.out(group);
+    let mut offset = 0usize;
+    let parts = node.inputs.iter().map(|v| {
+        let c = cx.shape(*v).c;
+        let src = cx.ptr(*v);
+        let part = quote! { rt::other::concat_part::<#pixels, #c, #offset, #total>(#src, #dst); };
+        offset += c;
+        part
+    });
+    quote! { #(#parts)* }
+}

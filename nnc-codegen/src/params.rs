@@ -1,0 +1,128 @@
+//! Weight statics: every tensor packed at build time in the order the kernels read it, one
+//! `static` each, shared by every scale and variant.
+
+use crate::input::Storage;
+use nnc_ir::{Model, Op, ValueId, WeightRole, pack};
+use proc_macro2::{Literal, TokenStream};
+use quote::{format_ident, quote};
+use std::collections::HashMap;
+
+/// One packed tensor and the name of its static.
+#[derive(Debug)]
+pub struct Packed {
+    pub name: String,
+    pub data: Vec<f32>,
+}
+
+/// The packed tensors, and which of them each layer reads.
+#[derive(Debug, Default)]
+pub struct Params {
+    pub tensors: Vec<Packed>,
+    /// For each convolution: its kernel's and bias's index in `tensors`.
+    pub conv: HashMap<ValueId, (usize, usize)>,
+    /// For each PReLU: its slopes' index.
+    pub alpha: HashMap<ValueId, usize>,
+}
+
+/// A static's name from a layer name, which may hold characters identifiers cannot.
+fn static_name(layer: &str, role: &str) -> String {
+    let clean: String = layer
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("W_{clean}_{role}")
+}
+
+impl Params {
+    /// Packs every weight of `model`.
+    pub fn new(model: &Model) -> Params {
+        let mut params = Params::default();
+        let graph = &model.graph;
+        for (i, node) in graph.nodes.iter().enumerate() {
+            let v = ValueId(i);
+            match node.op {
+                Op::Conv(conv) => {
+                    let kernel = model
+                        .weights
+                        .role(v, WeightRole::Kernel)
+                        .expect("checked by bind");
+                    let (out, inp, k) = (conv.out_channels, kernel.shape[1], conv.window.kernel);
+                    let bias = match model.weights.role(v, WeightRole::Bias) {
+                        Some(b) => pack::channel_vector(&b.data),
+                        None => vec![0.0; pack::vectors(out) * 8],
+                    };
+                    let k_index = params.push(
+                        static_name(&node.name, "KERNEL"),
+                        pack::conv_kernel(&kernel.data, out, inp, k),
+                    );
+                    let b_index = params.push(static_name(&node.name, "BIAS"), bias);
+                    params.conv.insert(v, (k_index, b_index));
+                }
+                Op::Prelu => {
+                    let alpha = model
+                        .weights
+                        .role(v, WeightRole::Slope)
+                        .expect("checked by bind");
+                    let index = params.push(
+                        static_name(&node.name, "ALPHA"),
+                        pack::channel_vector(&alpha.data),
+                    );
+                    params.alpha.insert(v, index);
+                }
+                _ => {}
+            }
+        }
+        params
+    }
+
+    fn push(&mut self, name: String, data: Vec<f32>) -> usize {
+        self.tensors.push(Packed { name, data });
+        self.tensors.len() - 1
+    }
+
+    /// Bytes the statics take in the binary.
+    pub fn bytes(&self, storage: Storage) -> usize {
+        let per_value = match storage {
+            Storage::F32 => 4,
+            Storage::F16 => 2,
+        };
+        self.tensors.iter().map(|t| t.data.len() * per_value).sum()
+    }
+
+    /// One aligned byte-string `static` per tensor, and `PARAMS` listing them in index order.
+    ///
+    /// Weights travel as one byte-string literal per tensor rather than one token per number, so
+    /// that expanding a model with a million weights stays fast.
+    pub fn statics(&self, storage: Storage) -> TokenStream {
+        let mut items = Vec::new();
+        let mut names = Vec::new();
+        for t in &self.tensors {
+            let bytes: Vec<u8> = match storage {
+                Storage::F32 => t.data.iter().flat_map(|x| x.to_le_bytes()).collect(),
+                Storage::F16 => t
+                    .data
+                    .iter()
+                    .flat_map(|x| half::f16::from_f32(*x).to_le_bytes())
+                    .collect(),
+            };
+            let name = format_ident!("{}", t.name);
+            let len = bytes.len();
+            let literal = Literal::byte_string(&bytes);
+            items.push(quote! {
+                static #name: rt::Aligned<[u8; #len]> = rt::Aligned(*#literal);
+            });
+            names.push(name);
+        }
+        let count = self.tensors.len();
+        quote! {
+            #(#items)*
+            static PARAMS: [&[u8]; #count] = [#(&#names.0),*];
+        }
+    }
+}
