@@ -98,9 +98,8 @@ impl Parse for MacroInput {
                     input.frames = vec![parse_frame(&body)?];
                 }
                 "inputs" => {
-                    input.frames_span = body.span();
                     let list;
-                    bracketed!(list in body);
+                    input.frames_span = bracketed!(list in body).span.join();
                     let frames = list.parse_terminated(parse_frame, Token![,])?;
                     input.frames = frames.into_iter().collect();
                     if input.frames.is_empty() {
@@ -111,9 +110,8 @@ impl Parse for MacroInput {
                     }
                 }
                 "scales" => {
-                    input.scales_span = body.span();
                     let list;
-                    bracketed!(list in body);
+                    input.scales_span = bracketed!(list in body).span.join();
                     let scales = list.parse_terminated(parse_scale, Token![,])?;
                     input.scales = Vec::new();
                     for (value, span) in scales {

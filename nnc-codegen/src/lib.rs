@@ -64,14 +64,19 @@ pub fn expand(tokens: TokenStream, manifest_dir: &Path) -> TokenStream {
 /// Reads the files and plans every variant, collecting every error.
 pub fn compile(input: &MacroInput, manifest_dir: &Path) -> Result<Compiled, Vec<syn::Error>> {
     let mut errors = input.errors.clone();
+    // Messages name files as the user wrote them; `include_bytes!` gets the absolute path.
     let read = |lit: &syn::LitStr, errors: &mut Vec<syn::Error>| {
-        let path = manifest_dir.join(lit.value());
+        let shown = PathBuf::from(lit.value());
+        let path = manifest_dir.join(&shown);
         match std::fs::read(&path) {
-            Ok(bytes) => Some((path, bytes)),
+            Ok(bytes) => Some((path, shown, bytes)),
             Err(e) => {
                 errors.push(syn::Error::new(
                     lit.span(),
-                    format!("cannot read {}: {e}", path.display()),
+                    format!(
+                        "cannot read {}: {e} (paths are relative to the crate's Cargo.toml)",
+                        shown.display()
+                    ),
                 ));
                 None
             }
@@ -82,7 +87,8 @@ pub fn compile(input: &MacroInput, manifest_dir: &Path) -> Result<Compiled, Vec<
         .weights
         .as_ref()
         .and_then(|lit| read(lit, &mut errors));
-    let (Some((model_path, src)), Some((weights_path, weights))) = (model_file, weights_file)
+    let (Some((model_path, model_shown, src)), Some((weights_path, weights_shown, weights))) =
+        (model_file, weights_file)
     else {
         return Err(errors);
     };
@@ -94,16 +100,16 @@ pub fn compile(input: &MacroInput, manifest_dir: &Path) -> Result<Compiled, Vec<
     let Ok(src) = String::from_utf8(src) else {
         errors.push(syn::Error::new(
             model_span,
-            format!("{} is not UTF-8 text", model_path.display()),
+            format!("{} is not UTF-8 text", model_shown.display()),
         ));
         return Err(errors);
     };
-    let model = match Model::from_sources(&src, &model_path, &weights, &weights_path) {
+    let model = match Model::from_sources(&src, &model_shown, &weights, &weights_shown) {
         Ok(model) => model,
         Err(model_errors) => {
             errors.extend(located(
                 model_errors,
-                &weights_path,
+                &weights_shown,
                 model_span,
                 weights_span,
             ));
@@ -129,8 +135,11 @@ pub fn compile(input: &MacroInput, manifest_dir: &Path) -> Result<Compiled, Vec<
             Err(e) => errors.push(syn::Error::new(
                 input.scales_span,
                 format!(
-                    "for the input {}x{} (width x height) at scales {:?}:\n{e}",
-                    frame.width, frame.height, input.scales
+                    "for the input {}x{} (width x height) at scales {:?}:\n{}",
+                    frame.width,
+                    frame.height,
+                    input.scales,
+                    rendered(&e)
                 ),
             )),
         }
@@ -163,9 +172,15 @@ fn located(
             } else {
                 model_span
             };
-            syn::Error::new(span, e.to_string())
+            syn::Error::new(span, rendered(&e))
         })
         .collect()
+}
+
+/// A model error as rustc will print it after its own `error: `.
+fn rendered(e: &nnc_ir::ModelError) -> String {
+    let text = e.to_string();
+    text.strip_prefix("error: ").unwrap_or(&text).to_string()
 }
 
 /// The module with an empty `Network`, so that code using it still resolves while errors show.

@@ -275,12 +275,17 @@ pub fn lower(tree: &SyntaxTree, src: &str, file: &Path, name: &str) -> Result<Gr
         })
         .collect();
     let mut defined: HashMap<String, ValueId> = HashMap::new();
+    // Layers whose own definition failed: uses of them are not errors of their own, so that one
+    // mistake is reported once rather than at every layer downstream.
+    let mut failed: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut outputs: Vec<Head> = Vec::new();
     let mut input_seen: Option<Span> = None;
 
     for statement in &tree.statements {
         match statement {
             Statement::Layer { name, op, args } => {
+                // Until it lowers, count the layer as failed (see `failed`).
+                failed.insert(name.text.clone());
                 let mut inputs = Vec::new();
                 let mut resolved = true;
                 let mut kwargs = Kwargs {
@@ -291,6 +296,7 @@ pub fn lower(tree: &SyntaxTree, src: &str, file: &Path, name: &str) -> Result<Gr
                     match arg {
                         Arg::Positional(id) => match defined.get(&id.text) {
                             Some(v) => inputs.push(*v),
+                            None if failed.contains(&id.text) => resolved = false,
                             None => {
                                 resolved = false;
                                 let e = lw.error(
@@ -373,6 +379,7 @@ pub fn lower(tree: &SyntaxTree, src: &str, file: &Path, name: &str) -> Result<Gr
                         continue;
                     }
                 };
+                failed.remove(&name.text);
                 defined.insert(name.text.clone(), ValueId(nodes.len()));
                 nodes.push(Node {
                     name: name.text.clone(),

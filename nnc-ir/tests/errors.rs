@@ -168,3 +168,14 @@ fn an_unclosed_parenthesis_is_caught_at_the_next_layer() {
         &[ErrorKind::Syntax],
     );
 }
+
+#[test]
+fn a_broken_layer_is_reported_once_not_at_every_use_downstream() {
+    check(
+        "no_cascade",
+        &format!(
+            "{STEM}c1 = cnov(image, out=8, k=3)\nr1 = relu(c1)\np1 = maxpool(r1, k=2)\nq = relu(missing)\noutput p1\noutput q\n"
+        ),
+        &[ErrorKind::UnknownOp, ErrorKind::UndefinedName],
+    );
+}

@@ -9,6 +9,10 @@ use std::path::PathBuf;
 /// See the `nnc` crate's documentation for the syntax and what the module contains.
 #[proc_macro]
 pub fn nnc(input: TokenStream) -> TokenStream {
-    let manifest_dir = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
+    // trybuild compiles UI tests in a scratch crate; its test points the macro back at ours.
+    let manifest_dir = std::env::var_os("NNC_MANIFEST_DIR_OVERRIDE")
+        .or_else(|| std::env::var_os("CARGO_MANIFEST_DIR"))
+        .map(PathBuf::from)
+        .unwrap_or_default();
     nnc_codegen::expand(input.into(), &manifest_dir).into()
 }

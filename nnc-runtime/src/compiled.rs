@@ -10,9 +10,16 @@ use crate::kernels::f16_to_f32;
 struct Line([f32; 16]);
 
 /// The activation arena: allocated once when a network is made, reused by every run.
-#[derive(Debug)]
 pub struct Arena {
     lines: Box<[Line]>,
+}
+
+impl std::fmt::Debug for Arena {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Arena")
+            .field("bytes", &(self.lines.len() * 64))
+            .finish()
+    }
 }
 
 impl Arena {
