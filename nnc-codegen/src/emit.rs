@@ -2,7 +2,7 @@
 //! scale and path, the `Network` type and its typed inputs and outputs.
 
 use crate::input::{MacroInput, Storage};
-use crate::ops::{self, Path, StepCtx};
+use crate::ops::{self, Path, StepCtx, n};
 use crate::params::Params;
 use crate::{Compiled, Variant};
 use proc_macro2::{Ident, Span, TokenStream};
@@ -60,6 +60,26 @@ pub fn module(input: &MacroInput, compiled: &Compiled) -> TokenStream {
         .map(|v| format!("{}\n", v.plan.display(&compiled.model.graph)))
         .collect();
     let channels = compiled.model.graph.input_channels();
+    let [
+        param_count,
+        weight_bytes,
+        parameters,
+        arena_len,
+        arena_bytes,
+        naive_bytes,
+        lower_bytes,
+        channels,
+    ] = [
+        param_count,
+        weight_bytes,
+        parameters,
+        arena_len,
+        arena_bytes,
+        naive_bytes,
+        lower_bytes,
+        channels,
+    ]
+    .map(n);
     let model_path = compiled.model_path.display().to_string();
     let weights_path = compiled.weights_path.display().to_string();
     let load_params = match compiled.storage {
@@ -156,7 +176,7 @@ fn variant(compiled: &Compiled, params: &Params, v: &Variant) -> TokenStream {
     let name = variant_name(v);
     let ty = format_ident!("V{}x{}", v.frame.width, v.frame.height);
     let channels = graph.input_channels();
-    let param_count = params.tensors.len();
+    let param_count = n(params.tensors.len());
     let mut scale_fns = Vec::new();
     let mut methods = Vec::new();
     let mut output_types = Vec::new();
@@ -165,7 +185,7 @@ fn variant(compiled: &Compiled, params: &Params, v: &Variant) -> TokenStream {
     let mut run_all = Vec::new();
     for scale in 0..plan.sizes.len() {
         let (h, w) = plan.sizes[scale];
-        let input_len = h * w * channels;
+        let input_len = n(h * w * channels);
         let portable = format_ident!("{}_scale{}_portable", name, scale);
         let avx2 = format_ident!("{}_scale{}_avx2", name, scale);
         let body = |path| {
@@ -205,11 +225,11 @@ fn variant(compiled: &Compiled, params: &Params, v: &Variant) -> TokenStream {
             .map(|head| {
                 let s = plan.shapes[scale].of(head.value);
                 let b = plan.buffer(scale, head.value);
-                (head_ident(&head.name), s, b.offset, b.len)
+                (head_ident(&head.name), s, n(b.offset), n(b.offset + b.len))
             })
             .collect();
         let fields = heads.iter().map(|(id, s, _, _)| {
-            let (hh, ww, cc) = (s.h, s.w, s.c);
+            let [hh, ww, cc] = [s.h, s.w, s.c].map(n);
             let doc = format!("`{id}`: {hh}x{ww}x{cc}.");
             quote! { #[doc = #doc] pub #id: rt::Map<'a, #hh, #ww, #cc> }
         });
@@ -219,8 +239,7 @@ fn variant(compiled: &Compiled, params: &Params, v: &Variant) -> TokenStream {
             #[derive(Debug, Clone, Copy)]
             pub struct #scale_ty<'a> { #(#fields,)* }
         });
-        let build = heads.iter().map(|(id, _, offset, len)| {
-            let end = offset + len;
+        let build = heads.iter().map(|(id, _, offset, end)| {
             quote! { #id: rt::Map::new(&arena[#offset..#end]) }
         });
         let build_outputs = quote! { #name::#scale_ty { #(#build,)* } };
@@ -250,10 +269,14 @@ fn variant(compiled: &Compiled, params: &Params, v: &Variant) -> TokenStream {
         output_fields.push(quote! { pub #scale_field: #scale_ty<'a> });
         run_all.push((scale_field, portable, avx2, build_outputs));
     }
-    let sizes = plan.sizes.iter().map(|(h, w)| quote! { (#h, #w) });
+    let sizes = plan.sizes.iter().map(|&(h, w)| {
+        let (h, w) = (n(h), n(w));
+        quote! { (#h, #w) }
+    });
     let flops = &plan.flops;
     let scales = &compiled.scales;
-    let total_flops: u64 = plan.flops.iter().sum();
+    let total_flops = proc_macro2::Literal::u64_unsuffixed(plan.flops.iter().sum());
+    let flops: Vec<_> = flops.iter().map(|f| proc_macro2::Literal::u64_unsuffixed(*f)).collect();
     let runs = run_all.iter().map(|(field, portable, avx2, _)| {
         quote! {
             #[cfg(target_arch = "x86_64")]

@@ -3,8 +3,13 @@
 use crate::params::Params;
 use nnc_ir::plan::{Group, Plan};
 use nnc_ir::{Graph, Op, ValueId, pack};
-use proc_macro2::TokenStream;
+use proc_macro2::{Literal, TokenStream};
 use quote::quote;
+
+/// An integer literal without a type suffix, so that generated code reads `3`, not `3usize`.
+pub fn n(value: usize) -> Literal {
+    Literal::usize_unsuffixed(value)
+}
 
 /// Which convolution entry point a scale function calls.
 #[derive(Clone, Copy, Debug)]
@@ -28,7 +33,7 @@ impl StepCtx<'_> {
         if value == self.graph.input() {
             quote! { input }
         } else {
-            let offset = self.plan.buffer(self.scale, value).offset;
+            let offset = n(self.plan.buffer(self.scale, value).offset);
             quote! { arena.add(#offset) }
         }
     }
@@ -76,7 +81,7 @@ fn conv(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
             Op::Sigmoid => act = quote! { rt::act::SIGMOID },
             Op::Prelu => {
                 act = quote! { rt::act::PRELU };
-                let index = cx.params.alpha[v];
+                let index = n(cx.params.alpha[v]);
                 alpha = quote! { w.ptr(#index) };
             }
             Op::MaxPool(window) => pk = window.kernel,
@@ -88,7 +93,9 @@ fn conv(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
     } else {
         pack::pixels_per_block(cob)
     };
+    let [h, w, ci, co, cob, k, st, p, pk, npx] = [h, w, ci, co, cob, k, st, p, pk, npx].map(n);
     let (kernel, bias) = cx.params.conv[&group.first()];
+    let (kernel, bias) = (n(kernel), n(bias));
     let src = cx.ptr(input);
     let dst = cx.out(group);
     let f = match cx.path {
@@ -111,7 +118,7 @@ fn activation(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
     let v = group.first();
     let node = cx.graph.node(v);
     let s = cx.shape(v);
-    let (pixels, c) = (s.h * s.w, s.c);
+    let (pixels, c) = (n(s.h * s.w), n(s.c));
     let (act, alpha) = match node.op {
         Op::Relu => (
             quote! { rt::other::kind::RELU },
@@ -122,7 +129,7 @@ fn activation(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
             quote! { ::core::ptr::null() },
         ),
         _ => {
-            let index = cx.params.alpha[&v];
+            let index = n(cx.params.alpha[&v]);
             (quote! { rt::other::kind::PRELU }, quote! { w.ptr(#index) })
         }
     };
@@ -139,35 +146,38 @@ fn pool(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
         _ => unreachable!(),
     };
     let s = cx.shape(node.inputs[0]);
-    let (h, w, c) = (s.h, s.w, s.c);
-    let (k, st, p) = (window.kernel, window.stride, window.pad);
+    let [h, w, c] = [s.h, s.w, s.c].map(n);
+    let [k, st, p] = [window.kernel, window.stride, window.pad].map(n);
     let (src, dst) = (cx.ptr(node.inputs[0]), cx.out(group));
     quote! { rt::other::pool::<#h, #w, #c, #k, #st, #p, #avg>(#src, #dst); }
 }
 
 fn add(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
     let node = cx.graph.node(group.first());
-    let n = cx.shape(group.first()).len();
+    let len = n(cx.shape(group.first()).len());
     let (a, b, dst) = (
         cx.ptr(node.inputs[0]),
         cx.ptr(node.inputs[1]),
         cx.out(group),
     );
-    quote! { rt::other::add::<#n>(#a, #b, #dst); }
+    quote! { rt::other::add::<#len>(#a, #b, #dst); }
 }
 
 fn concat(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
     let node = cx.graph.node(group.first());
     let out = cx.shape(group.first());
-    let (pixels, total) = (out.h * out.w, out.c);
+    let (pixels, total) = (n(out.h * out.w), n(out.c));
     let dst = cx.out(group);
     let mut offset = 0usize;
     let parts = node.inputs.iter().map(|v| {
         let c = cx.shape(*v).c;
         let src = cx.ptr(*v);
-        let part = quote! { rt::other::concat_part::<#pixels, #c, #offset, #total>(#src, #dst); };
+        let (lit_c, lit_offset) = (n(c), n(offset));
+        let part =
+            quote! { rt::other::concat_part::<#pixels, #lit_c, #lit_offset, #total>(#src, #dst); };
         offset += c;
         part
     });
+    let parts: Vec<TokenStream> = parts.collect();
     quote! { #(#parts)* }
 }

@@ -112,14 +112,14 @@ impl Params {
                     .collect(),
             };
             let name = format_ident!("{}", t.name);
-            let len = bytes.len();
+            let len = Literal::usize_unsuffixed(bytes.len());
             let literal = Literal::byte_string(&bytes);
             items.push(quote! {
                 static #name: rt::Aligned<[u8; #len]> = rt::Aligned(*#literal);
             });
             names.push(name);
         }
-        let count = self.tensors.len();
+        let count = Literal::usize_unsuffixed(self.tensors.len());
         quote! {
             #(#items)*
             static PARAMS: [&[u8]; #count] = [#(&#names.0),*];
