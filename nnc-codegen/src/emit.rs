@@ -276,7 +276,10 @@ fn variant(compiled: &Compiled, params: &Params, v: &Variant) -> TokenStream {
     let flops = &plan.flops;
     let scales = &compiled.scales;
     let total_flops = proc_macro2::Literal::u64_unsuffixed(plan.flops.iter().sum());
-    let flops: Vec<_> = flops.iter().map(|f| proc_macro2::Literal::u64_unsuffixed(*f)).collect();
+    let flops: Vec<_> = flops
+        .iter()
+        .map(|f| proc_macro2::Literal::u64_unsuffixed(*f))
+        .collect();
     let runs = run_all.iter().map(|(field, portable, avx2, _)| {
         quote! {
             #[cfg(target_arch = "x86_64")]

@@ -1,0 +1,215 @@
+//! Side-by-side timing of the test network over a 640x480 five-scale pyramid: the nnc-generated
+//! code (AVX2+FMA and portable paths) and the reference interpreter, single-threaded, on the same
+//! inputs, with this machine's single-core FP32 peak measured in the same run by an FMA-chain probe.
+//!
+//! ```text
+//! cargo bench --bench pyramid
+//! ```
+//!
+//! Prints one table and writes the same rows to `target/nnc-pyramid.json`.
+
+use nnc::ir::testing::{Rng, random_input};
+use nnc::ir::{Model, Shape};
+use nnc::{Interpreter, Tensor};
+use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+nnc::nnc! {
+    /// The test network at a 640x480 frame, five scales.
+    mod testnet {
+        model: "models/testnet.nnc",
+        weights: "models/testnet.safetensors",
+        input: 640 x 480,
+        scales: [1.0, 0.5, 0.25, 0.125, 0.0625],
+    }
+}
+
+/// Median and minimum of repeated runs of `f`: at least 10 runs and about `budget` of time.
+fn time(budget: Duration, mut f: impl FnMut()) -> (f64, f64) {
+    for _ in 0..3 {
+        f();
+    }
+    let mut samples = Vec::new();
+    let start = Instant::now();
+    while samples.len() < 10 || start.elapsed() < budget {
+        let t = Instant::now();
+        f();
+        samples.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    samples.sort_by(f64::total_cmp);
+    (samples[samples.len() / 2], samples[0])
+}
+
+/// GFLOP/s of one core running independent FMA chains: 12 accumulators hide the FMA latency.
+#[cfg(target_arch = "x86_64")]
+fn fma_peak() -> Option<f64> {
+    if !nnc::__private::has_avx2_fma() {
+        return None;
+    }
+    #[target_feature(enable = "avx2,fma")]
+    fn chains(iterations: usize) -> f32 {
+        use std::arch::x86_64::*;
+        let mut acc = [_mm256_set1_ps(0.0); 12];
+        let a = _mm256_set1_ps(0.999_99);
+        let b = _mm256_set1_ps(1e-7);
+        for _ in 0..iterations {
+            for x in &mut acc {
+                *x = _mm256_fmadd_ps(*x, a, b);
+            }
+        }
+        let mut sum = 0.0;
+        for x in acc {
+            let mut lanes = [0.0f32; 8];
+            // SAFETY: eight writable floats.
+            unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), x) };
+            sum += lanes.iter().sum::<f32>();
+        }
+        sum
+    }
+    let iterations = 20_000_000;
+    // SAFETY: AVX2 and FMA were detected above.
+    let (median, _) = time(Duration::from_millis(500), || {
+        black_box(unsafe { chains(black_box(iterations)) });
+    });
+    Some(12.0 * 8.0 * 2.0 * iterations as f64 / (median * 1e-3) / 1e9)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn fma_peak() -> Option<f64> {
+    None
+}
+
+struct Row {
+    runtime: &'static str,
+    case: String,
+    median_ms: f64,
+    min_ms: f64,
+    gflops: f64,
+    peak_fraction: Option<f64>,
+}
+
+fn main() {
+    let budget = Duration::from_millis(if std::env::args().any(|a| a == "--quick") {
+        200
+    } else {
+        1500
+    });
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    let model = Model::load(&root.join("testnet.nnc"), &root.join("testnet.safetensors")).unwrap();
+    let interpreter = Interpreter::new(model);
+    let sizes = testnet::v640x480::SIZES;
+    let flops = testnet::v640x480::FLOPS;
+    let mut rng = Rng::new(1);
+    let inputs: Vec<Vec<f32>> = sizes
+        .iter()
+        .map(|&(h, w)| random_input(&mut rng, h, w, 3))
+        .collect();
+    let tensors: Vec<Tensor> = sizes
+        .iter()
+        .zip(&inputs)
+        .map(|(&(h, w), d)| Tensor::from_vec(Shape { h, w, c: 3 }, d.clone()))
+        .collect();
+    let peak = fma_peak();
+    let mut rows = Vec::new();
+    let mut push = |runtime, case: String, (median_ms, min_ms): (f64, f64), flops: u64| {
+        let gflops = flops as f64 / (median_ms * 1e-3) / 1e9;
+        rows.push(Row {
+            runtime,
+            case,
+            median_ms,
+            min_ms,
+            gflops,
+            peak_fraction: peak.map(|p| gflops / p),
+        });
+    };
+    let pyramid = |net: &mut testnet::Network| {
+        let o = net.v640x480().run_all(testnet::v640x480::Inputs {
+            scale0: inputs[0].as_slice().try_into().unwrap(),
+            scale1: inputs[1].as_slice().try_into().unwrap(),
+            scale2: inputs[2].as_slice().try_into().unwrap(),
+            scale3: inputs[3].as_slice().try_into().unwrap(),
+            scale4: inputs[4].as_slice().try_into().unwrap(),
+        });
+        black_box(o.scale4.score.at(0, 0, 0));
+    };
+    for (runtime, mut net) in [
+        ("nnc", testnet::Network::new()),
+        ("nnc-portable", testnet::Network::portable()),
+    ] {
+        let input0: &[f32; 480 * 640 * 3] = inputs[0].as_slice().try_into().unwrap();
+        let t = time(budget, || {
+            black_box(net.v640x480().scale0(input0).score.at(0, 0, 0));
+        });
+        push(runtime, "scale0".into(), t, flops[0]);
+        let input2: &[f32; 120 * 160 * 3] = inputs[2].as_slice().try_into().unwrap();
+        let t = time(budget, || {
+            black_box(net.v640x480().scale2(input2).score.at(0, 0, 0));
+        });
+        push(runtime, "scale2".into(), t, flops[2]);
+        let t = time(budget, || pyramid(&mut net));
+        push(runtime, "pyramid".into(), t, testnet::v640x480::TOTAL_FLOPS);
+    }
+    for (s, case) in [(0, "scale0"), (2, "scale2")] {
+        let t = time(budget, || {
+            black_box(interpreter.run(&tensors[s]).unwrap());
+        });
+        push("interpreter", case.into(), t, flops[s]);
+    }
+    let t = time(budget, || {
+        for t in &tensors {
+            black_box(interpreter.run(t).unwrap());
+        }
+    });
+    push(
+        "interpreter",
+        "pyramid".into(),
+        t,
+        testnet::v640x480::TOTAL_FLOPS,
+    );
+
+    match peak {
+        Some(p) => println!("single-core FP32 peak (FMA-chain probe): {p:.1} GFLOP/s"),
+        None => println!("single-core FP32 peak: no AVX2+FMA on this CPU, not measured"),
+    }
+    println!(
+        "testnet, 640x480 frame, scales {:?}, {} MFLOP per pyramid",
+        testnet::v640x480::SCALES,
+        testnet::v640x480::TOTAL_FLOPS / 1_000_000
+    );
+    println!(
+        "{:<13} {:<8} {:>10} {:>10} {:>9} {:>7} {:>10}",
+        "runtime", "case", "median ms", "min ms", "GFLOP/s", "peak", "vs nnc"
+    );
+    let nnc_median = |case: &str| {
+        rows.iter()
+            .find(|r| r.runtime == "nnc" && r.case == case)
+            .map(|r| r.median_ms)
+    };
+    let mut json = Vec::new();
+    for r in &rows {
+        let ratio = nnc_median(&r.case)
+            .map(|m| r.median_ms / m)
+            .unwrap_or(f64::NAN);
+        let peak_text = r
+            .peak_fraction
+            .map_or("-".to_string(), |f| format!("{:.0}%", f * 100.0));
+        println!(
+            "{:<13} {:<8} {:>10.3} {:>10.3} {:>9.1} {:>7} {:>9.2}x",
+            r.runtime, r.case, r.median_ms, r.min_ms, r.gflops, peak_text, ratio
+        );
+        json.push(format!(
+            "{{\"runtime\": \"{}\", \"case\": \"{}\", \"median_ms\": {:.4}, \"min_ms\": {:.4}, \"gflops\": {:.3}, \"peak_fraction\": {}, \"ratio_to_nnc\": {:.3}}}",
+            r.runtime, r.case, r.median_ms, r.min_ms, r.gflops,
+            r.peak_fraction.map_or("null".to_string(), |f| format!("{f:.4}")), ratio
+        ));
+    }
+    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/nnc-pyramid.json");
+    let tmp = out.with_extension("json.tmp");
+    let written = std::fs::write(&tmp, format!("[\n  {}\n]\n", json.join(",\n  ")))
+        .and_then(|()| std::fs::rename(&tmp, &out));
+    match written {
+        Ok(()) => println!("wrote {}", out.display()),
+        Err(e) => eprintln!("could not write {}: {e}", out.display()),
+    }
+}
