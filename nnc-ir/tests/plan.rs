@@ -91,20 +91,26 @@ fn check_plan(p: &Plan) {
 }
 
 #[test]
-fn testnet_pyramid_plan_snapshot() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/testnet.nnc");
-    let g = parse_graph(
-        &std::fs::read_to_string(&path).unwrap(),
-        "models/testnet.nnc".as_ref(),
-    )
-    .unwrap();
-    let p = plan(&g, &PYRAMID).unwrap();
-    check_plan(&p);
-    assert_eq!(
-        p.arena_len, p.lower_bound_len,
-        "testnet's arena should reach the lower bound"
-    );
-    insta::assert_snapshot!("testnet_pyramid", p.display(&g).to_string());
+fn every_shipped_model_plans_at_the_lower_bound_on_a_640x480_pyramid() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
+    let mut models: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "nnc"))
+        .collect();
+    models.sort();
+    assert!(!models.is_empty());
+    for path in models {
+        let shown = format!("models/{}", path.file_name().unwrap().to_string_lossy());
+        let g = parse_graph(&std::fs::read_to_string(&path).unwrap(), shown.as_ref()).unwrap();
+        let p = plan(&g, &PYRAMID).unwrap();
+        check_plan(&p);
+        assert_eq!(
+            p.arena_len, p.lower_bound_len,
+            "{shown}: arena above the lower bound"
+        );
+        insta::assert_snapshot!(format!("{}_pyramid", g.name), p.display(&g).to_string());
+    }
 }
 
 #[test]
