@@ -25,6 +25,24 @@ nnc::nnc! {
     }
 }
 
+nnc::nnc! {
+    /// testnet's largest layer on its own: 3x3 conv, ReLU and 2x2 max-pool at 240x320x16.
+    mod conv_pool {
+        model: "benches/models/conv_pool.nnc",
+        weights: "benches/models/conv_pool.safetensors",
+        input: 320 x 240,
+    }
+}
+
+nnc::nnc! {
+    /// A 3x3 conv with 32 channels in and out at 120x160.
+    mod conv32 {
+        model: "benches/models/conv32.nnc",
+        weights: "benches/models/conv32.safetensors",
+        input: 160 x 120,
+    }
+}
+
 /// Median and minimum of repeated runs of `f`: at least 10 runs and about `budget` of time.
 fn time(budget: Duration, mut f: impl FnMut()) -> (f64, f64) {
     for _ in 0..3 {
@@ -150,6 +168,40 @@ fn main() {
         let t = time(budget, || pyramid(&mut net));
         push(runtime, "pyramid".into(), t, testnet::v640x480::TOTAL_FLOPS);
     }
+    let layer_input: Vec<f32> = random_input(&mut rng, 240, 320, 16);
+    let mut layer = conv_pool::Network::new();
+    let t = time(budget, || {
+        black_box(
+            layer
+                .v320x240()
+                .scale0(layer_input.as_slice().try_into().unwrap())
+                .p
+                .at(0, 0, 0),
+        );
+    });
+    push(
+        "nnc",
+        "layer:conv3x3-16-relu-pool@240x320".into(),
+        t,
+        conv_pool::v320x240::TOTAL_FLOPS,
+    );
+    let layer_input: Vec<f32> = random_input(&mut rng, 120, 160, 32);
+    let mut layer = conv32::Network::new();
+    let t = time(budget, || {
+        black_box(
+            layer
+                .v160x120()
+                .scale0(layer_input.as_slice().try_into().unwrap())
+                .a
+                .at(0, 0, 0),
+        );
+    });
+    push(
+        "nnc",
+        "layer:conv3x3-32-relu@120x160".into(),
+        t,
+        conv32::v160x120::TOTAL_FLOPS,
+    );
     for (s, case) in [(0, "scale0"), (2, "scale2")] {
         let t = time(budget, || {
             black_box(interpreter.run(&tensors[s]).unwrap());
@@ -178,7 +230,7 @@ fn main() {
         testnet::v640x480::TOTAL_FLOPS / 1_000_000
     );
     println!(
-        "{:<13} {:<8} {:>10} {:>10} {:>9} {:>7} {:>10}",
+        "{:<13} {:<36} {:>10} {:>10} {:>9} {:>7} {:>10}",
         "runtime", "case", "median ms", "min ms", "GFLOP/s", "peak", "vs nnc"
     );
     let nnc_median = |case: &str| {
@@ -195,7 +247,7 @@ fn main() {
             .peak_fraction
             .map_or("-".to_string(), |f| format!("{:.0}%", f * 100.0));
         println!(
-            "{:<13} {:<8} {:>10.3} {:>10.3} {:>9.1} {:>7} {:>9.2}x",
+            "{:<13} {:<36} {:>10.3} {:>10.3} {:>9.1} {:>7} {:>9.2}x",
             r.runtime, r.case, r.median_ms, r.min_ms, r.gflops, peak_text, ratio
         );
         json.push(format!(

@@ -31,9 +31,14 @@ pub fn channel_vector(values: &[f32]) -> Vec<f32> {
 }
 
 /// Output pixels per register block for a convolution with `cob` output vectors: as many as fit
-/// in about twelve of the sixteen AVX registers, leaving room for the weights and a broadcast.
+/// in the sixteen AVX registers beside the `cob` weight vectors they share and one broadcast input.
 pub const fn pixels_per_block(cob: usize) -> usize {
-    let n = 12 / if cob == 0 { 1 } else { cob };
+    let cob = if cob == 0 { 1 } else { cob };
+    let n = if cob + 1 < 16 {
+        (16 - cob - 1) / cob
+    } else {
+        1
+    };
     if n > 8 {
         8
     } else if n < 1 {
