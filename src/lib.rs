@@ -52,11 +52,13 @@
 //! scale too small for the network are compile errors pointing at the field they are about.
 
 pub use nnc_macros::nnc;
-pub use nnc_runtime::{Interpreter, Map, Outputs, RunError, Tensor, ir};
+pub use nnc_runtime::{Interpreter, Map, Outputs, RunError, Tensor, detect, ir};
 
 /// What generated code refers to. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
+    pub use nnc_runtime::detect::{HeadView, Pyramid};
+    pub use nnc_runtime::ir::Shape;
     #[cfg(target_arch = "x86_64")]
     pub use nnc_runtime::kernels::conv_avx2;
     pub use nnc_runtime::kernels::simd::has_avx2_fma;

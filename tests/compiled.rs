@@ -200,3 +200,61 @@ fn plan_constants_describe_the_arena() {
         testnet_f32::PLAN
     );
 }
+
+#[test]
+fn the_detector_finds_the_same_boxes_through_generated_code_and_the_interpreter() {
+    use nnc::detect::{Detector, InterpretedPyramid, RgbView, Settings};
+    // testnet's weights are random, so its "faces" are noise; what matters is that both runtimes
+    // give the detector the same heads for every variant and scale.
+    // testnet's output stride is 4, and its random heads score about 0.1 to 0.35.
+    let decode = nnc::detect::Decode {
+        stride: 4.0,
+        offset: 2.0,
+        anchor: 12.0,
+    };
+    let settings = Settings {
+        threshold: 0.25,
+        decode,
+        ..Settings::default()
+    };
+    let mut rng = Rng::new(12);
+    for (width, height) in [(400, 290), (150, 200)] {
+        let pixels: Vec<u8> = (0..width * height * 3)
+            .map(|_| (rng.next_u64() % 256) as u8)
+            .collect();
+        let image = RgbView {
+            width,
+            height,
+            data: &pixels,
+        };
+        let mut compiled = Detector::new(testnet_f32::Network::new(), settings);
+        let interpreted = InterpretedPyramid::new(
+            Interpreter::new(load("testnet")),
+            vec![(160, 120), (96, 128)],
+            vec![1.0, 0.5, 0.25, 0.125, 0.0625],
+        );
+        let mut reference = Detector::new(interpreted, settings);
+        assert_eq!(
+            compiled.pick_variant(width, height),
+            reference.pick_variant(width, height)
+        );
+        let (a, b) = (compiled.detect(image), reference.detect(image));
+        assert!(
+            !a.is_empty(),
+            "no boxes at all would make this test vacuous"
+        );
+        assert_eq!(a.len(), b.len(), "{width}x{height}");
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(x.scale, y.scale);
+            for (p, q) in [
+                (x.x, y.x),
+                (x.y, y.y),
+                (x.w, y.w),
+                (x.h, y.h),
+                (x.score, y.score),
+            ] {
+                assert!((p - q).abs() <= 1e-3 * (1.0 + q.abs()), "{x:?} vs {y:?}");
+            }
+        }
+    }
+}

@@ -105,6 +105,7 @@ pub fn module(input: &MacroInput, compiled: &Compiled) -> TokenStream {
             }
         }
     });
+    let pyramid = pyramid_impl(compiled);
     quote! {
         #(#attrs)*
         #vis mod #name {
@@ -163,6 +164,8 @@ pub fn module(input: &MacroInput, compiled: &Compiled) -> TokenStream {
                     Self::new()
                 }
             }
+
+            #pyramid
 
             #(#variants)*
         }
@@ -349,6 +352,66 @@ fn variant(compiled: &Compiled, params: &Params, v: &Variant) -> TokenStream {
                 #(#runs)*
                 let arena = net.arena.as_slice();
                 #name::Outputs { #(#collect,)* }
+            }
+        }
+    }
+}
+
+/// `rt::Pyramid` for the generated `Network`, so that a detector can drive any variant and scale.
+fn pyramid_impl(compiled: &Compiled) -> TokenStream {
+    let graph = &compiled.model.graph;
+    let frames = compiled.variants.iter().map(|v| {
+        let (w, h) = (n(v.frame.width), n(v.frame.height));
+        quote! { (#w, #h) }
+    });
+    let sizes = compiled.variants.iter().enumerate().map(|(i, v)| {
+        let (i, name) = (n(i), variant_name(v));
+        quote! { #i => #name::SIZES.to_vec(), }
+    });
+    let mut arms = Vec::new();
+    for (vi, v) in compiled.variants.iter().enumerate() {
+        let name = variant_name(v);
+        for scale in 0..v.plan.sizes.len() {
+            let method = format_ident!("scale{}", scale);
+            let visits = graph.outputs.iter().map(|head| {
+                let s = v.plan.shapes[scale].of(head.value);
+                let (h, w, c) = (n(s.h), n(s.w), n(s.c));
+                let field = head_ident(&head.name);
+                let label = &head.name;
+                quote! { visit(rt::HeadView { name: #label, shape: rt::Shape { h: #h, w: #w, c: #c }, data: o.#field.data() }); }
+            });
+            let expect = format!("scale {scale} of {name} takes an input of exactly its size");
+            let (vi, si) = (n(vi), n(scale));
+            arms.push(quote! {
+                (#vi, #si) => {
+                    let o = self.#name().#method(input.try_into().expect(#expect));
+                    #(#visits)*
+                }
+            });
+        }
+    }
+    quote! {
+        impl rt::Pyramid for Network {
+            fn input_channels(&self) -> usize {
+                INPUT_CHANNELS
+            }
+
+            fn frames(&self) -> Vec<(usize, usize)> {
+                vec![#(#frames),*]
+            }
+
+            fn sizes(&self, variant: usize) -> Vec<(usize, usize)> {
+                match variant {
+                    #(#sizes)*
+                    _ => Vec::new(),
+                }
+            }
+
+            fn run_scale(&mut self, variant: usize, scale: usize, input: &[f32], visit: &mut dyn FnMut(rt::HeadView<'_>)) {
+                match (variant, scale) {
+                    #(#arms)*
+                    _ => panic!("no variant {variant} with a scale {scale}"),
+                }
             }
         }
     }

@@ -23,6 +23,7 @@
 //! ```
 
 mod compiled;
+pub mod detect;
 mod interpreter;
 pub mod kernels;
 mod tensor;

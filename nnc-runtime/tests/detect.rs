@@ -1,0 +1,227 @@
+//! The detector's own logic: variant choice, letterboxing, decoding into original-image pixels and
+//! suppression across scales. The network here is a test double whose heads are written by hand,
+//! so every expected box can be computed on paper.
+
+use nnc_runtime::detect::{
+    Decode, Detector, Face, HeadView, Pyramid, RgbView, Settings, letterboxed,
+};
+use nnc_runtime::ir::Shape;
+
+/// A pyramid that returns prepared heads: `cells[scale]` lists `(row, col, score, box)`.
+struct Scripted {
+    frames: Vec<(usize, usize)>,
+    scales: Vec<f64>,
+    cells: Vec<Vec<(usize, usize, f32, [f32; 4])>>,
+    inputs_seen: Vec<(usize, usize, Vec<f32>)>,
+}
+
+impl Pyramid for Scripted {
+    fn input_channels(&self) -> usize {
+        3
+    }
+    fn frames(&self) -> Vec<(usize, usize)> {
+        self.frames.clone()
+    }
+    fn sizes(&self, variant: usize) -> Vec<(usize, usize)> {
+        let (w, h) = self.frames[variant];
+        self.scales
+            .iter()
+            .map(|s| ((h as f64 * s) as usize, (w as f64 * s) as usize))
+            .collect()
+    }
+    fn run_scale(
+        &mut self,
+        variant: usize,
+        scale: usize,
+        input: &[f32],
+        visit: &mut dyn FnMut(HeadView<'_>),
+    ) {
+        self.inputs_seen.push((variant, scale, input.to_vec()));
+        let (h, w) = self.sizes(variant)[scale];
+        let shape = Shape {
+            h: h / 8,
+            w: w / 8,
+            c: 1,
+        };
+        let mut score = vec![0.0; shape.h * shape.w];
+        let mut boxes = vec![0.0; shape.h * shape.w * 4];
+        for &(i, j, p, b) in &self.cells[scale] {
+            score[i * shape.w + j] = p;
+            boxes[(i * shape.w + j) * 4..][..4].copy_from_slice(&b);
+        }
+        visit(HeadView {
+            name: "score",
+            shape,
+            data: &score,
+        });
+        visit(HeadView {
+            name: "box",
+            shape: Shape { c: 4, ..shape },
+            data: &boxes,
+        });
+    }
+}
+
+fn scripted(cells: Vec<Vec<(usize, usize, f32, [f32; 4])>>) -> Scripted {
+    Scripted {
+        frames: vec![(64, 48)],
+        scales: vec![1.0, 0.5],
+        cells,
+        inputs_seen: Vec::new(),
+    }
+}
+
+fn close(a: f32, b: f32) -> bool {
+    (a - b).abs() < 1e-3
+}
+
+#[test]
+fn picks_the_variant_closest_in_aspect_ratio() {
+    let net = Scripted {
+        frames: vec![(640, 480), (480, 640), (640, 360)],
+        ..scripted(vec![])
+    };
+    let d = Detector::new(net, Settings::default());
+    assert_eq!(d.pick_variant(1920, 1080), 2);
+    assert_eq!(d.pick_variant(3000, 4000), 1);
+    assert_eq!(d.pick_variant(4000, 3000), 0);
+    assert_eq!(d.pick_variant(1000, 1000), 0, "a tie goes to the first");
+}
+
+#[test]
+fn a_cell_decodes_to_a_box_in_original_pixels() {
+    // Image 128x96 fits the 64x48 frame at half size: level pixels are 2 original pixels.
+    // Cell (2, 3): centre (3*8+4, 2*8+4) = (28, 20); box (0.5, -0.25, ln 2, 0) gives centre
+    // (32, 18) and size 48x24 at the level, so (8, 6, 48, 24) there and (16, 12, 96, 48) here.
+    let net = scripted(vec![
+        vec![(2, 3, 0.9, [0.5, -0.25, 2f32.ln(), 0.0])],
+        vec![],
+    ]);
+    let mut d = Detector::new(net, Settings::default());
+    let pixels = vec![128u8; 128 * 96 * 3];
+    let faces = d.detect(RgbView {
+        width: 128,
+        height: 96,
+        data: &pixels,
+    });
+    assert_eq!(faces.len(), 1, "{faces:?}");
+    let f = faces[0];
+    assert!(
+        close(f.x, 16.0) && close(f.y, 12.0) && close(f.w, 96.0) && close(f.h, 48.0),
+        "{f:?}"
+    );
+    assert_eq!((f.score, f.scale, f.landmarks), (0.9, 0, None));
+}
+
+#[test]
+fn smaller_scales_map_to_larger_boxes_and_overlaps_are_suppressed_across_scales() {
+    // Scale 1 (32x24 level) cell (1, 1): centre (12, 12), 24x24 box -> level (0, 0, 24, 24),
+    // and the level is a quarter of the 128x96 image: (0, 0, 96, 96) clipped to (0, 0, 96, 96).
+    // Scale 0 finds a weaker, overlapping box and a separate one; the weaker overlap goes. Its
+    // cell (2, 2) with a 48x48 box is (-4, -4, 48, 48) at the level, (-8, -8, 96, 96) here: IoU 0.72.
+    let ln2 = 2f32.ln();
+    let net = scripted(vec![
+        vec![(2, 2, 0.7, [0.0, 0.0, ln2, ln2]), (4, 6, 0.8, [0.0; 4])],
+        vec![(1, 1, 0.95, [0.0; 4])],
+    ]);
+    let mut d = Detector::new(net, Settings::default());
+    let pixels = vec![0u8; 128 * 96 * 3];
+    let faces = d.detect(RgbView {
+        width: 128,
+        height: 96,
+        data: &pixels,
+    });
+    let summary: Vec<(usize, f32)> = faces.iter().map(|f| (f.scale, f.score)).collect();
+    assert_eq!(summary, [(1, 0.95), (0, 0.8)]);
+    let big = faces[0];
+    assert!(
+        close(big.x, 0.0) && close(big.w, 96.0) && close(big.h, 96.0),
+        "{big:?}"
+    );
+}
+
+#[test]
+fn cells_below_the_threshold_or_in_the_letterbox_are_ignored() {
+    // A 128x48 image fills the 64x48 frame's width only at 64x24: rows 3.. of cells (centres at
+    // y >= 28) lie in the letterbox.
+    let net = scripted(vec![
+        vec![
+            (1, 1, 0.59, [0.0; 4]),
+            (4, 2, 0.99, [0.0; 4]),
+            (2, 2, 0.61, [0.0; 4]),
+        ],
+        vec![],
+    ]);
+    let mut d = Detector::new(net, Settings::default());
+    let pixels = vec![0u8; 128 * 48 * 3];
+    let faces = d.detect(RgbView {
+        width: 128,
+        height: 48,
+        data: &pixels,
+    });
+    assert_eq!(faces.iter().map(|f| f.score).collect::<Vec<_>>(), [0.61]);
+}
+
+#[test]
+fn letterboxing_averages_areas_and_pads_with_black() {
+    // A 4x2 image with distinct reds, halved to 2x1 inside a 3x2 canvas.
+    let mut pixels = vec![0u8; 4 * 2 * 3];
+    for (i, red) in [10u8, 30, 50, 70, 90, 110, 130, 150].iter().enumerate() {
+        pixels[i * 3] = *red;
+    }
+    let out = letterboxed(
+        RgbView {
+            width: 4,
+            height: 2,
+            data: &pixels,
+        },
+        2,
+        1,
+        3,
+        2,
+    );
+    let reds: Vec<f32> = out
+        .chunks(3)
+        .map(|p| (p[0] * 255.0 * 100.0).round() / 100.0)
+        .collect();
+    // (10 + 30 + 90 + 110) / 4 = 60, (50 + 70 + 130 + 150) / 4 = 100, then black.
+    assert_eq!(reds, [60.0, 100.0, 0.0, 0.0, 0.0, 0.0]);
+}
+
+#[test]
+fn every_level_gets_an_input_of_its_size() {
+    let mut d = Detector::new(scripted(vec![vec![], vec![]]), Settings::default());
+    let pixels = vec![255u8; 50 * 40 * 3];
+    d.detect(RgbView {
+        width: 50,
+        height: 40,
+        data: &pixels,
+    });
+    let seen: Vec<(usize, usize)> = d_inputs(&d);
+    assert_eq!(seen, [(0, 48 * 64 * 3), (1, 24 * 32 * 3)]);
+}
+
+fn d_inputs(d: &Detector<Scripted>) -> Vec<(usize, usize)> {
+    d.network()
+        .inputs_seen
+        .iter()
+        .map(|(_, s, data)| (*s, data.len()))
+        .collect()
+}
+
+#[test]
+fn iou_of_boxes() {
+    let a = Face {
+        x: 0.0,
+        y: 0.0,
+        w: 10.0,
+        h: 10.0,
+        score: 1.0,
+        landmarks: None,
+        scale: 0,
+    };
+    let b = Face { x: 5.0, ..a };
+    assert!(close(a.iou(&b), 50.0 / 150.0));
+    assert_eq!(a.iou(&Face { x: 20.0, ..a }), 0.0);
+    let _ = Decode::default();
+}
