@@ -238,7 +238,7 @@ fn decode(
                 d.stride * i as f32 + d.offset,
             );
             // Cells whose centre falls in the letterbox see only padding.
-            if !(p >= settings.threshold) || cx0 >= rw as f32 || cy0 >= rh as f32 {
+            if p.is_nan() || p < settings.threshold || cx0 >= rw as f32 || cy0 >= rh as f32 {
                 continue;
             }
             let b = &boxes[cell * 4..cell * 4 + 4];
