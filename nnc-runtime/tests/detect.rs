@@ -7,11 +7,14 @@ use nnc_runtime::detect::{
 };
 use nnc_runtime::ir::Shape;
 
+/// A prepared cell: row, column, score and box head values.
+type Cell = (usize, usize, f32, [f32; 4]);
+
 /// A pyramid that returns prepared heads: `cells[scale]` lists `(row, col, score, box)`.
 struct Scripted {
     frames: Vec<(usize, usize)>,
     scales: Vec<f64>,
-    cells: Vec<Vec<(usize, usize, f32, [f32; 4])>>,
+    cells: Vec<Vec<Cell>>,
     inputs_seen: Vec<(usize, usize, Vec<f32>)>,
 }
 
@@ -62,7 +65,7 @@ impl Pyramid for Scripted {
     }
 }
 
-fn scripted(cells: Vec<Vec<(usize, usize, f32, [f32; 4])>>) -> Scripted {
+fn scripted(cells: Vec<Vec<Cell>>) -> Scripted {
     Scripted {
         frames: vec![(64, 48)],
         scales: vec![1.0, 0.5],
