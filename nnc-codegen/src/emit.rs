@@ -248,22 +248,13 @@ fn variant(compiled: &Compiled, params: &Params, v: &Variant) -> TokenStream {
         let build_outputs = quote! { #name::#scale_ty { #(#build,)* } };
         let doc =
             format!("Runs scale {scale}: input {h}x{w}x{channels} (NHWC), returns its heads.");
+        let run = dispatch(&portable, &avx2, quote! { input });
         methods.push(quote! {
             #[doc = #doc]
             pub fn #scale_field(self, input: &[f32; #input_len]) -> #name::#scale_ty<'a> {
                 let net = self.net;
                 let arena = net.arena.as_mut_ptr();
-                #[cfg(target_arch = "x86_64")]
-                if net.avx2 {
-                    // SAFETY: AVX2 and FMA were detected when the network was made.
-                    unsafe { #avx2(arena, input.as_ptr(), &net.params) };
-                } else {
-                    // SAFETY: see the scale function.
-                    unsafe { #portable(arena, input.as_ptr(), &net.params) };
-                }
-                #[cfg(not(target_arch = "x86_64"))]
-                // SAFETY: see the scale function.
-                unsafe { #portable(arena, input.as_ptr(), &net.params) };
+                #run
                 let arena = net.arena.as_slice();
                 #build_outputs
             }
@@ -283,21 +274,9 @@ fn variant(compiled: &Compiled, params: &Params, v: &Variant) -> TokenStream {
         .iter()
         .map(|f| proc_macro2::Literal::u64_unsuffixed(*f))
         .collect();
-    let runs = run_all.iter().map(|(field, portable, avx2, _)| {
-        quote! {
-            #[cfg(target_arch = "x86_64")]
-            if net.avx2 {
-                // SAFETY: AVX2 and FMA were detected when the network was made.
-                unsafe { #avx2(arena, inputs.#field.as_ptr(), &net.params) };
-            } else {
-                // SAFETY: see the scale function.
-                unsafe { #portable(arena, inputs.#field.as_ptr(), &net.params) };
-            }
-            #[cfg(not(target_arch = "x86_64"))]
-            // SAFETY: see the scale function.
-            unsafe { #portable(arena, inputs.#field.as_ptr(), &net.params) };
-        }
-    });
+    let runs = run_all
+        .iter()
+        .map(|(field, portable, avx2, _)| dispatch(portable, avx2, quote! { inputs.#field }));
     let collect = run_all
         .iter()
         .map(|(field, _, _, build)| quote! { #field: #build });
@@ -354,6 +333,24 @@ fn variant(compiled: &Compiled, params: &Params, v: &Variant) -> TokenStream {
                 #name::Outputs { #(#collect,)* }
             }
         }
+    }
+}
+
+/// Calls one scale function on the path the network chose when it was made. Expects `net` and
+/// `arena` in scope; `input` is an expression for the scale's input array.
+fn dispatch(portable: &Ident, avx2: &Ident, input: TokenStream) -> TokenStream {
+    quote! {
+        #[cfg(target_arch = "x86_64")]
+        if net.avx2 {
+            // SAFETY: AVX2 and FMA were detected when the network was made.
+            unsafe { #avx2(arena, #input.as_ptr(), &net.params) };
+        } else {
+            // SAFETY: see the scale function.
+            unsafe { #portable(arena, #input.as_ptr(), &net.params) };
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        // SAFETY: see the scale function.
+        unsafe { #portable(arena, #input.as_ptr(), &net.params) };
     }
 }
 

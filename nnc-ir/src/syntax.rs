@@ -141,21 +141,14 @@ impl<'a> Lexer<'a> {
                 '"' => {
                     let mut text = String::new();
                     loop {
-                        if self.peek() == Some('\n') {
-                            // Leave the newline to end the statement.
-                            let span = self.span_from(start, line, col);
-                            errors.push(error_at(
-                                self.src,
-                                self.file,
-                                ErrorKind::Syntax,
-                                span,
-                                "unterminated string",
-                            ));
-                            break Tok::Str(text);
-                        }
-                        match self.bump() {
-                            Some('"') => break Tok::Str(text),
-                            None => {
+                        // A string ends at its closing quote; the end of the line or file before
+                        // that is an error, and the newline is left to end the statement.
+                        match self.peek() {
+                            Some('"') => {
+                                self.bump();
+                                break Tok::Str(text);
+                            }
+                            Some('\n') | None => {
                                 let span = self.span_from(start, line, col);
                                 errors.push(error_at(
                                     self.src,
@@ -166,7 +159,10 @@ impl<'a> Lexer<'a> {
                                 ));
                                 break Tok::Str(text);
                             }
-                            Some(c) => text.push(c),
+                            Some(c) => {
+                                self.bump();
+                                text.push(c);
+                            }
                         }
                     }
                 }
