@@ -1,5 +1,5 @@
-//! Side-by-side timing of the test network over a 640x480 five-scale pyramid: the nnc-generated
-//! code (AVX2+FMA and portable paths) and the reference interpreter, single-threaded, on the same
+//! Side-by-side timing of the face detector network and the test network over a 640x480 five-scale
+//! pyramid: the nnc-generated code (AVX2+FMA and portable paths) and the reference interpreter, single-threaded, on the same
 //! inputs, with this machine's single-core FP32 peak measured in the same run by an FMA-chain probe.
 //!
 //! ```text
@@ -14,6 +14,16 @@ use nnc::{Interpreter, Tensor};
 use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
+
+nnc::nnc! {
+    /// The face detector at a 640x480 frame, five scales.
+    mod face {
+        model: "models/face_student.nnc",
+        weights: "models/face_student.safetensors",
+        input: 640 x 480,
+        scales: [1.0, 0.5, 0.25, 0.125, 0.0625],
+    }
+}
 
 nnc::nnc! {
     /// The test network at a 640x480 frame, five scales.
@@ -41,6 +51,82 @@ nnc::nnc! {
         weights: "benches/models/conv32.safetensors",
         input: 160 x 120,
     }
+}
+
+/// Times one compiled model (AVX2 and portable) and the interpreter on the same inputs: scale 0,
+/// scale 2 and the whole pyramid, pushing a row for each.
+macro_rules! model_rows {
+    ($module:ident, $stem:literal, $label:literal, $budget:expr, $rng:expr, $push:expr) => {{
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+        let model = Model::load(
+            &root.join(concat!($stem, ".nnc")),
+            &root.join(concat!($stem, ".safetensors")),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let interpreter = Interpreter::new(model);
+        let sizes = $module::v640x480::SIZES;
+        let flops = $module::v640x480::FLOPS;
+        let inputs: Vec<Vec<f32>> = sizes
+            .iter()
+            .map(|&(h, w)| random_input(&mut $rng, h, w, 3))
+            .collect();
+        let tensors: Vec<Tensor> = sizes
+            .iter()
+            .zip(&inputs)
+            .map(|(&(h, w), d)| Tensor::from_vec(Shape { h, w, c: 3 }, d.clone()))
+            .collect();
+        for (runtime, mut net) in [
+            ("nnc", $module::Network::new()),
+            ("nnc-portable", $module::Network::portable()),
+        ] {
+            let input0: &[f32; 480 * 640 * 3] = inputs[0].as_slice().try_into().unwrap();
+            let t = time($budget, || {
+                black_box(net.v640x480().scale0(input0).score.at(0, 0, 0));
+            });
+            $push(runtime, concat!($label, ":scale0").into(), t, flops[0]);
+            let input2: &[f32; 120 * 160 * 3] = inputs[2].as_slice().try_into().unwrap();
+            let t = time($budget, || {
+                black_box(net.v640x480().scale2(input2).score.at(0, 0, 0));
+            });
+            $push(runtime, concat!($label, ":scale2").into(), t, flops[2]);
+            let t = time($budget, || {
+                let o = net.v640x480().run_all($module::v640x480::Inputs {
+                    scale0: inputs[0].as_slice().try_into().unwrap(),
+                    scale1: inputs[1].as_slice().try_into().unwrap(),
+                    scale2: inputs[2].as_slice().try_into().unwrap(),
+                    scale3: inputs[3].as_slice().try_into().unwrap(),
+                    scale4: inputs[4].as_slice().try_into().unwrap(),
+                });
+                black_box(o.scale4.score.at(0, 0, 0));
+            });
+            $push(
+                runtime,
+                concat!($label, ":pyramid").into(),
+                t,
+                $module::v640x480::TOTAL_FLOPS,
+            );
+        }
+        for (s, case) in [
+            (0, concat!($label, ":scale0")),
+            (2, concat!($label, ":scale2")),
+        ] {
+            let t = time($budget, || {
+                black_box(interpreter.run(&tensors[s]).unwrap());
+            });
+            $push("interpreter", case.into(), t, flops[s]);
+        }
+        let t = time($budget, || {
+            for t in &tensors {
+                black_box(interpreter.run(t).unwrap());
+            }
+        });
+        $push(
+            "interpreter",
+            concat!($label, ":pyramid").into(),
+            t,
+            $module::v640x480::TOTAL_FLOPS,
+        );
+    }};
 }
 
 /// Median and minimum of repeated runs of `f`: at least 10 runs and about `budget` of time.
@@ -113,21 +199,6 @@ fn main() {
     } else {
         1500
     });
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
-    let model = Model::load(&root.join("testnet.nnc"), &root.join("testnet.safetensors")).unwrap();
-    let interpreter = Interpreter::new(model);
-    let sizes = testnet::v640x480::SIZES;
-    let flops = testnet::v640x480::FLOPS;
-    let mut rng = Rng::new(1);
-    let inputs: Vec<Vec<f32>> = sizes
-        .iter()
-        .map(|&(h, w)| random_input(&mut rng, h, w, 3))
-        .collect();
-    let tensors: Vec<Tensor> = sizes
-        .iter()
-        .zip(&inputs)
-        .map(|(&(h, w), d)| Tensor::from_vec(Shape { h, w, c: 3 }, d.clone()))
-        .collect();
     let peak = fma_peak();
     let mut rows = Vec::new();
     let mut push = |runtime, case: String, (median_ms, min_ms): (f64, f64), flops: u64| {
@@ -141,33 +212,9 @@ fn main() {
             peak_fraction: peak.map(|p| gflops / p),
         });
     };
-    let pyramid = |net: &mut testnet::Network| {
-        let o = net.v640x480().run_all(testnet::v640x480::Inputs {
-            scale0: inputs[0].as_slice().try_into().unwrap(),
-            scale1: inputs[1].as_slice().try_into().unwrap(),
-            scale2: inputs[2].as_slice().try_into().unwrap(),
-            scale3: inputs[3].as_slice().try_into().unwrap(),
-            scale4: inputs[4].as_slice().try_into().unwrap(),
-        });
-        black_box(o.scale4.score.at(0, 0, 0));
-    };
-    for (runtime, mut net) in [
-        ("nnc", testnet::Network::new()),
-        ("nnc-portable", testnet::Network::portable()),
-    ] {
-        let input0: &[f32; 480 * 640 * 3] = inputs[0].as_slice().try_into().unwrap();
-        let t = time(budget, || {
-            black_box(net.v640x480().scale0(input0).score.at(0, 0, 0));
-        });
-        push(runtime, "scale0".into(), t, flops[0]);
-        let input2: &[f32; 120 * 160 * 3] = inputs[2].as_slice().try_into().unwrap();
-        let t = time(budget, || {
-            black_box(net.v640x480().scale2(input2).score.at(0, 0, 0));
-        });
-        push(runtime, "scale2".into(), t, flops[2]);
-        let t = time(budget, || pyramid(&mut net));
-        push(runtime, "pyramid".into(), t, testnet::v640x480::TOTAL_FLOPS);
-    }
+    let mut rng = Rng::new(1);
+    model_rows!(face, "face_student", "face", budget, rng, push);
+    model_rows!(testnet, "testnet", "testnet", budget, rng, push);
     let layer_input: Vec<f32> = random_input(&mut rng, 240, 320, 16);
     let mut layer = conv_pool::Network::new();
     let t = time(budget, || {
@@ -202,31 +249,14 @@ fn main() {
         t,
         conv32::v160x120::TOTAL_FLOPS,
     );
-    for (s, case) in [(0, "scale0"), (2, "scale2")] {
-        let t = time(budget, || {
-            black_box(interpreter.run(&tensors[s]).unwrap());
-        });
-        push("interpreter", case.into(), t, flops[s]);
-    }
-    let t = time(budget, || {
-        for t in &tensors {
-            black_box(interpreter.run(t).unwrap());
-        }
-    });
-    push(
-        "interpreter",
-        "pyramid".into(),
-        t,
-        testnet::v640x480::TOTAL_FLOPS,
-    );
-
     match peak {
         Some(p) => println!("single-core FP32 peak (FMA-chain probe): {p:.1} GFLOP/s"),
         None => println!("single-core FP32 peak: no AVX2+FMA on this CPU, not measured"),
     }
     println!(
-        "testnet, 640x480 frame, scales {:?}, {} MFLOP per pyramid",
-        testnet::v640x480::SCALES,
+        "640x480 frame, scales {:?}; face {} MFLOP and testnet {} MFLOP per pyramid",
+        face::v640x480::SCALES,
+        face::v640x480::TOTAL_FLOPS / 1_000_000,
         testnet::v640x480::TOTAL_FLOPS / 1_000_000
     );
     println!(

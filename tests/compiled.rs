@@ -258,3 +258,78 @@ fn the_detector_finds_the_same_boxes_through_generated_code_and_the_interpreter(
         }
     }
 }
+
+nnc::nnc! {
+    /// The face detector as memories compiles it, but with f32 weights (exact interpreter match).
+    mod face {
+        model: "models/face_student.nnc",
+        weights: "models/face_student.safetensors",
+        inputs: [640 x 480, 480 x 640],
+        scales: [1.0, 0.5, 0.25, 0.125, 0.0625],
+    }
+}
+
+#[test]
+fn face_student_every_scale_on_both_paths() {
+    let interpreter = Interpreter::new(load("face_student"));
+    let mut rng = Rng::new(21);
+    let sizes = face::v640x480::SIZES;
+    // Inputs in [0, 1], as the detector feeds the network.
+    let data: Vec<Vec<f32>> = sizes
+        .iter()
+        .map(|&(h, w)| {
+            random_input(&mut rng, h, w, 3)
+                .iter()
+                .map(|v| (v + 1.0) / 2.0)
+                .collect()
+        })
+        .collect();
+    for mut net in [face::Network::new(), face::Network::portable()] {
+        let path = if net.uses_avx2() { "avx2" } else { "portable" };
+        let o = net.v640x480().run_all(face::v640x480::Inputs {
+            scale0: data[0].as_slice().try_into().unwrap(),
+            scale1: data[1].as_slice().try_into().unwrap(),
+            scale2: data[2].as_slice().try_into().unwrap(),
+            scale3: data[3].as_slice().try_into().unwrap(),
+            scale4: data[4].as_slice().try_into().unwrap(),
+        });
+        let got = [
+            [
+                o.scale0.score.data(),
+                o.scale0.r#box.data(),
+                o.scale0.landmarks.data(),
+            ],
+            [
+                o.scale1.score.data(),
+                o.scale1.r#box.data(),
+                o.scale1.landmarks.data(),
+            ],
+            [
+                o.scale2.score.data(),
+                o.scale2.r#box.data(),
+                o.scale2.landmarks.data(),
+            ],
+            [
+                o.scale3.score.data(),
+                o.scale3.r#box.data(),
+                o.scale3.landmarks.data(),
+            ],
+            [
+                o.scale4.score.data(),
+                o.scale4.r#box.data(),
+                o.scale4.landmarks.data(),
+            ],
+        ];
+        for (s, heads) in got.iter().enumerate() {
+            let expect = reference(&interpreter, &data[s], sizes[s]);
+            for (head, values) in ["score", "box", "landmarks"].iter().zip(heads) {
+                compare(
+                    values,
+                    expect.get(head).unwrap(),
+                    &format!("face {path} scale{s} {head}"),
+                );
+            }
+        }
+    }
+    const { assert!(face::ARENA_BYTES == face::LOWER_BOUND_BYTES) };
+}

@@ -134,7 +134,8 @@ fn decode_generic(
 }
 
 /// Shrinks so the long side is at most `max_side`, keeping the aspect ratio.
-fn shrink(image: RgbImage, max_side: u32) -> RgbImage {
+/// `image` scaled down (never up) so that its long side is at most `max_side`.
+pub fn shrink(image: RgbImage, max_side: u32) -> RgbImage {
     if image.width().max(image.height()) <= max_side {
         return image;
     }

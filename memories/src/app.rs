@@ -16,9 +16,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use thiserror::Error;
 
-use crate::analysis::{ANALYSIS_SIDE, analyse, decode_rgb};
+use crate::analysis::{ANALYSIS_SIDE, Decoded, analyse, decode_rgb, shrink};
 use crate::config::ConfigError;
-use crate::index::{Index, IndexError, Opened, Outcome, PhotoInfo, Record};
+use crate::faces::{DECODE_SIDE, FaceDetector, INDEX_SCORE};
+use crate::index::{FaceBox, Index, IndexError, Opened, Outcome, PhotoInfo, Record};
 use crate::metadata::PhotoMeta;
 use crate::scan::{self, FoundPhoto, Problem, Skipped};
 
@@ -143,11 +144,16 @@ pub fn index_folder(
     let stored: Result<(), AppError> = std::thread::scope(|s| {
         let (todo, known, stop) = (&todo, &known, &stop);
         s.spawn(move || {
-            todo.par_iter().for_each_with(tx, |tx, photo| {
-                if !stop.load(Ordering::Relaxed) {
-                    let _ = tx.send(analyse_file(photo, known));
-                }
-            });
+            // Each worker thread owns a face detector: its arena is reused for every photo.
+            todo.par_iter().for_each_init(
+                || (tx.clone(), FaceDetector::new(INDEX_SCORE)),
+                |(tx, detector), photo| {
+                    if !stop.load(Ordering::Relaxed) {
+                        let _ = tx.send(analyse_file(photo, known, detector));
+                    }
+                },
+            );
+            drop(tx);
         });
         for (record, copied) in rx {
             if let Err(e) = index.put(&record) {
@@ -188,7 +194,11 @@ pub fn index_folder(
 
 /// Reads, hashes and (unless its bytes are known) decodes and measures one photo. Returns the
 /// record and whether it was a copy of known bytes.
-fn analyse_file(photo: &FoundPhoto, known: &HashMap<String, PhotoInfo>) -> (Record, bool) {
+fn analyse_file(
+    photo: &FoundPhoto,
+    known: &HashMap<String, PhotoInfo>,
+    detector: &mut FaceDetector,
+) -> (Record, bool) {
     // Size and time come from the scan, taken before reading: if the file changes while we read
     // it, the next run sees a newer time and analyses it again.
     let record = |content_hash: String, outcome| Record {
@@ -215,13 +225,32 @@ fn analyse_file(photo: &FoundPhoto, known: &HashMap<String, PhotoInfo>) -> (Reco
         );
     }
     let meta = PhotoMeta::read(&bytes, photo.modified);
-    let outcome = match decode_rgb(&bytes, photo.format, meta.orientation, ANALYSIS_SIDE) {
+    // One decode serves both: the detector's size, then a smaller copy for the measures, whose
+    // thresholds were chosen at ANALYSIS_SIDE.
+    let outcome = match decode_rgb(&bytes, photo.format, meta.orientation, DECODE_SIDE) {
         Ok(decoded) => {
-            let analysis = analyse(&decoded, meta.camera().is_some());
+            let faces = detector
+                .detect_decoded(&decoded)
+                .faces
+                .iter()
+                .map(|f| FaceBox {
+                    x: f.x,
+                    y: f.y,
+                    w: f.w,
+                    h: f.h,
+                    score: f.score,
+                })
+                .collect();
+            let small = Decoded {
+                image: shrink(decoded.image, ANALYSIS_SIDE),
+                ..decoded
+            };
+            let analysis = analyse(&small, meta.camera().is_some());
             Outcome::Analysed(Box::new(PhotoInfo {
                 format: photo.format,
                 meta,
                 analysis,
+                faces,
             }))
         }
         Err(e) => Outcome::Failed(e.to_string()),

@@ -21,7 +21,8 @@ use crate::scan::Format;
 
 /// Bump when the table layout or the meaning of stored analysis changes; older indexes are then
 /// rebuilt rather than migrated, since everything in them can be recomputed.
-pub const SCHEMA_VERSION: i64 = 1;
+/// Version 2 added the faces of each photo.
+pub const SCHEMA_VERSION: i64 = 2;
 const APP: &str = "memories";
 
 #[derive(Debug, Error)]
@@ -50,6 +51,18 @@ pub struct PhotoInfo {
     pub format: Format,
     pub meta: PhotoMeta,
     pub analysis: Analysis,
+    /// Faces the detector found, in full-resolution upright pixels, best first.
+    pub faces: Vec<FaceBox>,
+}
+
+/// One detected face.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FaceBox {
+    pub x: f32,
+    pub y: f32,
+    pub w: f32,
+    pub h: f32,
+    pub score: f32,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -460,7 +473,10 @@ mod tests {
         let Opened::Rebuilt { reason, .. } = opened else {
             panic!("{opened:?}")
         };
-        assert_eq!(reason, "it has schema version 0, this program uses 1");
+        assert_eq!(
+            reason,
+            format!("it has schema version 0, this program uses {SCHEMA_VERSION}")
+        );
         let (_, opened) = Index::open(&path).unwrap();
         assert_eq!(opened, Opened::Existing);
     }

@@ -15,6 +15,7 @@
 //! - [`config`] holds the thresholds and exclusions ([`config::Config`], TOML plus flags).
 //! - [`events`] groups photos into events, finds home and trips and "on this day" photos.
 //! - [`plan`] applies the exclusions and builds the [`plan::Plan`] that is printed.
+//! - [`faces`] runs the nnc-compiled face detector (`memories detect`).
 //!
 //! # Usage
 //!
@@ -52,6 +53,7 @@ pub mod analysis;
 pub mod app;
 pub mod config;
 pub mod events;
+pub mod faces;
 pub mod index;
 pub mod metadata;
 pub mod plan;

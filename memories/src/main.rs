@@ -31,7 +31,27 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Show what would be made: every photo of each memory, and why each excluded photo is out.
-    Plan(RunArgs),
+    Plan(Box<RunArgs>),
+    /// Find faces in photos with the on-device detector.
+    Detect(DetectArgs),
+}
+
+#[derive(Debug, Args)]
+struct DetectArgs {
+    /// Photos, or folders to search recursively (never modified).
+    #[arg(required = true, value_name = "FILE_OR_DIR")]
+    paths: Vec<PathBuf>,
+    /// Print one JSON object per line per photo:
+    /// {"path", "width", "height", "faces": [{"x", "y", "w", "h", "score"}]}, in the photo's
+    /// full-resolution pixels after EXIF orientation.
+    #[arg(long)]
+    json: bool,
+    /// Report faces scoring at least this (0 to 1).
+    #[arg(long, default_value_t = 0.6, value_name = "SCORE")]
+    min_score: f32,
+    /// No summary on stderr; skipped files are still reported.
+    #[arg(short, long)]
+    quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -126,7 +146,11 @@ fn main() -> ExitCode {
     }));
     let cli = Cli::parse();
     let (args, explain) = match &cli.command {
-        Some(Command::Plan(args)) => (args, true),
+        Some(Command::Detect(args)) => {
+            detect(args);
+            return ExitCode::SUCCESS;
+        }
+        Some(Command::Plan(args)) => (&**args, true),
         None => (&cli.run, false),
     };
     let Some(dir) = &args.dir else {
@@ -201,6 +225,96 @@ fn run(dir: &Path, args: &RunArgs, explain: bool) -> Result<(), AppError> {
             let _ = std::io::stdout().write_all(text.as_bytes());
             Ok(())
         }
+    }
+}
+
+/// `memories detect`: faces in every photo named or found, one line each; unreadable files are
+/// skipped with a reason on stderr and counted, and the run always finishes.
+fn detect(args: &DetectArgs) {
+    use rayon::prelude::*;
+    let mut files: Vec<PathBuf> = Vec::new();
+    let mut skipped = 0usize;
+    for path in &args.paths {
+        if path.is_dir() {
+            let found = memories::scan::scan(path);
+            files.extend(found.photos.into_iter().map(|p| p.path));
+            for s in &found.skipped {
+                eprintln!(
+                    "memories: skipped {}: {}",
+                    path.join(&s.rel).display(),
+                    s.reason
+                );
+            }
+            for p in &found.problems {
+                eprintln!(
+                    "memories: skipped {}: {}",
+                    path.join(&p.rel).display(),
+                    p.problem
+                );
+            }
+            skipped += found.skipped.len() + found.problems.len();
+        } else {
+            files.push(path.clone());
+        }
+    }
+    // One detector (and arena) per worker thread; results come back in input order.
+    let results: Vec<_> = files
+        .par_iter()
+        .map_init(
+            || memories::faces::FaceDetector::new(args.min_score),
+            |detector, path| (path, detector.detect_file(path)),
+        )
+        .collect();
+    let mut out = std::io::stdout().lock();
+    let (mut photos, mut faces) = (0usize, 0usize);
+    for (path, result) in results {
+        match result {
+            Ok(found) => {
+                photos += 1;
+                faces += found.faces.len();
+                let round = |v: f32| (f64::from(v) * 10.0).round() / 10.0;
+                let line = if args.json {
+                    let list: Vec<_> = found
+                        .faces
+                        .iter()
+                        .map(|f| {
+                            serde_json::json!({"x": round(f.x), "y": round(f.y), "w": round(f.w), "h": round(f.h),
+                                               "score": (f64::from(f.score) * 1000.0).round() / 1000.0})
+                        })
+                        .collect();
+                    serde_json::json!({"path": path.display().to_string(), "width": found.width,
+                                       "height": found.height, "faces": list})
+                    .to_string()
+                } else {
+                    let boxes: Vec<String> = found
+                        .faces
+                        .iter()
+                        .map(|f| {
+                            format!(
+                                "{:.0},{:.0} {:.0}x{:.0} ({:.2})",
+                                f.x, f.y, f.w, f.h, f.score
+                            )
+                        })
+                        .collect();
+                    format!(
+                        "{}: {} faces {}",
+                        path.display(),
+                        found.faces.len(),
+                        boxes.join("; ")
+                    )
+                };
+                if writeln!(out, "{line}").is_err() {
+                    return; // A closed pipe: the reader has what it wanted.
+                }
+            }
+            Err(reason) => {
+                skipped += 1;
+                eprintln!("memories: skipped {}: {reason}", path.display());
+            }
+        }
+    }
+    if !args.quiet {
+        eprintln!("memories: {photos} photos, {faces} faces, {skipped} files skipped");
     }
 }
 

@@ -506,6 +506,7 @@ impl Plan {
                 "exposure": a.exposure,
                 "dhash": format!("{:016x}", a.dhash),
                 "kind": a.look.kind,
+                "faces": p.info.faces,
                 "excluded": p.excluded.as_ref().map(|e| json!({"reason": e.key(), "detail": e.to_string()})),
             }));
         }
@@ -610,6 +611,7 @@ mod tests {
                     colourfulness: 0.3,
                 },
             },
+            faces: Vec::new(),
         };
         Record {
             rel,

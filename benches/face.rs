@@ -1,12 +1,12 @@
-//! Criterion benchmarks of the test network at every scale of a 640x480 pyramid and over the whole
-//! pyramid: the nnc-generated code (AVX2+FMA and portable) and the reference interpreter.
+//! Criterion benchmarks of the face detector network at every scale of a 640x480 pyramid and over
+//! the whole pyramid: the nnc-generated code (AVX2+FMA and portable) and the reference interpreter.
 //!
 //! Throughput is in elements = floating-point operations (direct convolution count), so criterion's
 //! "elem/s" reads as FLOP/s. `cargo bench --bench pyramid` prints the same comparison as one table
 //! with the fraction of the machine's peak.
 //!
 //! ```text
-//! cargo bench --bench testnet
+//! cargo bench --bench face
 //! ```
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
@@ -17,9 +17,9 @@ use std::hint::black_box;
 use std::path::Path;
 
 nnc::nnc! {
-    mod testnet {
-        model: "models/testnet.nnc",
-        weights: "models/testnet.safetensors",
+    mod face {
+        model: "models/face_student.nnc",
+        weights: "models/face_student.safetensors",
         input: 640 x 480,
         scales: [1.0, 0.5, 0.25, 0.125, 0.0625],
     }
@@ -27,24 +27,27 @@ nnc::nnc! {
 
 fn bench(c: &mut Criterion) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
-    let model = Model::load(&root.join("testnet.nnc"), &root.join("testnet.safetensors"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let model = Model::load(
+        &root.join("face_student.nnc"),
+        &root.join("face_student.safetensors"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     let interpreter = Interpreter::new(model);
     let mut rng = Rng::new(1);
-    let sizes = testnet::v640x480::SIZES;
+    let sizes = face::v640x480::SIZES;
     let inputs: Vec<Vec<f32>> = sizes
         .iter()
         .map(|&(h, w)| random_input(&mut rng, h, w, 3))
         .collect();
     let mut nets = [
-        ("nnc", testnet::Network::new()),
-        ("nnc-portable", testnet::Network::portable()),
+        ("nnc", face::Network::new()),
+        ("nnc-portable", face::Network::portable()),
     ];
 
     for (s, &(h, w)) in sizes.iter().enumerate() {
-        let mut group = c.benchmark_group(format!("testnet/scale{s}-{w}x{h}"));
+        let mut group = c.benchmark_group(format!("face/scale{s}-{w}x{h}"));
         group.sample_size(20);
-        group.throughput(Throughput::Elements(testnet::v640x480::FLOPS[s]));
+        group.throughput(Throughput::Elements(face::v640x480::FLOPS[s]));
         for (name, net) in &mut nets {
             group.bench_function(BenchmarkId::from_parameter(*name), |b| {
                 b.iter(|| match s {
@@ -88,13 +91,13 @@ fn bench(c: &mut Criterion) {
         group.finish();
     }
 
-    let mut group = c.benchmark_group("testnet/pyramid-640x480");
+    let mut group = c.benchmark_group("face/pyramid-640x480");
     group.sample_size(20);
-    group.throughput(Throughput::Elements(testnet::v640x480::TOTAL_FLOPS));
+    group.throughput(Throughput::Elements(face::v640x480::TOTAL_FLOPS));
     for (name, net) in &mut nets {
         group.bench_function(BenchmarkId::from_parameter(*name), |b| {
             b.iter(|| {
-                let o = net.v640x480().run_all(testnet::v640x480::Inputs {
+                let o = net.v640x480().run_all(face::v640x480::Inputs {
                     scale0: inputs[0].as_slice().try_into().unwrap(),
                     scale1: inputs[1].as_slice().try_into().unwrap(),
                     scale2: inputs[2].as_slice().try_into().unwrap(),

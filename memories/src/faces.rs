@@ -1,0 +1,129 @@
+//! Faces: the face student compiled by `nnc!`, run over each photo's image pyramid.
+//!
+//! The network (`models/face_student.nnc`) is compiled for three frame shapes (4:3 landscape, 3:4
+//! portrait, 16:9) at five pyramid scales; the detector picks the shape closest to each photo's
+//! aspect ratio. Boxes come back in the photo's full-resolution, upright pixel coordinates.
+
+use crate::analysis::{self, Decoded};
+use crate::scan::{self, Format, Sniffed};
+use nnc::detect::{Detector, Face, RgbView, Settings};
+use std::path::Path;
+
+nnc::nnc! {
+    /// The face student, compiled for 640x480, 480x640 and 640x360 frames and five scales each.
+    pub mod student {
+        model: "../models/face_student.nnc",
+        weights: "../models/face_student.safetensors",
+        inputs: [640 x 480, 480 x 640, 640 x 360],
+        scales: [1.0, 0.5, 0.25, 0.125, 0.0625],
+        weights_as: f16,
+    }
+}
+
+/// The long side photos are decoded to before detection: the largest frame's long side, so that
+/// the first pyramid level is never upsampled from a smaller decode.
+pub const DECODE_SIDE: u32 = 640;
+
+/// The score a face needs to be kept in the index.
+pub const INDEX_SCORE: f32 = 0.6;
+
+/// Largest number of pixels a photo may declare before it is refused as a decompression bomb
+/// (about 200 megapixels: larger than any camera's output).
+pub const MAX_PIXELS: u64 = 200_000_000;
+
+/// Faces found in one photo.
+#[derive(Debug, Clone)]
+pub struct PhotoFaces {
+    /// Full-resolution size after EXIF orientation.
+    pub width: u32,
+    pub height: u32,
+    pub faces: Vec<Face>,
+}
+
+/// The compiled face detector with its settings.
+#[derive(Debug)]
+pub struct FaceDetector {
+    detector: Detector<student::Network>,
+}
+
+impl FaceDetector {
+    /// A detector keeping faces that score at least `min_score`.
+    pub fn new(min_score: f32) -> Self {
+        let settings = Settings {
+            threshold: min_score,
+            ..Settings::default()
+        };
+        FaceDetector {
+            detector: Detector::new(student::Network::new(), settings),
+        }
+    }
+
+    /// Faces in an already decoded, upright photo, in full-resolution pixels.
+    pub fn detect_decoded(&mut self, decoded: &Decoded) -> PhotoFaces {
+        let image = &decoded.image;
+        let view = RgbView {
+            width: image.width() as usize,
+            height: image.height() as usize,
+            data: image.as_raw(),
+        };
+        let scale_x = decoded.full_width as f32 / image.width() as f32;
+        let scale_y = decoded.full_height as f32 / image.height() as f32;
+        let faces = self
+            .detector
+            .detect(view)
+            .into_iter()
+            .map(|f| Face {
+                x: f.x * scale_x,
+                y: f.y * scale_y,
+                w: f.w * scale_x,
+                h: f.h * scale_y,
+                landmarks: f
+                    .landmarks
+                    .map(|l| l.map(|(x, y)| (x * scale_x, y * scale_y))),
+                ..f
+            })
+            .collect();
+        PhotoFaces {
+            width: decoded.full_width,
+            height: decoded.full_height,
+            faces,
+        }
+    }
+
+    /// Reads, checks and decodes the photo at `path`, then finds its faces. The error is a
+    /// one-line reason fit to print next to the path.
+    pub fn detect_file(&mut self, path: &Path) -> Result<PhotoFaces, String> {
+        let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+        let format = match scan::sniff(&bytes) {
+            Sniffed::Image(format) => format,
+            Sniffed::Heif => return Err("HEIC/HEIF is not supported".to_string()),
+            Sniffed::Video => return Err("a video, not a photo".to_string()),
+            Sniffed::Unknown if bytes.is_empty() => return Err("empty file".to_string()),
+            Sniffed::Unknown => return Err("not a JPEG, PNG or WebP image".to_string()),
+        };
+        check_dimensions(&bytes, format)?;
+        let meta = crate::metadata::PhotoMeta::read(&bytes, std::time::SystemTime::UNIX_EPOCH);
+        let decoded = analysis::decode_rgb(&bytes, format, meta.orientation, DECODE_SIDE)
+            .map_err(|e| e.to_string())?;
+        Ok(self.detect_decoded(&decoded))
+    }
+}
+
+/// Refuses images whose header declares more than [`MAX_PIXELS`], before decoding anything.
+fn check_dimensions(bytes: &[u8], format: Format) -> Result<(), String> {
+    let image_format = match format {
+        Format::Jpeg => image::ImageFormat::Jpeg,
+        Format::Png => image::ImageFormat::Png,
+        Format::WebP => image::ImageFormat::WebP,
+    };
+    let reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), image_format);
+    let (w, h) = reader
+        .into_dimensions()
+        .map_err(|e| format!("corrupt or unsupported image: {e}"))?;
+    if u64::from(w) * u64::from(h) > MAX_PIXELS {
+        return Err(format!(
+            "{w}x{h} pixels is more than the {MAX_PIXELS} allowed (decompression bomb?)"
+        ));
+    }
+    Ok(())
+}
