@@ -18,7 +18,7 @@ use thiserror::Error;
 
 use crate::analysis::{ANALYSIS_SIDE, Decoded, analyse, decode_rgb, shrink};
 use crate::config::ConfigError;
-use crate::faces::{DECODE_SIDE, FaceDetector, INDEX_SCORE};
+use crate::faces::{DECODE_SIDE, DEFAULT_SCORE, FaceDetector};
 use crate::index::{FaceBox, Index, IndexError, Opened, Outcome, PhotoInfo, Record};
 use crate::metadata::PhotoMeta;
 use crate::scan::{self, FoundPhoto, Problem, Skipped};
@@ -146,7 +146,7 @@ pub fn index_folder(
         s.spawn(move || {
             // Each worker thread owns a face detector: its arena is reused for every photo.
             todo.par_iter().for_each_init(
-                || (tx.clone(), FaceDetector::new(INDEX_SCORE)),
+                || (tx.clone(), FaceDetector::new(DEFAULT_SCORE)),
                 |(tx, detector), photo| {
                     if !stop.load(Ordering::Relaxed) {
                         let _ = tx.send(analyse_file(photo, known, detector));

@@ -24,8 +24,10 @@ nnc::nnc! {
 /// the first pyramid level is never upsampled from a smaller decode.
 pub const DECODE_SIDE: u32 = 640;
 
-/// The score a face needs to be kept in the index.
-pub const INDEX_SCORE: f32 = 0.6;
+/// The score a face needs by default (`memories detect --min-score`, and the index). On
+/// wider-dev the student's precision is 0.58 at 0.9 (recall 0.76) and 0.91 at 0.95 (recall 0.61),
+/// against 0.22 at 0.5 (models/train/REPORT.md): lower thresholds mostly add false alarms.
+pub const DEFAULT_SCORE: f32 = 0.9;
 
 /// Largest number of pixels a photo may declare before it is refused as a decompression bomb
 /// (about 200 megapixels: larger than any camera's output).

@@ -47,7 +47,7 @@ struct DetectArgs {
     #[arg(long)]
     json: bool,
     /// Report faces scoring at least this (0 to 1).
-    #[arg(long, default_value_t = 0.6, value_name = "SCORE")]
+    #[arg(long, default_value_t = memories::faces::DEFAULT_SCORE, value_name = "SCORE")]
     min_score: f32,
     /// No summary on stderr; skipped files are still reported.
     #[arg(short, long)]

@@ -167,10 +167,10 @@ def main():
     st = None if args.teacher_only else StudentDetector()
     if st is not None:
         rows += run("student pyramid 1..1/16", lambda rgb, thr: st.detect(rgb, thr), images,
-               [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9])
+               [0.3, 0.5, 0.7, 0.8, 0.85, 0.9, 0.95])
     if st is not None and args.extra_2x:
         rows += run("student pyramid 2..1/16", lambda rgb, thr: st.detect(rgb, thr, scales=(2,) + SCALES),
-                    images, [0.5, 0.7, 0.8, 0.9])
+                    images, [0.5, 0.8, 0.9, 0.95])
     if not args.student_only:
         t = YuNet("yunet_s_dynamic")
         rows += run("teacher yunet_s 1x", lambda rgb, thr: t.detect(rgb, thr), images, [0.5])

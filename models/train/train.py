@@ -117,13 +117,27 @@ def main():
     print(f"train tiles {len(x)}, val tiles {len(xv)}, loaded in {time.time() - t0:.0f}s", flush=True)
     model = Student().to(memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps, pct_start=0.05)
+    # TRAIN_MINUTES: a wall-clock budget; the one-cycle schedule then follows the elapsed fraction.
+    minutes = float(os.environ.get("TRAIN_MINUTES", "0"))
+
+    def lr_at(frac):
+        frac = min(frac, 1.0)
+        if frac < 0.05:
+            return 3e-3 * (0.04 + 0.96 * frac / 0.05)
+        return 3e-3 * (0.5 * (1 + np.cos(np.pi * (frac - 0.05) / 0.95))) + 1e-6
     log = []
     run = {}
     t0 = time.time()
     perm = torch.randperm(len(x))
     pos = 0
-    for step in range(1, steps + 1):
+    step = 0
+    while True:
+        step += 1
+        frac = (time.time() - t0) / (60 * minutes) if minutes > 0 else (step - 1) / steps
+        if frac >= 1.0 or (minutes <= 0 and step > steps):
+            break
+        for g in opt.param_groups:
+            g["lr"] = lr_at(frac)
         if pos + bs > len(x):
             perm, pos = torch.randperm(len(x)), 0
         idx = perm[pos:pos + bs]
@@ -137,18 +151,22 @@ def main():
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        sched.step()
         for k, v in d.items():
             run[k] = 0.98 * run.get(k, v) + 0.02 * v
         if step % 100 == 0:
-            print(f"step {step}/{steps} {time.time() - t0:.0f}s " + " ".join(f"{k}={v:.4f}" for k, v in run.items()),
+            print(f"step {step} {time.time() - t0:.0f}s " + " ".join(f"{k}={v:.4f}" for k, v in run.items()),
                   flush=True)
-        if step % 500 == 0 or step == steps:
+        if step % 500 == 0:
             ev = evaluate(model, xv, tv)
             log.append(dict(step=step, seconds=round(time.time() - t0), epoch=round(step * bs / len(x), 2),
                             train={k: round(v, 4) for k, v in run.items()},
                             val={k: round(v, 4) for k, v in ev.items()}))
             print("val " + json.dumps(log[-1]["val"]), flush=True)
+    steps = step - 1
+    ev = evaluate(model, xv, tv)
+    log.append(dict(step=steps, seconds=round(time.time() - t0), epoch=round(steps * bs / len(x), 2),
+                    train={k: round(v, 4) for k, v in run.items()}, val={k: round(v, 4) for k, v in ev.items()}))
+    print("final val " + json.dumps(log[-1]["val"]), flush=True)
     train_seconds = time.time() - t0
     model.eval()
     plain = fold(model)

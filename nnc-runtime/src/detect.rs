@@ -121,7 +121,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             threshold: 0.6,
-            nms_iou: 0.4,
+            nms_iou: 0.3,
             decode: Decode::default(),
         }
     }
