@@ -32,54 +32,28 @@ pub fn module(input: &MacroInput, compiled: &Compiled) -> TokenStream {
     } = input;
     let params = Params::new(&compiled.model);
     let statics = params.statics(compiled.storage);
-    let param_count = params.tensors.len();
-    let weight_bytes = params.bytes(compiled.storage);
-    let parameters = compiled.model.weights.parameter_count();
-    let arena_len = compiled
-        .variants
-        .iter()
-        .map(|v| v.plan.arena_len)
-        .max()
-        .unwrap_or(0);
-    let arena_bytes = arena_len * 4;
-    let naive_bytes = compiled
-        .variants
-        .iter()
-        .map(|v| v.plan.naive_len * 4)
-        .max()
-        .unwrap_or(0);
-    let lower_bytes = compiled
-        .variants
-        .iter()
-        .map(|v| v.plan.lower_bound_len * 4)
-        .max()
-        .unwrap_or(0);
+    // The largest variant's figures: the arena is shared, so it must fit the largest.
+    let largest = |f: fn(&nnc_ir::plan::Plan) -> usize| {
+        compiled
+            .variants
+            .iter()
+            .map(|v| f(&v.plan))
+            .max()
+            .unwrap_or(0)
+    };
+    let arena_len = n(largest(|p| p.arena_len));
+    let arena_bytes = n(largest(|p| p.arena_len) * 4);
+    let naive_bytes = n(largest(|p| p.naive_len) * 4);
+    let lower_bytes = n(largest(|p| p.lower_bound_len) * 4);
+    let param_count = n(params.tensors.len());
+    let weight_bytes = n(params.bytes(compiled.storage));
+    let parameters = n(compiled.model.weights.parameter_count());
+    let channels = n(compiled.model.graph.input_channels());
     let plan_text: String = compiled
         .variants
         .iter()
         .map(|v| format!("{}\n", v.plan.display(&compiled.model.graph)))
         .collect();
-    let channels = compiled.model.graph.input_channels();
-    let [
-        param_count,
-        weight_bytes,
-        parameters,
-        arena_len,
-        arena_bytes,
-        naive_bytes,
-        lower_bytes,
-        channels,
-    ] = [
-        param_count,
-        weight_bytes,
-        parameters,
-        arena_len,
-        arena_bytes,
-        naive_bytes,
-        lower_bytes,
-        channels,
-    ]
-    .map(n);
     let model_path = compiled.model_path.display().to_string();
     let weights_path = compiled.weights_path.display().to_string();
     let load_params = match compiled.storage {
