@@ -144,7 +144,8 @@ pub fn index_folder(
     let stored: Result<(), AppError> = std::thread::scope(|s| {
         let (todo, known, stop) = (&todo, &known, &stop);
         s.spawn(move || {
-            // Each worker thread owns a face detector: its arena is reused for every photo.
+            // Each rayon job makes one face detector (arena and weights) and reuses it for all of
+            // its photos; rayon makes a few jobs per thread, not one per photo.
             todo.par_iter().for_each_init(
                 || (tx.clone(), FaceDetector::new(DEFAULT_SCORE)),
                 |(tx, detector), photo| {

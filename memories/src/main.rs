@@ -257,7 +257,8 @@ fn detect(args: &DetectArgs) {
             files.push(path.clone());
         }
     }
-    // One detector (and arena) per worker thread; results come back in input order.
+    // One detector (arena and weights) per rayon job, reused for its photos; results come back
+    // in input order.
     let results: Vec<_> = files
         .par_iter()
         .map_init(

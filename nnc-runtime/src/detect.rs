@@ -159,7 +159,18 @@ impl<N: Pyramid> Detector<N> {
     }
 
     /// Finds the faces in `image`, best first.
+    ///
+    /// # Panics
+    /// When `image.data` does not hold `width * height * 3` bytes: a bug in the caller.
     pub fn detect(&mut self, image: RgbView<'_>) -> Vec<Face> {
+        assert_eq!(
+            image.data.len(),
+            image.width * image.height * 3,
+            "an RGB image of {}x{} needs {} bytes",
+            image.width,
+            image.height,
+            image.width * image.height * 3
+        );
         if image.width == 0 || image.height == 0 {
             return Vec::new();
         }
