@@ -45,6 +45,15 @@ nnc::nnc! {
 }
 
 nnc::nnc! {
+    /// The face detector's first layer: 3 input channels at 480x640, ReLU, 2x2 max-pool.
+    mod first_layer {
+        model: "benches/models/first_layer.nnc",
+        weights: "benches/models/first_layer.safetensors",
+        input: 640 x 480,
+    }
+}
+
+nnc::nnc! {
     /// A 3x3 conv with 32 channels in and out at 120x160.
     mod conv32 {
         model: "benches/models/conv32.nnc",
@@ -231,6 +240,23 @@ fn main() {
         "layer:conv3x3-16-relu-pool@240x320".into(),
         t,
         conv_pool::v320x240::TOTAL_FLOPS,
+    );
+    let layer_input: Vec<f32> = random_input(&mut rng, 480, 640, 3);
+    let mut layer = first_layer::Network::new();
+    let t = time(budget, || {
+        black_box(
+            layer
+                .v640x480()
+                .scale0(layer_input.as_slice().try_into().unwrap())
+                .p
+                .at(0, 0, 0),
+        );
+    });
+    push(
+        "nnc",
+        "layer:conv3x3-3to16-relu-pool@480x640".into(),
+        t,
+        first_layer::v640x480::TOTAL_FLOPS,
     );
     let layer_input: Vec<f32> = random_input(&mut rng, 120, 160, 32);
     let mut layer = conv32::Network::new();

@@ -94,9 +94,9 @@ pub unsafe fn conv<
             while ox + NPX <= ow {
                 let coords: [(usize, usize); NPX] = std::array::from_fn(|i| (oy, ox + i));
                 let acc = if inside(oy, ox) && inside(oy, ox + NPX - 1) {
-                    unsafe { block::<S, W, H, CI, COB, K, ST, P, NPX, false>(&p, coords) }
+                    unsafe { block::<S, W, H, CI, COB, COB, K, ST, P, NPX, false>(&p, coords) }
                 } else {
-                    unsafe { block::<S, W, H, CI, COB, K, ST, P, NPX, true>(&p, coords) }
+                    unsafe { block::<S, W, H, CI, COB, COB, K, ST, P, NPX, true>(&p, coords) }
                 };
                 for (i, pixel) in acc.iter().enumerate() {
                     let v = unsafe { activate::<S, COB, ACT>(*pixel, p.alpha) };
@@ -105,10 +105,50 @@ pub unsafe fn conv<
                 ox += NPX;
             }
             while ox < ow {
-                let acc = unsafe { block::<S, W, H, CI, COB, K, ST, P, 1, true>(&p, [(oy, ox)]) };
+                let acc =
+                    unsafe { block::<S, W, H, CI, COB, COB, K, ST, P, 1, true>(&p, [(oy, ox)]) };
                 let v = unsafe { activate::<S, COB, ACT>(acc[0], p.alpha) };
                 unsafe { store::<S, CO, COB>(p.output.add((oy * ow + ox) * CO), v) };
                 ox += 1;
+            }
+        }
+    } else if COB > 2 {
+        // A pooled block is PK*PK pixels; with every output vector that many accumulators would
+        // spill out of the 16 registers, so the channels go two vectors (16 channels) at a time.
+        let (ph, pw) = (oh / PK, ow / PK);
+        for py in 0..ph {
+            for px in 0..pw {
+                let coords: [(usize, usize); NPX] =
+                    std::array::from_fn(|i| (py * PK + i / PK, px * PK + i % PK));
+                let corner = (py * PK + PK - 1, px * PK + PK - 1);
+                let interior = inside(py * PK, px * PK) && inside(corner.0, corner.1);
+                let dst = unsafe { p.output.add((py * pw + px) * CO) };
+                let mut chunk = 0;
+                while chunk < COB {
+                    let part = ConvPtrs {
+                        kernel: unsafe { p.kernel.add(chunk * 8) },
+                        bias: unsafe { p.bias.add(chunk * 8) },
+                        alpha: p.alpha.wrapping_add(chunk * 8),
+                        ..p
+                    };
+                    let channels = (CO - chunk * 8).min(16);
+                    if chunk + 2 <= COB {
+                        let pooled = unsafe {
+                            pooled_chunk::<S, W, H, CI, COB, 2, K, ST, P, NPX, ACT>(
+                                &part, coords, interior,
+                            )
+                        };
+                        unsafe { store_part::<S, 2>(dst.add(chunk * 8), pooled, channels) };
+                    } else {
+                        let pooled = unsafe {
+                            pooled_chunk::<S, W, H, CI, COB, 1, K, ST, P, NPX, ACT>(
+                                &part, coords, interior,
+                            )
+                        };
+                        unsafe { store_part::<S, 1>(dst.add(chunk * 8), pooled, channels) };
+                    }
+                    chunk += 2;
+                }
             }
         }
     } else {
@@ -119,9 +159,9 @@ pub unsafe fn conv<
                     std::array::from_fn(|i| (py * PK + i / PK, px * PK + i % PK));
                 let corner = (py * PK + PK - 1, px * PK + PK - 1);
                 let acc = if inside(py * PK, px * PK) && inside(corner.0, corner.1) {
-                    unsafe { block::<S, W, H, CI, COB, K, ST, P, NPX, false>(&p, coords) }
+                    unsafe { block::<S, W, H, CI, COB, COB, K, ST, P, NPX, false>(&p, coords) }
                 } else {
-                    unsafe { block::<S, W, H, CI, COB, K, ST, P, NPX, true>(&p, coords) }
+                    unsafe { block::<S, W, H, CI, COB, COB, K, ST, P, NPX, true>(&p, coords) }
                 };
                 let mut pooled = unsafe { activate::<S, COB, ACT>(acc[0], p.alpha) };
                 for pixel in &acc[1..] {
@@ -147,6 +187,7 @@ unsafe fn block<
     const H: usize,
     const CI: usize,
     const COB: usize,
+    const COBC: usize,
     const K: usize,
     const ST: usize,
     const P: usize,
@@ -155,9 +196,10 @@ unsafe fn block<
 >(
     p: &ConvPtrs,
     coords: [(usize, usize); NPX],
-) -> [[S::V; COB]; NPX] {
+) -> [[S::V; COBC]; NPX] {
+    // Weights rows hold all `COB` vectors; this block computes the `COBC` that `p` starts at.
     let cop = COB * 8;
-    let bias: [S::V; COB] = std::array::from_fn(|j| unsafe { S::load(p.bias.add(j * 8)) });
+    let bias: [S::V; COBC] = std::array::from_fn(|j| unsafe { S::load(p.bias.add(j * 8)) });
     let mut acc = [bias; NPX];
     for ky in 0..K {
         for kx in 0..K {
@@ -173,12 +215,12 @@ unsafe fn block<
                 }
             });
             for ci in 0..CI {
-                let w: [S::V; COB] =
+                let w: [S::V; COBC] =
                     std::array::from_fn(|j| unsafe { S::load(taps.add(ci * cop + j * 8)) });
                 for i in 0..NPX {
                     let Some(px) = src[i] else { continue };
                     let x = unsafe { S::splat(*px.add(ci)) };
-                    for j in 0..COB {
+                    for j in 0..COBC {
                         acc[i][j] = unsafe { S::fma(x, w[j], acc[i][j]) };
                     }
                 }
@@ -186,6 +228,57 @@ unsafe fn block<
         }
     }
     acc
+}
+
+/// One pooled output pixel's `COBC` vectors of channels: the block, activated, maxed over pixels.
+#[inline(always)]
+#[allow(clippy::too_many_arguments, reason = "const generics, not arguments")]
+unsafe fn pooled_chunk<
+    S: Simd,
+    const W: usize,
+    const H: usize,
+    const CI: usize,
+    const COB: usize,
+    const COBC: usize,
+    const K: usize,
+    const ST: usize,
+    const P: usize,
+    const NPX: usize,
+    const ACT: u8,
+>(
+    p: &ConvPtrs,
+    coords: [(usize, usize); NPX],
+    interior: bool,
+) -> [S::V; COBC] {
+    let acc = if interior {
+        unsafe { block::<S, W, H, CI, COB, COBC, K, ST, P, NPX, false>(p, coords) }
+    } else {
+        unsafe { block::<S, W, H, CI, COB, COBC, K, ST, P, NPX, true>(p, coords) }
+    };
+    let mut pooled = unsafe { activate::<S, COBC, ACT>(acc[0], p.alpha) };
+    for pixel in &acc[1..] {
+        let v = unsafe { activate::<S, COBC, ACT>(*pixel, p.alpha) };
+        for j in 0..COBC {
+            pooled[j] = unsafe { S::max(pooled[j], v[j]) };
+        }
+    }
+    pooled
+}
+
+/// Stores the first `count` lanes of `COBC` vectors.
+#[inline(always)]
+unsafe fn store_part<S: Simd, const COBC: usize>(dst: *mut f32, v: [S::V; COBC], count: usize) {
+    if count == COBC * 8 {
+        for j in 0..COBC {
+            unsafe { S::store(dst.add(j * 8), v[j]) };
+        }
+    } else {
+        let mut lanes = [[0.0f32; 8]; COBC];
+        for j in 0..COBC {
+            unsafe { S::store(lanes[j].as_mut_ptr(), v[j]) };
+        }
+        unsafe { std::ptr::copy_nonoverlapping(lanes.as_flattened().as_ptr(), dst, count) };
+    }
 }
 
 /// Applies the activation `ACT` to one pixel's output channels.
