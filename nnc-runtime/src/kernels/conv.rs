@@ -100,7 +100,7 @@ pub unsafe fn conv<
                 };
                 for (i, pixel) in acc.iter().enumerate() {
                     let v = unsafe { activate::<S, COB, ACT>(*pixel, p.alpha) };
-                    unsafe { store::<S, CO, COB>(p.output.add((oy * ow + ox + i) * CO), v) };
+                    unsafe { store_part::<S, COB>(p.output.add((oy * ow + ox + i) * CO), v, CO) };
                 }
                 ox += NPX;
             }
@@ -108,13 +108,14 @@ pub unsafe fn conv<
                 let acc =
                     unsafe { block::<S, W, H, CI, COB, COB, K, ST, P, 1, true>(&p, [(oy, ox)]) };
                 let v = unsafe { activate::<S, COB, ACT>(acc[0], p.alpha) };
-                unsafe { store::<S, CO, COB>(p.output.add((oy * ow + ox) * CO), v) };
+                unsafe { store_part::<S, COB>(p.output.add((oy * ow + ox) * CO), v, CO) };
                 ox += 1;
             }
         }
-    } else if COB > 2 {
-        // A pooled block is PK*PK pixels; with every output vector that many accumulators would
-        // spill out of the 16 registers, so the channels go two vectors (16 channels) at a time.
+    } else {
+        // A pooled block is PK*PK pixels. With more than two output vectors that many
+        // accumulators would spill out of the 16 registers, so the channels then go two vectors
+        // (16 channels) at a time.
         let (ph, pw) = (oh / PK, ow / PK);
         for py in 0..ph {
             for px in 0..pw {
@@ -123,6 +124,15 @@ pub unsafe fn conv<
                 let corner = (py * PK + PK - 1, px * PK + PK - 1);
                 let interior = inside(py * PK, px * PK) && inside(corner.0, corner.1);
                 let dst = unsafe { p.output.add((py * pw + px) * CO) };
+                if COB <= 2 {
+                    let pooled = unsafe {
+                        pooled_chunk::<S, W, H, CI, COB, COB, K, ST, P, NPX, ACT>(
+                            &p, coords, interior,
+                        )
+                    };
+                    unsafe { store_part::<S, COB>(dst, pooled, CO) };
+                    continue;
+                }
                 let mut chunk = 0;
                 while chunk < COB {
                     let part = ConvPtrs {
@@ -132,45 +142,24 @@ pub unsafe fn conv<
                         ..p
                     };
                     let channels = (CO - chunk * 8).min(16);
+                    let dst = unsafe { dst.add(chunk * 8) };
                     if chunk + 2 <= COB {
                         let pooled = unsafe {
                             pooled_chunk::<S, W, H, CI, COB, 2, K, ST, P, NPX, ACT>(
                                 &part, coords, interior,
                             )
                         };
-                        unsafe { store_part::<S, 2>(dst.add(chunk * 8), pooled, channels) };
+                        unsafe { store_part::<S, 2>(dst, pooled, channels) };
                     } else {
                         let pooled = unsafe {
                             pooled_chunk::<S, W, H, CI, COB, 1, K, ST, P, NPX, ACT>(
                                 &part, coords, interior,
                             )
                         };
-                        unsafe { store_part::<S, 1>(dst.add(chunk * 8), pooled, channels) };
+                        unsafe { store_part::<S, 1>(dst, pooled, channels) };
                     }
                     chunk += 2;
                 }
-            }
-        }
-    } else {
-        let (ph, pw) = (oh / PK, ow / PK);
-        for py in 0..ph {
-            for px in 0..pw {
-                let coords: [(usize, usize); NPX] =
-                    std::array::from_fn(|i| (py * PK + i / PK, px * PK + i % PK));
-                let corner = (py * PK + PK - 1, px * PK + PK - 1);
-                let acc = if inside(py * PK, px * PK) && inside(corner.0, corner.1) {
-                    unsafe { block::<S, W, H, CI, COB, COB, K, ST, P, NPX, false>(&p, coords) }
-                } else {
-                    unsafe { block::<S, W, H, CI, COB, COB, K, ST, P, NPX, true>(&p, coords) }
-                };
-                let mut pooled = unsafe { activate::<S, COB, ACT>(acc[0], p.alpha) };
-                for pixel in &acc[1..] {
-                    let v = unsafe { activate::<S, COB, ACT>(*pixel, p.alpha) };
-                    for j in 0..COB {
-                        pooled[j] = unsafe { S::max(pooled[j], v[j]) };
-                    }
-                }
-                unsafe { store::<S, CO, COB>(p.output.add((py * pw + px) * CO), pooled) };
             }
         }
     }
@@ -311,22 +300,5 @@ unsafe fn activate<S: Simd, const COB: usize, const ACT: u8>(
             std::array::from_fn(|j| unsafe { S::load(lanes[j].as_ptr()) })
         }
         _ => v,
-    }
-}
-
-/// Stores the first `CO` lanes of one pixel's output channels.
-#[inline(always)]
-unsafe fn store<S: Simd, const CO: usize, const COB: usize>(dst: *mut f32, v: [S::V; COB]) {
-    if CO == COB * 8 {
-        for j in 0..COB {
-            unsafe { S::store(dst.add(j * 8), v[j]) };
-        }
-    } else {
-        let mut lanes = [[0.0f32; 8]; COB];
-        for j in 0..COB {
-            unsafe { S::store(lanes[j].as_mut_ptr(), v[j]) };
-        }
-        let flat = lanes.as_flattened();
-        unsafe { std::ptr::copy_nonoverlapping(flat.as_ptr(), dst, CO) };
     }
 }
