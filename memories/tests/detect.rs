@@ -179,3 +179,18 @@ fn crc32(bytes: &[u8]) -> u32 {
     }
     !crc
 }
+
+#[test]
+fn a_symlink_loop_in_a_folder_does_not_hang_or_repeat_photos() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = save(
+        dir.path(),
+        "photo.png",
+        DynamicImage::ImageRgb8(ImageBuffer::from_pixel(64, 48, Rgb([90, 120, 150]))),
+        ImageFormat::Png,
+    );
+    std::os::unix::fs::symlink(dir.path(), dir.path().join("loop")).unwrap();
+    let (lines, _) = detect(&[dir.path()]);
+    let paths: Vec<&str> = lines.iter().map(|l| l["path"].as_str().unwrap()).collect();
+    assert_eq!(paths, [photo.to_str().unwrap()]);
+}
