@@ -41,6 +41,11 @@ pub enum AppError {
         path.display()
     )]
     IndexInsideFolder { path: PathBuf },
+    #[error(
+        "output {} is inside the photo folder, which memories never writes to; choose a path outside it",
+        path.display()
+    )]
+    OutputInsideFolder { path: PathBuf },
     #[error(transparent)]
     Index(#[from] IndexError),
     #[error(transparent)]
@@ -94,14 +99,7 @@ pub fn index_folder(
     };
     // Rebuilding a bad index moves the file aside, so an index path inside the folder could
     // rename a photo; the folder is read-only to us.
-    let index_dir = index_path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    if index_dir
-        .canonicalize()
-        .is_ok_and(|dir| dir.starts_with(&root))
-    {
+    if file_inside_folder(&index_path, &root) {
         return Err(AppError::IndexInsideFolder { path: index_path });
     }
     let found = scan::scan(&root);
@@ -268,6 +266,31 @@ fn nanos(time: SystemTime) -> i64 {
 
 /// Writes `contents` to `path` through a temporary file in the same folder and a rename, so a
 /// reader never sees half a file and a crash leaves the old one intact.
+/// Whether the file `path` (which need not exist yet) would land inside the folder `root`, once
+/// both are resolved: links and `..` cannot smuggle an output into the photo folder.
+pub fn file_inside_folder(path: &Path, root: &Path) -> bool {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let (Ok(dir), Ok(root)) = (dir.canonicalize(), root.canonicalize()) else {
+        return false;
+    };
+    dir.starts_with(root)
+}
+
+/// Refuses to write `path` if it is inside the photo folder `root`.
+pub fn check_output(path: &Path, root: &Path) -> Result<(), AppError> {
+    if file_inside_folder(path, root) {
+        return Err(AppError::OutputInsideFolder {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(())
+}
+
+/// Writes `contents` to a temporary file beside `path`, syncs it, then renames it over `path`:
+/// readers see the old file or the new one, never half of one.
 pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), AppError> {
     let err = |source| AppError::Output {
         path: path.to_path_buf(),

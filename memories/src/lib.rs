@@ -57,4 +57,5 @@ pub mod faces;
 pub mod index;
 pub mod metadata;
 pub mod plan;
+pub mod plan_page;
 pub mod scan;

@@ -75,6 +75,10 @@ struct RunArgs {
     /// Write the report to FILE (atomically) instead of standard output.
     #[arg(long, value_name = "FILE")]
     output: Option<PathBuf>,
+    /// Also write the plan as an HTML page to FILE (atomically): every memory candidate with its
+    /// photos and faces, and every excluded photo with the reason.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
     /// The date "on this day" is computed for [default: today].
     #[arg(long, value_name = "YYYY-MM-DD")]
     today: Option<NaiveDate>,
@@ -172,6 +176,9 @@ fn main() -> ExitCode {
 
 fn run(dir: &Path, args: &RunArgs, explain: bool) -> Result<(), AppError> {
     let config = args.config()?;
+    for path in args.output.iter().chain(&args.html) {
+        app::check_output(path, dir)?;
+    }
     let rules = PathRules::new(&config.exclude.paths)?;
     let report = app::index_folder(dir, args.cache.as_deref(), !args.quiet)?;
     if let Opened::Rebuilt { moved_to, reason } = &report.opened {
@@ -186,6 +193,13 @@ fn run(dir: &Path, args: &RunArgs, explain: bool) -> Result<(), AppError> {
     }
     let today = args.today.unwrap_or_else(|| Local::now().date_naive());
     let plan = plan::make(&report.records, &config, &rules, today);
+    if let Some(path) = &args.html {
+        let page = memories::plan_page::html(&plan, &report);
+        app::write_atomically(path, page.as_bytes())?;
+        if !args.quiet {
+            eprintln!("memories: wrote the plan page {}", path.display());
+        }
+    }
     let text = if args.json {
         let mut text = String::new();
         for line in plan.json_lines() {

@@ -275,7 +275,7 @@ fn mark_duplicates(photos: &mut [PlannedPhoto], config: &Config) {
     }
 }
 
-fn when(start: NaiveDateTime, end: NaiveDateTime) -> String {
+pub(crate) fn when(start: NaiveDateTime, end: NaiveDateTime) -> String {
     if start.date() == end.date() {
         format!(
             "{} {}–{}",
@@ -292,7 +292,7 @@ fn when(start: NaiveDateTime, end: NaiveDateTime) -> String {
     }
 }
 
-fn plural(n: usize, one: &str) -> String {
+pub(crate) fn plural(n: usize, one: &str) -> String {
     if n == 1 {
         format!("1 {one}")
     } else {
@@ -300,7 +300,7 @@ fn plural(n: usize, one: &str) -> String {
     }
 }
 
-fn place(centre: Option<GeoPoint>, km_from_home: Option<f64>) -> String {
+pub(crate) fn place(centre: Option<GeoPoint>, km_from_home: Option<f64>) -> String {
     match (centre, km_from_home) {
         (Some(c), Some(km)) if km < 1.0 => format!("at {c} (home)"),
         (Some(c), Some(km)) => format!("at {c}, {km:.0} km from home"),

@@ -154,6 +154,66 @@ fn plan_explains_every_exclusion_and_flags_and_config_change_it() {
     );
 }
 
+/// `plan --html`: the page shows every photo of each candidate with its faces, and every excluded
+/// photo with its reason, from the photos' own places (no copies, nothing from the network).
+#[test]
+fn plan_page_shows_candidates_faces_and_exclusions() {
+    let dir = tempfile::tempdir().unwrap();
+    // The whole demo folder: the outing is an event, and people/ has near-duplicates.
+    let (page, index, folder) = (
+        dir.path().join("plan.html"),
+        dir.path().join("i.sqlite"),
+        demo(""),
+    );
+    let base = [path_str(&folder), "--cache", path_str(&index), "-q"];
+    ok(&[&["plan"], &base[..], &["--html", path_str(&page)]].concat());
+    let html = std::fs::read_to_string(&page).unwrap();
+    let (json, _) = ok(&[&base[..], &["--json"]].concat());
+    let lines: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+
+    let events: Vec<_> = lines.iter().filter(|l| l["type"] == "event").collect();
+    assert!(!events.is_empty());
+    let shown: Vec<&str> = lines
+        .iter()
+        .filter(|l| l["type"] == "event" || l["type"] == "on_this_day")
+        .flat_map(|l| l["photos"].as_array().unwrap())
+        .map(|p| p.as_str().unwrap())
+        .collect();
+    assert_eq!(html.matches("<figure").count(), shown.len());
+    let faces: usize = lines
+        .iter()
+        .filter(|l| l["type"] == "photo" && shown.contains(&l["path"].as_str().unwrap()))
+        .map(|l| l["faces"].as_array().unwrap().len())
+        .sum();
+    assert!(faces > 0);
+    assert_eq!(html.matches("class=\"face\"").count(), faces);
+
+    let excluded: Vec<_> = lines
+        .iter()
+        .filter(|l| l["type"] == "photo" && !l["excluded"].is_null())
+        .collect();
+    assert!(html.contains(&format!("Kept out of memories: {}", excluded.len())));
+    for l in excluded {
+        let row = html
+            .lines()
+            .find(|row| row.contains(&format!(">{}<br>", l["path"].as_str().unwrap())))
+            .unwrap_or_else(|| panic!("no row for {}", l["path"]));
+        let detail = l["excluded"]["detail"].as_str().unwrap();
+        assert!(row.contains(&detail.replace('"', "&quot;")), "{row}");
+    }
+
+    assert!(!html.contains("http://") && !html.contains("https://"));
+    for src in html.split("src=\"").skip(1) {
+        let url = &src[..src.find('"').unwrap()];
+        let path = url.strip_prefix("file://").expect(url);
+        assert!(!path.contains('%'), "demo names need no escapes: {path}");
+        assert!(Path::new(path).is_file(), "{path}");
+    }
+}
+
 #[test]
 fn output_file_is_written_whole() {
     let dir = tempfile::tempdir().unwrap();
@@ -240,6 +300,16 @@ fn bad_input_gives_one_clear_error() {
     let stderr = fails(&[path_str(&demo("outing")), "--cache", path_str(&inside)]);
     assert!(stderr.contains("is inside the photo folder"), "{stderr}");
     assert!(inside.exists());
+
+    for flag in ["--html", "--output"] {
+        let inside = demo("outing/../outing/plan.out");
+        let stderr = fails(&[path_str(&demo("outing")), flag, path_str(&inside)]);
+        assert!(
+            stderr.contains("plan.out is inside the photo folder"),
+            "{stderr}"
+        );
+        assert!(!inside.exists());
+    }
 
     let stderr = fails(&[path_str(&demo("outing")), "--exclude-dates", "2019-13-01"]);
     assert!(stderr.contains("bad date range"), "{stderr}");

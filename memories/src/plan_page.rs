@@ -1,0 +1,287 @@
+//! `memories plan --html FILE`: the plan as one self-contained page a person can look through
+//! before anything is rendered: every memory candidate with its photos (the cover marked, the
+//! faces the detector found outlined), and every photo kept out with the reason.
+//!
+//! The page shows the photos from where they are (absolute `file://` addresses; nothing is copied
+//! or written in the photo folder) and needs no server, script or network.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use chrono::Datelike;
+
+use crate::app::IndexReport;
+use crate::plan::{EventPlan, Plan, PlannedPhoto, place, plural, when};
+
+const STYLE: &str = "
+body { font: 15px/1.4 system-ui, sans-serif; margin: 2em auto; max-width: 72em; padding: 0 1em; color: #222; }
+h1 { font-size: 1.5em; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; } h3 { margin-bottom: .3em; }
+.meta { color: #666; }
+.grid { display: flex; flex-wrap: wrap; gap: 6px; }
+figure { margin: 0; width: 180px; }
+figure .photo { position: relative; }
+figure img { width: 180px; display: block; border-radius: 3px; }
+figure.cover img { outline: 3px solid #e08a00; }
+figure .face { position: absolute; border: 2px solid #2bd; box-sizing: border-box; }
+figcaption { font-size: 12px; color: #555; overflow-wrap: anywhere; }
+table { border-collapse: collapse; } td { padding: 4px 8px; border-bottom: 1px solid #eee; vertical-align: top; }
+td img { width: 96px; }
+.problem { color: #a00; }
+";
+
+/// The plan as an HTML page. `report` supplies the folder, and the files skipped or unreadable.
+pub fn html(plan: &Plan, report: &IndexReport) -> String {
+    let root = &report.root;
+    let mut page = String::new();
+    let w = &mut page;
+    let _ = write!(
+        w,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <title>Memories plan: {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+        esc(&root.display().to_string())
+    );
+    let _ = writeln!(
+        w,
+        "<h1>What memories would make from {}</h1>",
+        esc(&root.display().to_string())
+    );
+    let kept = plan.photos.iter().filter(|p| p.excluded.is_none()).count();
+    let _ = writeln!(
+        w,
+        "<p class=\"meta\">{} found, {} kept, {} kept out, {} could not be analysed, {} skipped. \
+         Home: {}. Nothing has been rendered yet.</p>",
+        plural(report.found, "photo"),
+        kept,
+        plan.photos.len() - kept,
+        plan.failed.len(),
+        report.skipped.len(),
+        match &plan.home {
+            Some(h) => format!("around {}", h.centre),
+            None => "unknown (no geotagged photos)".to_string(),
+        }
+    );
+
+    let candidates: Vec<_> = plan.candidate_events().collect();
+    let _ = writeln!(
+        w,
+        "<h2>Events: {}</h2>\n<p class=\"meta\">An event needs at least {} kept \
+         photos to become a memory; the cover (outlined) is its best-looking photo, faces are boxed.</p>",
+        plural(candidates.len(), "memory candidate"),
+        plan.min_event_photos
+    );
+    for (id, e) in &candidates {
+        event_section(w, plan, root, &format!("Event {id}"), e);
+    }
+    let small: Vec<_> = plan
+        .events
+        .iter()
+        .filter(|e| e.photos.len() < plan.min_event_photos)
+        .collect();
+    if !small.is_empty() {
+        let _ = writeln!(w, "<h3>Too small to be a memory on their own</h3>\n<ul>");
+        for e in small {
+            let _ = writeln!(
+                w,
+                "<li>{}: {}, {}</li>",
+                esc(&when(e.start, e.end)),
+                plural(e.photos.len(), "photo"),
+                esc(&place(e.centre, e.km_from_home))
+            );
+        }
+        let _ = writeln!(w, "</ul>");
+    }
+
+    let _ = writeln!(
+        w,
+        "<h2>Trips: {}</h2>\n<p class=\"meta\">Several events farther than the trip distance from home.</p>",
+        plan.trips.len()
+    );
+    for (n, t) in plan.trips.iter().enumerate() {
+        let _ = writeln!(
+            w,
+            "<h3>Trip {n}: {}, up to {:.0} km from home</h3>\n<ul>",
+            plural(t.events.len(), "event"),
+            t.farthest_km
+        );
+        for &e in &t.events {
+            let e = &plan.events[e];
+            let _ = writeln!(
+                w,
+                "<li>{}: {}</li>",
+                esc(&when(e.start, e.end)),
+                plural(e.photos.len(), "photo")
+            );
+        }
+        let _ = writeln!(w, "</ul>");
+    }
+
+    let _ = writeln!(
+        w,
+        "<h2>On this day ({} ± {} days) in earlier years: {}</h2>",
+        plan.today.format("%d %B"),
+        plan.on_this_day_window,
+        plan.on_this_day.len()
+    );
+    for y in &plan.on_this_day {
+        let _ = writeln!(
+            w,
+            "<h3>{} ({} ago)</h3>\n<div class=\"grid\">",
+            y.year,
+            plural((plan.today.year() - y.year).max(0) as usize, "year")
+        );
+        for &i in &y.photos {
+            figure(w, root, &plan.photos[i], false);
+        }
+        let _ = writeln!(w, "</div>");
+    }
+
+    let excluded: Vec<_> = plan.excluded().collect();
+    let _ = writeln!(
+        w,
+        "<h2>Kept out of memories: {}</h2>\n<p class=\"meta\">Change this with the config file's \
+         [exclude] section or the --keep-* and --exclude-* flags.</p>",
+        excluded.len()
+    );
+    if !excluded.is_empty() {
+        let _ = writeln!(w, "<table>");
+        for (p, why) in excluded {
+            let _ = writeln!(
+                w,
+                "<tr><td><img src=\"{}\" alt=\"\" loading=\"lazy\"></td><td>{}<br><span class=\"meta\">{}</span></td><td>{}</td></tr>",
+                esc(&file_url(&root.join(&p.rel))),
+                esc(&p.rel),
+                esc(&p.info.meta.taken.to_string()),
+                esc(&why.to_string())
+            );
+        }
+        let _ = writeln!(w, "</table>");
+    }
+
+    if !plan.failed.is_empty() || !report.skipped.is_empty() || !report.problems.is_empty() {
+        let _ = writeln!(w, "<h2>Not used</h2>\n<ul>");
+        for (rel, problem) in &plan.failed {
+            let _ = writeln!(
+                w,
+                "<li class=\"problem\">{}: could not be analysed: {}</li>",
+                esc(rel),
+                esc(problem)
+            );
+        }
+        for p in &report.problems {
+            let _ = writeln!(
+                w,
+                "<li class=\"problem\">{}: {}</li>",
+                esc(&p.rel),
+                esc(&p.problem)
+            );
+        }
+        for s in &report.skipped {
+            let _ = writeln!(w, "<li>{}: skipped, {}</li>", esc(&s.rel), esc(s.reason));
+        }
+        let _ = writeln!(w, "</ul>");
+    }
+    let _ = writeln!(w, "</body>\n</html>");
+    page
+}
+
+fn event_section(w: &mut String, plan: &Plan, root: &Path, title: &str, e: &EventPlan) {
+    let _ = writeln!(
+        w,
+        "<h3>{}: {}</h3>\n<p class=\"meta\">{}, {}</p>\n<div class=\"grid\">",
+        esc(title),
+        esc(&when(e.start, e.end)),
+        plural(e.photos.len(), "photo"),
+        esc(&place(e.centre, e.km_from_home))
+    );
+    for &i in &e.photos {
+        figure(w, root, &plan.photos[i], i == e.cover);
+    }
+    let _ = writeln!(w, "</div>");
+}
+
+/// One photo with its faces outlined. Face boxes are in upright pixels and browsers show photos
+/// upright (EXIF orientation applied), so percentages of the upright size place them.
+fn figure(w: &mut String, root: &Path, p: &PlannedPhoto, cover: bool) {
+    let a = &p.info.analysis;
+    let _ = write!(
+        w,
+        "<figure{}><div class=\"photo\"><img src=\"{}\" alt=\"{}\" loading=\"lazy\">",
+        if cover { " class=\"cover\"" } else { "" },
+        esc(&file_url(&root.join(&p.rel))),
+        esc(&p.rel)
+    );
+    let (fw, fh) = (a.width.max(1) as f32, a.height.max(1) as f32);
+    for f in &p.info.faces {
+        let _ = write!(
+            w,
+            "<div class=\"face\" title=\"face {:.2}\" style=\"left:{:.2}%;top:{:.2}%;width:{:.2}%;height:{:.2}%\"></div>",
+            f.score,
+            100.0 * f.x / fw,
+            100.0 * f.y / fh,
+            100.0 * f.w / fw,
+            100.0 * f.h / fh
+        );
+    }
+    let _ = writeln!(
+        w,
+        "</div><figcaption>{}<br>{}{} · sharpness {:.0}</figcaption></figure>",
+        esc(&p.rel),
+        esc(&p.info.meta.taken.local.format("%Y-%m-%d %H:%M").to_string()),
+        match p.info.faces.len() {
+            0 => String::new(),
+            n => format!(" · {}", plural(n, "face")),
+        },
+        a.sharpness
+    );
+}
+
+/// `s` with HTML's special characters escaped, for text and attribute values.
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A `file://` address for an absolute path, every byte outside the unreserved set and `/`
+/// percent-encoded (spaces, `#`, `?` and non-ASCII names included).
+fn file_url(path: &Path) -> String {
+    let mut url = String::from("file://");
+    for &b in path.as_os_str().as_encoded_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            url.push(char::from(b));
+        } else {
+            let _ = write!(url, "%{b:02X}");
+        }
+    }
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_urls_encode_what_a_url_cannot_hold() {
+        assert_eq!(
+            file_url(Path::new("/photos/a b/#1?é.jpg")),
+            "file:///photos/a%20b/%231%3F%C3%A9.jpg"
+        );
+    }
+
+    #[test]
+    fn text_is_escaped() {
+        assert_eq!(
+            esc("<b>\"Tom & Jerry's\"</b>"),
+            "&lt;b&gt;&quot;Tom &amp; Jerry&#39;s&quot;&lt;/b&gt;"
+        );
+    }
+}
