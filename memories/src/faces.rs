@@ -6,7 +6,7 @@
 
 use crate::analysis::{self, Decoded};
 use crate::scan::{self, Format, Sniffed};
-use nnc::detect::{Detector, Face, RgbView, Settings};
+use nnc::detect::{Detector, Face, InterpretedPyramid, Pyramid, RgbView, Settings};
 use std::path::Path;
 
 nnc::nnc! {
@@ -42,24 +42,58 @@ pub struct PhotoFaces {
     pub faces: Vec<Face>,
 }
 
-/// The compiled face detector with its settings.
+/// The face detector with its settings: the compiled network, or (for checking it) the same
+/// network run by nnc's reference interpreter.
 #[derive(Debug)]
-pub struct FaceDetector {
-    detector: Detector<student::Network>,
+pub struct FaceDetector<P = student::Network> {
+    detector: Detector<P>,
+}
+
+fn settings(min_score: f32) -> Settings {
+    Settings {
+        threshold: min_score,
+        ..Settings::default()
+    }
 }
 
 impl FaceDetector {
     /// A detector keeping faces that score at least `min_score`.
     pub fn new(min_score: f32) -> Self {
-        let settings = Settings {
-            threshold: min_score,
-            ..Settings::default()
-        };
         FaceDetector {
-            detector: Detector::new(student::Network::new(), settings),
+            detector: Detector::new(student::Network::new(), settings(min_score)),
         }
     }
+}
 
+impl FaceDetector<InterpretedPyramid> {
+    /// The same detector with the network run by nnc's reference interpreter: the same model
+    /// and weights (rounded to f16, as compiled), frames and scales. Slow; it is there to check
+    /// that the compiled code finds exactly the same faces (`memories detect --interpreter`).
+    pub fn interpreted(min_score: f32) -> Self {
+        let model = nnc::ir::Model::from_sources(
+            include_str!("../../models/face_student.nnc"),
+            Path::new("models/face_student.nnc"),
+            include_bytes!("../../models/face_student.safetensors"),
+            Path::new("models/face_student.safetensors"),
+        )
+        .expect("the face model compiled by nnc! also loads");
+        let model = nnc::ir::Model {
+            weights: model.weights.rounded_to_f16(),
+            ..model
+        };
+        let frames = student::Network::new().frames();
+        let pyramid = InterpretedPyramid::new(
+            nnc::Interpreter::new(model),
+            frames,
+            student::v640x480::SCALES.to_vec(),
+        );
+        FaceDetector {
+            detector: Detector::new(pyramid, settings(min_score)),
+        }
+    }
+}
+
+impl<P: Pyramid> FaceDetector<P> {
     /// Faces in an already decoded, upright photo, in full-resolution pixels.
     pub fn detect_decoded(&mut self, decoded: &Decoded) -> PhotoFaces {
         let image = &decoded.image;

@@ -10,6 +10,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use memories::app::{self, AppError, IndexReport};
 use memories::config::{Config, DateRange, PathRules};
+use memories::faces::FaceDetector;
 use memories::index::Opened;
 use memories::plan;
 
@@ -52,6 +53,10 @@ struct DetectArgs {
     /// No summary on stderr; skipped files are still reported.
     #[arg(short, long)]
     quiet: bool,
+    /// Run the network in nnc's reference interpreter instead of the compiled code (about 7x
+    /// slower): a check that both find the same faces.
+    #[arg(long)]
+    interpreter: bool,
 }
 
 #[derive(Debug, Args)]
@@ -273,13 +278,23 @@ fn detect(args: &DetectArgs) {
     }
     // One detector (arena and weights) per rayon job, reused for its photos; results come back
     // in input order.
-    let results: Vec<_> = files
-        .par_iter()
-        .map_init(
-            || memories::faces::FaceDetector::new(args.min_score),
-            |detector, path| (path, detector.detect_file(path)),
-        )
-        .collect();
+    let results: Vec<_> = if args.interpreter {
+        files
+            .par_iter()
+            .map_init(
+                || FaceDetector::interpreted(args.min_score),
+                |detector, path| (path, detector.detect_file(path)),
+            )
+            .collect()
+    } else {
+        files
+            .par_iter()
+            .map_init(
+                || FaceDetector::new(args.min_score),
+                |detector, path| (path, detector.detect_file(path)),
+            )
+            .collect()
+    };
     let mut out = std::io::stdout().lock();
     let (mut photos, mut faces) = (0usize, 0usize);
     for (path, result) in results {

@@ -194,3 +194,39 @@ fn a_symlink_loop_in_a_folder_does_not_hang_or_repeat_photos() {
     let paths: Vec<&str> = lines.iter().map(|l| l["path"].as_str().unwrap()).collect();
     assert_eq!(paths, [photo.to_str().unwrap()]);
 }
+
+/// `--interpreter` runs the same network in nnc's reference interpreter: the compiled code must
+/// find the same faces, to rounding.
+#[test]
+fn compiled_detector_finds_what_the_interpreter_finds() {
+    let people = Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo/people");
+    let photos = [
+        "group-1.jpg",
+        "person-linda.jpg",
+        "sample1.jpg",
+        "sample4.jpg",
+    ]
+    .map(|name| people.join(name));
+    let paths: Vec<&Path> = photos.iter().map(|p| p.as_path()).collect();
+    let (compiled, _) = detect(&paths);
+    let (interpreted, _) = detect(&[&[Path::new("--interpreter")], &paths[..]].concat());
+    let mut faces = 0;
+    for (c, i) in compiled.iter().zip(&interpreted) {
+        assert_eq!(c["path"], i["path"]);
+        let (cf, jf) = (
+            c["faces"].as_array().unwrap(),
+            i["faces"].as_array().unwrap(),
+        );
+        assert_eq!(cf.len(), jf.len(), "{c}\n{i}");
+        for (a, b) in cf.iter().zip(jf) {
+            for key in ["x", "y", "w", "h"] {
+                let (a, b) = (a[key].as_f64().unwrap(), b[key].as_f64().unwrap());
+                assert!((a - b).abs() <= 0.5, "{key}: {a} vs {b}\n{c}\n{i}");
+            }
+            let (a, b) = (a["score"].as_f64().unwrap(), b["score"].as_f64().unwrap());
+            assert!((a - b).abs() <= 0.002, "score: {a} vs {b}");
+        }
+        faces += cf.len();
+    }
+    assert!(faces >= 4, "{compiled:?}");
+}
