@@ -3,7 +3,8 @@
 and run by the product (`memories detect --json` output).
 
   ./target/release/memories detect --json --min-score 0.05 /work/shared/data/wider-dev/images > models/train/work/compiled_all.jsonl
-  models/train/.venv/bin/python models/train/average_precision.py models/train/work/compiled_all.jsonl
+  ./target/release/memories detect --interpreter --json --min-score 0.05 /work/shared/data/wider-dev/images > models/train/work/interpreted_all.jsonl
+  models/train/.venv/bin/python models/train/average_precision.py compiled=models/train/work/compiled_all.jsonl interpreter=models/train/work/interpreted_all.jsonl
 
 For a minimum width W: annotated faces at least W px wide are the positives; a detection matching
 (IoU >= 0.5, greedy by score) an annotated face narrower than W counts neither way, and an
@@ -79,27 +80,37 @@ def run(name, detect_fn, images):
     return row
 
 
+def from_jsonl(path, images):
+    """Per-image (scores, boxes, annotations) from `memories detect --json` output."""
+    found = {}
+    with open(path) as f:
+        for line in f:
+            r = json.loads(line)
+            faces = r["faces"]
+            found[os.path.relpath(r["path"], f"{WIDER}/images")] = (
+                [x["score"] for x in faces], [[x["x"], x["y"], x["w"], x["h"]] for x in faces])
+    return [(np.asarray(found[im["file"]][0], np.float32),
+             np.asarray(found[im["file"]][1], np.float32).reshape(-1, 4), im["boxes"]) for im in images]
+
+
 def main():
+    """Arguments: `memories detect --json` outputs, each as LABEL=FILE or FILE; `--no-onnx` skips
+    the onnxruntime rows (student and teacher)."""
+    args = [a for a in sys.argv[1:] if a != "--no-onnx"]
     images = read_boxes()
     rows = []
-    if len(sys.argv) > 1:
-        found = {}
-        with open(sys.argv[1]) as f:
-            for line in f:
-                r = json.loads(line)
-                faces = r["faces"]
-                found[os.path.relpath(r["path"], f"{WIDER}/images")] = (
-                    [x["score"] for x in faces], [[x["x"], x["y"], x["w"], x["h"]] for x in faces])
-        per_image = [(np.asarray(found[im["file"]][0], np.float32),
-                      np.asarray(found[im["file"]][1], np.float32).reshape(-1, 4), im["boxes"]) for im in images]
-        row = dict(detector="student compiled by nnc (memories detect, min-score 0.05)", **summary(per_image))
+    for arg in args:
+        label, _, path = arg.rpartition("=")
+        label = label or f"student compiled by nnc ({os.path.basename(path)})"
+        row = dict(detector=label, **summary(from_jsonl(path, images)))
         print(json.dumps(row), flush=True)
         rows.append(row)
-    st = StudentDetector()
-    rows.append(run("student, onnxruntime (2 threads), pyramid 1..1/16", lambda rgb: st.detect(rgb, 0.05)[:2], images))
-    t = YuNet("yunet_s_dynamic")
-    rows.append(run("teacher YuNet-s 1x, onnxruntime", lambda rgb: t.detect(rgb, 0.05)[:2], images))
-    rows.append(run("teacher YuNet-s 2x, onnxruntime", lambda rgb: t.detect(rgb, 0.05, upscale=2.0)[:2], images))
+    if "--no-onnx" not in sys.argv:
+        st = StudentDetector()
+        rows.append(run("student, onnxruntime (2 threads), pyramid 1..1/16", lambda rgb: st.detect(rgb, 0.05)[:2], images))
+        t = YuNet("yunet_s_dynamic")
+        rows.append(run("teacher YuNet-s 1x, onnxruntime", lambda rgb: t.detect(rgb, 0.05)[:2], images))
+        rows.append(run("teacher YuNet-s 2x, onnxruntime", lambda rgb: t.detect(rgb, 0.05, upscale=2.0)[:2], images))
     with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "work", "average_precision.json"), "w") as f:
         json.dump(rows, f, indent=1)
 
