@@ -38,7 +38,9 @@
 //!   holiday from becoming "home".
 //! - **Trips are runs of events more than 100 km from home** (`trip_km`): beyond a normal
 //!   commute or day-trip radius. Far events more than 2 days apart (`trip_break_days`) are
-//!   separate trips, since people rarely travel for days without taking a photo.
+//!   separate trips, since people rarely travel for days without taking a photo. A trip is a
+//!   memory when it has at least two events (one far-away event is already an event memory) and
+//!   `min_event_photos` kept photos.
 //! - **On this day looks 3 days either side** (`on_this_day_window_days`) of today's date in
 //!   earlier years: an exact date match is usually empty, a week is still "around this time".
 //! - **Memory candidates need 3 kept photos** (`min_event_photos`): one or two photos do not

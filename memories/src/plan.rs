@@ -324,6 +324,15 @@ impl Plan {
             .filter(|(_, e)| e.photos.len() >= self.min_event_photos)
     }
 
+    /// Trips that make a memory: at least two events (one far-away event is already an event
+    /// memory) and enough kept photos.
+    pub fn candidate_trips(&self) -> impl Iterator<Item = (usize, &TripPlan)> {
+        self.trips.iter().enumerate().filter(|(_, t)| {
+            let photos: usize = t.events.iter().map(|&e| self.events[e].photos.len()).sum();
+            t.events.len() >= 2 && photos >= self.min_event_photos
+        })
+    }
+
     fn event_line(&self, e: &EventPlan) -> String {
         format!(
             "{}  {:>9}  {}  cover {}",
@@ -407,12 +416,13 @@ impl Plan {
                 let _ = writeln!(w, "    {}", self.event_line(e));
             }
         }
+        let trips: Vec<_> = self.candidate_trips().collect();
         let _ = writeln!(
             w,
-            "\nTrips (more than the trip distance from home): {}",
-            self.trips.len()
+            "\nTrips (two or more events farther than the trip distance from home): {}",
+            trips.len()
         );
-        for t in &self.trips {
+        for (_, t) in trips {
             let _ = writeln!(w, "  * {}", self.trip_line(t));
             if detailed {
                 for &e in &t.events {
@@ -529,7 +539,7 @@ impl Plan {
                 "photos": paths(&e.photos),
             }));
         }
-        for t in &self.trips {
+        for (n, t) in self.candidate_trips() {
             let ids: Vec<usize> = t
                 .events
                 .iter()
@@ -537,6 +547,7 @@ impl Plan {
                 .collect();
             lines.push(json!({
                 "type": "trip",
+                "id": n,
                 "start": self.events[t.events[0]].start.format("%Y-%m-%dT%H:%M:%S").to_string(),
                 "end": self.events[*t.events.last().expect("trips are never empty")].end.format("%Y-%m-%dT%H:%M:%S").to_string(),
                 "events": t.events,
@@ -563,14 +574,21 @@ mod tests {
     use crate::metadata::{CaptureTime, PhotoMeta, TimeSource};
     use crate::scan::Format;
 
-    /// "a.jpg 2020-05-01 10:00 hash=0 sharp=100 kind=photo" with optional fields.
+    /// "a.jpg 2020-05-01 10:00 hash=0 sharp=100 kind=photo gps=lat,lon" with optional fields.
     fn record(spec: &str) -> Record {
         let mut parts = spec.split_whitespace();
         let rel = parts.next().unwrap().to_string();
         let time = format!("{} {}", parts.next().unwrap(), parts.next().unwrap());
-        let (mut dhash, mut sharpness, mut kind) = (0u64, 100.0f32, Kind::Photo);
+        let (mut dhash, mut sharpness, mut kind, mut gps) = (0u64, 100.0f32, Kind::Photo, None);
         for part in parts {
             match part.split_once('=').unwrap() {
+                ("gps", v) => {
+                    let (lat, lon) = v.split_once(',').unwrap();
+                    gps = Some(GeoPoint {
+                        lat: lat.parse().unwrap(),
+                        lon: lon.parse().unwrap(),
+                    });
+                }
                 ("hash", v) => dhash = u64::from_str_radix(v, 16).unwrap(),
                 ("sharp", v) => sharpness = v.parse().unwrap(),
                 ("kind", "screenshot") => kind = Kind::Screenshot,
@@ -586,7 +604,7 @@ mod tests {
                     offset_minutes: None,
                     source: TimeSource::ExifOriginal,
                 },
-                gps: None,
+                gps,
                 orientation: 1,
                 make: None,
                 model: None,
@@ -635,6 +653,49 @@ mod tests {
             .map(|(p, e)| format!("{}: {}", p.rel, e.key()))
             .collect();
         assert_eq!(got, expect);
+    }
+
+    #[test]
+    fn trips_need_two_events_and_enough_photos() {
+        let mut specs: Vec<String> = (1..=9)
+            .map(|d| format!("home{d}.jpg 2020-05-0{d} 10:00 hash={d:x}0 gps=48.85,2.35"))
+            .collect();
+        // One far-away afternoon: an event memory, not a trip as well.
+        // Hashes far apart, so that no photo is a near-duplicate of another.
+        let hash = |n: u64| format!("{:x}", (n + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        specs.extend((0..4).map(|m| {
+            format!(
+                "far{m}.jpg 2020-06-01 15:0{m} hash={} gps=41.9,12.5",
+                hash(m)
+            )
+        }));
+        // Two days away with three photos: a trip.
+        specs.extend([
+            format!("t0.jpg 2020-07-01 10:00 hash={} gps=40.4,-3.7", hash(10)),
+            format!("t1.jpg 2020-07-01 10:05 hash={} gps=40.4,-3.7", hash(11)),
+            format!("t2.jpg 2020-07-02 18:00 hash={} gps=41.4,2.2", hash(12)),
+        ]);
+        let records: Vec<Record> = specs.iter().map(|s| record(s)).collect();
+        let config = Config::default();
+        let rules = PathRules::new(&config.exclude.paths).unwrap();
+        let plan = make(
+            &records,
+            &config,
+            &rules,
+            NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(),
+        );
+        assert_eq!(plan.trips.len(), 2);
+        let trips: Vec<Vec<&str>> = plan
+            .candidate_trips()
+            .map(|(_, t)| {
+                t.events
+                    .iter()
+                    .flat_map(|&e| &plan.events[e].photos)
+                    .map(|&p| plan.photos[p].rel.as_str())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(trips, [["t0.jpg", "t1.jpg", "t2.jpg"]]);
     }
 
     #[test]

@@ -93,10 +93,10 @@ pub fn html(plan: &Plan, report: &IndexReport) -> String {
 
     let _ = writeln!(
         w,
-        "<h2>Trips: {}</h2>\n<p class=\"meta\">Several events farther than the trip distance from home.</p>",
-        plan.trips.len()
+        "<h2>Trips: {}</h2>\n<p class=\"meta\">Two or more events farther than the trip distance from home.</p>",
+        plan.candidate_trips().count()
     );
-    for (n, t) in plan.trips.iter().enumerate() {
+    for (n, t) in plan.candidate_trips() {
         let _ = writeln!(
             w,
             "<h3>Trip {n}: {}, up to {:.0} km from home</h3>\n<ul>",
