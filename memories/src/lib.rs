@@ -44,7 +44,9 @@
 //! - **On this day looks 3 days either side** (`on_this_day_window_days`) of today's date in
 //!   earlier years: an exact date match is usually empty, a week is still "around this time".
 //! - **Memory candidates need 3 kept photos** (`min_event_photos`): one or two photos do not
-//!   make a slideshow; the smaller events are still listed.
+//!   make a slideshow; the smaller events are still listed. Photos dated only by their file's
+//!   modification time do not count: a copied folder gives every file the same time, which
+//!   would otherwise make an "event" of unrelated photos (seen on `../shared/data/exif`).
 //! - **Near-duplicates: dHashes within 8 of 64 bits, taken within 10 minutes**
 //!   (`duplicate_bits`, `burst_minutes`). Burst frames and re-saved copies differ by a few bits;
 //!   different compositions by 15 or more. Only the sharpest, best exposed one is kept.

@@ -316,12 +316,24 @@ impl Plan {
             .filter_map(|p| p.excluded.as_ref().map(|e| (p, e)))
     }
 
-    /// Events with enough kept photos to make a memory.
+    /// Events with enough kept photos to make a memory. Only photos with a capture time count:
+    /// files dated by their modification time are often a copy's time, shared by a whole
+    /// folder, and would otherwise make up an "event" of their own.
     pub fn candidate_events(&self) -> impl Iterator<Item = (usize, &EventPlan)> {
         self.events
             .iter()
             .enumerate()
-            .filter(|(_, e)| e.photos.len() >= self.min_event_photos)
+            .filter(|(_, e)| self.is_candidate(e))
+    }
+
+    /// Whether the event has enough kept photos with a capture time to make a memory.
+    pub fn is_candidate(&self, e: &EventPlan) -> bool {
+        let dated = e
+            .photos
+            .iter()
+            .filter(|&&i| !self.photos[i].info.meta.taken.is_file_time())
+            .count();
+        dated >= self.min_event_photos
     }
 
     /// Trips that make a memory: at least two events (one far-away event is already an event
@@ -404,12 +416,12 @@ impl Plan {
         let small: Vec<_> = self
             .events
             .iter()
-            .filter(|e| e.photos.len() < self.min_event_photos)
+            .filter(|e| !self.is_candidate(e))
             .collect();
         if !small.is_empty() {
             let _ = writeln!(
                 w,
-                "  and {} too small to be a memory on their own:",
+                "  and {} too small to be a memory on their own (photos dated by file time do not count):",
                 plural(small.len(), "event")
             );
             for e in small {
@@ -574,14 +586,17 @@ mod tests {
     use crate::metadata::{CaptureTime, PhotoMeta, TimeSource};
     use crate::scan::Format;
 
-    /// "a.jpg 2020-05-01 10:00 hash=0 sharp=100 kind=photo gps=lat,lon" with optional fields.
+    /// "a.jpg 2020-05-01 10:00 hash=0 sharp=100 kind=photo gps=lat,lon time=file" with optional
+    /// fields.
     fn record(spec: &str) -> Record {
         let mut parts = spec.split_whitespace();
         let rel = parts.next().unwrap().to_string();
         let time = format!("{} {}", parts.next().unwrap(), parts.next().unwrap());
         let (mut dhash, mut sharpness, mut kind, mut gps) = (0u64, 100.0f32, Kind::Photo, None);
+        let mut source = TimeSource::ExifOriginal;
         for part in parts {
             match part.split_once('=').unwrap() {
+                ("time", "file") => source = TimeSource::FileModified,
                 ("gps", v) => {
                     let (lat, lon) = v.split_once(',').unwrap();
                     gps = Some(GeoPoint {
@@ -602,7 +617,7 @@ mod tests {
                 taken: CaptureTime {
                     local: NaiveDateTime::parse_from_str(&time, "%Y-%m-%d %H:%M").unwrap(),
                     offset_minutes: None,
-                    source: TimeSource::ExifOriginal,
+                    source,
                 },
                 gps,
                 orientation: 1,
@@ -653,6 +668,40 @@ mod tests {
             .map(|(p, e)| format!("{}: {}", p.rel, e.key()))
             .collect();
         assert_eq!(got, expect);
+    }
+
+    #[test]
+    fn photos_dated_by_file_time_do_not_make_an_event_a_memory() {
+        let hash = |n: u64| format!("{:x}", (n + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        // A folder copied in one go: every file has the same modification time.
+        let mut specs: Vec<String> = (0..6)
+            .map(|n| format!("copy{n}.jpg 2026-11-28 21:53 hash={} time=file", hash(n)))
+            .collect();
+        // An afternoon with two camera-dated photos and one without a capture time.
+        specs.extend([
+            format!("a.jpg 2020-05-01 15:00 hash={}", hash(10)),
+            format!("b.jpg 2020-05-01 15:30 hash={}", hash(11)),
+            format!("c.jpg 2020-05-01 16:00 hash={} time=file", hash(12)),
+            // Another afternoon, three camera-dated photos.
+            format!("d.jpg 2020-06-01 15:00 hash={}", hash(13)),
+            format!("e.jpg 2020-06-01 15:30 hash={}", hash(14)),
+            format!("f.jpg 2020-06-01 16:00 hash={}", hash(15)),
+        ]);
+        let records: Vec<Record> = specs.iter().map(|s| record(s)).collect();
+        let config = Config::default();
+        let rules = PathRules::new(&config.exclude.paths).unwrap();
+        let plan = make(
+            &records,
+            &config,
+            &rules,
+            NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(),
+        );
+        assert_eq!(plan.events.len(), 3);
+        let first_photos: Vec<&str> = plan
+            .candidate_events()
+            .map(|(_, e)| plan.photos[e.photos[0]].rel.as_str())
+            .collect();
+        assert_eq!(first_photos, ["d.jpg"]);
     }
 
     #[test]

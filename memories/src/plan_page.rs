@@ -75,10 +75,13 @@ pub fn html(plan: &Plan, report: &IndexReport) -> String {
     let small: Vec<_> = plan
         .events
         .iter()
-        .filter(|e| e.photos.len() < plan.min_event_photos)
+        .filter(|e| !plan.is_candidate(e))
         .collect();
     if !small.is_empty() {
-        let _ = writeln!(w, "<h3>Too small to be a memory on their own</h3>\n<ul>");
+        let _ = writeln!(
+            w,
+            "<h3>Too small to be a memory on their own (photos dated by file time do not count)</h3>\n<ul>"
+        );
         for e in small {
             let _ = writeln!(
                 w,
