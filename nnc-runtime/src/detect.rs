@@ -177,6 +177,10 @@ impl<N: Pyramid> Detector<N> {
         let variant = self.pick_variant(image.width, image.height);
         let sizes = self.net.sizes(variant);
         let mut faces = Vec::new();
+        // The previous level's input and the size of the image in it: each level is resized
+        // from the one before when that is at least as large, so that building the pyramid
+        // reads the full image once rather than once per level.
+        let mut previous: Option<(Vec<f32>, usize, usize, usize)> = None;
         for (scale, &(h, w)) in sizes.iter().enumerate() {
             // The image fits the level keeping its aspect ratio; the rest stays black.
             let fit = (w as f64 / image.width as f64).min(h as f64 / image.height as f64);
@@ -184,7 +188,18 @@ impl<N: Pyramid> Detector<N> {
                 ((image.width as f64 * fit).round() as usize).clamp(1, w),
                 ((image.height as f64 * fit).round() as usize).clamp(1, h),
             );
-            let input = letterboxed(image, rw, rh, w, h);
+            let input = match &previous {
+                Some((data, stride, pw, ph)) if *pw >= rw && *ph >= rh => {
+                    let region = Region {
+                        data,
+                        stride: *stride,
+                        width: *pw,
+                        height: *ph,
+                    };
+                    area_resized(region, (rw, rh), 1.0, (w, h))
+                }
+                _ => letterboxed(image, rw, rh, w, h),
+            };
             let (sx, sy) = (
                 image.width as f32 / rw as f32,
                 image.height as f32 / rh as f32,
@@ -200,6 +215,7 @@ impl<N: Pyramid> Detector<N> {
                     "landmarks" => marks = Some(head.data.to_vec()),
                     _ => {}
                 });
+            previous = Some((input, w, rw, rh));
             let (Some((shape, score)), Some(boxes)) = (score, boxes) else {
                 continue;
             };
@@ -306,19 +322,42 @@ fn clip(f: &mut Face, width: f32, height: f32) {
 /// `image` resized to `rw x rh` by area averaging, placed at the top-left of a black `w x h`
 /// canvas, as NHWC f32 in `[0, 1]`.
 pub fn letterboxed(image: RgbView<'_>, rw: usize, rh: usize, w: usize, h: usize) -> Vec<f32> {
+    let source = Region {
+        data: image.data,
+        stride: image.width,
+        width: image.width,
+        height: image.height,
+    };
+    area_resized(source, (rw, rh), 1.0 / 255.0, (w, h))
+}
+
+/// The top-left `width x height` pixels of an RGB image whose rows are `stride` pixels apart.
+#[derive(Clone, Copy)]
+struct Region<'a, T> {
+    data: &'a [T],
+    stride: usize,
+    width: usize,
+    height: usize,
+}
+
+/// `source` resized to `rw x rh` by area averaging and multiplied by `gain`, placed at the
+/// top-left of a black `w x h` canvas, as NHWC f32.
+fn area_resized<T: Copy + Into<f32>>(
+    source: Region<'_, T>,
+    (rw, rh): (usize, usize),
+    gain: f32,
+    (w, h): (usize, usize),
+) -> Vec<f32> {
     let mut out = vec![0.0f32; w * h * 3];
     // Each output pixel averages the source rectangle it covers, weighting partial pixels.
-    let (fx, fy) = (
-        image.width as f64 / rw as f64,
-        image.height as f64 / rh as f64,
-    );
-    let spans = |n: usize, f: f64, limit: usize| -> Vec<Vec<(usize, f32)>> {
+    let spans = |n: usize, from: usize| -> Vec<Vec<(usize, f32)>> {
+        let f = from as f64 / n as f64;
         (0..n)
             .map(|o| {
                 let (a, b) = (o as f64 * f, (o as f64 + 1.0) * f);
                 let mut taps = Vec::new();
                 let mut s = a.floor() as usize;
-                while (s as f64) < b && s < limit {
+                while (s as f64) < b && s < from {
                     let weight = ((s + 1) as f64).min(b) - (s as f64).max(a);
                     if weight > 0.0 {
                         taps.push((s, (weight / (b - a)) as f32));
@@ -329,15 +368,16 @@ pub fn letterboxed(image: RgbView<'_>, rw: usize, rh: usize, w: usize, h: usize)
             })
             .collect()
     };
-    let xs = spans(rw, fx, image.width);
-    let ys = spans(rh, fy, image.height);
-    let mut row = vec![0.0f32; image.width * 3];
+    let xs = spans(rw, source.width);
+    let ys = spans(rh, source.height);
+    let mut row = vec![0.0f32; source.width * 3];
     for (oy, ytaps) in ys.iter().enumerate() {
         row.fill(0.0);
         for &(sy, wy) in ytaps {
-            let src = &image.data[sy * image.width * 3..(sy + 1) * image.width * 3];
+            let start = sy * source.stride * 3;
+            let src = &source.data[start..start + source.width * 3];
             for (r, &v) in row.iter_mut().zip(src) {
-                *r += wy * v as f32;
+                *r += wy * v.into();
             }
         }
         for (ox, xtaps) in xs.iter().enumerate() {
@@ -349,7 +389,7 @@ pub fn letterboxed(image: RgbView<'_>, rw: usize, rh: usize, w: usize, h: usize)
             }
             let dst = &mut out[(oy * w + ox) * 3..(oy * w + ox) * 3 + 3];
             for c in 0..3 {
-                dst[c] = px[c] / 255.0;
+                dst[c] = px[c] * gain;
             }
         }
     }
