@@ -53,6 +53,7 @@
 //! - **Screenshots and documents are excluded** (`screenshots`, `documents`); see
 //!   [`analysis::classify`] for the rule.
 
+pub mod align;
 pub mod analysis;
 pub mod app;
 pub mod config;
