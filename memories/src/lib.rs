@@ -61,6 +61,7 @@ pub mod events;
 pub mod faces;
 pub mod index;
 pub mod metadata;
+pub mod people;
 pub mod plan;
 pub mod plan_page;
 pub mod scan;
