@@ -376,7 +376,14 @@ pub fn lower(tree: &SyntaxTree, src: &str, file: &Path, name: &str) -> Result<Gr
                 let channels = match built.output_channels(&in_channels) {
                     Ok(c) => c,
                     Err(message) => {
-                        lw.error(ErrorKind::ChannelMismatch, op.span, message);
+                        let e = lw.error(ErrorKind::ChannelMismatch, op.span, message);
+                        if built == Op::Add {
+                            e.help = Some(
+                                "`padadd` adds inputs of different channels or sizes, reading the \
+                                 smaller as zeros"
+                                    .to_string(),
+                            );
+                        }
                         continue;
                     }
                 };
