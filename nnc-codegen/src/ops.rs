@@ -55,6 +55,7 @@ pub fn step(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
         Op::Relu | Op::Prelu | Op::Sigmoid => activation(cx, group),
         Op::MaxPool(_) | Op::AvgPool(_) => pool(cx, group),
         Op::Add => add(cx, group),
+        Op::PadAdd => pad_add(cx, group),
         Op::Concat => concat(cx, group),
         Op::Input { .. } => unreachable!("the input is not a step"),
     }
@@ -161,6 +162,19 @@ fn add(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
         cx.out(group),
     );
     quote! { rt::other::add::<#len>(#a, #b, #dst); }
+}
+
+/// A sum whose inputs may be smaller than its output: each is read as zero outside its own shape.
+fn pad_add(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
+    let node = cx.graph.node(group.first());
+    let (a, b) = (node.inputs[0], node.inputs[1]);
+    let dims = |v: ValueId| {
+        let s = cx.shape(v);
+        [s.h, s.w, s.c].map(n)
+    };
+    let ([h, w, c], [ha, wa, ca], [hb, wb, cb]) = (dims(group.first()), dims(a), dims(b));
+    let (a, b, dst) = (cx.ptr(a), cx.ptr(b), cx.out(group));
+    quote! { rt::other::pad_add::<#h, #w, #c, #ha, #wa, #ca, #hb, #wb, #cb>(#a, #b, #dst); }
 }
 
 fn concat(cx: &StepCtx<'_>, group: &Group) -> TokenStream {

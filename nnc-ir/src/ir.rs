@@ -101,6 +101,12 @@ pub enum Op {
     AvgPool(Window),
     /// Element-wise sum of two values of the same shape.
     Add,
+    /// Element-wise sum of two values that may differ in height, width and channels: each input is
+    /// first extended with zeros at the bottom, at the right and in its last channels to the larger
+    /// of the two sizes along every axis (dlib's `add_prev`, used by ResNets whose shortcut has
+    /// fewer channels, or one more row, than the branch it joins). In ONNX terms: `Pad` each input
+    /// at the end of H, W and C, then `Add`.
+    PadAdd,
     /// The inputs' channels one after the other, for inputs of the same height and width.
     Concat,
 }
@@ -152,6 +158,7 @@ impl Op {
             Op::MaxPool(_) => "maxpool",
             Op::AvgPool(_) => "avgpool",
             Op::Add => "add",
+            Op::PadAdd => "padadd",
             Op::Concat => "concat",
         }
     }
@@ -163,7 +170,7 @@ impl Op {
             Op::Conv(_) | Op::Relu | Op::Prelu | Op::Sigmoid | Op::MaxPool(_) | Op::AvgPool(_) => {
                 Arity::Exactly(1)
             }
-            Op::Add => Arity::Exactly(2),
+            Op::Add | Op::PadAdd => Arity::Exactly(2),
             Op::Concat => Arity::AtLeast(2),
         }
     }
@@ -184,6 +191,7 @@ impl Op {
                     ))
                 }
             }
+            Op::PadAdd => Ok(inputs[0].max(inputs[1])),
             Op::Concat => Ok(inputs.iter().sum()),
         }
     }
@@ -197,6 +205,10 @@ impl Op {
             Op::Conv(conv) => conv.window,
             Op::MaxPool(window) | Op::AvgPool(window) => *window,
             Op::Relu | Op::Prelu | Op::Sigmoid => return Ok(inputs[0]),
+            Op::PadAdd => {
+                let ((ha, wa), (hb, wb)) = (inputs[0], inputs[1]);
+                return Ok((ha.max(hb), wa.max(wb)));
+            }
             Op::Add | Op::Concat => {
                 return if inputs.iter().all(|s| *s == inputs[0]) {
                     Ok(inputs[0])
@@ -256,7 +268,7 @@ impl Op {
             Op::Prelu => 2 * elems,
             Op::Sigmoid => 4 * elems,
             Op::MaxPool(w) | Op::AvgPool(w) => elems * (w.kernel * w.kernel) as u64,
-            Op::Add => elems,
+            Op::Add | Op::PadAdd => elems,
             Op::Concat => 0,
         }
     }

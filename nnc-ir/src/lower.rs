@@ -13,7 +13,7 @@ use std::path::Path;
 
 /// The ops a description may use, as written.
 pub const OPS: &[&str] = &[
-    "input", "conv", "relu", "prelu", "sigmoid", "maxpool", "avgpool", "add", "concat",
+    "input", "conv", "relu", "prelu", "sigmoid", "maxpool", "avgpool", "add", "padadd", "concat",
 ];
 
 /// Largest kernel, stride and padding accepted: far beyond any useful network, small enough that
@@ -237,6 +237,7 @@ fn build_op(lw: &mut Lowerer<'_>, op: &Ident, mut kw: Kwargs<'_>) -> Option<Op> 
         "prelu" => (Some(Op::Prelu), &[]),
         "sigmoid" => (Some(Op::Sigmoid), &[]),
         "add" => (Some(Op::Add), &[]),
+        "padadd" => (Some(Op::PadAdd), &[]),
         "concat" => (Some(Op::Concat), &[]),
         other => {
             let help = match closest(other, OPS.iter().copied()) {
@@ -375,7 +376,14 @@ pub fn lower(tree: &SyntaxTree, src: &str, file: &Path, name: &str) -> Result<Gr
                 let channels = match built.output_channels(&in_channels) {
                     Ok(c) => c,
                     Err(message) => {
-                        lw.error(ErrorKind::ChannelMismatch, op.span, message);
+                        let e = lw.error(ErrorKind::ChannelMismatch, op.span, message);
+                        if built == Op::Add {
+                            e.help = Some(
+                                "`padadd` adds inputs of different channels or sizes, reading the \
+                                 smaller as zeros"
+                                    .to_string(),
+                            );
+                        }
                         continue;
                     }
                 };

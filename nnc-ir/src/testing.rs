@@ -46,7 +46,8 @@ impl Rng {
 }
 
 /// A random valid description: a trunk of convolutions, activations and pooling with residual
-/// adds and concatenated branches, ending in a score head and a box head.
+/// adds, downsampling residuals joined by `padadd`, and concatenated branches, ending in a score
+/// head and a box head.
 pub fn random_network(rng: &mut Rng) -> String {
     let mut src = format!(
         "# random network\nimage = input(channels={})\n",
@@ -77,7 +78,7 @@ pub fn random_network(rng: &mut Rng) -> String {
             ));
         };
     for _ in 0..rng.range(2, 7) {
-        match rng.range(0, 9) {
+        match rng.range(0, 10) {
             0..=3 => {
                 let name = fresh("conv");
                 channels = rng.range(1, 12);
@@ -107,6 +108,26 @@ pub fn random_network(rng: &mut Rng) -> String {
                 conv(rng, &mut src, &branch, &cur, channels, true);
                 let name = fresh("add");
                 src.push_str(&format!("{name} = add({cur}, {branch})\n"));
+                cur = name;
+            }
+            8 if channels > 0 => {
+                // A downsampling residual as in dlib's ResNets: a strided conv beside an average
+                // pool, which may differ in channels and by a row or column, joined by `padadd`.
+                let (down, skip) = (fresh("down"), fresh("skip"));
+                let out = rng.range(1, 12);
+                let pad = rng.range(0, 1);
+                src.push_str(&format!(
+                    "{down} = conv({cur}, out={out}, k=3, stride=2, pad={pad})\n"
+                ));
+                src.push_str(&format!("{skip} = avgpool({cur}, k=2)\n"));
+                let name = fresh("padadd");
+                let (a, b) = if rng.chance(0.5) {
+                    (&down, &skip)
+                } else {
+                    (&skip, &down)
+                };
+                src.push_str(&format!("{name} = padadd({a}, {b})\n"));
+                channels = channels.max(out);
                 cur = name;
             }
             _ => {

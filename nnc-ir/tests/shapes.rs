@@ -48,6 +48,19 @@ fn concat_sums_channels_and_add_keeps_them() {
 }
 
 #[test]
+fn padadd_takes_the_larger_size_along_every_axis() {
+    let src = "x = input(channels=2)\n\
+               down = conv(x, out=5, k=3, stride=2)\n\
+               skip = avgpool(x, k=2)\n\
+               s = padadd(down, skip)\n\
+               t = padadd(skip, x)\n\
+               output s\n\
+               output t\n";
+    // 8 -> conv (8-3)/2+1 = 3, pool 4 ; 9 -> 4, 4. Channels max(5, 2) = 5; then x is larger.
+    check(src, 8, 9, &["8x9x2", "3x4x5", "4x4x2", "4x4x5", "8x9x2"]);
+}
+
+#[test]
 fn too_small_input_names_the_layer_and_the_smallest_input() {
     let src = "x = input(channels=3)\n\
                a = conv(x, out=4, k=3)\n\

@@ -163,6 +163,7 @@ impl Interpreter {
                 Op::MaxPool(window) => pool(ins[0], window, out_shape, Pooling::Max),
                 Op::AvgPool(window) => pool(ins[0], window, out_shape, Pooling::Average),
                 Op::Add => add(ins[0], ins[1]),
+                Op::PadAdd => pad_add(ins[0], ins[1], out_shape),
                 Op::Concat => concat(&ins, out_shape),
             };
             debug_assert_eq!(out.shape(), out_shape, "layer `{}`", node.name);
@@ -286,6 +287,23 @@ fn pool(x: &Tensor, window: Window, out: Shape, kind: Pooling) -> Tensor {
 fn add(a: &Tensor, b: &Tensor) -> Tensor {
     let data = a.data.iter().zip(&b.data).map(|(x, y)| x + y).collect();
     Tensor { data, ..*a }
+}
+
+/// The sum of `a` and `b`, each read as zero outside its own height, width and channels.
+fn pad_add(a: &Tensor, b: &Tensor, out: Shape) -> Tensor {
+    let mut y = Tensor::zeros(out);
+    for x in [a, b] {
+        for row in 0..x.h {
+            for col in 0..x.w {
+                let src = &x.data[(row * x.w + col) * x.c..][..x.c];
+                let dst = &mut y.data[(row * out.w + col) * out.c..][..x.c];
+                for (d, &v) in dst.iter_mut().zip(src) {
+                    *d += v;
+                }
+            }
+        }
+    }
+    y
 }
 
 fn concat(ins: &[&Tensor], out: Shape) -> Tensor {

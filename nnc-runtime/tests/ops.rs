@@ -187,6 +187,27 @@ fn add_and_concat() {
 }
 
 #[test]
+fn padadd_reads_the_smaller_input_as_zero_below_right_and_in_missing_channels() {
+    // a = 2x2x1 averages [3, 4, 6, 7] at the top left; b = 3x3x2 (x twice). Channel 0 gets x + a
+    // where a exists, channel 1 is x alone; the order of the inputs does not matter.
+    let x: Vec<f32> = (1..=9).map(|v| v as f32).collect();
+    let expect = [
+        4., 1., 6., 2., 3., 3., //
+        10., 4., 12., 5., 6., 6., //
+        7., 7., 8., 8., 9., 9.,
+    ];
+    for sum in ["padadd(a, b)", "padadd(b, a)"] {
+        check(
+            1,
+            &format!("a = avgpool(x, k=2, stride=1)\nb = concat(x, x)\ny = {sum}"),
+            &[],
+            (3, 3, &x),
+            (3, 3, &expect),
+        );
+    }
+}
+
+#[test]
 fn wrong_input_channels_and_too_small_inputs_are_errors() {
     let src = "x = input(channels=3)\ny = maxpool(x, k=4)\noutput y\n";
     let bytes = serialize(&[], Dtype::F32);

@@ -128,6 +128,22 @@ fn evaluate_f64(model: &Model, input: &Tensor) -> Vec<(String, T64)> {
                     .collect();
             }
             Op::Add => out.d = arg(0).d.iter().zip(&arg(1).d).map(|(a, b)| a + b).collect(),
+            Op::PadAdd => {
+                // Each input reads as zero outside its own rows, columns and channels.
+                let read = |x: &T64, y: usize, xx: usize, c: usize| {
+                    let inside = c < x.c;
+                    let v = inside.then(|| x.get(y as isize, xx as isize, c)).flatten();
+                    v.unwrap_or(0.0)
+                };
+                for y in 0..s.h {
+                    for xx in 0..s.w {
+                        for c in 0..s.c {
+                            let idx = at(&mut out, y, xx, c);
+                            out.d[idx] = read(arg(0), y, xx, c) + read(arg(1), y, xx, c);
+                        }
+                    }
+                }
+            }
             Op::Concat => {
                 let mut offset = 0;
                 for n in 0..node.inputs.len() {

@@ -1,4 +1,5 @@
-//! The ops that are not fused into a convolution: pooling, activations, add and concat.
+//! The ops that are not fused into a convolution: pooling, activations, add, padded add and
+//! concat.
 //!
 //! They are memory-bound and cheap next to the convolutions, so they are plain loops over the
 //! contiguous channels of each pixel, with constant bounds that the compiler vectorizes.
@@ -102,6 +103,65 @@ pub unsafe fn add<const N: usize>(a: *const f32, b: *const f32, output: *mut f32
     let y = unsafe { std::slice::from_raw_parts_mut(output, N) };
     for ((y, &a), &b) in y.iter_mut().zip(a).zip(b) {
         *y = a + b;
+    }
+}
+
+/// The sum of an `HA x WA x CA` tensor and an `HB x WB x CB` one into an `H x W x C` output (the
+/// larger size along each axis), each input read as zero outside its own rows, columns and
+/// channels: the op `padadd`.
+///
+/// # Safety
+/// `a` is valid for `HA * WA * CA` values, `b` for `HB * WB * CB`, `output` for `H * W * C`;
+/// `output` overlaps neither input.
+#[inline(never)]
+pub unsafe fn pad_add<
+    const H: usize,
+    const W: usize,
+    const C: usize,
+    const HA: usize,
+    const WA: usize,
+    const CA: usize,
+    const HB: usize,
+    const WB: usize,
+    const CB: usize,
+>(
+    a: *const f32,
+    b: *const f32,
+    output: *mut f32,
+) {
+    let y = unsafe { std::slice::from_raw_parts_mut(output, H * W * C) };
+    y.fill(0.0);
+    unsafe {
+        accumulate::<W, C, HA, WA, CA>(a, y);
+        accumulate::<W, C, HB, WB, CB>(b, y);
+    }
+}
+
+/// Adds an `HX x WX x CX` tensor into the top-left corner and first channels of `y`, a tensor `W`
+/// pixels wide with `C` channels.
+///
+/// # Safety
+/// `x` is valid for `HX * WX * CX` values and does not overlap `y`, which holds at least `HX` rows.
+#[inline(always)]
+unsafe fn accumulate<
+    const W: usize,
+    const C: usize,
+    const HX: usize,
+    const WX: usize,
+    const CX: usize,
+>(
+    x: *const f32,
+    y: &mut [f32],
+) {
+    let x = unsafe { std::slice::from_raw_parts(x, HX * WX * CX) };
+    for row in 0..HX {
+        for col in 0..WX {
+            let src = &x[(row * WX + col) * CX..][..CX];
+            let dst = &mut y[(row * W + col) * C..][..CX];
+            for (d, &v) in dst.iter_mut().zip(src) {
+                *d += v;
+            }
+        }
     }
 }
 
