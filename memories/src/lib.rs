@@ -57,6 +57,7 @@ pub mod align;
 pub mod analysis;
 pub mod app;
 pub mod config;
+pub mod embedding;
 pub mod events;
 pub mod faces;
 pub mod index;

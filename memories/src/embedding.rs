@@ -1,0 +1,56 @@
+//! Face identity descriptors: dlib's face recognition ResNet (`models/face_embedding.nnc`,
+//! converted from dlib's own weights) compiled by `nnc!` for one 150x150 chip.
+//!
+//! Chips come from [`crate::align::chip`]. Two faces of one person are usually under 0.6 apart
+//! (Euclidean); the descriptor is dlib's, not normalised.
+
+use image::RgbImage;
+
+use crate::align::CHIP_SIZE;
+
+nnc::nnc! {
+    /// dlib's face recognition ResNet for a 150x150 chip, f16 weights as shipped.
+    pub mod network {
+        model: "../models/face_embedding.nnc",
+        weights: "../models/face_embedding.safetensors",
+        input: 150 x 150,
+        scales: [1.0],
+        weights_as: f16,
+    }
+}
+
+/// Length of a descriptor.
+pub const DESCRIPTOR_LEN: usize = 128;
+
+/// The compiled network with its arena; make one per thread and reuse it.
+#[derive(Debug, Default)]
+pub struct FaceEmbedder {
+    net: network::Network,
+    input: Vec<f32>,
+}
+
+impl FaceEmbedder {
+    pub fn new() -> Self {
+        FaceEmbedder {
+            net: network::Network::new(),
+            input: Vec::with_capacity((CHIP_SIZE * CHIP_SIZE * 3) as usize),
+        }
+    }
+
+    /// The descriptor of an aligned chip.
+    ///
+    /// # Panics
+    /// When `chip` is not [`CHIP_SIZE`] square: chips come from [`crate::align::chip`].
+    pub fn embed(&mut self, chip: &RgbImage) -> [f32; DESCRIPTOR_LEN] {
+        assert_eq!(chip.dimensions(), (CHIP_SIZE, CHIP_SIZE), "not a face chip");
+        self.input.clear();
+        self.input
+            .extend(chip.as_raw().iter().map(|&v| f32::from(v)));
+        let input = self.input.as_slice().try_into().expect("150x150x3 values");
+        let out = self.net.v150x150().scale0(input);
+        out.descriptor
+            .data()
+            .try_into()
+            .expect("the descriptor head has 128 values")
+    }
+}
