@@ -16,8 +16,10 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use thiserror::Error;
 
+use crate::align::chip;
 use crate::analysis::{ANALYSIS_SIDE, Decoded, analyse, decode_rgb, shrink};
 use crate::config::ConfigError;
+use crate::embedding::{self, FaceEmbedder};
 use crate::faces::{DECODE_SIDE, DEFAULT_SCORE, FaceDetector};
 use crate::index::{FaceBox, Index, IndexError, Opened, Outcome, PhotoInfo, Record};
 use crate::metadata::PhotoMeta;
@@ -145,10 +147,16 @@ pub fn index_folder(
             // Each rayon job makes one face detector (arena and weights) and reuses it for all of
             // its photos; rayon makes a few jobs per thread, not one per photo.
             todo.par_iter().for_each_init(
-                || (tx.clone(), FaceDetector::new(DEFAULT_SCORE)),
-                |(tx, detector), photo| {
+                || {
+                    (
+                        tx.clone(),
+                        FaceDetector::new(DEFAULT_SCORE),
+                        FaceEmbedder::new(),
+                    )
+                },
+                |(tx, detector, embedder), photo| {
                     if !stop.load(Ordering::Relaxed) {
-                        let _ = tx.send(analyse_file(photo, known, detector));
+                        let _ = tx.send(analyse_file(photo, known, detector, embedder));
                     }
                 },
             );
@@ -197,6 +205,7 @@ fn analyse_file(
     photo: &FoundPhoto,
     known: &HashMap<String, PhotoInfo>,
     detector: &mut FaceDetector,
+    embedder: &mut FaceEmbedder,
 ) -> (Record, bool) {
     // Size and time come from the scan, taken before reading: if the file changes while we read
     // it, the next run sees a newer time and analyses it again.
@@ -228,7 +237,7 @@ fn analyse_file(
     // thresholds were chosen at ANALYSIS_SIDE.
     let outcome = match decode_rgb(&bytes, photo.format, meta.orientation, DECODE_SIDE) {
         Ok(decoded) => {
-            let faces = detector
+            let faces: Vec<FaceBox> = detector
                 .detect_decoded(&decoded)
                 .faces
                 .iter()
@@ -238,6 +247,19 @@ fn analyse_file(
                     w: f.w,
                     h: f.h,
                     score: f.score,
+                    landmarks: f.landmarks,
+                })
+                .collect();
+            // Chips are cut from the decoded image, whose pixels are `scale` of the photo's.
+            let scale = decoded.image.width() as f32 / decoded.full_width.max(1) as f32;
+            let descriptors = faces
+                .iter()
+                .map(|f| {
+                    if f.score < embedding::MIN_SCORE || f.w * scale < embedding::MIN_WIDTH {
+                        return None;
+                    }
+                    let landmarks = f.landmarks?.map(|(x, y)| (x * scale, y * scale));
+                    Some(embedder.embed(&chip(&decoded.image, &landmarks)).to_vec())
                 })
                 .collect();
             let small = Decoded {
@@ -250,6 +272,7 @@ fn analyse_file(
                 meta,
                 analysis,
                 faces,
+                descriptors,
             }))
         }
         Err(e) => Outcome::Failed(e.to_string()),

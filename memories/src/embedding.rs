@@ -19,6 +19,15 @@ nnc::nnc! {
     }
 }
 
+/// Faces get a descriptor only when the detector is this sure of them: at the index's 0.9 the
+/// detector's false alarms (hands, stones, lights) are rare in a photo but many in a library,
+/// and their descriptors, alike in being no one, gather into a "person".
+pub const MIN_SCORE: f32 = 0.95;
+
+/// Nor when the face is narrower than this in the decoded image (640 px on the long side):
+/// a chip stretched from fewer pixels says little about who it is.
+pub const MIN_WIDTH: f32 = 36.0;
+
 /// Length of a descriptor.
 pub const DESCRIPTOR_LEN: usize = 128;
 

@@ -21,8 +21,8 @@ use crate::scan::Format;
 
 /// Bump when the table layout or the meaning of stored analysis changes; older indexes are then
 /// rebuilt rather than migrated, since everything in them can be recomputed.
-/// Version 2 added the faces of each photo.
-pub const SCHEMA_VERSION: i64 = 2;
+/// Version 2 added the faces of each photo; version 3 their landmarks and identity descriptors.
+pub const SCHEMA_VERSION: i64 = 3;
 const APP: &str = "memories";
 
 #[derive(Debug, Error)]
@@ -53,6 +53,10 @@ pub struct PhotoInfo {
     pub analysis: Analysis,
     /// Faces the detector found, in full-resolution upright pixels, best first.
     pub faces: Vec<FaceBox>,
+    /// The identity descriptor of each face with landmarks, in the order of `faces` (`None`
+    /// for a face without landmarks).
+    #[serde(default)]
+    pub descriptors: Vec<Option<Vec<f32>>>,
 }
 
 /// One detected face.
@@ -63,6 +67,9 @@ pub struct FaceBox {
     pub w: f32,
     pub h: f32,
     pub score: f32,
+    /// Right eye, left eye, nose tip, right and left mouth corners, as the person sees them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub landmarks: Option<[(f32, f32); 5]>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -35,6 +35,42 @@ enum Command {
     Plan(Box<RunArgs>),
     /// Find faces in photos with the on-device detector.
     Detect(DetectArgs),
+    /// Group the faces of a photo folder into people; name, merge, split and hide them.
+    People(PeopleArgs),
+}
+
+#[derive(Debug, Args)]
+struct PeopleArgs {
+    /// The photo folder (searched recursively, never modified).
+    dir: PathBuf,
+    /// Index file to use instead of one in the cache directory; the people file sits beside it.
+    #[arg(long, value_name = "FILE")]
+    cache: Option<PathBuf>,
+    /// Print one JSON object per line per person:
+    /// {"id", "name", "faces": [{"path", "x", "y", "w", "h"}]}; unassigned faces are not listed.
+    #[arg(long)]
+    json: bool,
+    /// No progress bar or status lines on stderr.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Name person ID.
+    #[arg(long, num_args = 2, value_names = ["ID", "NAME"])]
+    name: Vec<String>,
+    /// Person FROM is the same person as INTO.
+    #[arg(long, num_args = 2, value_names = ["FROM", "INTO"])]
+    merge: Vec<u32>,
+    /// Take a face (its key, as listed) away from its person for good.
+    #[arg(long, value_name = "FACE")]
+    split: Vec<String>,
+    /// Hide person ID: their photos never appear in a memory.
+    #[arg(long, value_name = "ID")]
+    hide: Vec<u32>,
+    /// Show a hidden person again.
+    #[arg(long, value_name = "ID")]
+    unhide: Vec<u32>,
+    /// Write a contact sheet per person (person-ID.jpg) into this folder.
+    #[arg(long, value_name = "DIR")]
+    sheets: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -158,6 +194,15 @@ fn main() -> ExitCode {
         Some(Command::Detect(args)) => {
             detect(args);
             return ExitCode::SUCCESS;
+        }
+        Some(Command::People(args)) => {
+            return match people(args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("memories: error: {e}");
+                    ExitCode::FAILURE
+                }
+            };
         }
         Some(Command::Plan(args)) => (&**args, true),
         None => (&cli.run, false),
@@ -346,6 +391,109 @@ fn detect(args: &DetectArgs) {
     if !args.quiet {
         eprintln!("memories: {photos} photos, {faces} faces, {skipped} files skipped");
     }
+}
+
+/// `memories people`: index, cluster, apply the corrections given, and list the people.
+fn people(args: &PeopleArgs) -> Result<(), Box<dyn std::error::Error>> {
+    use memories::people::{Book, Params, book_path, contact_sheet, library_faces};
+    if let Some(dir) = &args.sheets {
+        app::check_output(&dir.join("person-1.jpg"), &args.dir)?;
+    }
+    let report = app::index_folder(&args.dir, args.cache.as_deref(), !args.quiet)?;
+    if !args.quiet {
+        eprintln!("{}", status_line(&report));
+    }
+    let faces = library_faces(&report.records);
+    let path = book_path(&report.index_path);
+    let mut book = Book::load(&path)?;
+    let params = Params::default();
+    book.assign_library(&faces, params);
+    for pair in args.name.chunks(2) {
+        let id: u32 = pair[0]
+            .parse()
+            .map_err(|_| format!("--name: {:?} is not a person id", pair[0]))?;
+        book.name(id, &pair[1])?;
+    }
+    for pair in args.merge.chunks(2) {
+        book.merge(pair[0], pair[1])?;
+    }
+    for face in &args.split {
+        book.split(face)?;
+    }
+    for &id in &args.hide {
+        book.set_hidden(id, true)?;
+    }
+    for &id in &args.unhide {
+        book.set_hidden(id, false)?;
+    }
+    // Corrections can move faces: cluster again with them in the book.
+    let people = book.assign_library(&faces, params);
+    book.save(&path)?;
+
+    let mut out = String::new();
+    let round = |v: f32| (f64::from(v) * 10.0).round() / 10.0;
+    for p in &people {
+        if args.json {
+            let list: Vec<_> = p
+                .faces
+                .iter()
+                .map(|&i| {
+                    let (f, rel) = (&faces[i].face, faces[i].rel);
+                    serde_json::json!({"path": rel, "x": round(f.x), "y": round(f.y), "w": round(f.w), "h": round(f.h)})
+                })
+                .collect();
+            out += &serde_json::json!({"id": p.id, "name": p.name, "faces": list}).to_string();
+            out.push('\n');
+        } else {
+            let photos: std::collections::BTreeSet<&str> =
+                p.faces.iter().map(|&i| faces[i].rel).collect();
+            out += &format!(
+                "person {}{}{}: {} faces in {} photos\n",
+                p.id,
+                p.name
+                    .as_ref()
+                    .map(|n| format!(" {n:?}"))
+                    .unwrap_or_default(),
+                if p.hidden { " (hidden)" } else { "" },
+                p.faces.len(),
+                photos.len()
+            );
+            for &i in &p.faces {
+                let f = &faces[i];
+                out += &format!(
+                    "    {}  {}  {:.0},{:.0} {:.0}x{:.0}\n",
+                    f.key, f.rel, f.face.x, f.face.y, f.face.w, f.face.h
+                );
+            }
+        }
+    }
+    if !args.json {
+        let assigned: usize = people.iter().map(|p| p.faces.len()).sum();
+        out += &format!(
+            "{} people; {} of {} faces assigned (a person needs {} faces within {} of each other)\n",
+            people.len(),
+            assigned,
+            faces.len(),
+            params.min_faces,
+            params.eps
+        );
+    }
+    let _ = std::io::stdout().write_all(out.as_bytes());
+
+    if let Some(dir) = &args.sheets {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for p in &people {
+            let mine: Vec<_> = p.faces.iter().map(|&i| &faces[i]).collect();
+            let sheet = contact_sheet(&report.root, &mine, 6, 4, 120);
+            let mut jpeg = Vec::new();
+            sheet.write_to(
+                &mut std::io::Cursor::new(&mut jpeg),
+                image::ImageFormat::Jpeg,
+            )?;
+            app::write_atomically(&dir.join(format!("person-{}.jpg", p.id)), &jpeg)?;
+        }
+    }
+    Ok(())
 }
 
 fn status_line(r: &IndexReport) -> String {

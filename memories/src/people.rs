@@ -439,3 +439,96 @@ mod tests {
         assert!(err.contains("people.json is not readable"), "{err}");
     }
 }
+
+/// One face of the library, as clustering sees it.
+#[derive(Debug, Clone)]
+pub struct LibraryFace<'a> {
+    pub key: FaceKey,
+    /// The photo's path below the folder (the first, when several files hold the same bytes).
+    pub rel: &'a str,
+    pub face: crate::index::FaceBox,
+    pub descriptor: &'a [f32],
+}
+
+/// Every face with a descriptor, once per distinct photo content.
+pub fn library_faces(records: &[crate::index::Record]) -> Vec<LibraryFace<'_>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut faces = Vec::new();
+    for r in records {
+        let crate::index::Outcome::Analysed(info) = &r.outcome else {
+            continue;
+        };
+        if !seen.insert(r.content_hash.as_str()) {
+            continue;
+        }
+        for (rank, (face, descriptor)) in info.faces.iter().zip(&info.descriptors).enumerate() {
+            if let Some(descriptor) = descriptor {
+                faces.push(LibraryFace {
+                    key: format!("{}#{rank}", r.content_hash),
+                    rel: &r.rel,
+                    face: *face,
+                    descriptor,
+                });
+            }
+        }
+    }
+    faces
+}
+
+/// Where the book of the index at `index_path` lives: beside it.
+pub fn book_path(index_path: &Path) -> std::path::PathBuf {
+    let mut name = index_path.file_name().unwrap_or_default().to_os_string();
+    name.push(".people.json");
+    index_path.with_file_name(name)
+}
+
+impl Book {
+    /// [`Book::assign`] over the library's faces.
+    pub fn assign_library(&mut self, faces: &[LibraryFace<'_>], params: Params) -> Vec<Person> {
+        let keys: Vec<FaceKey> = faces.iter().map(|f| f.key.clone()).collect();
+        let descriptors: Vec<&[f32]> = faces.iter().map(|f| f.descriptor).collect();
+        self.assign(&keys, &descriptors, params)
+    }
+}
+
+/// A contact sheet: up to `columns * rows` chips of the person's faces, `side` pixels each, cut
+/// from the photos under `root`.
+pub fn contact_sheet(
+    root: &Path,
+    faces: &[&LibraryFace<'_>],
+    columns: u32,
+    rows: u32,
+    side: u32,
+) -> image::RgbImage {
+    use crate::align::chip;
+    use crate::analysis::decode_rgb;
+    let shown = faces.len().min((columns * rows) as usize) as u32;
+    let used_rows = shown.div_ceil(columns).max(1);
+    let mut sheet =
+        image::RgbImage::from_pixel(columns * side, used_rows * side, image::Rgb([24, 24, 24]));
+    for (n, face) in faces.iter().take(shown as usize).enumerate() {
+        let Some(landmarks) = face.face.landmarks else {
+            continue;
+        };
+        let Ok(bytes) = std::fs::read(root.join(face.rel)) else {
+            continue;
+        };
+        let crate::scan::Sniffed::Image(format) = crate::scan::sniff(&bytes) else {
+            continue;
+        };
+        let meta = crate::metadata::PhotoMeta::read(&bytes, std::time::SystemTime::UNIX_EPOCH);
+        let Ok(decoded) = decode_rgb(&bytes, format, meta.orientation, 1280) else {
+            continue;
+        };
+        let scale = decoded.image.width() as f32 / decoded.full_width.max(1) as f32;
+        let cut = chip(
+            &decoded.image,
+            &landmarks.map(|(x, y)| (x * scale, y * scale)),
+        );
+        let small =
+            image::imageops::resize(&cut, side, side, image::imageops::FilterType::Triangle);
+        let (x, y) = ((n as u32 % columns) * side, (n as u32 / columns) * side);
+        image::imageops::replace(&mut sheet, &small, i64::from(x), i64::from(y));
+    }
+    sheet
+}

@@ -645,6 +645,7 @@ mod tests {
                 },
             },
             faces: Vec::new(),
+            descriptors: Vec::new(),
         };
         Record {
             rel,
