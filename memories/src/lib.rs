@@ -52,6 +52,7 @@
 pub mod analysis;
 pub mod app;
 pub mod config;
+pub mod embedding;
 pub mod events;
 pub mod faces;
 pub mod index;
