@@ -16,6 +16,9 @@
 //! - [`events`] groups photos into events, finds home and trips and "on this day" photos.
 //! - [`plan`] applies the exclusions and builds the [`plan::Plan`] that is printed.
 //! - [`faces`] runs the nnc-compiled face detector (`memories detect`).
+//! - [`embedding`] cuts an aligned 150x150 chip from a face's landmarks and computes its identity
+//!   descriptor with dlib's face recognition network, compiled by nnc (not yet wired into the
+//!   index).
 //!
 //! # Usage
 //!
