@@ -16,6 +16,10 @@
 //! - [`events`] groups photos into events, finds home and trips and "on this day" photos.
 //! - [`plan`] applies the exclusions and builds the [`plan::Plan`] that is printed.
 //! - [`faces`] runs the nnc-compiled face detector (`memories detect`).
+//! - [`align`] cuts an aligned 150x150 chip from a face's landmarks, and [`embedding`] computes
+//!   its identity descriptor with dlib's face recognition network, compiled by nnc.
+//! - [`people`] clusters descriptors into people and keeps the user's corrections
+//!   (`memories people`).
 //!
 //! # Usage
 //!
