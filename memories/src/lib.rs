@@ -16,6 +16,9 @@
 //! - [`events`] groups photos into events, finds home and trips and "on this day" photos.
 //! - [`plan`] applies the exclusions and builds the [`plan::Plan`] that is printed.
 //! - [`faces`] runs the nnc-compiled face detector (`memories detect`).
+//! - [`movie`] makes themed mini-movies of the memories: photo selection, a beat-cut timeline,
+//!   face-aware Ken Burns motion, title cards, transitions, colour grades, posters and
+//!   `index.html`.
 //!
 //! # Usage
 //!
@@ -56,5 +59,6 @@ pub mod events;
 pub mod faces;
 pub mod index;
 pub mod metadata;
+pub mod movie;
 pub mod plan;
 pub mod scan;

@@ -1,0 +1,173 @@
+//! Where movie rendering time goes, at 720p and 1080p: decoding a photo at the size a shot
+//! needs, composing a frame (one bilinear Ken Burns sample, graded at decode), composing a
+//! crossfade frame (two samples and a blend), and a whole movie of the demo photos (decode and
+//! compose, no encoder) against its duration. Uses every core, as the program does.
+//!
+//! ```text
+//! cargo bench -p memories --bench render
+//! ```
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use memories::analysis::{ANALYSIS_SIDE, Decoded, analyse, decode_rgb, shrink};
+use memories::faces::{DECODE_SIDE, DEFAULT_SCORE, FaceDetector};
+use memories::index::{FaceBox, PhotoInfo};
+use memories::metadata::PhotoMeta;
+use memories::movie::motion::{self, Direction};
+use memories::movie::select::Similarity;
+use memories::movie::{
+    self, FrameSink, Length, Memory, MemoryPhoto, Movie, MovieError, Resolution, Settings, Source,
+    Theme, compose,
+};
+use memories::scan::{Sniffed, sniff};
+
+/// Indexes one photo the way `memories` does, for a [`Memory`] built without a database.
+fn analysed(path: &Path, detector: &mut FaceDetector) -> MemoryPhoto {
+    let bytes = std::fs::read(path).expect("demo photo");
+    let Sniffed::Image(format) = sniff(&bytes) else {
+        panic!("{} is not an image", path.display())
+    };
+    let meta = PhotoMeta::read(&bytes, SystemTime::UNIX_EPOCH);
+    let decoded = decode_rgb(&bytes, format, meta.orientation, DECODE_SIDE).expect("decodes");
+    let faces = detector
+        .detect_decoded(&decoded)
+        .faces
+        .iter()
+        .map(|f| FaceBox {
+            x: f.x,
+            y: f.y,
+            w: f.w,
+            h: f.h,
+            score: f.score,
+        })
+        .collect();
+    let small = Decoded {
+        image: shrink(decoded.image, ANALYSIS_SIDE),
+        ..decoded
+    };
+    let analysis = analyse(&small, meta.camera().is_some());
+    MemoryPhoto {
+        rel: path.file_name().unwrap().to_string_lossy().into_owned(),
+        path: path.to_path_buf(),
+        info: PhotoInfo {
+            format,
+            meta,
+            analysis,
+            faces,
+        },
+    }
+}
+
+struct Discard;
+
+impl FrameSink for Discard {
+    fn push(&mut self, rgb: &[u8]) -> Result<(), MovieError> {
+        black_box(rgb);
+        Ok(())
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn main() {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo/people");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&demo)
+        .expect("demo/people")
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    let mut detector = FaceDetector::new(DEFAULT_SCORE);
+    let mut photos: Vec<MemoryPhoto> = paths.iter().map(|p| analysed(p, &mut detector)).collect();
+    photos.sort_by_key(|p| p.info.meta.taken.timeline_secs());
+    let memory = Memory {
+        id: "bench".into(),
+        title: "Benchmark evening".into(),
+        dates: "1 January 2020".into(),
+        place: None,
+        photos,
+    };
+    let similar = Similarity {
+        duplicate_bits: 8,
+        burst_secs: 600,
+    };
+    println!(
+        "{} threads; {} demo photos",
+        rayon::current_num_threads(),
+        memory.photos.len()
+    );
+    for resolution in [Resolution::Hd720, Resolution::Hd1080] {
+        let (w, h) = resolution.size();
+        let settings = Settings {
+            theme: Theme::Gentle,
+            length: Length::Medium,
+            resolution,
+        };
+        let grade = settings.theme.grade().lut();
+        // Decode: each demo photo at the size its shot needs, graded.
+        let start = Instant::now();
+        let mut sources = Vec::new();
+        for (n, photo) in memory.photos.iter().enumerate() {
+            let a = &photo.info.analysis;
+            let kb = motion::plan(
+                a.width,
+                a.height,
+                &photo.info.faces,
+                w as f32 / h as f32,
+                settings.theme.zoom(),
+                Direction::ZoomIn,
+                n % 2 == 0,
+            );
+            sources.push((Source::load(photo, &kb, w, &grade).expect("decodes"), kb));
+        }
+        let decode = start.elapsed() / memory.photos.len() as u32;
+
+        // Compose: steady frames of a moving crop, then crossfade frames.
+        let frames = 90;
+        let mut out = vec![0u8; w * h * 3];
+        let (mut a, mut b) = (out.clone(), out.clone());
+        let start = Instant::now();
+        for i in 0..frames {
+            let (source, kb) = &sources[i % sources.len()];
+            source.draw(kb.at(i as f32 / frames as f32), &mut out, w, h);
+            black_box(&out);
+        }
+        let steady = start.elapsed() / frames as u32;
+        let start = Instant::now();
+        for i in 0..frames {
+            let (sa, ka) = &sources[i % sources.len()];
+            let (sb, kb) = &sources[(i + 1) % sources.len()];
+            let t = i as f32 / frames as f32;
+            sa.draw(ka.at(t), &mut a, w, h);
+            sb.draw(kb.at(t), &mut b, w, h);
+            compose::crossfade(&a, &b, t, &mut out);
+            black_box(&out);
+        }
+        let blend = start.elapsed() / frames as u32;
+
+        // A whole movie: decode and compose every frame.
+        let movie = Movie::plan(&memory, settings, &similar);
+        let start = Instant::now();
+        let stats = movie::render(&movie, &mut Discard).expect("renders");
+        let total = start.elapsed();
+        let seconds = movie.timeline.duration_secs();
+        println!(
+            "{w}x{h}: decode {:.1} ms/photo; compose {:.2} ms/frame ({:.0} fps), crossfade {:.2} ms/frame ({:.0} fps); \
+             movie of {} shots, {seconds:.1} s, {} frames: {:.2} s (decode {:.2} s, compose {:.2} s) = {:.1}x real time",
+            ms(decode),
+            ms(steady),
+            1.0 / steady.as_secs_f64(),
+            ms(blend),
+            1.0 / blend.as_secs_f64(),
+            movie.shots.len(),
+            stats.frames,
+            total.as_secs_f64(),
+            stats.decode.as_secs_f64(),
+            stats.compose.as_secs_f64(),
+            seconds / total.as_secs_f64()
+        );
+    }
+}
