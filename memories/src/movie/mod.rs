@@ -278,9 +278,17 @@ pub fn memories(plan: &Plan, root: &Path) -> Vec<Memory> {
     out
 }
 
-/// "Wednesday afternoon", or "4 days in October" for a long event.
+/// "Wednesday afternoon"; "4 days in October" for an event of several days; "2009 to 2019"
+/// or "March to May" for one spanning months (only with very large event gaps).
 fn event_title(start: NaiveDateTime, end: NaiveDateTime) -> String {
     let days = (end.date() - start.date()).num_days() + 1;
+    if days > 31 {
+        return if start.year() != end.year() {
+            format!("{} to {}", start.year(), end.year())
+        } else {
+            format!("{} to {}", start.format("%B"), end.format("%B"))
+        };
+    }
     if days > 1 {
         return format!("{days} days in {}", start.format("%B"));
     }
@@ -318,6 +326,59 @@ fn place(centre: Option<crate::metadata::GeoPoint>, km_from_home: Option<f64>) -
         None => {}
     }
     Some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(text: &str) -> NaiveDateTime {
+        NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap()
+    }
+
+    #[test]
+    fn titles_and_dates_read_naturally() {
+        let check = |a: &str, b: &str, title: &str, when: &str| {
+            assert_eq!(
+                (event_title(at(a), at(b)), dates(at(a), at(b))),
+                (title.to_string(), when.to_string())
+            );
+        };
+        check(
+            "2008-10-22 16:28",
+            "2008-10-22 17:00",
+            "Wednesday afternoon",
+            "22 October 2008",
+        );
+        check(
+            "2008-10-22 21:28",
+            "2008-10-23 01:00",
+            "2 days in October",
+            "22–23 October 2008",
+        );
+        check(
+            "2008-09-30 08:00",
+            "2008-10-02 09:00",
+            "3 days in September",
+            "30 September – 2 October 2008",
+        );
+        check(
+            "2009-11-20 13:06",
+            "2019-05-18 09:23",
+            "2009 to 2019",
+            "20 November 2009 – 18 May 2019",
+        );
+        assert_eq!(
+            place(
+                Some(crate::metadata::GeoPoint {
+                    lat: 43.4672,
+                    lon: -11.882
+                }),
+                Some(9897.4)
+            ),
+            Some("43.47° N, 11.88° W · 9897 km from home".to_string())
+        );
+    }
 }
 
 /// One photo on screen with its motion.

@@ -207,14 +207,16 @@ impl Timeline {
         fade_in.min(fade_out).max(0.0) as f32
     }
 
-    /// Frames worth looking at: the middle of each segment's own time and the middle of each
-    /// transition. Used for `--frames-dir` and the tests.
+    /// Frames worth looking at: the middle of each segment's own time, and each transition a
+    /// quarter of the way through (its middle is a plain white or black frame for a dip). Used
+    /// for `--frames-dir`.
     pub fn key_frames(&self) -> Vec<usize> {
         let mut frames = Vec::new();
         for i in 0..self.segments() {
             frames.push(self.frame_of((self.bounds[i] + self.bounds[i + 1]) / 2.0));
             if i + 1 < self.segments() {
-                frames.push(self.frame_of(self.bounds[i + 1]));
+                let half = self.half_out(i);
+                frames.push(self.frame_of(self.bounds[i + 1] - half / 2.0));
             }
         }
         frames
