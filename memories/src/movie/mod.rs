@@ -605,8 +605,8 @@ fn render_frames(
             load(&mut sources, segment - 1, &mut stats)?;
         }
         // Photos of shots that are over are dropped as soon as they are.
-        for shot in 0..first_segment.saturating_sub(1) {
-            sources[shot] = None;
+        for over in sources.iter_mut().take(first_segment.saturating_sub(1)) {
+            *over = None;
         }
         let start = Instant::now();
         let draw = |showing: timeline::Showing, out: &mut [u8]| match showing.segment {

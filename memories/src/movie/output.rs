@@ -131,7 +131,11 @@ pub fn write_folder(
                 }
             })?;
         write_file(&poster_path, &jpeg)?;
-        let (movie_path, frames, stats) = render_movie(&movie, &out, frames_dir.as_deref())?;
+        let Rendered {
+            movie: movie_path,
+            frames,
+            stats,
+        } = render_movie(&movie, &out, frames_dir.as_deref())?;
         let mut line = format!(
             "{} \"{}\": {} shots of {} photos, {:.1} s; poster {}",
             memory.id,
@@ -194,8 +198,14 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_default()
 }
 
-/// Renders `movie` into every sink that wants its frames, and returns the movie file written
-/// (if any), the sample frames written and the render's timings.
+/// What [`render_movie`] wrote.
+struct Rendered {
+    movie: Option<PathBuf>,
+    frames: Vec<PathBuf>,
+    stats: Option<RenderStats>,
+}
+
+/// Renders `movie` into every sink that wants its frames, and says what it wrote.
 ///
 /// THE ENCODER'S PLACE. This is the one spot where the MP4 is made. When `encode` and
 /// `soundtrack` land, create `encode::Mp4Writer::create(&out.join(format!("{}.mp4",
@@ -208,7 +218,7 @@ fn render_movie(
     movie: &Movie,
     out: &Path,
     frames_dir: Option<&Path>,
-) -> Result<(Option<PathBuf>, Vec<PathBuf>, Option<RenderStats>), MovieError> {
+) -> Result<Rendered, MovieError> {
     let _ = out; // The movie file's folder, once there is an encoder.
     let mut frames = frames_dir.map(|dir| {
         PngFrames::new(
@@ -223,14 +233,18 @@ fn render_movie(
         sinks.push(f);
     }
     if sinks.is_empty() {
-        return Ok((None, Vec::new(), None));
+        return Ok(Rendered {
+            movie: None,
+            frames: Vec::new(),
+            stats: None,
+        });
     }
     let stats = render(movie, &mut Tee(sinks))?;
-    Ok((
-        None,
-        frames.map(|f| f.written).unwrap_or_default(),
-        Some(stats),
-    ))
+    Ok(Rendered {
+        movie: None,
+        frames: frames.map(|f| f.written).unwrap_or_default(),
+        stats: Some(stats),
+    })
 }
 
 #[cfg(test)]

@@ -163,11 +163,11 @@ pub fn title_card(background: &[u8], width: usize, height: usize, caption: &Capt
 /// toward the bottom, with the caption at the bottom left, as video thumbnails are captioned.
 pub fn poster(picture: &[u8], width: usize, height: usize, caption: &Caption) -> Vec<u8> {
     let mut frame = picture.to_vec();
-    let start = height / 2;
+    let start = height * 2 / 5;
     for y in start..height {
         let t = (y - start) as f32 / (height - start) as f32;
         let row = &mut frame[y * width * 3..(y + 1) * width * 3];
-        toward_level(row, 0, 0.75 * t.powf(1.3));
+        toward_level(row, 0, 0.8 * t.powf(1.1));
     }
     let (bold, book) = (font(BOLD), font(BOOK));
     let (w, h) = (width as f32, height as f32);
@@ -192,7 +192,8 @@ pub fn poster(picture: &[u8], width: usize, height: usize, caption: &Caption) ->
 }
 
 /// A heavy, cheap blur: shrink to 1/24 by area averaging, smooth with a 3x3 box twice, and
-/// scale back up bilinearly.
+/// scale back up bilinearly. The box filter counts pixels past the border as black, which
+/// darkens the edges like a vignette and frames the title.
 fn blurred(rgb: &[u8], width: usize, height: usize) -> Vec<u8> {
     let image = RgbImage::from_raw(width as u32, height as u32, rgb.to_vec())
         .expect("frame buffer matches its size");
@@ -268,7 +269,10 @@ mod tests {
         let (w, h) = (640, 360);
         let picture = vec![120u8; w * h * 3];
         let poster = poster(&picture, w, h, &caption());
-        assert_eq!(&poster[..w * 3 * (h / 2)], &picture[..w * 3 * (h / 2)]);
+        assert_eq!(
+            &poster[..w * 3 * (h * 2 / 5)],
+            &picture[..w * 3 * (h * 2 / 5)]
+        );
         assert!(bright_pixels(&poster, w, h / 2, h) > 1500);
     }
 }
