@@ -2,8 +2,9 @@
 //!
 //! Everything works on packed RGB8 buffers with integer arithmetic. Sampling is bilinear with
 //! 8-bit subpixel weights, so a crop that moves by a fraction of a pixel per frame moves
-//! smoothly; the per-column source positions are computed once per frame and rows are spread
-//! over rayon's threads.
+//! smoothly; the per-column source positions are computed once per frame, the three channels
+//! of a pixel are interpolated together in one 64-bit integer, and rows are spread over
+//! rayon's threads.
 
 use image::RgbImage;
 use rayon::prelude::*;
@@ -14,48 +15,84 @@ use super::theme::TransitionKind;
 /// Rows per rayon task: enough work per task that scheduling costs nothing measurable.
 const ROWS_PER_TASK: usize = 8;
 
+/// An image ready for sampling: one `u32` per pixel (`r | g << 8 | b << 16`), so a bilinear tap
+/// is one load and the three channels are interpolated together in one 64-bit integer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Packed {
+    pub width: usize,
+    pub height: usize,
+    pixels: Vec<u32>,
+}
+
+impl Packed {
+    pub fn from_rgb(image: &RgbImage) -> Packed {
+        Packed {
+            width: image.width() as usize,
+            height: image.height() as usize,
+            pixels: image
+                .as_raw()
+                .chunks_exact(3)
+                .map(|p| u32::from(p[0]) | u32::from(p[1]) << 8 | u32::from(p[2]) << 16)
+                .collect(),
+        }
+    }
+}
+
+/// Spreads a packed pixel's three bytes into 16-bit lanes of a `u64`, so that a weighted sum
+/// of two pixels (weights summing to 256) never carries from one channel into the next.
+fn spread(p: u32) -> u64 {
+    let p = u64::from(p);
+    (p & 0xff) | (p & 0xff00) << 8 | (p & 0xff_0000) << 16
+}
+
+/// Lanes of [`spread`]: the low byte of each 16-bit lane.
+const LANES: u64 = 0x00ff_00ff_00ff;
+/// Half of 256 in each lane: rounds a `>> 8` to nearest.
+const HALF: u64 = 0x0080_0080_0080;
+
+/// `a` and `b` (spread pixels) mixed with weights `wa + wb = 256`, rounded, still spread.
+fn lerp(a: u64, b: u64, wa: u64, wb: u64) -> u64 {
+    ((a * wa + b * wb + HALF) >> 8) & LANES
+}
+
 /// Fills `out` (`width` x `height` RGB8) with the part `crop` of `src`, in `src`'s pixels,
 /// scaled bilinearly. Samples outside the image repeat its edge pixels, but the motion planner
 /// never asks for a crop outside the photo.
-pub fn sample(src: &RgbImage, crop: Rect, out: &mut [u8], width: usize, height: usize) {
-    let (sw, sh) = (src.width() as usize, src.height() as usize);
+pub fn sample(src: &Packed, crop: Rect, out: &mut [u8], width: usize, height: usize) {
+    let (sw, sh) = (src.width, src.height);
     assert_eq!(out.len(), width * height * 3, "frame buffer size");
     assert!(sw > 0 && sh > 0, "source image has pixels");
     // Pixel centres: output pixel x covers crop.x + (x + 0.5) * step in source pixels, whose
     // centres sit at whole numbers + 0.5.
-    let taps = |start: f32, extent: f32, n: usize, limit: usize| -> Vec<(usize, usize, u32)> {
+    let taps = |start: f32, extent: f32, n: usize, limit: usize| -> Vec<(usize, usize, u64)> {
         let step = extent / n as f32;
         (0..n)
             .map(|i| {
                 let pos = (start + (i as f32 + 0.5) * step - 0.5).clamp(0.0, (limit - 1) as f32);
                 let i0 = pos as usize;
-                let frac = ((pos - i0 as f32) * 256.0).round() as u32;
+                let frac = ((pos - i0 as f32) * 256.0).round() as u64;
                 (i0, (i0 + 1).min(limit - 1), frac)
             })
             .collect()
     };
-    let columns: Vec<(usize, usize, u32)> = taps(crop.x, crop.w, width, sw)
-        .into_iter()
-        .map(|(a, b, f)| (a * 3, b * 3, f))
-        .collect();
+    let columns = taps(crop.x, crop.w, width, sw);
     let rows = taps(crop.y, crop.h, height, sh);
-    let data = src.as_raw();
-    let stride = sw * 3;
     out.par_chunks_mut(width * 3 * ROWS_PER_TASK)
         .enumerate()
         .for_each(|(task, chunk)| {
             for (r, row) in chunk.chunks_exact_mut(width * 3).enumerate() {
                 let (y0, y1, fy) = rows[task * ROWS_PER_TASK + r];
-                let top = &data[y0 * stride..(y0 + 1) * stride];
-                let bottom = &data[y1 * stride..(y1 + 1) * stride];
+                let top = &src.pixels[y0 * sw..(y0 + 1) * sw];
+                let bottom = &src.pixels[y1 * sw..(y1 + 1) * sw];
                 let (wy0, wy1) = (256 - fy, fy);
                 for (px, &(x0, x1, fx)) in row.chunks_exact_mut(3).zip(&columns) {
                     let (wx0, wx1) = (256 - fx, fx);
-                    for c in 0..3 {
-                        let t = u32::from(top[x0 + c]) * wx0 + u32::from(top[x1 + c]) * wx1;
-                        let b = u32::from(bottom[x0 + c]) * wx0 + u32::from(bottom[x1 + c]) * wx1;
-                        px[c] = ((t * wy0 + b * wy1 + (1 << 15)) >> 16) as u8;
-                    }
+                    let t = lerp(spread(top[x0]), spread(top[x1]), wx0, wx1);
+                    let b = lerp(spread(bottom[x0]), spread(bottom[x1]), wx0, wx1);
+                    let v = lerp(t, b, wy0, wy1);
+                    px[0] = v as u8;
+                    px[1] = (v >> 16) as u8;
+                    px[2] = (v >> 32) as u8;
                 }
             }
         });
@@ -150,7 +187,8 @@ mod tests {
 
     #[test]
     fn sampling_the_whole_image_at_its_size_copies_it() {
-        let src = gradient(64, 36);
+        let image = gradient(64, 36);
+        let src = Packed::from_rgb(&image);
         let mut out = vec![0; 64 * 36 * 3];
         let whole = Rect {
             x: 0.0,
@@ -159,12 +197,12 @@ mod tests {
             h: 36.0,
         };
         sample(&src, whole, &mut out, 64, 36);
-        assert_eq!(out, src.as_raw().as_slice());
+        assert_eq!(out, image.as_raw().as_slice());
     }
 
     #[test]
     fn sampling_is_subpixel_and_stays_in_the_image() {
-        let src = gradient(256, 2);
+        let src = Packed::from_rgb(&gradient(256, 2));
         let mut out = vec![0; 16 * 2 * 3];
         let mut reds = Vec::new();
         // A crop sliding by a tenth of a pixel moves the red ramp by a tenth of a step.

@@ -30,7 +30,6 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use chrono::{Datelike, NaiveDateTime, Timelike};
-use image::RgbImage;
 use rayon::prelude::*;
 use thiserror::Error;
 
@@ -472,7 +471,7 @@ impl Movie {
 /// pixels.
 #[derive(Debug, Clone)]
 pub struct Source {
-    pub image: RgbImage,
+    pub image: compose::Packed,
     scale_x: f32,
     scale_y: f32,
 }
@@ -505,7 +504,7 @@ impl Source {
         Ok(Source {
             scale_x: image.width() as f32 / decoded.full_width.max(1) as f32,
             scale_y: image.height() as f32 / decoded.full_height.max(1) as f32,
-            image,
+            image: compose::Packed::from_rgb(&image),
         })
     }
 
@@ -695,4 +694,24 @@ pub fn contact_frames(
     let mut keep = Keep(Vec::new());
     render_frames(movie, Some(&wanted), &mut keep)?;
     Ok(wanted.into_iter().zip(keep.0).collect())
+}
+
+#[cfg(test)]
+mod sink_tests {
+    use super::*;
+
+    #[test]
+    fn png_frames_keep_exactly_the_chosen_frames() {
+        let dir = tempfile::tempdir().unwrap();
+        let (w, h) = (4, 2);
+        let mut sink = PngFrames::new(dir.path(), "m", (w, h), &[1, 3]);
+        for n in 0..3u8 {
+            sink.push(&vec![n * 50; w * h * 3]).unwrap();
+        }
+        assert_eq!(sink.written, [dir.path().join("m-00001.png")]);
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "no temporary files left");
+        let png = image::open(&sink.written[0]).unwrap().into_rgb8();
+        assert_eq!(png.as_raw(), &vec![50u8; w * h * 3]);
+    }
 }

@@ -10,7 +10,7 @@ use ab_glyph::{Font, FontRef, PxScale, ScaleFont, point};
 use image::RgbImage;
 use image::imageops;
 
-use super::compose::{sample, toward_level};
+use super::compose::{Packed, sample, toward_level};
 use super::motion::Rect;
 
 static BOLD: &[u8] = include_bytes!("../../assets/DejaVuSans-Bold-subset.ttf");
@@ -210,7 +210,7 @@ fn blurred(rgb: &[u8], width: usize, height: usize) -> Vec<u8> {
         w: small_w as f32,
         h: small_h as f32,
     };
-    sample(&small, whole, &mut out, width, height);
+    sample(&Packed::from_rgb(&small), whole, &mut out, width, height);
     out
 }
 
