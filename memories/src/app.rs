@@ -57,6 +57,18 @@ pub enum AppError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "output folder {} is inside the photo folder {}, which memories never writes to; choose another --out (or add --force-out-inside)",
+        out.display(), root.display()
+    )]
+    OutInsideFolder { out: PathBuf, root: PathBuf },
+    #[error(
+        "no memory {id:?}; the memories are: {}",
+        if known.is_empty() { "none".to_string() } else { known.join(", ") }
+    )]
+    UnknownMemory { id: String, known: Vec<String> },
+    #[error(transparent)]
+    Movie(#[from] crate::movie::MovieError),
 }
 
 /// What an indexing pass did and found.
@@ -315,18 +327,22 @@ pub fn check_output(path: &Path, root: &Path) -> Result<(), AppError> {
 /// Writes `contents` to a temporary file beside `path`, syncs it, then renames it over `path`:
 /// readers see the old file or the new one, never half of one.
 pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), AppError> {
-    let err = |source| AppError::Output {
+    write_file_atomically(path, contents).map_err(|source| AppError::Output {
         path: path.to_path_buf(),
         source,
-    };
+    })
+}
+
+/// [`write_atomically`] with the plain I/O error, for modules with their own error type.
+pub fn write_file_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(err)?;
-    file.write_all(contents).map_err(err)?;
-    file.as_file().sync_all().map_err(err)?;
-    file.persist(path).map_err(|e| err(e.error))?;
+    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    file.write_all(contents)?;
+    file.as_file().sync_all()?;
+    file.persist(path).map_err(|e| e.error)?;
     Ok(())
 }
 

@@ -20,6 +20,9 @@
 //!   its identity descriptor with dlib's face recognition network, compiled by nnc.
 //! - [`people`] clusters descriptors into people and keeps the user's corrections
 //!   (`memories people`).
+//! - [`movie`] makes themed mini-movies of the memories: photo selection, a beat-cut timeline,
+//!   face-aware Ken Burns motion, title cards, transitions, colour grades, posters and
+//!   `index.html`.
 //!
 //! # Usage
 //!
@@ -27,7 +30,10 @@
 //! photo of each memory and why each excluded photo is out; `--json` prints one JSON object per
 //! photo and then per memory candidate. The index is stored in the user's cache directory
 //! (`~/.cache/memories/<folder>-<hash>.sqlite` on Linux) unless `--cache FILE` says otherwise;
-//! the photo folder itself is never written to. `memories --help` lists every flag.
+//! the photo folder itself is never written to. `memories <DIR> --out <OUT>` also writes each
+//! memory's poster (and, with the encoder, its movie) and an `index.html` into `OUT`, which may
+//! not be inside `DIR`; see [`movie`] for themes, lengths and what a movie is made of.
+//! `memories --help` lists every flag.
 //!
 //! # Defaults and why
 //!
@@ -66,6 +72,7 @@ pub mod events;
 pub mod faces;
 pub mod index;
 pub mod metadata;
+pub mod movie;
 pub mod people;
 pub mod plan;
 pub mod plan_page;

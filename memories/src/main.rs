@@ -6,12 +6,13 @@ use std::process::ExitCode;
 
 use chrono::{Local, NaiveDate};
 use clap::error::ErrorKind;
-use clap::{Args, CommandFactory, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use memories::app::{self, AppError, IndexReport};
 use memories::config::{Config, DateRange, PathRules};
 use memories::faces::FaceDetector;
 use memories::index::Opened;
+use memories::movie::{self, Length, Resolution, Theme};
 use memories::plan;
 
 /// Finds events, trips and "on this day" memories in a photo folder. The folder is only read;
@@ -156,6 +157,51 @@ struct RunArgs {
     /// Keep every near-duplicate of a burst.
     #[arg(long)]
     keep_duplicates: bool,
+    /// Write each memory's poster (and movie) and an index.html listing them into DIR, which
+    /// must not be inside the photo folder.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// The movies' pace, transitions, colour and music.
+    #[arg(long, value_enum, default_value_t = ThemeArg::Gentle, requires = "out")]
+    theme: ThemeArg,
+    /// Movie length: short (15-20 s), medium (30-45 s) or long (60-90 s).
+    #[arg(long, value_enum, default_value_t = LengthArg::Medium, requires = "out")]
+    length: LengthArg,
+    /// Frame size of the movies.
+    #[arg(long, value_enum, default_value_t = ResolutionArg::P720, requires = "out")]
+    resolution: ResolutionArg,
+    /// Make only this memory (an id such as event-0, as listed by --json); repeatable.
+    #[arg(long = "memory", value_name = "ID", requires = "out")]
+    memories: Vec<String>,
+    /// Also keep sample frames of each movie (the middle of every shot and transition) as PNG
+    /// files in DIR.
+    #[arg(long, value_name = "DIR", requires = "out")]
+    frames_dir: Option<PathBuf>,
+    /// Allow --out (and --frames-dir) inside the photo folder.
+    #[arg(long, requires = "out")]
+    force_out_inside: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ThemeArg {
+    Chill,
+    Gentle,
+    Uplifting,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LengthArg {
+    Short,
+    Medium,
+    Long,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ResolutionArg {
+    #[value(name = "720p")]
+    P720,
+    #[value(name = "1080p")]
+    P1080,
 }
 
 impl RunArgs {
@@ -283,13 +329,45 @@ fn run(dir: &Path, args: &RunArgs, explain: bool) -> Result<(), AppError> {
         text
     };
     match &args.output {
-        Some(path) => app::write_atomically(path, text.as_bytes()),
+        Some(path) => app::write_atomically(path, text.as_bytes())?,
         None => {
             // A closed pipe (`memories DIR | head`) is not an error worth a message.
             let _ = std::io::stdout().write_all(text.as_bytes());
-            Ok(())
         }
     }
+    if let Some(out) = &args.out {
+        let options = movie::output::Options {
+            settings: movie::Settings {
+                theme: match args.theme {
+                    ThemeArg::Chill => Theme::Chill,
+                    ThemeArg::Gentle => Theme::Gentle,
+                    ThemeArg::Uplifting => Theme::Uplifting,
+                },
+                length: match args.length {
+                    LengthArg::Short => Length::Short,
+                    LengthArg::Medium => Length::Medium,
+                    LengthArg::Long => Length::Long,
+                },
+                resolution: match args.resolution {
+                    ResolutionArg::P720 => Resolution::Hd720,
+                    ResolutionArg::P1080 => Resolution::Hd1080,
+                },
+            },
+            only: args.memories.clone(),
+            frames_dir: args.frames_dir.clone(),
+            force_inside: args.force_out_inside,
+        };
+        let similar = movie::select::Similarity {
+            duplicate_bits: config.exclude.duplicate_bits,
+            burst_secs: (config.exclude.burst_minutes * 60.0) as i64,
+        };
+        movie::output::write_folder(&plan, &report.root, out, &options, &similar, |line| {
+            if !args.quiet {
+                eprintln!("memories: {line}");
+            }
+        })?;
+    }
+    Ok(())
 }
 
 /// `memories detect`: faces in every photo named or found, one line each; unreadable files are

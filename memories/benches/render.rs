@@ -1,0 +1,214 @@
+//! Where movie rendering time goes, at 720p and 1080p: decoding a photo at the size a shot
+//! needs, composing a frame (one bilinear Ken Burns sample, graded at decode), composing a
+//! crossfade frame (two samples and a blend), and a whole movie of the demo photos (decode and
+//! compose, no encoder) against its duration. Uses every core, as the program does. Besides
+//! wall-clock time it reports the process's CPU time (Linux), which stays meaningful when other
+//! work shares the machine: on an idle machine, wall time is about CPU time over the cores.
+//!
+//! ```text
+//! cargo bench -p memories --bench render
+//! ```
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
+
+use memories::analysis::{ANALYSIS_SIDE, Decoded, analyse, decode_rgb, shrink};
+use memories::faces::{DECODE_SIDE, DEFAULT_SCORE, FaceDetector};
+use memories::index::{FaceBox, PhotoInfo};
+use memories::metadata::PhotoMeta;
+use memories::movie::motion::{self, Direction};
+use memories::movie::select::Similarity;
+use memories::movie::{
+    self, FrameSink, Length, Memory, MemoryPhoto, Movie, MovieError, Resolution, Settings, Source,
+    Theme, compose,
+};
+use memories::scan::{Sniffed, sniff};
+
+/// Indexes one photo the way `memories` does, for a [`Memory`] built without a database.
+fn analysed(path: &Path, detector: &mut FaceDetector) -> MemoryPhoto {
+    let bytes = std::fs::read(path).expect("demo photo");
+    let Sniffed::Image(format) = sniff(&bytes) else {
+        panic!("{} is not an image", path.display())
+    };
+    let meta = PhotoMeta::read(&bytes, SystemTime::UNIX_EPOCH);
+    let decoded = decode_rgb(&bytes, format, meta.orientation, DECODE_SIDE).expect("decodes");
+    let faces = detector
+        .detect_decoded(&decoded)
+        .faces
+        .iter()
+        .map(|f| FaceBox {
+            x: f.x,
+            y: f.y,
+            w: f.w,
+            h: f.h,
+            score: f.score,
+            landmarks: f.landmarks,
+        })
+        .collect();
+    let small = Decoded {
+        image: shrink(decoded.image, ANALYSIS_SIDE),
+        ..decoded
+    };
+    let analysis = analyse(&small, meta.camera().is_some());
+    MemoryPhoto {
+        rel: path.file_name().unwrap().to_string_lossy().into_owned(),
+        path: path.to_path_buf(),
+        info: PhotoInfo {
+            format,
+            meta,
+            analysis,
+            faces,
+            descriptors: Vec::new(),
+        },
+    }
+}
+
+struct Discard;
+
+impl FrameSink for Discard {
+    fn push(&mut self, rgb: &[u8]) -> Result<(), MovieError> {
+        black_box(rgb);
+        Ok(())
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// User plus system CPU time of this process so far, from `/proc/self/stat` (clock ticks of
+/// 10 ms); zero where that file does not exist.
+fn cpu_time() -> Duration {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return Duration::ZERO;
+    };
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name and state.
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+/// Runs `f`, returning (wall, CPU) time.
+fn timed(f: impl FnOnce()) -> (Duration, Duration) {
+    let (wall, cpu) = (Instant::now(), cpu_time());
+    f();
+    (wall.elapsed(), cpu_time() - cpu)
+}
+
+fn main() {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../demo/people");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&demo)
+        .expect("demo/people")
+        .map(|e| e.unwrap().path())
+        .collect();
+    paths.sort();
+    let mut detector = FaceDetector::new(DEFAULT_SCORE);
+    let mut photos: Vec<MemoryPhoto> = paths.iter().map(|p| analysed(p, &mut detector)).collect();
+    photos.sort_by_key(|p| p.info.meta.taken.timeline_secs());
+    let memory = Memory {
+        id: "bench".into(),
+        title: "Benchmark evening".into(),
+        dates: "1 January 2020".into(),
+        place: None,
+        photos,
+    };
+    let similar = Similarity {
+        duplicate_bits: 8,
+        burst_secs: 600,
+    };
+    println!(
+        "{} threads; {} demo photos",
+        rayon::current_num_threads(),
+        memory.photos.len()
+    );
+    for resolution in [Resolution::Hd720, Resolution::Hd1080] {
+        let (w, h) = resolution.size();
+        let settings = Settings {
+            theme: Theme::Gentle,
+            length: Length::Medium,
+            resolution,
+        };
+        let grade = settings.theme.grade().lut();
+        // Decode: each demo photo at the size its shot needs, graded.
+        let start = Instant::now();
+        let mut sources = Vec::new();
+        for (n, photo) in memory.photos.iter().enumerate() {
+            let a = &photo.info.analysis;
+            let kb = motion::plan(
+                a.width,
+                a.height,
+                &photo.info.faces,
+                w as f32 / h as f32,
+                settings.theme.zoom(),
+                Direction::ZoomIn,
+                n % 2 == 0,
+            );
+            sources.push((Source::load(photo, &kb, w, &grade).expect("decodes"), kb));
+        }
+        let decode = start.elapsed() / memory.photos.len() as u32;
+
+        // Compose: steady frames of a moving crop, then crossfade frames.
+        let frames = 90;
+        let mut out = vec![0u8; w * h * 3];
+        let (mut a, mut b) = (out.clone(), out.clone());
+        let (steady, steady_cpu) = timed(|| {
+            for i in 0..frames {
+                let (source, kb) = &sources[i % sources.len()];
+                source.draw(kb.at(i as f32 / frames as f32), &mut out, w, h);
+                black_box(&out);
+            }
+        });
+        let (blend, blend_cpu) = timed(|| {
+            for i in 0..frames {
+                let (sa, ka) = &sources[i % sources.len()];
+                let (sb, kb) = &sources[(i + 1) % sources.len()];
+                let t = i as f32 / frames as f32;
+                sa.draw(ka.at(t), &mut a, w, h);
+                sb.draw(kb.at(t), &mut b, w, h);
+                compose::crossfade(&a, &b, t, &mut out);
+                black_box(&out);
+            }
+        });
+        let per_frame = |d: Duration| ms(d) / frames as f64;
+
+        // A whole movie: decode and compose every frame.
+        let movie = Movie::plan(&memory, settings, &similar);
+        let mut stats = None;
+        let (total, total_cpu) = timed(|| {
+            stats = Some(movie::render(&movie, &mut Discard).expect("renders"));
+        });
+        let stats = stats.expect("rendered");
+        let seconds = movie.timeline.duration_secs();
+        println!(
+            "{w}x{h}: decode {:.1} ms/photo (wall); compose {:.2} ms/frame wall ({:.0} fps), {:.2} ms CPU; \
+             crossfade {:.2} ms/frame wall ({:.0} fps), {:.2} ms CPU",
+            ms(decode),
+            per_frame(steady),
+            1000.0 / per_frame(steady),
+            per_frame(steady_cpu),
+            per_frame(blend),
+            1000.0 / per_frame(blend),
+            per_frame(blend_cpu),
+        );
+        println!(
+            "{w}x{h}: movie of {} shots, {seconds:.1} s, {} frames: {:.2} s wall (decode {:.2} s, compose {:.2} s) = {:.1}x real time; \
+             {:.2} s CPU = {:.1}x real time on one core",
+            movie.shots.len(),
+            stats.frames,
+            total.as_secs_f64(),
+            stats.decode.as_secs_f64(),
+            stats.compose.as_secs_f64(),
+            seconds / total.as_secs_f64(),
+            total_cpu.as_secs_f64(),
+            seconds / total_cpu.as_secs_f64().max(1e-9),
+        );
+    }
+}

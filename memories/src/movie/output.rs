@@ -1,0 +1,274 @@
+//! Writing the output folder: a poster and a movie per memory, sample frames on request, and
+//! `index.html` listing them all. Every file is written atomically (a temporary file in the same
+//! folder, then a rename), so an interrupted run leaves whole files or none.
+
+use std::path::{Component, Path, PathBuf};
+
+use super::select::Similarity;
+use super::{
+    FrameSink, Memory, Movie, MovieError, PngFrames, RenderStats, Settings, Tee, encode_image,
+    memories, page, poster, render, write_file,
+};
+use crate::app::AppError;
+use crate::plan::Plan;
+
+/// What to write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    pub settings: Settings,
+    /// Memory ids to make; all when empty.
+    pub only: Vec<String>,
+    /// Where to keep sample frames (the middle of every shot and transition) as PNG.
+    pub frames_dir: Option<PathBuf>,
+    /// Allow the output folder inside the photo folder.
+    pub force_inside: bool,
+}
+
+/// What was written for one memory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Written {
+    pub memory: Memory,
+    pub shots: usize,
+    pub duration_secs: f64,
+    pub poster: PathBuf,
+    /// The movie file, once an encoder writes one.
+    pub movie: Option<PathBuf>,
+    pub frames: Vec<PathBuf>,
+    /// Present when frames were rendered.
+    pub stats: Option<RenderStats>,
+}
+
+/// `out` made absolute with symlinks resolved as far as it exists, so a folder that is not
+/// created yet can still be compared with the photo folder.
+fn resolve(out: &Path) -> std::io::Result<PathBuf> {
+    let absolute = std::path::absolute(out)?;
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    loop {
+        match existing.canonicalize() {
+            Ok(mut path) => {
+                for part in rest.iter().rev() {
+                    path.push(part);
+                }
+                return Ok(path);
+            }
+            Err(e) => match (existing.parent(), existing.file_name()) {
+                (Some(parent), Some(name)) => {
+                    rest.push(name.to_owned());
+                    existing = parent;
+                }
+                _ => return Err(e),
+            },
+        }
+    }
+}
+
+/// Refuses an output folder inside the (canonical) photo folder unless forced: memories
+/// never writes to the photo folder, and posters there would be indexed as photos next time.
+pub fn check_out_dir(out: &Path, root: &Path, force: bool) -> Result<PathBuf, AppError> {
+    let resolved = resolve(out).map_err(|source| AppError::Output {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    let lexical: PathBuf = resolved
+        .components()
+        .filter(|c| !matches!(c, Component::CurDir))
+        .collect();
+    if lexical.starts_with(root) && !force {
+        return Err(AppError::OutInsideFolder {
+            out: out.to_path_buf(),
+            root: root.to_path_buf(),
+        });
+    }
+    Ok(lexical)
+}
+
+/// Writes posters, movies (once the encoder is in), sample frames and `index.html` for the
+/// plan's memories into `out`. `root` is the canonical photo folder; `log` hears one line per
+/// step for the user.
+pub fn write_folder(
+    plan: &Plan,
+    root: &Path,
+    out: &Path,
+    options: &Options,
+    similar: &Similarity,
+    mut log: impl FnMut(&str),
+) -> Result<Vec<Written>, AppError> {
+    let out = check_out_dir(out, root, options.force_inside)?;
+    let frames_dir = match &options.frames_dir {
+        Some(dir) => Some(check_out_dir(dir, root, options.force_inside)?),
+        None => None,
+    };
+    for dir in std::iter::once(&out).chain(&frames_dir) {
+        std::fs::create_dir_all(dir).map_err(|source| AppError::Output {
+            path: dir.clone(),
+            source,
+        })?;
+    }
+    let all = memories(plan, root);
+    for id in &options.only {
+        if !all.iter().any(|m| &m.id == id) {
+            return Err(AppError::UnknownMemory {
+                id: id.clone(),
+                known: all.iter().map(|m| m.id.clone()).collect(),
+            });
+        }
+    }
+    let chosen: Vec<&Memory> = all
+        .iter()
+        .filter(|m| options.only.is_empty() || options.only.contains(&m.id))
+        .collect();
+    let (w, h) = options.settings.resolution.size();
+    let mut written = Vec::new();
+    for memory in chosen {
+        let movie = Movie::plan(memory, options.settings, similar);
+        let poster_path = out.join(format!("{}.jpg", memory.id));
+        let jpeg =
+            encode_image(&poster(&movie)?, w, h, image::ImageFormat::Jpeg).map_err(|source| {
+                MovieError::Write {
+                    path: poster_path.clone(),
+                    source,
+                }
+            })?;
+        write_file(&poster_path, &jpeg)?;
+        let Rendered {
+            movie: movie_path,
+            frames,
+            stats,
+        } = render_movie(&movie, &out, frames_dir.as_deref())?;
+        let mut line = format!(
+            "{} \"{}\": {} shots of {} photos, {:.1} s; poster {}",
+            memory.id,
+            memory.title,
+            movie.shots.len(),
+            memory.photos.len(),
+            movie.timeline.duration_secs(),
+            poster_path.display()
+        );
+        if let Some(s) = &stats {
+            line += &format!(
+                "; {} frames rendered: decode {:.2} s, compose {:.2} s ({:.0} frames/s), output {:.2} s",
+                s.frames,
+                s.decode.as_secs_f64(),
+                s.compose.as_secs_f64(),
+                s.frames as f64 / s.compose.as_secs_f64().max(1e-9),
+                s.sink.as_secs_f64()
+            );
+        }
+        log(&line);
+        written.push(Written {
+            memory: memory.clone(),
+            shots: movie.shots.len(),
+            duration_secs: movie.timeline.duration_secs(),
+            poster: poster_path,
+            movie: movie_path,
+            frames,
+            stats,
+        });
+    }
+    let entries: Vec<page::Entry> = written
+        .iter()
+        .map(|w| page::Entry {
+            id: w.memory.id.clone(),
+            title: w.memory.title.clone(),
+            dates: w.memory.dates.clone(),
+            place: w.memory.place.clone(),
+            photos: w.memory.photos.len(),
+            poster: file_name(&w.poster),
+            movie: w.movie.as_deref().map(file_name),
+        })
+        .collect();
+    let folder = root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| root.display().to_string());
+    let index = out.join("index.html");
+    write_file(&index, page::html(&folder, &entries).as_bytes())?;
+    log(&format!(
+        "wrote {} memories to {}",
+        written.len(),
+        index.display()
+    ));
+    Ok(written)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// What [`render_movie`] wrote.
+struct Rendered {
+    movie: Option<PathBuf>,
+    frames: Vec<PathBuf>,
+    stats: Option<RenderStats>,
+}
+
+/// Renders `movie` into every sink that wants its frames, and says what it wrote.
+///
+/// THE ENCODER'S PLACE. This is the one spot where the MP4 is made. When `encode` and
+/// `soundtrack` land, create `encode::Mp4Writer::create(&out.join(format!("{}.mp4",
+/// movie.memory.id)), VideoFormat { width, height, fps: movie.timeline.fps })` here, add it to
+/// `sinks` (through a `FrameSink` impl whose `push` calls `push_frame`), and after `render`
+/// call `finish(&soundtrack::synthesize(style, bpm, seconds))` with `movie.soundtrack()`
+/// (mapping [`super::SoundtrackStyle`] to `soundtrack::Style`); return its path first. Until
+/// then no movie file is written and the page shows the poster.
+fn render_movie(
+    movie: &Movie,
+    out: &Path,
+    frames_dir: Option<&Path>,
+) -> Result<Rendered, MovieError> {
+    let _ = out; // The movie file's folder, once there is an encoder.
+    let mut frames = frames_dir.map(|dir| {
+        PngFrames::new(
+            dir,
+            &movie.memory.id,
+            movie.frame_size(),
+            &movie.timeline.key_frames(),
+        )
+    });
+    let mut sinks: Vec<&mut dyn FrameSink> = Vec::new();
+    if let Some(f) = frames.as_mut() {
+        sinks.push(f);
+    }
+    if sinks.is_empty() {
+        return Ok(Rendered {
+            movie: None,
+            frames: Vec::new(),
+            stats: None,
+        });
+    }
+    let stats = render(movie, &mut Tee(sinks))?;
+    Ok(Rendered {
+        movie: None,
+        frames: frames.map(|f| f.written).unwrap_or_default(),
+        stats: Some(stats),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn out_inside_the_photo_folder_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap().join("photos");
+        std::fs::create_dir(&root).unwrap();
+        let refused = |out: &Path| check_out_dir(out, &root, false).is_err();
+        assert!(refused(&root));
+        assert!(refused(&root.join("movies")));
+        assert!(refused(&root.join("not/yet/there")));
+        assert!(refused(&root.join("../photos/./x")));
+        assert!(!refused(&root.join("../movies")));
+        assert!(check_out_dir(&root.join("movies"), &root, true).is_ok());
+        // A symlink pointing into the folder is inside it too.
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link");
+            std::os::unix::fs::symlink(&root, &link).unwrap();
+            assert!(refused(&link.join("movies")));
+        }
+    }
+}
