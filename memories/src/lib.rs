@@ -52,9 +52,11 @@
 pub mod analysis;
 pub mod app;
 pub mod config;
+pub mod encode;
 pub mod events;
 pub mod faces;
 pub mod index;
 pub mod metadata;
 pub mod plan;
 pub mod scan;
+pub mod soundtrack;
