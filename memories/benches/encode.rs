@@ -70,6 +70,23 @@ fn ken_burns(source: &[[f32; 3]], sw: usize, sh: usize, format: VideoFormat, n: 
     rgb
 }
 
+/// CPU seconds (user + system) this process has used, from /proc/self/stat: on a shared machine
+/// the wall time depends on the other processes, the CPU time does not.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -101,6 +118,7 @@ fn main() {
             .collect();
         let path = out_dir.join(format!("bench-{}p.mp4", format.height));
         let start = Instant::now();
+        let cpu_start = cpu_seconds();
         let mut writer = Mp4Writer::create(&path, format).expect("create");
         let total = seconds * format.fps;
         for n in 0..total {
@@ -116,13 +134,15 @@ fn main() {
         let pushed = start.elapsed().as_secs_f64();
         writer.finish(&music).expect("finish");
         let elapsed = start.elapsed().as_secs_f64();
+        let cpu = cpu_seconds() - cpu_start;
         let size = std::fs::metadata(&path).expect("output").len();
         println!(
-            "{}x{}: {total} frames in {elapsed:.2} s = {:.1} fps ({:.2}x real time); finish (Opus, mux, fsync) {:.3} s; {:.1} MB ({:.2} Mbit/s)",
+            "{}x{}: {total} frames in {elapsed:.2} s = {:.1} fps ({:.2}x real time); CPU {cpu:.2} s = {:.1} fps per core; finish (Opus, mux, fsync) {:.3} s; {:.1} MB ({:.2} Mbit/s)",
             format.width,
             format.height,
             f64::from(total) / elapsed,
             f64::from(seconds) / elapsed,
+            f64::from(total) / cpu,
             elapsed - pushed,
             size as f64 / 1e6,
             size as f64 * 8.0 / 1e6 / f64::from(seconds),

@@ -153,8 +153,8 @@ impl Mp4Writer {
         };
         if format.width == 0
             || format.height == 0
-            || format.width % 2 != 0
-            || format.height % 2 != 0
+            || !format.width.is_multiple_of(2)
+            || !format.height.is_multiple_of(2)
         {
             return Err(format_error(
                 "width and height must be even and non-zero (4:2:0)",
@@ -277,7 +277,10 @@ impl Mp4Writer {
     pub fn finish(mut self, audio: &Audio) -> Result<(), EncodeError> {
         if audio.sample_rate != opus::SAMPLE_RATE
             || !(1..=2).contains(&audio.channels)
-            || audio.samples.len() % usize::from(audio.channels) != 0
+            || !audio
+                .samples
+                .len()
+                .is_multiple_of(usize::from(audio.channels))
         {
             return Err(EncodeError::AudioFormat {
                 path: self.path.clone(),

@@ -50,7 +50,7 @@ pub struct Yuv420 {
 
 impl Yuv420 {
     pub fn new(width: usize, height: usize) -> Yuv420 {
-        debug_assert!(width % 2 == 0 && height % 2 == 0);
+        debug_assert!(width.is_multiple_of(2) && height.is_multiple_of(2));
         let chroma = (width / 2) * (height / 2);
         Yuv420 {
             width,

@@ -263,12 +263,10 @@ pub struct Browser {
 impl Browser {
     pub fn open(binary: &Path, profile: &Path) -> Result<Browser, String> {
         // bash maps the pipes onto fds 3 and 4, which std::process cannot do by itself.
-        let script = concat!(
-            "exec \"$0\" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+        let script = "exec \"$0\" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
              --disable-background-networking --disable-component-update --disable-sync \
              --mute-audio --autoplay-policy=no-user-gesture-required \
-             --user-data-dir=\"$1\" --remote-debugging-pipe about:blank 3<&0 4>&1 1>/dev/null"
-        );
+             --user-data-dir=\"$1\" --remote-debugging-pipe about:blank 3<&0 4>&1 1>/dev/null";
         let mut child = Command::new("bash")
             .args(["-c", script])
             .arg(binary)
@@ -288,10 +286,10 @@ impl Browser {
                 buffer.extend_from_slice(&chunk[..n]);
                 while let Some(end) = buffer.iter().position(|&b| b == 0) {
                     let message: Vec<u8> = buffer.drain(..=end).collect();
-                    if let Ok(value) = serde_json::from_slice(&message[..end]) {
-                        if send.send(value).is_err() {
-                            return;
-                        }
+                    if let Ok(value) = serde_json::from_slice(&message[..end])
+                        && send.send(value).is_err()
+                    {
+                        return;
                     }
                 }
             }
