@@ -61,6 +61,10 @@ fn a_720p_clip_has_the_right_streams_tags_and_layout_and_plays_in_chromium() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(names, ["clip.mp4"]);
+    // Readable by others (a web page, a share), as the user's umask allows; not 0600.
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path).unwrap().permissions());
+    assert_ne!(mode & 0o044, 0, "mode {mode:o}");
 
     let boxes = media::top_level_boxes(&path).unwrap();
     let kinds: Vec<&str> = boxes.iter().map(|(kind, _)| kind.as_str()).collect();
@@ -74,6 +78,24 @@ fn a_720p_clip_has_the_right_streams_tags_and_layout_and_plays_in_chromium() {
         let probe = probe.unwrap();
         media::assert_movie(&probe, VideoFormat::HD_720, f64::from(SECONDS));
     }
+    // Decoded colours match what went in: a wrong matrix (BT.601) or range (full) would shift
+    // the saturated yellow square and the gradient by 10 to 30 levels.
+    for n in [0, 45] {
+        if let Some(decoded) = media::decode_frame(&path, n) {
+            let decoded = decoded.unwrap();
+            let original = frame(VideoFormat::HD_720, n);
+            assert_eq!(decoded.len(), original.len());
+            let mean_error = decoded
+                .iter()
+                .zip(&original)
+                .map(|(a, b)| f64::from(a.abs_diff(*b)))
+                .sum::<f64>()
+                / original.len() as f64;
+            eprintln!("frame {n}: mean absolute error {mean_error:.2} levels");
+            assert!(mean_error < 3.0, "frame {n}: mean error {mean_error:.2}");
+        }
+    }
+
     if let Some(report) = media::play_in_chromium(&path, 1.0) {
         let report = report.unwrap();
         eprintln!("chromium: {}", report.json);

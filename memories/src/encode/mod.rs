@@ -21,6 +21,7 @@ mod yuv;
 use std::fmt;
 use std::fs::File;
 use std::io::{BufWriter, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
@@ -176,6 +177,9 @@ impl Mp4Writer {
         let temp = tempfile::Builder::new()
             .prefix(&format!(".{name}."))
             .suffix(".partial")
+            // Readable like any file the user writes (the umask applies), not 0600 as temporary
+            // files are by default: the movie is for sharing and for a local web page.
+            .permissions(std::fs::Permissions::from_mode(0o666))
             .tempfile_in(dir)
             .map_err(|source| EncodeError::Io {
                 path: path.to_path_buf(),

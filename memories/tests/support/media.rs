@@ -177,6 +177,30 @@ pub fn assert_movie(probe: &Probe, format: VideoFormat, seconds: f64) {
     );
 }
 
+/// Frame `index` of the movie decoded by ffmpeg to RGB8 (ffmpeg converts with the matrix and
+/// range the stream is tagged with); `None` when ffmpeg is missing and not required.
+pub fn decode_frame(path: &Path, index: u32) -> Option<Result<Vec<u8>, String>> {
+    let Some(tool) = find_tool(&["ffmpeg"]) else {
+        missing("ffmpeg", "decoded frame check");
+        return None;
+    };
+    let output = Command::new(tool)
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-vf", &format!("select=eq(n\\,{index})"), "-frames:v", "1"])
+        .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
+        .output();
+    Some(match output {
+        Err(e) => Err(format!("cannot run ffmpeg: {e}")),
+        Ok(out) if !out.status.success() => Err(format!(
+            "ffmpeg {}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        )),
+        Ok(out) => Ok(out.stdout),
+    })
+}
+
 /// What the test page saw when Chromium played the movie.
 #[derive(Debug, Clone)]
 pub struct Playback {
