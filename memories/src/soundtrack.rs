@@ -133,8 +133,21 @@ fn score(style: Style) -> Score {
 
 /// A soundtrack synthesized for the style: `bpm` beats per minute (the movie's cuts fall on
 /// these beats, beat 0 at t=0), `seconds` long with fade in and fade out, stereo 48 kHz.
+///
+/// `bpm` is clamped to 30..=300 (a NaN is taken as 90), so a bad theme value gives odd music,
+/// not a hang or an empty track.
 pub fn synthesize(style: Style, bpm: f64, seconds: f64) -> Audio {
-    let frames = (seconds.max(0.0) * RATE).round() as usize;
+    let bpm = if bpm.is_nan() {
+        90.0
+    } else {
+        bpm.clamp(30.0, 300.0)
+    };
+    let seconds = if seconds.is_finite() {
+        seconds.max(0.0)
+    } else {
+        0.0
+    };
+    let frames = (seconds * RATE).round() as usize;
     let mut mix = Stereo::new(frames);
     let beat = 60.0 / bpm;
     let score = score(style);
@@ -690,6 +703,15 @@ mod tests {
         let strongest = |p: &Vec<f64>| (0..12).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap();
         assert_ne!(strongest(&profiles[0]), strongest(&profiles[2]));
         assert_ne!(profiles[0], profiles[1]);
+    }
+
+    #[test]
+    fn odd_arguments_give_a_track_of_the_asked_length_or_an_empty_one() {
+        assert!(synthesize(Style::Chill, 76.0, 0.0).samples.is_empty());
+        assert!(synthesize(Style::Chill, 76.0, f64::NAN).samples.is_empty());
+        let clamped = synthesize(Style::Uplifting, 0.0, 1.0);
+        assert_eq!(clamped.samples.len(), 2 * 48_000);
+        assert!(clamped.samples.iter().all(|s| s.is_finite()));
     }
 
     #[test]
