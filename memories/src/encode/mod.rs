@@ -10,8 +10,13 @@
 //!
 //! Why these codecs: H.264 is what every browser plays; OpenH264 is BSD-licensed and builds
 //! from source with the crate (nasm for its SIMD kernels). AAC would need FDK-AAC, whose
-//! licence is not an open-source one; Opus is royalty-free (BSD), plays in MP4 in Chromium,
-//! Firefox and Safari 17+, and sounds better than AAC-LC at the same rate.
+//! licence is not an open-source one; Opus is royalty-free (BSD), plays in MP4 in Chromium
+//! (checked by the tests with Debian's build) and Firefox (recent Safari too), and sounds better
+//! than AAC-LC at the same rate.
+//!
+//! Cost (`cargo bench -p memories --bench encode -- 30`, on the shared 2-core machine): about
+//! 18 ms of CPU per 1080p frame and 7 ms per 720p frame, conversion and encoding together, so
+//! encoding a 1080p movie in real time takes about 0.55 of one core.
 
 mod h264;
 mod mp4;
