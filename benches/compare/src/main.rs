@@ -11,7 +11,9 @@
 //! ONNX Runtime (the `ort` crate loading the wheel's `libonnxruntime.so`, one intra-op thread, all
 //! graph optimisations) and tract (`into_optimized`, one concrete input shape per scale). The run:
 //!
-//! 1. checks every runtime's outputs against the interpreter's on every scale before timing;
+//! 1. checks every runtime's outputs against the interpreter's on every scale before timing, and
+//!    every ONNX file in `models/` (face_student, testnet) against the interpreter at two other
+//!    sizes;
 //! 2. times each scale and the whole pyramid, and prints one table (also written to
 //!    `target/nnc-compare.json` at the repository root), with GFLOP/s as a fraction of the
 //!    single-core FMA peak measured in the same run;
@@ -131,7 +133,11 @@ fn main() -> ExitCode {
         );
         all_agree &= worst.relative <= 1e-3;
     }
-    if !all_agree {
+    let (lines, files_agree) = runners::check_onnx_files(&files.root, 1e-3);
+    for line in lines {
+        println!("{line}");
+    }
+    if !(all_agree && files_agree) {
         eprintln!("error: some runtime's outputs differ from the interpreter's by more than 1e-3");
         return ExitCode::FAILURE;
     }

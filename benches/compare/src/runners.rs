@@ -375,6 +375,78 @@ impl Runner for Tract {
     }
 }
 
+/// Checks every model of `models/` that has an ONNX file against the interpreter, in ONNX Runtime
+/// and tract, at two input sizes off the pyramid (one odd, so that padding and pooling floors are
+/// exercised): the ONNX files are the same networks, not only the face pyramid's shapes.
+/// Returns one line per model and runtime, and whether all agreed within `tolerance`.
+pub fn check_onnx_files(root: &Path, tolerance: f32) -> (Vec<String>, bool) {
+    let sizes = vec![(96, 128), (61, 83)];
+    let mut rng = nnc::ir::testing::Rng::new(3);
+    let nhwc: Vec<Vec<f32>> = sizes
+        .iter()
+        .map(|&(h, w)| nnc::ir::testing::random_input(&mut rng, h, w, 3))
+        .collect();
+    let inputs = Inputs::new(sizes, nhwc);
+    let mut lines = Vec::new();
+    let mut all_agree = true;
+    for stem in ["face_student", "testnet"] {
+        let models = root.join("models");
+        let onnx = models.join(format!("{stem}.onnx"));
+        let model = match Model::load(
+            &models.join(format!("{stem}.nnc")),
+            &models.join(format!("{stem}.safetensors")),
+        ) {
+            Ok(model) => model,
+            Err(e) => {
+                lines.push(format!("{stem}: {e}"));
+                all_agree = false;
+                continue;
+            }
+        };
+        let mut interpreter = Interpreted {
+            interpreter: Interpreter::new(model),
+            tensors: inputs
+                .sizes
+                .iter()
+                .zip(&inputs.nhwc)
+                .map(|(&(h, w), d)| Tensor::from_vec(Shape { h, w, c: 3 }, d.clone()))
+                .collect(),
+        };
+        let reference: Vec<Vec<Head>> = (0..inputs.scales())
+            .map(|s| interpreter.outputs(s))
+            .collect();
+        let runners: [(&str, Result<Box<dyn Runner + '_>, String>); 2] = [
+            (
+                "onnxruntime",
+                OnnxRuntime::new(&onnx, &inputs).map(|r| Box::new(r) as Box<dyn Runner>),
+            ),
+            (
+                "tract",
+                Tract::new(&onnx, &inputs).map(|r| Box::new(r) as Box<dyn Runner>),
+            ),
+        ];
+        for (name, runner) in runners {
+            match runner {
+                Ok(mut runner) => {
+                    let worst = (0..inputs.scales())
+                        .map(|s| worst_difference(&reference[s], &runner.outputs(s)))
+                        .fold(Difference::default(), Difference::max);
+                    let agrees = worst.relative <= tolerance;
+                    all_agree &= agrees;
+                    lines.push(format!(
+                        "{stem}.onnx in {name} vs interpreter at 128x96 and 83x61: max abs difference {:.2e} (relative {:.2e}){}",
+                        worst.abs,
+                        worst.relative,
+                        if agrees { "" } else { "  MISMATCH" }
+                    ));
+                }
+                Err(why) => lines.push(format!("{stem}.onnx in {name}: skipped: {why}")),
+            }
+        }
+    }
+    (lines, all_agree)
+}
+
 /// How far one runtime's outputs are from the reference's: the largest absolute difference, and
 /// that over the largest reference magnitude of the same head (at least 1).
 #[derive(Clone, Copy, Debug, Default)]
