@@ -15,7 +15,8 @@ pub enum Runtime {
     Nnc,
     NncPortable,
     Interpreter,
-    OnnxRuntime,
+    /// ONNX Runtime, through the `ort` crate.
+    Ort,
     Tract,
 }
 
@@ -24,7 +25,7 @@ impl Runtime {
         Runtime::Nnc,
         Runtime::NncPortable,
         Runtime::Interpreter,
-        Runtime::OnnxRuntime,
+        Runtime::Ort,
         Runtime::Tract,
     ];
 
@@ -34,7 +35,7 @@ impl Runtime {
             Runtime::Nnc => "nnc",
             Runtime::NncPortable => "nnc-portable",
             Runtime::Interpreter => "interpreter",
-            Runtime::OnnxRuntime => "onnxruntime",
+            Runtime::Ort => "onnxruntime",
             Runtime::Tract => "tract",
         }
     }
@@ -97,12 +98,11 @@ pub trait Runner {
     fn outputs(&mut self, scale: usize) -> Vec<Head>;
 }
 
+/// A runtime ready to run, or why it is not available.
+pub type Prepared<'a> = Result<Box<dyn Runner + 'a>, String>;
+
 /// Prepares `runtime` for every scale: loads what it needs and builds its sessions or plans.
-pub fn prepare<'a>(
-    runtime: Runtime,
-    files: &Files,
-    inputs: &'a Inputs,
-) -> Result<Box<dyn Runner + 'a>, String> {
+pub fn prepare<'a>(runtime: Runtime, files: &Files, inputs: &'a Inputs) -> Prepared<'a> {
     Ok(match runtime {
         Runtime::Nnc => Box::new(Compiled {
             net: face::Network::new(),
@@ -125,7 +125,7 @@ pub fn prepare<'a>(
                 tensors,
             })
         }
-        Runtime::OnnxRuntime => Box::new(OnnxRuntime::new(&files.onnx(), inputs)?),
+        Runtime::Ort => Box::new(OnnxRuntime::new(&files.onnx(), inputs)?),
         Runtime::Tract => Box::new(Tract::new(&files.onnx(), inputs)?),
     })
 }
@@ -415,7 +415,7 @@ pub fn check_onnx_files(root: &Path, tolerance: f32) -> (Vec<String>, bool) {
         let reference: Vec<Vec<Head>> = (0..inputs.scales())
             .map(|s| interpreter.outputs(s))
             .collect();
-        let runners: [(&str, Result<Box<dyn Runner + '_>, String>); 2] = [
+        let runners: [(&str, Prepared<'_>); 2] = [
             (
                 "onnxruntime",
                 OnnxRuntime::new(&onnx, &inputs).map(|r| Box::new(r) as Box<dyn Runner>),
