@@ -13,7 +13,11 @@ use nnc::ir::{Model, Shape};
 use nnc::{Interpreter, Tensor};
 use std::hint::black_box;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+#[path = "support/mod.rs"]
+mod support;
+use support::{Row, fma_peak, time};
 
 nnc::nnc! {
     /// The face detector at a 640x480 frame, five scales.
@@ -138,70 +142,6 @@ macro_rules! model_rows {
     }};
 }
 
-/// Median and minimum of repeated runs of `f`: at least 10 runs and about `budget` of time.
-fn time(budget: Duration, mut f: impl FnMut()) -> (f64, f64) {
-    for _ in 0..3 {
-        f();
-    }
-    let mut samples = Vec::new();
-    let start = Instant::now();
-    while samples.len() < 10 || start.elapsed() < budget {
-        let t = Instant::now();
-        f();
-        samples.push(t.elapsed().as_secs_f64() * 1e3);
-    }
-    samples.sort_by(f64::total_cmp);
-    (samples[samples.len() / 2], samples[0])
-}
-
-/// GFLOP/s of one core running independent FMA chains: 12 accumulators hide the FMA latency.
-#[cfg(target_arch = "x86_64")]
-fn fma_peak() -> Option<f64> {
-    if !nnc::__private::has_avx2_fma() {
-        return None;
-    }
-    #[target_feature(enable = "avx2,fma")]
-    fn chains(iterations: usize) -> f32 {
-        use std::arch::x86_64::*;
-        let mut acc = [_mm256_set1_ps(0.0); 12];
-        let a = _mm256_set1_ps(0.999_99);
-        let b = _mm256_set1_ps(1e-7);
-        for _ in 0..iterations {
-            for x in &mut acc {
-                *x = _mm256_fmadd_ps(*x, a, b);
-            }
-        }
-        let mut sum = 0.0;
-        for x in acc {
-            let mut lanes = [0.0f32; 8];
-            // SAFETY: eight writable floats.
-            unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), x) };
-            sum += lanes.iter().sum::<f32>();
-        }
-        sum
-    }
-    let iterations = 20_000_000;
-    // SAFETY: AVX2 and FMA were detected above.
-    let (median, _) = time(Duration::from_millis(500), || {
-        black_box(unsafe { chains(black_box(iterations)) });
-    });
-    Some(12.0 * 8.0 * 2.0 * iterations as f64 / (median * 1e-3) / 1e9)
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-fn fma_peak() -> Option<f64> {
-    None
-}
-
-struct Row {
-    runtime: &'static str,
-    case: String,
-    median_ms: f64,
-    min_ms: f64,
-    gflops: f64,
-    peak_fraction: Option<f64>,
-}
-
 fn main() {
     let budget = Duration::from_millis(if std::env::args().any(|a| a == "--quick") {
         200
@@ -210,16 +150,8 @@ fn main() {
     });
     let peak = fma_peak();
     let mut rows = Vec::new();
-    let mut push = |runtime, case: String, (median_ms, min_ms): (f64, f64), flops: u64| {
-        let gflops = flops as f64 / (median_ms * 1e-3) / 1e9;
-        rows.push(Row {
-            runtime,
-            case,
-            median_ms,
-            min_ms,
-            gflops,
-            peak_fraction: peak.map(|p| gflops / p),
-        });
+    let mut push = |runtime, case: String, t: (f64, f64), flops: u64| {
+        rows.push(Row::new(runtime, case, t, flops, peak));
     };
     let mut rng = Rng::new(1);
     model_rows!(face, "face_student", "face", budget, rng, push);
@@ -285,39 +217,8 @@ fn main() {
         face::v640x480::TOTAL_FLOPS / 1_000_000,
         testnet::v640x480::TOTAL_FLOPS / 1_000_000
     );
-    println!(
-        "{:<13} {:<36} {:>10} {:>10} {:>9} {:>7} {:>10}",
-        "runtime", "case", "median ms", "min ms", "GFLOP/s", "peak", "vs nnc"
+    support::report(
+        &rows,
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("target/nnc-pyramid.json"),
     );
-    let nnc_median = |case: &str| {
-        rows.iter()
-            .find(|r| r.runtime == "nnc" && r.case == case)
-            .map(|r| r.median_ms)
-    };
-    let mut json = Vec::new();
-    for r in &rows {
-        let ratio = nnc_median(&r.case)
-            .map(|m| r.median_ms / m)
-            .unwrap_or(f64::NAN);
-        let peak_text = r
-            .peak_fraction
-            .map_or("-".to_string(), |f| format!("{:.0}%", f * 100.0));
-        println!(
-            "{:<13} {:<36} {:>10.3} {:>10.3} {:>9.1} {:>7} {:>9.2}x",
-            r.runtime, r.case, r.median_ms, r.min_ms, r.gflops, peak_text, ratio
-        );
-        json.push(format!(
-            "{{\"runtime\": \"{}\", \"case\": \"{}\", \"median_ms\": {:.4}, \"min_ms\": {:.4}, \"gflops\": {:.3}, \"peak_fraction\": {}, \"ratio_to_nnc\": {:.3}}}",
-            r.runtime, r.case, r.median_ms, r.min_ms, r.gflops,
-            r.peak_fraction.map_or("null".to_string(), |f| format!("{f:.4}")), ratio
-        ));
-    }
-    let out = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/nnc-pyramid.json");
-    let tmp = out.with_extension("json.tmp");
-    let written = std::fs::write(&tmp, format!("[\n  {}\n]\n", json.join(",\n  ")))
-        .and_then(|()| std::fs::rename(&tmp, &out));
-    match written {
-        Ok(()) => println!("wrote {}", out.display()),
-        Err(e) => eprintln!("could not write {}: {e}", out.display()),
-    }
 }

@@ -30,10 +30,19 @@ pub fn channel_vector(values: &[f32]) -> Vec<f32> {
     padded
 }
 
+/// Output-channel vectors one register block of an unpooled convolution computes: all of them up
+/// to four; beyond that, two at a time (the kernel loops over the rest), since five or more would
+/// leave room for one pixel only, whose few independent FMA chains cannot hide the FMA latency
+/// (see `benches/NOTES.md`, attempt 1).
+pub const fn vectors_per_block(cob: usize) -> usize {
+    if cob > 4 { 2 } else { cob }
+}
+
 /// Output pixels per register block for a convolution with `cob` output vectors: as many as fit
-/// in the sixteen AVX registers beside the `cob` weight vectors they share and one broadcast input.
+/// in the sixteen AVX registers beside the weight vectors they share (those of
+/// [`vectors_per_block`]) and one broadcast input.
 pub const fn pixels_per_block(cob: usize) -> usize {
-    let cob = if cob == 0 { 1 } else { cob };
+    let cob = if cob == 0 { 1 } else { vectors_per_block(cob) };
     let n = if cob + 1 < 16 {
         (16 - cob - 1) / cob
     } else {

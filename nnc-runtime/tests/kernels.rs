@@ -184,6 +184,9 @@ conv_case!(head_sigmoid_one_channel: 7 x 9, ci=16 co=1 k=1 st=1 p=0 SIGMOID "sig
 conv_case!(wide_kernel_big_padding: 6 x 7, ci=4 co=8 k=5 st=1 p=2 RELU "relu" pk=1);
 conv_case!(padding_beyond_the_input: 3 x 4, ci=2 co=9 k=5 st=2 p=3 NONE "" pk=1);
 conv_case!(even_kernel: 8 x 8, ci=3 co=24 k=2 st=2 p=0 PRELU "prelu" pk=1);
+// Five and six output vectors: computed two vectors (and a last one) at a time, six pixels a block.
+conv_case!(chunked_48_channels: 9 x 14, ci=8 co=48 k=3 st=1 p=1 RELU "relu" pk=1);
+conv_case!(chunked_odd_vectors_prelu: 7 x 13, ci=5 co=37 k=3 st=2 p=1 PRELU "prelu" pk=1);
 conv_case!(fused_pool_3: 14 x 16, ci=4 co=8 k=3 st=1 p=1 SIGMOID "sigmoid" pk=3);
 conv_case!(single_pixel_output: 3 x 3, ci=7 co=5 k=3 st=1 p=0 RELU "relu" pk=1);
 conv_case!(fused_pool_in_channel_chunks: 12 x 10, ci=8 co=32 k=3 st=1 p=1 RELU "relu" pk=2);

@@ -88,7 +88,51 @@ pub unsafe fn conv<
     };
     let inside = |y: usize, x: usize| y >= y_lo && y < y_hi && x >= x_lo && x < x_hi;
 
-    if PK == 1 {
+    if PK == 1 && nnc_ir::pack::vectors_per_block(COB) < COB {
+        // Many output vectors: each block of NPX pixels computes them two vectors at a time, so
+        // that NPX pixels' accumulators fill the registers (the rule is `pack::vectors_per_block`).
+        for oy in 0..oh {
+            let mut ox = 0;
+            while ox + NPX <= ow {
+                let coords: [(usize, usize); NPX] = std::array::from_fn(|i| (oy, ox + i));
+                let interior = inside(oy, ox) && inside(oy, ox + NPX - 1);
+                let dst = unsafe { p.output.add((oy * ow + ox) * CO) };
+                let mut chunk = 0;
+                while chunk < COB {
+                    let part = ConvPtrs {
+                        kernel: unsafe { p.kernel.add(chunk * 8) },
+                        bias: unsafe { p.bias.add(chunk * 8) },
+                        alpha: p.alpha.wrapping_add(chunk * 8),
+                        ..p
+                    };
+                    let channels = (CO - chunk * 8).min(16);
+                    let dst = unsafe { dst.add(chunk * 8) };
+                    if chunk + 2 <= COB {
+                        unsafe {
+                            chunk_row::<S, W, H, CI, CO, COB, 2, K, ST, P, NPX, ACT>(
+                                &part, coords, interior, dst, channels,
+                            )
+                        };
+                    } else {
+                        unsafe {
+                            chunk_row::<S, W, H, CI, CO, COB, 1, K, ST, P, NPX, ACT>(
+                                &part, coords, interior, dst, channels,
+                            )
+                        };
+                    }
+                    chunk += 2;
+                }
+                ox += NPX;
+            }
+            while ox < ow {
+                let acc =
+                    unsafe { block::<S, W, H, CI, COB, COB, K, ST, P, 1, true>(&p, [(oy, ox)]) };
+                let v = unsafe { activate::<S, COB, ACT>(acc[0], p.alpha) };
+                unsafe { store_part::<S, COB>(p.output.add((oy * ow + ox) * CO), v, CO) };
+                ox += 1;
+            }
+        }
+    } else if PK == 1 {
         for oy in 0..oh {
             let mut ox = 0;
             while ox + NPX <= ow {
@@ -217,6 +261,41 @@ unsafe fn block<
         }
     }
     acc
+}
+
+/// `COBC` vectors of channels of `NPX` consecutive output pixels, activated and stored at `dst`
+/// (the first pixel's first channel of the chunk), `channels` of them per pixel.
+#[inline(always)]
+#[allow(clippy::too_many_arguments, reason = "const generics, not arguments")]
+unsafe fn chunk_row<
+    S: Simd,
+    const W: usize,
+    const H: usize,
+    const CI: usize,
+    const CO: usize,
+    const COB: usize,
+    const COBC: usize,
+    const K: usize,
+    const ST: usize,
+    const P: usize,
+    const NPX: usize,
+    const ACT: u8,
+>(
+    p: &ConvPtrs,
+    coords: [(usize, usize); NPX],
+    interior: bool,
+    dst: *mut f32,
+    channels: usize,
+) {
+    let acc = if interior {
+        unsafe { block::<S, W, H, CI, COB, COBC, K, ST, P, NPX, false>(p, coords) }
+    } else {
+        unsafe { block::<S, W, H, CI, COB, COBC, K, ST, P, NPX, true>(p, coords) }
+    };
+    for (i, pixel) in acc.iter().enumerate() {
+        let v = unsafe { activate::<S, COBC, ACT>(*pixel, p.alpha) };
+        unsafe { store_part::<S, COBC>(dst.add(i * CO), v, channels) };
+    }
 }
 
 /// One pooled output pixel's `COBC` vectors of channels: the block, activated, maxed over pixels.

@@ -1,0 +1,153 @@
+//! What the benchmarks share: timing, the single-core FMA peak probe, and the table and JSON rows
+//! they print. Included by path (`#[path = ...] mod support;`) from `benches/pyramid.rs` and from the
+//! runtime comparison in `benches/compare`, which is its own Cargo package.
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Median and minimum milliseconds of repeated runs of `f`: three warm-up runs, then at least 10
+/// runs and about `budget` of time.
+pub fn time(budget: Duration, mut f: impl FnMut()) -> (f64, f64) {
+    for _ in 0..3 {
+        f();
+    }
+    let mut samples = Vec::new();
+    let start = Instant::now();
+    while samples.len() < 10 || start.elapsed() < budget {
+        let t = Instant::now();
+        f();
+        samples.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    samples.sort_by(f64::total_cmp);
+    (samples[samples.len() / 2], samples[0])
+}
+
+/// GFLOP/s of one core running independent FMA chains: 12 accumulators hide the FMA latency.
+#[cfg(target_arch = "x86_64")]
+pub fn fma_peak() -> Option<f64> {
+    if !nnc::__private::has_avx2_fma() {
+        return None;
+    }
+    #[target_feature(enable = "avx2,fma")]
+    fn chains(iterations: usize) -> f32 {
+        use std::arch::x86_64::*;
+        let mut acc = [_mm256_set1_ps(0.0); 12];
+        let a = _mm256_set1_ps(0.999_99);
+        let b = _mm256_set1_ps(1e-7);
+        for _ in 0..iterations {
+            for x in &mut acc {
+                *x = _mm256_fmadd_ps(*x, a, b);
+            }
+        }
+        let mut sum = 0.0;
+        for x in acc {
+            let mut lanes = [0.0f32; 8];
+            // SAFETY: eight writable floats.
+            unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), x) };
+            sum += lanes.iter().sum::<f32>();
+        }
+        sum
+    }
+    let iterations = 20_000_000;
+    // SAFETY: AVX2 and FMA were detected above.
+    let (median, _) = time(Duration::from_millis(500), || {
+        black_box(unsafe { chains(black_box(iterations)) });
+    });
+    Some(12.0 * 8.0 * 2.0 * iterations as f64 / (median * 1e-3) / 1e9)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+pub fn fma_peak() -> Option<f64> {
+    None
+}
+
+/// One timed case of one runtime.
+#[derive(Clone, Debug)]
+pub struct Row {
+    pub runtime: &'static str,
+    pub case: String,
+    pub median_ms: f64,
+    pub min_ms: f64,
+    /// Effective GFLOP/s: the direct-convolution FLOP count over the median time.
+    pub gflops: f64,
+    /// `gflops` over the FMA-chain peak, when the peak was measured.
+    pub peak_fraction: Option<f64>,
+}
+
+impl Row {
+    pub fn new(
+        runtime: &'static str,
+        case: String,
+        (median_ms, min_ms): (f64, f64),
+        flops: u64,
+        peak: Option<f64>,
+    ) -> Row {
+        let gflops = flops as f64 / (median_ms * 1e-3) / 1e9;
+        Row {
+            runtime,
+            case,
+            median_ms,
+            min_ms,
+            gflops,
+            peak_fraction: peak.map(|p| gflops / p),
+        }
+    }
+}
+
+/// Prints the rows as one table, each with its ratio to the `nnc` row of the same case, and writes
+/// them as a JSON list of objects to `out`.
+pub fn report(rows: &[Row], out: &Path) {
+    println!(
+        "{:<13} {:<36} {:>10} {:>10} {:>9} {:>7} {:>10}",
+        "runtime", "case", "median ms", "min ms", "GFLOP/s", "peak", "vs nnc"
+    );
+    let nnc_median = |case: &str| {
+        rows.iter()
+            .find(|r| r.runtime == "nnc" && r.case == case)
+            .map(|r| r.median_ms)
+    };
+    let mut json = Vec::new();
+    for r in rows {
+        let ratio = nnc_median(&r.case)
+            .map(|m| r.median_ms / m)
+            .unwrap_or(f64::NAN);
+        let peak_text = r
+            .peak_fraction
+            .map_or("-".to_string(), |f| format!("{:.0}%", f * 100.0));
+        println!(
+            "{:<13} {:<36} {:>10.3} {:>10.3} {:>9.1} {:>7} {:>9.2}x",
+            r.runtime, r.case, r.median_ms, r.min_ms, r.gflops, peak_text, ratio
+        );
+        let ratio_json = if ratio.is_finite() {
+            format!("{ratio:.3}")
+        } else {
+            "null".to_string()
+        };
+        json.push(format!(
+            "{{\"runtime\": \"{}\", \"case\": \"{}\", \"median_ms\": {:.4}, \"min_ms\": {:.4}, \"gflops\": {:.3}, \"peak_fraction\": {}, \"ratio_to_nnc\": {}}}",
+            r.runtime,
+            r.case,
+            r.median_ms,
+            r.min_ms,
+            r.gflops,
+            r.peak_fraction.map_or("null".to_string(), |f| format!("{f:.4}")),
+            ratio_json
+        ));
+    }
+    write_atomically(out, &format!("[\n  {}\n]\n", json.join(",\n  ")));
+}
+
+/// Writes `text` to `out` through a temporary file, so a reader never sees half a file.
+pub fn write_atomically(out: &Path, text: &str) {
+    let tmp = out.with_extension("tmp");
+    let written = out
+        .parent()
+        .map_or(Ok(()), std::fs::create_dir_all)
+        .and_then(|()| std::fs::write(&tmp, text))
+        .and_then(|()| std::fs::rename(&tmp, out));
+    match written {
+        Ok(()) => println!("wrote {}", out.display()),
+        Err(e) => eprintln!("could not write {}: {e}", out.display()),
+    }
+}

@@ -1,0 +1,685 @@
+//! Export of a [`Model`] to ONNX, so that other runtimes (ONNX Runtime, tract) run exactly the
+//! network nnc compiles, for the side-by-side benchmark in `benches/compare`.
+//!
+//! The export is a pipeline in two steps:
+//!
+//! ```text
+//! Model --lower_node (one match arm per op)--> OnnxGraph (plain data) --encode--> protobuf bytes
+//! ```
+//!
+//! The ONNX graph is NCHW with batch 1 and a dynamic height and width (`height`, `width`), opset
+//! 13. Every layer becomes one ONNX node whose output carries the layer's name; a head whose name
+//! differs from its layer's gets an `Identity` node, so the ONNX outputs are named as the model's
+//! heads. Weights become f32 initializers named as in the safetensors file (f16 weights are widened,
+//! which is exact).
+//!
+//! The protobuf is written by hand: ONNX needs only varints, length-delimited fields and little
+//! endian floats, about sixty lines, where a protobuf crate with the ONNX schema would be a build-time
+//! code generator. Field numbers are those of `onnx.proto` (ONNX 1.13 and later).
+
+use crate::Model;
+use crate::ir::{Conv, Op, ValueId, WeightRole, Window};
+use crate::weights::WeightTensor;
+
+/// The ONNX operator set the exported graphs use: the first with `Conv`, `PRelu`, pooling and
+/// `Concat` in their current forms, which every ONNX runtime of the last years reads.
+pub const OPSET: i64 = 13;
+/// The ONNX IR version that goes with opset 13.
+const IR_VERSION: i64 = 7;
+/// `TensorProto.DataType.FLOAT`.
+const FLOAT: i64 = 1;
+
+/// A network as ONNX sees it, before encoding: plain data, so that tests can read it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OnnxGraph {
+    pub name: String,
+    /// The image input: its name and channel count; the shape is `[1, channels, height, width]`.
+    pub input: (String, usize),
+    pub nodes: Vec<OnnxNode>,
+    pub initializers: Vec<Initializer>,
+    /// The outputs: each head's name and channel count.
+    pub outputs: Vec<(String, usize)>,
+}
+
+/// One ONNX operator application.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OnnxNode {
+    pub name: String,
+    pub op_type: &'static str,
+    pub inputs: Vec<String>,
+    pub output: String,
+    pub attributes: Vec<Attribute>,
+}
+
+/// A node attribute; nnc's ops need only integers and integer lists.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Attribute {
+    Int(&'static str, i64),
+    Ints(&'static str, Vec<i64>),
+}
+
+/// A constant tensor (a weight), f32.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Initializer {
+    pub name: String,
+    pub dims: Vec<i64>,
+    pub data: Vec<f32>,
+}
+
+/// Why a model cannot be exported.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExportError(pub String);
+
+impl std::fmt::Display for ExportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ExportError {}
+
+/// The model as an ONNX file's bytes.
+pub fn export(model: &Model) -> Result<Vec<u8>, ExportError> {
+    Ok(encode(&to_onnx_graph(model)?))
+}
+
+/// The model as an ONNX graph: every layer through [`lower_node`], then one `Identity` per head
+/// that is named differently from its layer.
+pub fn to_onnx_graph(model: &Model) -> Result<OnnxGraph, ExportError> {
+    let graph = &model.graph;
+    let input = graph.node(graph.input());
+    let mut onnx = OnnxGraph {
+        name: graph.name.clone(),
+        input: (input.name.clone(), input.channels),
+        nodes: Vec::new(),
+        initializers: Vec::new(),
+        outputs: Vec::new(),
+    };
+    for (i, node) in graph.nodes.iter().enumerate() {
+        let inputs: Vec<String> = node
+            .inputs
+            .iter()
+            .map(|v| graph.node(*v).name.clone())
+            .collect();
+        lower_node(
+            &mut onnx,
+            &node.name,
+            node.op,
+            inputs,
+            model.weights.of(ValueId(i)),
+        );
+    }
+    for head in &graph.outputs {
+        let layer = graph.node(head.value);
+        if head.name != layer.name {
+            if graph.nodes.iter().any(|n| n.name == head.name) {
+                return Err(ExportError(format!(
+                    "{}: output `{}` has the name of another layer, which ONNX cannot tell apart \
+                     from that layer's value; rename the output",
+                    graph.file.display(),
+                    head.name
+                )));
+            }
+            onnx.nodes.push(OnnxNode {
+                name: head.name.clone(),
+                op_type: "Identity",
+                inputs: vec![layer.name.clone()],
+                output: head.name.clone(),
+                attributes: Vec::new(),
+            });
+        }
+        onnx.outputs.push((head.name.clone(), layer.channels));
+    }
+    Ok(onnx)
+}
+
+/// Appends the ONNX nodes and initializers of one layer: the only place that knows how an nnc op
+/// maps to ONNX, one arm per op.
+fn lower_node(
+    onnx: &mut OnnxGraph,
+    name: &str,
+    op: Op,
+    mut inputs: Vec<String>,
+    weights: &[WeightTensor],
+) {
+    let (op_type, attributes) = match op {
+        // The image is the graph's input, not a node.
+        Op::Input { .. } => return,
+        Op::Conv(Conv { window, .. }) => {
+            // Kernel then bias, in `weight_specs` order, as ONNX's Conv takes them.
+            for w in weights {
+                inputs.push(w.name.clone());
+                onnx.initializers.push(initializer(w, &w.shape));
+            }
+            ("Conv", window_attributes(window))
+        }
+        Op::Relu => ("Relu", Vec::new()),
+        Op::Prelu => {
+            // One slope per channel, shaped [C, 1, 1] to broadcast over NCHW.
+            let slope = &weights[0];
+            debug_assert_eq!(slope.role, WeightRole::Slope);
+            inputs.push(slope.name.clone());
+            onnx.initializers
+                .push(initializer(slope, &[slope.data.len(), 1, 1]));
+            ("PRelu", Vec::new())
+        }
+        Op::Sigmoid => ("Sigmoid", Vec::new()),
+        // ONNX's MaxPool pads with -inf, so padding never wins, as in nnc.
+        Op::MaxPool(window) => ("MaxPool", window_attributes(window)),
+        Op::AvgPool(window) => {
+            let mut attributes = window_attributes(window);
+            attributes.push(Attribute::Int("count_include_pad", 0));
+            ("AveragePool", attributes)
+        }
+        Op::Add => ("Add", Vec::new()),
+        Op::PadAdd => {
+            // Each input padded with zeros at the end of every axis up to the larger shape,
+            // computed from the runtime shapes (height and width are dynamic), then added.
+            let step =
+                |onnx: &mut OnnxGraph, tag: &str, op_type, inputs: Vec<String>, attributes| {
+                    let output = format!("{name}/{tag}");
+                    onnx.nodes.push(OnnxNode {
+                        name: output.clone(),
+                        op_type,
+                        inputs,
+                        output: output.clone(),
+                        attributes,
+                    });
+                    output
+                };
+            let (a, b) = (inputs[0].clone(), inputs[1].clone());
+            let sa = step(onnx, "shape_a", "Shape", vec![a.clone()], Vec::new());
+            let sb = step(onnx, "shape_b", "Shape", vec![b.clone()], Vec::new());
+            let big = step(
+                onnx,
+                "shape",
+                "Max",
+                vec![sa.clone(), sb.clone()],
+                Vec::new(),
+            );
+            let zeros = step(
+                onnx,
+                "zeros",
+                "Sub",
+                vec![sa.clone(), sa.clone()],
+                Vec::new(),
+            );
+            let mut padded = Vec::new();
+            for (input, shape, tag) in [(a, sa, "a"), (b, sb, "b")] {
+                let missing = step(
+                    onnx,
+                    &format!("missing_{tag}"),
+                    "Sub",
+                    vec![big.clone(), shape],
+                    Vec::new(),
+                );
+                let pads = step(
+                    onnx,
+                    &format!("pads_{tag}"),
+                    "Concat",
+                    vec![zeros.clone(), missing],
+                    vec![Attribute::Int("axis", 0)],
+                );
+                padded.push(step(
+                    onnx,
+                    &format!("padded_{tag}"),
+                    "Pad",
+                    vec![input, pads],
+                    Vec::new(),
+                ));
+            }
+            inputs = padded;
+            ("Add", Vec::new())
+        }
+        Op::Concat => ("Concat", vec![Attribute::Int("axis", 1)]),
+    };
+    onnx.nodes.push(OnnxNode {
+        name: name.to_string(),
+        op_type,
+        inputs,
+        output: name.to_string(),
+        attributes,
+    });
+}
+
+/// `kernel_shape`, `strides` and `pads` of a square window with the same padding on every side.
+fn window_attributes(window: Window) -> Vec<Attribute> {
+    let (k, s, p) = (
+        window.kernel as i64,
+        window.stride as i64,
+        window.pad as i64,
+    );
+    vec![
+        Attribute::Ints("kernel_shape", vec![k, k]),
+        Attribute::Ints("strides", vec![s, s]),
+        Attribute::Ints("pads", vec![p, p, p, p]),
+    ]
+}
+
+fn initializer(w: &WeightTensor, dims: &[usize]) -> Initializer {
+    Initializer {
+        name: w.name.clone(),
+        dims: dims.iter().map(|&d| d as i64).collect(),
+        data: w.data.clone(),
+    }
+}
+
+/// The ONNX `ModelProto` bytes of a graph.
+pub fn encode(onnx: &OnnxGraph) -> Vec<u8> {
+    let mut graph = Proto::default();
+    for node in &onnx.nodes {
+        graph.message(1, &encode_node(node));
+    }
+    graph.string(2, &onnx.name);
+    for init in &onnx.initializers {
+        graph.message(5, &encode_initializer(init));
+    }
+    let (input, channels) = &onnx.input;
+    graph.message(
+        11,
+        &value_info(input, *channels, ("height".into(), "width".into())),
+    );
+    for (name, channels) in &onnx.outputs {
+        let dims = (format!("{name}_height"), format!("{name}_width"));
+        graph.message(12, &value_info(name, *channels, dims));
+    }
+
+    let mut opset = Proto::default();
+    opset.string(1, "");
+    opset.int(2, OPSET);
+    let mut model = Proto::default();
+    model.int(1, IR_VERSION);
+    model.string(2, "nnc");
+    model.string(3, env!("CARGO_PKG_VERSION"));
+    model.message(7, &graph);
+    model.message(8, &opset);
+    model.bytes
+}
+
+fn encode_node(node: &OnnxNode) -> Proto {
+    let mut p = Proto::default();
+    for input in &node.inputs {
+        p.string(1, input);
+    }
+    p.string(2, &node.output);
+    p.string(3, &node.name);
+    p.string(4, node.op_type);
+    for attribute in &node.attributes {
+        let mut a = Proto::default();
+        match attribute {
+            Attribute::Int(name, value) => {
+                a.string(1, name);
+                a.int(3, *value);
+                a.int(20, 2); // AttributeType INT
+            }
+            Attribute::Ints(name, values) => {
+                a.string(1, name);
+                for v in values {
+                    a.int(8, *v);
+                }
+                a.int(20, 7); // AttributeType INTS
+            }
+        }
+        p.message(5, &a);
+    }
+    p
+}
+
+fn encode_initializer(init: &Initializer) -> Proto {
+    let mut p = Proto::default();
+    for d in &init.dims {
+        p.int(1, *d);
+    }
+    p.int(2, FLOAT);
+    p.string(8, &init.name);
+    let raw: Vec<u8> = init.data.iter().flat_map(|x| x.to_le_bytes()).collect();
+    p.len_delimited(9, &raw);
+    p
+}
+
+/// A `ValueInfoProto` for a float tensor `[1, channels, height, width]` with named height and width.
+fn value_info(name: &str, channels: usize, (height, width): (String, String)) -> Proto {
+    let dim_value = |v: i64| {
+        let mut d = Proto::default();
+        d.int(1, v);
+        d
+    };
+    let dim_param = |name: &str| {
+        let mut d = Proto::default();
+        d.string(2, name);
+        d
+    };
+    let mut shape = Proto::default();
+    shape.message(1, &dim_value(1));
+    shape.message(1, &dim_value(channels as i64));
+    shape.message(1, &dim_param(&height));
+    shape.message(1, &dim_param(&width));
+    let mut tensor = Proto::default();
+    tensor.int(1, FLOAT);
+    tensor.message(2, &shape);
+    let mut ty = Proto::default();
+    ty.message(1, &tensor);
+    let mut info = Proto::default();
+    info.string(1, name);
+    info.message(2, &ty);
+    info
+}
+
+/// A protobuf message being written: fields appended in order.
+#[derive(Default)]
+struct Proto {
+    bytes: Vec<u8>,
+}
+
+impl Proto {
+    fn varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.bytes.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.bytes.push(v as u8);
+    }
+
+    fn key(&mut self, field: u32, wire_type: u8) {
+        self.varint(u64::from(field) << 3 | u64::from(wire_type));
+    }
+
+    /// An `int32`, `int64` or enum field (wire type 0; negative values take ten bytes, as protobuf
+    /// requires).
+    fn int(&mut self, field: u32, v: i64) {
+        self.key(field, 0);
+        self.varint(v as u64);
+    }
+
+    fn len_delimited(&mut self, field: u32, bytes: &[u8]) {
+        self.key(field, 2);
+        self.varint(bytes.len() as u64);
+        self.bytes.extend_from_slice(bytes);
+    }
+
+    fn string(&mut self, field: u32, s: &str) {
+        self.len_delimited(field, s.as_bytes());
+    }
+
+    fn message(&mut self, field: u32, m: &Proto) {
+        self.len_delimited(field, &m.bytes);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The encoding is read back with a minimal protobuf reader, independent of the writer, and
+    //! checked field by field against what ONNX runtimes read. The numeric check (ONNX Runtime and
+    //! tract against the interpreter) is in `benches/compare`.
+
+    use super::*;
+    use std::path::Path;
+
+    /// One decoded field: its number and either an integer or the bytes of a length-delimited value.
+    #[derive(Debug)]
+    enum Value<'a> {
+        Int(u64),
+        Bytes(&'a [u8]),
+    }
+
+    fn read_varint(bytes: &[u8], at: &mut usize) -> u64 {
+        let mut v = 0u64;
+        let mut shift = 0;
+        loop {
+            let b = bytes[*at];
+            *at += 1;
+            v |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return v;
+            }
+            shift += 7;
+        }
+    }
+
+    fn fields(bytes: &[u8]) -> Vec<(u64, Value<'_>)> {
+        let mut at = 0;
+        let mut out = Vec::new();
+        while at < bytes.len() {
+            let key = read_varint(bytes, &mut at);
+            let value = match key & 7 {
+                0 => Value::Int(read_varint(bytes, &mut at)),
+                2 => {
+                    let len = read_varint(bytes, &mut at) as usize;
+                    at += len;
+                    Value::Bytes(&bytes[at - len..at])
+                }
+                other => panic!("unexpected wire type {other}"),
+            };
+            out.push((key >> 3, value));
+        }
+        out
+    }
+
+    fn all(bytes: &[u8], field: u64) -> Vec<&[u8]> {
+        fields(bytes)
+            .into_iter()
+            .filter_map(|(f, v)| match v {
+                Value::Bytes(b) if f == field => Some(b),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn ints(bytes: &[u8], field: u64) -> Vec<i64> {
+        fields(bytes)
+            .into_iter()
+            .filter_map(|(f, v)| match v {
+                Value::Int(i) if f == field => Some(i as i64),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn text(bytes: &[u8], field: u64) -> Vec<String> {
+        all(bytes, field)
+            .into_iter()
+            .map(|b| String::from_utf8(b.to_vec()).unwrap())
+            .collect()
+    }
+
+    fn load(stem: &str) -> Model {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models");
+        Model::load(
+            &root.join(format!("{stem}.nnc")),
+            &root.join(format!("{stem}.safetensors")),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Each node as `op_type(inputs) -> output [attributes]`, as decoded from the bytes.
+    fn decoded_nodes(graph: &[u8]) -> Vec<String> {
+        all(graph, 1)
+            .into_iter()
+            .map(|node| {
+                let attributes: Vec<String> = all(node, 5)
+                    .into_iter()
+                    .map(|a| {
+                        let name = &text(a, 1)[0];
+                        match ints(a, 20)[..] {
+                            [2] => format!("{name}={}", ints(a, 3)[0]),
+                            [7] => format!("{name}={:?}", ints(a, 8)),
+                            ref other => panic!("attribute type {other:?}"),
+                        }
+                    })
+                    .collect();
+                format!(
+                    "{}({}) -> {} [{}]",
+                    text(node, 4)[0],
+                    text(node, 1).join(", "),
+                    text(node, 2)[0],
+                    attributes.join(" ")
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn testnet_decodes_to_every_op_with_its_attributes_and_weights() {
+        let model = load("testnet");
+        let bytes = export(&model).unwrap();
+        let top = fields(&bytes);
+        assert!(matches!(top[0], (1, Value::Int(7))), "ir_version 7");
+        let opset = all(&bytes, 8)[0];
+        assert_eq!(ints(opset, 2), [OPSET]);
+        let graph = all(&bytes, 7)[0];
+        assert_eq!(
+            decoded_nodes(graph),
+            [
+                "Conv(image, conv1.weight, conv1.bias) -> conv1 [kernel_shape=[3, 3] strides=[2, 2] pads=[1, 1, 1, 1]]",
+                "PRelu(conv1, act1.alpha) -> act1 []",
+                "Conv(act1, conv2.weight, conv2.bias) -> conv2 [kernel_shape=[3, 3] strides=[1, 1] pads=[1, 1, 1, 1]]",
+                "Relu(conv2) -> act2 []",
+                "MaxPool(act2) -> pool2 [kernel_shape=[2, 2] strides=[2, 2] pads=[0, 0, 0, 0]]",
+                "Conv(pool2, conv3.weight, conv3.bias) -> conv3 [kernel_shape=[3, 3] strides=[1, 1] pads=[1, 1, 1, 1]]",
+                "Relu(conv3) -> act3 []",
+                "Conv(act3, conv4.weight) -> conv4 [kernel_shape=[3, 3] strides=[1, 1] pads=[1, 1, 1, 1]]",
+                "Add(pool2, conv4) -> res4 []",
+                "Conv(res4, wide.weight, wide.bias) -> wide [kernel_shape=[5, 5] strides=[1, 1] pads=[2, 2, 2, 2]]",
+                "Conv(res4, narrow.weight, narrow.bias) -> narrow [kernel_shape=[1, 1] strides=[1, 1] pads=[0, 0, 0, 0]]",
+                "Concat(wide, narrow) -> mix [axis=1]",
+                "AveragePool(mix) -> smooth [kernel_shape=[3, 3] strides=[1, 1] pads=[1, 1, 1, 1] count_include_pad=0]",
+                "Conv(smooth, score_logit.weight, score_logit.bias) -> score_logit [kernel_shape=[1, 1] strides=[1, 1] pads=[0, 0, 0, 0]]",
+                "Sigmoid(score_logit) -> score []",
+                "Conv(smooth, box.weight, box.bias) -> box [kernel_shape=[1, 1] strides=[1, 1] pads=[0, 0, 0, 0]]",
+            ]
+        );
+
+        // Every weight is an f32 initializer holding the safetensors data bit for bit; the PReLU
+        // slope is shaped to broadcast over channels.
+        let initializers = all(graph, 5);
+        assert_eq!(initializers.len(), model.weights.iter().count());
+        for init in initializers {
+            let name = &text(init, 8)[0];
+            let w = model.weights.iter().find(|w| &w.name == name).unwrap();
+            let expected_dims: Vec<i64> = match w.role {
+                WeightRole::Slope => vec![w.data.len() as i64, 1, 1],
+                _ => w.shape.iter().map(|&d| d as i64).collect(),
+            };
+            assert_eq!(ints(init, 1), expected_dims, "{name}");
+            assert_eq!(ints(init, 2), [FLOAT], "{name}");
+            let raw = all(init, 9)[0];
+            let data: Vec<f32> = raw
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+                .collect();
+            assert_eq!(data, w.data, "{name}");
+        }
+
+        // The input is NCHW with a dynamic height and width; the outputs are the heads.
+        let dims = |info: &[u8]| -> Vec<String> {
+            let ty = all(info, 2)[0];
+            let tensor = all(ty, 1)[0];
+            assert_eq!(ints(tensor, 1), [FLOAT]);
+            let shape = all(tensor, 2)[0];
+            all(shape, 1)
+                .into_iter()
+                .map(|d| match (&ints(d, 1)[..], text(d, 2)) {
+                    ([v], _) => v.to_string(),
+                    ([], p) => p[0].clone(),
+                    (v, p) => panic!("dimension {v:?} {p:?}"),
+                })
+                .collect()
+        };
+        let input = all(graph, 11);
+        assert_eq!(input.len(), 1);
+        assert_eq!(text(input[0], 1), ["image"]);
+        assert_eq!(dims(input[0]), ["1", "3", "height", "width"]);
+        let outputs: Vec<(String, Vec<String>)> = all(graph, 12)
+            .into_iter()
+            .map(|o| (text(o, 1)[0].clone(), dims(o)))
+            .collect();
+        assert_eq!(
+            outputs,
+            [
+                (
+                    "score".to_string(),
+                    vec!["1", "1", "score_height", "score_width"]
+                        .into_iter()
+                        .map(String::from)
+                        .collect::<Vec<_>>()
+                ),
+                (
+                    "box".to_string(),
+                    vec!["1", "4", "box_height", "box_width"]
+                        .into_iter()
+                        .map(String::from)
+                        .collect()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_committed_testnet_onnx_is_what_the_exporter_writes() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/testnet.onnx");
+        let committed = std::fs::read(&path).unwrap();
+        assert!(
+            committed == export(&load("testnet")).unwrap(),
+            "{} is stale: cargo run -p nnc-ir --example export_onnx -- models/testnet.nnc \
+             models/testnet.safetensors models/testnet.onnx",
+            path.display()
+        );
+    }
+
+    /// A model from a description with seeded random weights.
+    fn model_from(src: &str) -> Model {
+        let file = Path::new("named.nnc");
+        let graph = crate::parse_graph(src, file).unwrap();
+        let bytes = crate::testing::random_weights(
+            &graph,
+            &mut crate::testing::Rng::new(1),
+            crate::Dtype::F32,
+        );
+        Model::from_sources(src, file, &bytes, Path::new("named.safetensors"))
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_head_named_apart_from_its_layer_gets_an_identity_node() {
+        let model = model_from(
+            "image = input(channels=3)\n\
+             c = conv(image, out=2, k=1)\n\
+             output features = c\n",
+        );
+        let bytes = export(&model).unwrap();
+        let graph = all(&bytes, 7)[0];
+        assert_eq!(
+            decoded_nodes(graph),
+            [
+                "Conv(image, c.weight, c.bias) -> c [kernel_shape=[1, 1] strides=[1, 1] pads=[0, 0, 0, 0]]",
+                "Identity(c) -> features []",
+            ]
+        );
+        assert_eq!(text(all(graph, 12)[0], 1), ["features"]);
+    }
+
+    #[test]
+    fn a_head_named_as_another_layer_is_refused_with_the_file() {
+        let model = model_from(
+            "image = input(channels=3)\n\
+             c = conv(image, out=2, k=1)\n\
+             d = relu(c)\n\
+             output c = d\n",
+        );
+        let error = export(&model).unwrap_err().to_string();
+        assert!(
+            error.starts_with("named.nnc: output `c` has the name of another layer"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn varints_take_seven_bits_a_byte_and_negative_ints_ten_bytes() {
+        let mut p = Proto::default();
+        p.varint(300);
+        assert_eq!(p.bytes, [0xac, 0x02]);
+        let mut p = Proto::default();
+        p.int(1, -1);
+        assert_eq!(p.bytes.len(), 1 + 10);
+    }
+}
