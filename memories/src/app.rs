@@ -339,7 +339,15 @@ pub fn write_file_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
     };
-    let mut file = tempfile::NamedTempFile::new_in(dir)?;
+    let mut builder = tempfile::Builder::new();
+    // Readable like any file the user writes (the umask applies), not 0600 as temporary files
+    // are by default: reports, posters and pages are for reading and sharing.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let mut file = builder.tempfile_in(dir)?;
     file.write_all(contents)?;
     file.as_file().sync_all()?;
     file.persist(path).map_err(|e| e.error)?;
@@ -357,6 +365,12 @@ mod tests {
         write_atomically(&path, b"first version, longer").unwrap();
         write_atomically(&path, b"second").unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "second");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o044, 0o044, "{mode:o}: others cannot read it");
+        }
         assert_eq!(
             fs::read_dir(dir.path()).unwrap().count(),
             1,

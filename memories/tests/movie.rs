@@ -167,13 +167,13 @@ fn out_writes_posters_and_an_offline_page_atomically() {
         .collect();
     names.sort();
     // Nothing but finished files: no temporary files left behind.
-    assert_eq!(names, ["event-0.jpg", "index.html"]);
+    assert_eq!(names, ["event-0.jpg", "event-0.mp4", "index.html"]);
     let poster = image::open(out.join("event-0.jpg")).unwrap();
     assert_eq!((poster.width(), poster.height()), (1280, 720));
     let page = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(page.contains("<article id=\"event-0\">"), "{page}");
     assert!(page.contains("Wednesday afternoon") && page.contains("22 October 2008"));
-    assert!(page.contains("src=\"event-0.jpg\""));
+    assert!(page.contains("poster=\"event-0.jpg\"") && page.contains("src=\"event-0.mp4\""));
     assert!(!page.contains("http://") && !page.contains("https://"));
 
     // --memory picks one; an unknown id is an error naming the known ones.

@@ -57,7 +57,8 @@ pub enum MovieError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot encode {}: {source}", path.display())]
+    /// The encoder's error names the movie file.
+    #[error("{source}")]
     Encode {
         path: PathBuf,
         source: Box<dyn std::error::Error + Send + Sync>,

@@ -205,21 +205,29 @@ struct Rendered {
     stats: Option<RenderStats>,
 }
 
-/// Renders `movie` into every sink that wants its frames, and says what it wrote.
-///
-/// THE ENCODER'S PLACE. This is the one spot where the MP4 is made. When `encode` and
-/// `soundtrack` land, create `encode::Mp4Writer::create(&out.join(format!("{}.mp4",
-/// movie.memory.id)), VideoFormat { width, height, fps: movie.timeline.fps })` here, add it to
-/// `sinks` (through a `FrameSink` impl whose `push` calls `push_frame`), and after `render`
-/// call `finish(&soundtrack::synthesize(style, bpm, seconds))` with `movie.soundtrack()`
-/// (mapping [`super::SoundtrackStyle`] to `soundtrack::Style`); return its path first. Until
-/// then no movie file is written and the page shows the poster.
+/// Renders `movie` into the MP4 writer and every other sink that wants its frames, then lays
+/// the theme's soundtrack under it. The movie appears at `<out>/<id>.mp4` only once whole.
 fn render_movie(
     movie: &Movie,
     out: &Path,
     frames_dir: Option<&Path>,
 ) -> Result<Rendered, MovieError> {
-    let _ = out; // The movie file's folder, once there is an encoder.
+    let path = out.join(format!("{}.mp4", movie.memory.id));
+    let encode_error = |e: crate::encode::EncodeError| MovieError::Encode {
+        path: path.clone(),
+        source: Box::new(e),
+    };
+    let (width, height) = movie.frame_size();
+    let format = crate::encode::VideoFormat {
+        width: width as u32,
+        height: height as u32,
+        fps: movie.timeline.fps as u32,
+    };
+    let writer = crate::encode::Mp4Writer::create(&path, format).map_err(encode_error)?;
+    let mut mp4 = Mp4Sink {
+        writer,
+        path: path.clone(),
+    };
     let mut frames = frames_dir.map(|dir| {
         PngFrames::new(
             dir,
@@ -228,23 +236,34 @@ fn render_movie(
             &movie.timeline.key_frames(),
         )
     });
-    let mut sinks: Vec<&mut dyn FrameSink> = Vec::new();
+    let mut sinks: Vec<&mut dyn FrameSink> = vec![&mut mp4];
     if let Some(f) = frames.as_mut() {
         sinks.push(f);
     }
-    if sinks.is_empty() {
-        return Ok(Rendered {
-            movie: None,
-            frames: Vec::new(),
-            stats: None,
-        });
-    }
     let stats = render(movie, &mut Tee(sinks))?;
+    let (style, bpm, seconds) = movie.soundtrack();
+    let audio = crate::soundtrack::synthesize(style, bpm, seconds);
+    mp4.writer.finish(&audio).map_err(encode_error)?;
     Ok(Rendered {
-        movie: None,
+        movie: Some(path),
         frames: frames.map(|f| f.written).unwrap_or_default(),
         stats: Some(stats),
     })
+}
+
+/// The MP4 writer as a frame sink.
+struct Mp4Sink {
+    writer: crate::encode::Mp4Writer,
+    path: PathBuf,
+}
+
+impl FrameSink for Mp4Sink {
+    fn push(&mut self, rgb: &[u8]) -> Result<(), MovieError> {
+        self.writer.push_frame(rgb).map_err(|e| MovieError::Encode {
+            path: self.path.clone(),
+            source: Box::new(e),
+        })
+    }
 }
 
 #[cfg(test)]

@@ -17,14 +17,8 @@ pub enum Theme {
     Uplifting,
 }
 
-/// The soundtrack the synthesizer should play under a movie; one per theme. The encoder side
-/// maps it to its own style type (`soundtrack::Style`), so this module does not depend on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SoundtrackStyle {
-    Chill,
-    Gentle,
-    Uplifting,
-}
+/// The soundtrack the synthesizer plays under a movie; one per theme.
+pub use crate::soundtrack::Style as SoundtrackStyle;
 
 /// How one picture gives way to the next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
