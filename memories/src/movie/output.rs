@@ -221,7 +221,7 @@ fn render_movie(
     let format = crate::encode::VideoFormat {
         width: width as u32,
         height: height as u32,
-        fps: movie.timeline.fps as u32,
+        fps: movie.timeline.fps,
     };
     let writer = crate::encode::Mp4Writer::create(&path, format).map_err(encode_error)?;
     let mut mp4 = Mp4Sink {
