@@ -1,6 +1,7 @@
 //! Where indexing time goes, per photo, on real camera JPEGs of 8 megapixels or more from
 //! `../shared/data` (exif samples and identity photos): read, hash, EXIF, decode (DCT-scaled to the
-//! detector's size), face detection (the whole pyramid) and the quality measures. Single-threaded,
+//! detector's size), face detection (the whole pyramid), identity descriptors of the confident
+//! faces, and the quality measures. Single-threaded,
 //! so that the stages add up; the index itself runs them on every core.
 //!
 //! ```text
@@ -8,7 +9,9 @@
 //! ```
 
 use memories::analysis::{ANALYSIS_SIDE, Decoded, analyse, decode_rgb, shrink};
+use memories::embedding::FaceEmbedder;
 use memories::faces::{DECODE_SIDE, DEFAULT_SCORE, FaceDetector};
+use memories::index::FaceBox;
 use memories::metadata::PhotoMeta;
 use memories::scan::{Format, Sniffed, sniff};
 use std::hint::black_box;
@@ -53,8 +56,11 @@ fn main() {
         return;
     }
     let mut detector = FaceDetector::new(DEFAULT_SCORE);
-    let stages = ["read", "hash", "exif", "decode", "detect", "measures"];
-    let mut spent = [Duration::ZERO; 6];
+    let mut embedder = FaceEmbedder::new();
+    let stages = [
+        "read", "hash", "exif", "decode", "detect", "describe", "measures",
+    ];
+    let mut spent = [Duration::ZERO; 7];
     let (mut runs, mut failed) = (0usize, 0usize);
     let rounds = 3;
     for _ in 0..rounds {
@@ -79,14 +85,21 @@ fn main() {
                 continue;
             };
             lap(3, &mut t);
-            black_box(detector.detect_decoded(&decoded));
+            let faces: Vec<FaceBox> = detector
+                .detect_decoded(&decoded)
+                .faces
+                .iter()
+                .map(FaceBox::from)
+                .collect();
             lap(4, &mut t);
+            black_box(embedder.describe(&decoded, &faces));
+            lap(5, &mut t);
             let small = Decoded {
                 image: shrink(decoded.image, ANALYSIS_SIDE),
                 ..decoded
             };
             black_box(analyse(&small, meta.camera().is_some()));
-            lap(5, &mut t);
+            lap(6, &mut t);
             runs += 1;
         }
     }

@@ -37,14 +37,7 @@ fn analysed(path: &Path, detector: &mut FaceDetector) -> MemoryPhoto {
         .detect_decoded(&decoded)
         .faces
         .iter()
-        .map(|f| FaceBox {
-            x: f.x,
-            y: f.y,
-            w: f.w,
-            h: f.h,
-            score: f.score,
-            landmarks: f.landmarks,
-        })
+        .map(FaceBox::from)
         .collect();
     let small = Decoded {
         image: shrink(decoded.image, ANALYSIS_SIDE),

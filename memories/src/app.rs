@@ -16,10 +16,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 use thiserror::Error;
 
-use crate::align::chip;
 use crate::analysis::{ANALYSIS_SIDE, Decoded, analyse, decode_rgb, shrink};
 use crate::config::ConfigError;
-use crate::embedding::{self, FaceEmbedder};
+use crate::embedding::FaceEmbedder;
 use crate::faces::{DECODE_SIDE, DEFAULT_SCORE, FaceDetector};
 use crate::index::{FaceBox, Index, IndexError, Opened, Outcome, PhotoInfo, Record};
 use crate::metadata::PhotoMeta;
@@ -253,27 +252,9 @@ fn analyse_file(
                 .detect_decoded(&decoded)
                 .faces
                 .iter()
-                .map(|f| FaceBox {
-                    x: f.x,
-                    y: f.y,
-                    w: f.w,
-                    h: f.h,
-                    score: f.score,
-                    landmarks: f.landmarks,
-                })
+                .map(FaceBox::from)
                 .collect();
-            // Chips are cut from the decoded image, whose pixels are `scale` of the photo's.
-            let scale = decoded.image.width() as f32 / decoded.full_width.max(1) as f32;
-            let descriptors = faces
-                .iter()
-                .map(|f| {
-                    if f.score < embedding::MIN_SCORE || f.w * scale < embedding::MIN_WIDTH {
-                        return None;
-                    }
-                    let landmarks = f.landmarks?.map(|(x, y)| (x * scale, y * scale));
-                    Some(embedder.embed(&chip(&decoded.image, &landmarks)).to_vec())
-                })
-                .collect();
+            let descriptors = embedder.describe(&decoded, &faces);
             let small = Decoded {
                 image: shrink(decoded.image, ANALYSIS_SIDE),
                 ..decoded

@@ -6,7 +6,9 @@
 
 use image::RgbImage;
 
-use crate::align::CHIP_SIZE;
+use crate::align::{CHIP_SIZE, chip};
+use crate::analysis::Decoded;
+use crate::index::FaceBox;
 
 nnc::nnc! {
     /// dlib's face recognition ResNet for a 150x150 chip, f16 weights as shipped.
@@ -44,6 +46,23 @@ impl FaceEmbedder {
             net: network::Network::new(),
             input: Vec::with_capacity((CHIP_SIZE * CHIP_SIZE * 3) as usize),
         }
+    }
+
+    /// The descriptor of each face of a decoded photo (faces in full-resolution pixels), in
+    /// order; `None` for a face below [`MIN_SCORE`], narrower than [`MIN_WIDTH`] or without
+    /// landmarks. Chips are cut from the decoded image itself.
+    pub fn describe(&mut self, decoded: &Decoded, faces: &[FaceBox]) -> Vec<Option<Vec<f32>>> {
+        let scale = decoded.image.width() as f32 / decoded.full_width.max(1) as f32;
+        faces
+            .iter()
+            .map(|f| {
+                if f.score < MIN_SCORE || f.w * scale < MIN_WIDTH {
+                    return None;
+                }
+                let landmarks = f.landmarks?.map(|(x, y)| (x * scale, y * scale));
+                Some(self.embed(&chip(&decoded.image, &landmarks)).to_vec())
+            })
+            .collect()
     }
 
     /// The descriptor of an aligned chip.

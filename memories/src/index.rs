@@ -72,6 +72,19 @@ pub struct FaceBox {
     pub landmarks: Option<[(f32, f32); 5]>,
 }
 
+impl From<&nnc::detect::Face> for FaceBox {
+    fn from(f: &nnc::detect::Face) -> Self {
+        FaceBox {
+            x: f.x,
+            y: f.y,
+            w: f.w,
+            h: f.h,
+            score: f.score,
+            landmarks: f.landmarks,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     Analysed(Box<PhotoInfo>),
