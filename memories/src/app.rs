@@ -51,6 +51,8 @@ pub enum AppError {
     Index(#[from] IndexError),
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error(transparent)]
+    People(#[from] crate::people::BookError),
     #[error("cannot write {}: {source}", path.display())]
     Output {
         path: PathBuf,

@@ -13,6 +13,7 @@
 //! duplicates = true             # keep only the best of a burst (default)
 //! paths = ["Screenshots/**", "**/private/**"]
 //! dates = ["2019-03-01..2019-03-15", "2020-12-24"]
+//! people = ["Ada", "7"]           # names or ids from `memories people`
 //! ```
 
 use std::fmt;
@@ -70,6 +71,9 @@ pub struct Exclude {
     /// Globs matched against the path below the photo folder, `/`-separated.
     pub paths: Vec<String>,
     pub dates: Vec<DateRange>,
+    /// People (a name, or a person id from `memories people`) whose photos are kept out, as
+    /// hidden people's are.
+    pub people: Vec<String>,
 }
 
 impl Default for Exclude {
@@ -84,6 +88,7 @@ impl Default for Exclude {
             burst_minutes: 10.0,
             paths: Vec::new(),
             dates: Vec::new(),
+            people: Vec::new(),
         }
     }
 }

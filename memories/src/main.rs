@@ -145,6 +145,9 @@ struct RunArgs {
     /// Exclude photos whose path below DIR matches this glob (repeatable).
     #[arg(long, value_name = "GLOB")]
     exclude_path: Vec<String>,
+    /// Exclude photos showing this person: a name or an id from `memories people` (repeatable).
+    #[arg(long, value_name = "NAME_OR_ID")]
+    exclude_person: Vec<String>,
     /// Exclude photos taken in YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD (repeatable).
     #[arg(long, value_name = "RANGE")]
     exclude_dates: Vec<DateRange>,
@@ -222,6 +225,7 @@ impl RunArgs {
         let x = &mut config.exclude;
         x.paths.extend(self.exclude_path.iter().cloned());
         x.dates.extend(self.exclude_dates.iter().copied());
+        x.people.extend(self.exclude_person.iter().cloned());
         x.screenshots &= !self.keep_screenshots;
         x.documents &= !self.keep_documents;
         x.duplicates &= !self.keep_duplicates;
@@ -288,7 +292,14 @@ fn run(dir: &Path, args: &RunArgs, explain: bool) -> Result<(), AppError> {
         eprintln!("{}", status_line(&report));
     }
     let today = args.today.unwrap_or_else(|| Local::now().date_naive());
-    let plan = plan::make(&report.records, &config, &rules, today);
+    // People, so that hidden and excluded people's photos are kept out.
+    let faces = memories::people::library_faces(&report.records);
+    let book_path = memories::people::book_path(&report.index_path);
+    let mut book = memories::people::Book::load(&book_path)?;
+    let people = book.assign_library(&faces, memories::people::Params::default());
+    book.save(&book_path)?;
+    let in_photos = memories::people::photo_people(&report.records, &faces, &people);
+    let plan = plan::make(&report.records, &config, &rules, today, &in_photos);
     if let Some(path) = &args.html {
         let page = memories::plan_page::html(&plan, &report);
         app::write_atomically(path, page.as_bytes())?;

@@ -532,3 +532,29 @@ pub fn contact_sheet(
     }
     sheet
 }
+
+/// The people in each photo, by path (every copy of a photo's bytes included).
+pub fn photo_people(
+    records: &[crate::index::Record],
+    faces: &[LibraryFace<'_>],
+    people: &[Person],
+) -> crate::plan::PhotoPeople {
+    let mut by_hash: HashMap<&str, Vec<crate::plan::PersonTag>> = HashMap::new();
+    for p in people {
+        for &i in &p.faces {
+            let hash = faces[i].key.split('#').next().unwrap_or_default();
+            let tags = by_hash.entry(hash).or_default();
+            if tags.iter().all(|t| t.id != p.id) {
+                tags.push(crate::plan::PersonTag {
+                    id: p.id,
+                    name: p.name.clone(),
+                    hidden: p.hidden,
+                });
+            }
+        }
+    }
+    records
+        .iter()
+        .filter_map(|r| Some((r.rel.clone(), by_hash.get(r.content_hash.as_str())?.clone())))
+        .collect()
+}

@@ -22,6 +22,7 @@ pub enum Exclusion {
     Screenshot { why: String },
     Document { why: String },
     NearDuplicate { of: String, bits: u32 },
+    Person { who: String, hidden: bool },
 }
 
 impl fmt::Display for Exclusion {
@@ -30,6 +31,10 @@ impl fmt::Display for Exclusion {
             Exclusion::Path { pattern } => write!(f, "path matches excluded pattern {pattern:?}"),
             Exclusion::Date { range } => write!(f, "taken in excluded dates {range}"),
             Exclusion::Screenshot { why } | Exclusion::Document { why } => f.write_str(why),
+            Exclusion::Person { who, hidden: true } => write!(f, "shows {who}, who is hidden"),
+            Exclusion::Person { who, hidden: false } => {
+                write!(f, "shows {who}, whom the settings exclude")
+            }
             Exclusion::NearDuplicate { of, bits } => {
                 write!(
                     f,
@@ -48,6 +53,7 @@ impl Exclusion {
             Exclusion::Screenshot { .. } => "screenshot",
             Exclusion::Document { .. } => "document",
             Exclusion::NearDuplicate { .. } => "near-duplicate",
+            Exclusion::Person { .. } => "person",
         }
     }
 }
@@ -100,8 +106,35 @@ pub struct Plan {
     pub min_event_photos: usize,
 }
 
-/// Builds the plan from index records.
-pub fn make(records: &[Record], config: &Config, rules: &PathRules, today: NaiveDate) -> Plan {
+/// A person seen in a photo.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PersonTag {
+    pub id: u32,
+    pub name: Option<String>,
+    pub hidden: bool,
+}
+
+impl PersonTag {
+    /// "person 3", or "person 3 (Ada)".
+    pub fn label(&self) -> String {
+        match &self.name {
+            Some(name) => format!("person {} ({name})", self.id),
+            None => format!("person {}", self.id),
+        }
+    }
+}
+
+/// The people in each photo (by path below the folder), from `memories people`'s clustering.
+pub type PhotoPeople = std::collections::HashMap<String, Vec<PersonTag>>;
+
+/// Builds the plan from index records and the people in each photo.
+pub fn make(
+    records: &[Record],
+    config: &Config,
+    rules: &PathRules,
+    today: NaiveDate,
+    people: &PhotoPeople,
+) -> Plan {
     let mut failed = Vec::new();
     let mut photos = Vec::new();
     for r in records {
@@ -119,7 +152,8 @@ pub fn make(records: &[Record], config: &Config, rules: &PathRules, today: Naive
         key(a).cmp(&key(b))
     });
     for p in &mut photos {
-        p.excluded = rule_exclusion(p, config, rules);
+        p.excluded = rule_exclusion(p, config, rules)
+            .or_else(|| person_exclusion(people.get(&p.rel), config));
     }
     if config.exclude.duplicates {
         mark_duplicates(&mut photos, config);
@@ -225,6 +259,19 @@ fn rule_exclusion(p: &PlannedPhoto, config: &Config, rules: &PathRules) -> Optio
         }
         _ => None,
     }
+}
+
+/// A hidden person in the photo, or one the settings exclude by name or id.
+fn person_exclusion(tags: Option<&Vec<PersonTag>>, config: &Config) -> Option<Exclusion> {
+    tags?.iter().find_map(|t| {
+        let named = config.exclude.people.iter().any(|who| {
+            *who == t.id.to_string() || t.name.as_ref().is_some_and(|n| n.eq_ignore_ascii_case(who))
+        });
+        (t.hidden || named).then(|| Exclusion::Person {
+            who: t.label(),
+            hidden: t.hidden,
+        })
+    })
 }
 
 /// Groups still-included photos taken within `burst_minutes` whose hashes are within
@@ -663,7 +710,7 @@ mod tests {
         tweak(&mut config);
         let rules = PathRules::new(&config.exclude.paths).unwrap();
         let today = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
-        let plan = make(&records, &config, &rules, today);
+        let plan = make(&records, &config, &rules, today, &PhotoPeople::new());
         let got: Vec<String> = plan
             .excluded()
             .map(|(p, e)| format!("{}: {}", p.rel, e.key()))

@@ -362,3 +362,77 @@ fn killed_run_resumes_where_it_stopped() {
         );
     }
 }
+
+/// `memories people`: the JSON contract, corrections that stick across runs, and hidden or
+/// excluded people kept out of memories.
+#[test]
+fn people_are_listed_corrected_and_kept_out_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("i.sqlite");
+    let folder = demo("");
+    let base = [path_str(&folder), "--cache", path_str(&index), "-q"];
+    let people = |extra: &[&str]| -> Vec<serde_json::Value> {
+        let (stdout, _) = ok(&[&["people"], &base[..], &["--json"], extra].concat());
+        stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let listed = people(&[]);
+    assert!(!listed.is_empty());
+    for p in &listed {
+        let keys: Vec<&str> = p.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(keys, ["id", "name", "faces"]);
+        let faces = p["faces"].as_array().unwrap();
+        assert!(faces.len() >= 3, "a person needs several faces: {p}");
+        for f in faces {
+            let keys: Vec<&str> = f.as_object().unwrap().keys().map(String::as_str).collect();
+            assert_eq!(keys, ["path", "x", "y", "w", "h"]);
+        }
+    }
+    // The man in four of the demo photos is one person.
+    let vlado = listed
+        .iter()
+        .find(|p| {
+            p["faces"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| f["path"] == "people/person-vlado.jpg")
+        })
+        .expect("the person in person-vlado.jpg");
+    let id = vlado["id"].as_u64().unwrap().to_string();
+    let photos = vlado["faces"].as_array().unwrap().len();
+
+    // A name and hiding stick; the plan keeps the hidden person's photos out.
+    let named = people(&["--name", &id, "Vlado", "--hide", &id]);
+    let again = people(&[]);
+    assert_eq!(named, again);
+    let me = again
+        .iter()
+        .find(|p| p["id"].as_u64().unwrap().to_string() == id)
+        .unwrap();
+    assert_eq!(me["name"], "Vlado");
+    let (stdout, _) = ok(&[&["plan"], &base[..]].concat());
+    let hidden_lines = stdout
+        .lines()
+        .filter(|l| l.contains(&format!("shows person {id} (Vlado), who is hidden")))
+        .count();
+    assert_eq!(hidden_lines, photos, "{stdout}");
+
+    // Shown again, but excluded by name on the command line.
+    people(&["--unhide", &id]);
+    let (stdout, _) = ok(&[&["plan"], &base[..], &["--exclude-person", "vlado"]].concat());
+    assert!(stdout.contains("whom the settings exclude"), "{stdout}");
+    let (stdout, _) = ok(&[&["plan"], &base[..]].concat());
+    assert!(!stdout.contains(&format!("shows person {id}")), "{stdout}");
+
+    // Errors name the problem.
+    let stderr = fails(&[&["people"], &base[..], &["--name", "999", "x"]].concat());
+    assert!(stderr.contains("there is no person 999"), "{stderr}");
+    let stderr = fails(&[&["people"], &base[..], &["--split", "nosuchface#0"]].concat());
+    assert!(
+        stderr.contains("no person has the face nosuchface#0"),
+        "{stderr}"
+    );
+}

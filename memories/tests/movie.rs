@@ -29,7 +29,13 @@ fn memories_of(sub: &str) -> Vec<movie::Memory> {
     let config = Config::default();
     let rules = PathRules::new(&[]).unwrap();
     let today = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
-    let plan = plan::make(&report.records, &config, &rules, today);
+    let plan = plan::make(
+        &report.records,
+        &config,
+        &rules,
+        today,
+        &plan::PhotoPeople::new(),
+    );
     movie::memories(&plan, &report.root)
 }
 

@@ -42,7 +42,13 @@ fn index(dir: &Path) -> IndexReport {
 fn plan_of(report: &IndexReport, config: &Config) -> Plan {
     let rules = PathRules::new(&config.exclude.paths).unwrap();
     let today = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
-    plan::make(&report.records, config, &rules, today)
+    plan::make(
+        &report.records,
+        config,
+        &rules,
+        today,
+        &plan::PhotoPeople::new(),
+    )
 }
 
 fn infos(report: &IndexReport) -> HashMap<&str, &PhotoInfo> {
