@@ -197,8 +197,9 @@ mod tests {
 
     #[test]
     fn a_tilted_twice_as_large_face_is_turned_upright() {
-        // The template rotated by 30 degrees and scaled by 2 around (200, 200): the chip of a
-        // photo drawn through that transform is the drawing, upright.
+        // The chip rotated by 30 degrees, scaled by 2 and shifted so that it lies inside a
+        // 500x500 photo: the chip of a photo drawn through that transform is the drawing,
+        // upright.
         let (cos, sin) = (
             30f32.to_radians().cos() * 2.0,
             30f32.to_radians().sin() * 2.0,
@@ -206,7 +207,7 @@ mod tests {
         let t = Similarity {
             a: cos,
             b: sin,
-            tx: 100.0,
+            tx: 200.0,
             ty: 40.0,
         };
         let landmarks = TEMPLATE.map(|p| t.apply(p));

@@ -743,6 +743,7 @@ mod tests {
             &config,
             &rules,
             NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(),
+            &PhotoPeople::new(),
         );
         assert_eq!(plan.events.len(), 3);
         let first_photos: Vec<&str> = plan
@@ -780,6 +781,7 @@ mod tests {
             &config,
             &rules,
             NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(),
+            &PhotoPeople::new(),
         );
         assert_eq!(plan.trips.len(), 2);
         let trips: Vec<Vec<&str>> = plan
