@@ -104,6 +104,16 @@ pub struct Plan {
     pub on_this_day_window: u32,
     /// Events with fewer kept photos than this are listed but are not memory candidates.
     pub min_event_photos: usize,
+    /// People memories: a person's kept photos from at least two days.
+    pub people: Vec<PersonPlan>,
+}
+
+/// A memory about someone: the kept photos they are in, in time order.
+#[derive(Debug, Clone)]
+pub struct PersonPlan {
+    pub person: PersonTag,
+    /// Indices into [`Plan::photos`].
+    pub photos: Vec<usize>,
 }
 
 /// A person seen in a photo.
@@ -224,6 +234,7 @@ pub fn make(
             photos: y.ids,
         })
         .collect();
+    let people = person_memories(&photos, people, params.min_event_photos);
     Plan {
         photos,
         failed,
@@ -234,7 +245,44 @@ pub fn make(
         on_this_day,
         on_this_day_window: params.on_this_day_window_days,
         min_event_photos: params.min_event_photos,
+        people,
     }
+}
+
+/// Each person's kept photos (photos are in time order), when there are at least `min_photos`
+/// of them taken on two or more days: one afternoon with someone is already an event.
+fn person_memories(
+    photos: &[PlannedPhoto],
+    people: &PhotoPeople,
+    min_photos: usize,
+) -> Vec<PersonPlan> {
+    let mut by_person: BTreeMap<u32, PersonPlan> = BTreeMap::new();
+    for (i, p) in photos.iter().enumerate() {
+        if p.excluded.is_some() {
+            continue;
+        }
+        for tag in people.get(&p.rel).into_iter().flatten() {
+            by_person
+                .entry(tag.id)
+                .or_insert_with(|| PersonPlan {
+                    person: tag.clone(),
+                    photos: Vec::new(),
+                })
+                .photos
+                .push(i);
+        }
+    }
+    by_person
+        .into_values()
+        .filter(|m| {
+            let days: std::collections::BTreeSet<NaiveDate> = m
+                .photos
+                .iter()
+                .map(|&i| photos[i].info.meta.taken.local.date())
+                .collect();
+            m.photos.len() >= min_photos && days.len() >= 2
+        })
+        .collect()
 }
 
 fn rule_exclusion(p: &PlannedPhoto, config: &Config, rules: &PathRules) -> Option<Exclusion> {
@@ -491,6 +539,32 @@ impl Plan {
         }
         let _ = writeln!(
             w,
+            "\nPeople (kept photos of someone from two or more days): {}",
+            self.people.len()
+        );
+        for m in &self.people {
+            let first = &self.photos[m.photos[0]].info.meta.taken.local;
+            let last = &self.photos[*m.photos.last().expect("never empty")]
+                .info
+                .meta
+                .taken
+                .local;
+            let _ = writeln!(
+                w,
+                "  * {}: {}, {} – {}",
+                m.person.label(),
+                plural(m.photos.len(), "photo"),
+                first.format("%Y-%m-%d"),
+                last.format("%Y-%m-%d")
+            );
+            if detailed {
+                for &i in &m.photos {
+                    let _ = writeln!(w, "      {}", self.photos[i].rel);
+                }
+            }
+        }
+        let _ = writeln!(
+            w,
             "\nOn this day ({} ± {} days) in earlier years:{}",
             self.today.format("%d %b"),
             self.on_this_day_window,
@@ -612,6 +686,14 @@ impl Plan {
                 "events": t.events,
                 "farthest_km": t.farthest_km,
                 "photos": paths(&ids),
+            }));
+        }
+        for m in &self.people {
+            lines.push(json!({
+                "type": "person",
+                "id": m.person.id,
+                "name": m.person.name,
+                "photos": paths(&m.photos),
             }));
         }
         for y in &self.on_this_day {
@@ -751,6 +833,53 @@ mod tests {
             .map(|(_, e)| plan.photos[e.photos[0]].rel.as_str())
             .collect();
         assert_eq!(first_photos, ["d.jpg"]);
+    }
+
+    #[test]
+    fn people_make_memories_across_days_unless_hidden() {
+        let hash = |n: u64| format!("{:x}", (n + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let specs: Vec<String> = [
+            ("a1.jpg", "2020-05-01 10:00"),
+            ("a2.jpg", "2020-05-01 11:00"),
+            ("a3.jpg", "2021-07-04 18:00"),
+            ("b1.jpg", "2020-05-01 10:30"),
+            ("b2.jpg", "2020-05-01 10:40"),
+            ("b3.jpg", "2020-05-01 10:50"),
+        ]
+        .iter()
+        .enumerate()
+        .map(|(n, (rel, time))| format!("{rel} {time} hash={}", hash(n as u64)))
+        .collect();
+        let records: Vec<Record> = specs.iter().map(|s| record(s)).collect();
+        let tag = |id, hidden| PersonTag {
+            id,
+            name: None,
+            hidden,
+        };
+        let mut people = PhotoPeople::new();
+        for rel in ["a1.jpg", "a2.jpg", "a3.jpg"] {
+            people.insert(rel.to_string(), vec![tag(1, false)]);
+        }
+        // Person 2 on one day only: that afternoon is an event already.
+        for rel in ["b1.jpg", "b2.jpg", "b3.jpg"] {
+            people.insert(rel.to_string(), vec![tag(2, false)]);
+        }
+        let config = Config::default();
+        let rules = PathRules::new(&config.exclude.paths).unwrap();
+        let today = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
+        let plan = make(&records, &config, &rules, today, &people);
+        let memories: Vec<(u32, usize)> = plan
+            .people
+            .iter()
+            .map(|m| (m.person.id, m.photos.len()))
+            .collect();
+        assert_eq!(memories, [(1, 3)]);
+
+        people.get_mut("a3.jpg").unwrap()[0].hidden = true;
+        let plan = make(&records, &config, &rules, today, &people);
+        assert!(plan.people.is_empty());
+        let excluded: Vec<String> = plan.excluded().map(|(_, e)| e.to_string()).collect();
+        assert_eq!(excluded, ["shows person 1, who is hidden"]);
     }
 
     #[test]

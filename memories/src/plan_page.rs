@@ -120,6 +120,25 @@ pub fn html(plan: &Plan, report: &IndexReport) -> String {
 
     let _ = writeln!(
         w,
+        "<h2>People: {}</h2>\n<p class=\"meta\">A person's kept photos from two or more days \
+         (<code>memories people</code> names, merges and hides people).</p>",
+        plural(plan.people.len(), "memory candidate")
+    );
+    for m in &plan.people {
+        let _ = writeln!(
+            w,
+            "<h3>{}: {}</h3>\n<div class=\"grid\">",
+            esc(&m.person.label()),
+            plural(m.photos.len(), "photo")
+        );
+        for &i in &m.photos {
+            figure(w, root, &plan.photos[i], false);
+        }
+        let _ = writeln!(w, "</div>");
+    }
+
+    let _ = writeln!(
+        w,
         "<h2>On this day ({} ± {} days) in earlier years: {}</h2>",
         plan.today.format("%d %B"),
         plan.on_this_day_window,

@@ -178,7 +178,7 @@ fn plan_page_shows_candidates_faces_and_exclusions() {
     assert!(!events.is_empty());
     let shown: Vec<&str> = lines
         .iter()
-        .filter(|l| l["type"] == "event" || l["type"] == "on_this_day")
+        .filter(|l| ["event", "person", "on_this_day"].contains(&l["type"].as_str().unwrap()))
         .flat_map(|l| l["photos"].as_array().unwrap())
         .map(|p| p.as_str().unwrap())
         .collect();

@@ -46,7 +46,13 @@ fn demo_movies_of_every_theme_and_length_play_in_a_browser() {
             let out = work.path().join(format!("{theme}-{length}"));
             let run = Command::new(env!("CARGO_BIN_EXE_memories"))
                 .arg(&demo)
-                .args(["--cache", cache.to_str().unwrap(), "-q"])
+                .args([
+                    "--cache",
+                    cache.to_str().unwrap(),
+                    "-q",
+                    "--memory",
+                    "event-0",
+                ])
                 .args([
                     "--out",
                     out.to_str().unwrap(),

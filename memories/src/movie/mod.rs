@@ -226,8 +226,9 @@ impl Memory {
     }
 }
 
-/// The plan's memories: every candidate event (`event-N`, N as in `memories --json`) and every
-/// trip of two or more events with enough photos (`trip-N`). Photos are found below `root`.
+/// The plan's memories: every candidate event (`event-N`, N as in `memories --json`), every
+/// trip of two or more events with enough photos (`trip-N`) and every person's memory
+/// (`person-ID`, the id of `memories people`). Photos are found below `root`.
 pub fn memories(plan: &Plan, root: &Path) -> Vec<Memory> {
     let photos = |ids: &[usize]| -> Vec<MemoryPhoto> {
         ids.iter()
@@ -251,15 +252,12 @@ pub fn memories(plan: &Plan, root: &Path) -> Vec<Memory> {
             photos: photos(&e.photos),
         });
     }
-    for (n, t) in plan.trips.iter().enumerate() {
+    for (n, t) in plan.candidate_trips() {
         let ids: Vec<usize> = t
             .events
             .iter()
             .flat_map(|&e| plan.events[e].photos.iter().copied())
             .collect();
-        if t.events.len() < 2 || ids.len() < plan.min_event_photos {
-            continue;
-        }
         let first = &plan.events[t.events[0]];
         let last = &plan.events[*t.events.last().expect("trips are never empty")];
         let days = (last.end.date() - first.start.date()).num_days() + 1;
@@ -273,6 +271,23 @@ pub fn memories(plan: &Plan, root: &Path) -> Vec<Memory> {
             dates: dates(first.start, last.end),
             place: Some(format!("up to {:.0} km from home", t.farthest_km)),
             photos: photos(&ids),
+        });
+    }
+    for m in &plan.people {
+        let taken = |i: usize| plan.photos[i].info.meta.taken.local;
+        let (first, last) = (
+            taken(m.photos[0]),
+            taken(*m.photos.last().expect("never empty")),
+        );
+        out.push(Memory {
+            id: format!("person-{}", m.person.id),
+            title: match &m.person.name {
+                Some(name) => format!("With {name}"),
+                None => format!("With person {}", m.person.id),
+            },
+            dates: dates(first, last),
+            place: None,
+            photos: photos(&m.photos),
         });
     }
     out
