@@ -11,6 +11,7 @@ use std::path::Path;
 use chrono::Datelike;
 
 use crate::app::IndexReport;
+use crate::movie::page::escape as esc;
 use crate::plan::{EventPlan, Plan, PlannedPhoto, place, plural, when};
 
 const STYLE: &str = "
@@ -257,22 +258,6 @@ fn figure(w: &mut String, root: &Path, p: &PlannedPhoto, cover: bool) {
     );
 }
 
-/// `s` with HTML's special characters escaped, for text and attribute values.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// A `file://` address for an absolute path, every byte outside the unreserved set and `/`
 /// percent-encoded (spaces, `#`, `?` and non-ASCII names included).
 fn file_url(path: &Path) -> String {
@@ -296,14 +281,6 @@ mod tests {
         assert_eq!(
             file_url(Path::new("/photos/a b/#1?é.jpg")),
             "file:///photos/a%20b/%231%3F%C3%A9.jpg"
-        );
-    }
-
-    #[test]
-    fn text_is_escaped() {
-        assert_eq!(
-            esc("<b>\"Tom & Jerry's\"</b>"),
-            "&lt;b&gt;&quot;Tom &amp; Jerry&#39;s&quot;&lt;/b&gt;"
         );
     }
 }
