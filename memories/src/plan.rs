@@ -785,6 +785,25 @@ mod tests {
         }
     }
 
+    /// A dHash (hex) far from every other `n`'s, so that no two test photos are near-duplicates.
+    fn hash(n: u64) -> String {
+        format!("{:x}", (n + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+    }
+
+    /// The plan of these photos with default settings, on 2026-11-28.
+    fn plan_with(specs: &[String], people: &PhotoPeople) -> Plan {
+        let records: Vec<Record> = specs.iter().map(|s| record(s)).collect();
+        let config = Config::default();
+        let rules = PathRules::new(&config.exclude.paths).unwrap();
+        make(
+            &records,
+            &config,
+            &rules,
+            NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(),
+            people,
+        )
+    }
+
     /// Plans the records with the config edited by `tweak`, and lists "path: exclusion key".
     fn check_exclusions(specs: &[&str], tweak: impl FnOnce(&mut Config), expect: &[&str]) {
         let records: Vec<Record> = specs.iter().map(|s| record(s)).collect();
@@ -802,7 +821,6 @@ mod tests {
 
     #[test]
     fn photos_dated_by_file_time_do_not_make_an_event_a_memory() {
-        let hash = |n: u64| format!("{:x}", (n + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         // A folder copied in one go: every file has the same modification time.
         let mut specs: Vec<String> = (0..6)
             .map(|n| format!("copy{n}.jpg 2026-11-28 21:53 hash={} time=file", hash(n)))
@@ -817,16 +835,7 @@ mod tests {
             format!("e.jpg 2020-06-01 15:30 hash={}", hash(14)),
             format!("f.jpg 2020-06-01 16:00 hash={}", hash(15)),
         ]);
-        let records: Vec<Record> = specs.iter().map(|s| record(s)).collect();
-        let config = Config::default();
-        let rules = PathRules::new(&config.exclude.paths).unwrap();
-        let plan = make(
-            &records,
-            &config,
-            &rules,
-            NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(),
-            &PhotoPeople::new(),
-        );
+        let plan = plan_with(&specs, &PhotoPeople::new());
         assert_eq!(plan.events.len(), 3);
         let first_photos: Vec<&str> = plan
             .candidate_events()
@@ -837,7 +846,6 @@ mod tests {
 
     #[test]
     fn people_make_memories_across_days_unless_hidden() {
-        let hash = |n: u64| format!("{:x}", (n + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let specs: Vec<String> = [
             ("a1.jpg", "2020-05-01 10:00"),
             ("a2.jpg", "2020-05-01 11:00"),
@@ -888,8 +896,6 @@ mod tests {
             .map(|d| format!("home{d}.jpg 2020-05-0{d} 10:00 hash={d:x}0 gps=48.85,2.35"))
             .collect();
         // One far-away afternoon: an event memory, not a trip as well.
-        // Hashes far apart, so that no photo is a near-duplicate of another.
-        let hash = |n: u64| format!("{:x}", (n + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         specs.extend((0..4).map(|m| {
             format!(
                 "far{m}.jpg 2020-06-01 15:0{m} hash={} gps=41.9,12.5",
@@ -902,16 +908,7 @@ mod tests {
             format!("t1.jpg 2020-07-01 10:05 hash={} gps=40.4,-3.7", hash(11)),
             format!("t2.jpg 2020-07-02 18:00 hash={} gps=41.4,2.2", hash(12)),
         ]);
-        let records: Vec<Record> = specs.iter().map(|s| record(s)).collect();
-        let config = Config::default();
-        let rules = PathRules::new(&config.exclude.paths).unwrap();
-        let plan = make(
-            &records,
-            &config,
-            &rules,
-            NaiveDate::from_ymd_opt(2026, 11, 28).unwrap(),
-            &PhotoPeople::new(),
-        );
+        let plan = plan_with(&specs, &PhotoPeople::new());
         assert_eq!(plan.trips.len(), 2);
         let trips: Vec<Vec<&str>> = plan
             .candidate_trips()
