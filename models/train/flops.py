@@ -1,5 +1,8 @@
 """FLOPs of a .nnc network at given input sizes, counted as nnc's IR listing counts them
-(conv 2*OH*OW*CO*CI*K*K; relu, add: 1 per output value, prelu 2, sigmoid 4; pools: OH*OW*C*K*K)."""
+(conv 2*OH*OW*CO*CI*K*K; relu, add: 1 per output value, prelu 2, sigmoid 4; pools: OH*OW*C*K*K),
+and, for comparison, the convolution FLOPs of the teacher YuNet-s at 640x480 (2*OH*OW*CO*CI/G*K*K
+summed over its ONNX graph's Conv nodes, from the 640x640 export scaled by the area; the rest of
+its graph is a few percent on top)."""
 
 import re
 import sys
@@ -37,6 +40,24 @@ def flops(layers, h, w):
     return total
 
 
+def teacher_conv_flops(path="/work/shared/data/teachers/yunet_s_640_640.onnx"):
+    import numpy as np
+    import onnx
+    from onnx import shape_inference
+
+    m = shape_inference.infer_shapes(onnx.load(path))
+    dims = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+            for v in list(m.graph.value_info) + list(m.graph.output)}
+    weights = {i.name: list(i.dims) for i in m.graph.initializer}
+    total = 0
+    for n in m.graph.node:
+        if n.op_type == "Conv":
+            out = dims[n.output[0]]
+            assert out and all(out), f"{path}: no static shape for {n.output[0]}"
+            total += 2 * int(np.prod(out)) * int(np.prod(weights[n.input[1]][1:]))
+    return total
+
+
 if __name__ == "__main__":
     layers = parse(sys.argv[1])
     sizes = [(480, 640), (240, 320), (120, 160), (60, 80), (30, 40)]
@@ -44,3 +65,6 @@ if __name__ == "__main__":
     for (h, w), f in zip(sizes, per):
         print(f"{w}x{h}: {f:,}")
     print(f"pyramid total: {sum(per):,}")
+    teacher = teacher_conv_flops() * 0.75
+    print(f"teacher YuNet-s at 640x480, convolutions: {teacher:,.0f} "
+          f"(student pyramid / teacher: {sum(per) / teacher:.2f}; student at 640x480 alone: {per[0] / teacher:.2f})")
