@@ -4,19 +4,17 @@ Training uses batch norm after each 3x3 conv; `fold()` merges it into the conv w
 giving `Plain`, the exact network the .nnc describes (conv -> relu -> maxpool, 1x1 heads).
 """
 
+import os
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 # (name, in, out, pool after)
-BODY = [
-    ("conv1", 3, 16, True),
-    ("conv2", 16, 16, True),
-    ("conv3", 16, 32, False),
-    ("conv4", 32, 32, True),
-    ("conv5", 32, 48, False),
-    ("conv6", 48, 48, False),
-]
+WIDTHS = [int(c) for c in os.environ.get("STUDENT_WIDTHS", "16,16,32,32,48,48").split(",")]
+# (name, in, out, pool after). STUDENT_WIDTHS changes the channel counts for experiments; the
+# shipped models/face_student.nnc has the defaults.
+BODY = [(f"conv{i + 1}", ([3] + WIDTHS)[i], WIDTHS[i], i in (0, 1, 3)) for i in range(6)]
 HEADS = [("score_logit", 1), ("box", 4), ("landmarks", 10)]
 FEAT = BODY[-1][2]
 
@@ -38,6 +36,8 @@ class Student(nn.Module):
                 x = F.max_pool2d(x, 2)
         return self.heads["score_logit"](x), self.heads["box"](x), self.heads["landmarks"](x)
 
+    raw = forward  # (score logit, box, landmarks), as Plain.raw
+
 
 class Plain(nn.Module):
     """Inference form, exactly the .nnc: returns (score = sigmoid(logit), box, landmarks)."""
@@ -49,12 +49,17 @@ class Plain(nn.Module):
         for n, c in HEADS:
             setattr(self, n, nn.Conv2d(FEAT, c, 1))
 
-    def forward(self, x):
+    def raw(self, x):
+        """(score logit, box, landmarks): what training's losses need."""
         for n, _, _, pool in BODY:
             x = F.relu(getattr(self, n)(x))
             if pool:
                 x = F.max_pool2d(x, 2)
-        return torch.sigmoid(self.score_logit(x)), self.box(x), self.landmarks(x)
+        return self.score_logit(x), self.box(x), self.landmarks(x)
+
+    def forward(self, x):
+        logit, box, landmarks = self.raw(x)
+        return torch.sigmoid(logit), box, landmarks
 
 
 @torch.no_grad()

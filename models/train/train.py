@@ -24,6 +24,8 @@ from student import Student, fold, weights
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORK = os.path.join(HERE, "work")
 MODELS = os.path.dirname(HERE)
+# Where the exported .safetensors and .onnx go (experiments export elsewhere).
+OUT = os.environ.get("OUT", f"{MODELS}/face_student")
 FLIP = [2, 3, 0, 1, 4, 5, 8, 9, 6, 7]
 
 torch.set_num_threads(2)
@@ -69,7 +71,7 @@ def balanced_bce(logit, target, pos, neg):
 
 def losses(model, x, t):
     xf = x.float().div_(255).contiguous(memory_format=torch.channels_last)
-    logit, box, lmk = model(xf)
+    logit, box, lmk = model.raw(xf)
     logit = logit[:, 0]
     cls, soft = t["cls"], t["soft"]
     hard = balanced_bce(logit, (cls == 1).float(), (cls == 1).float(), (cls == 0).float())
@@ -96,7 +98,7 @@ def evaluate(model, x, t, bs=1024):
         for k, v in d.items():
             sums[k] = sums.get(k, 0) + v * len(tb["cls"])
         n += len(tb["cls"])
-        logit = model(x[i:i + bs].float().div(255).contiguous(memory_format=torch.channels_last))[0][:, 0]
+        logit = model.raw(x[i:i + bs].float().div(255).contiguous(memory_format=torch.channels_last))[0][:, 0]
         p = logit > 0
         tp += int((p & (tb["cls"] == 1)).sum())
         fp += int((p & (tb["cls"] == 0)).sum())
@@ -115,16 +117,27 @@ def main():
     x, t = load("train")
     xv, tv = load("val")
     print(f"train tiles {len(x)}, val tiles {len(xv)}, loaded in {time.time() - t0:.0f}s", flush=True)
-    model = Student().to(memory_format=torch.channels_last)
-    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
+    # INIT: continue from a trained network (the inference form, without batch norm), as the second
+    # round after hard negative mining does; otherwise a fresh Student with batch norm.
+    init = os.environ.get("INIT")
+    if init:
+        from student import Plain
+        model = Plain()
+        model.load_state_dict(torch.load(init))
+        print(f"continuing from {init}", flush=True)
+    else:
+        model = Student()
+    model = model.to(memory_format=torch.channels_last).train()
+    peak = float(os.environ.get("LR", "3e-3"))
+    opt = torch.optim.AdamW(model.parameters(), lr=peak, weight_decay=1e-4)
     # TRAIN_MINUTES: a wall-clock budget; the one-cycle schedule then follows the elapsed fraction.
     minutes = float(os.environ.get("TRAIN_MINUTES", "0"))
 
     def lr_at(frac):
         frac = min(frac, 1.0)
         if frac < 0.05:
-            return 3e-3 * (0.04 + 0.96 * frac / 0.05)
-        return 3e-3 * (0.5 * (1 + np.cos(np.pi * (frac - 0.05) / 0.95))) + 1e-6
+            return peak * (0.04 + 0.96 * frac / 0.05)
+        return peak * (0.5 * (1 + np.cos(np.pi * (frac - 0.05) / 0.95))) + 1e-6
     log = []
     run = {}
     t0 = time.time()
@@ -169,11 +182,11 @@ def main():
     print("final val " + json.dumps(log[-1]["val"]), flush=True)
     train_seconds = time.time() - t0
     model.eval()
-    plain = fold(model)
+    plain = model if init else fold(model)
     # The folded network must compute what the trained one does.
     with torch.no_grad():
         xt = xv[:64].float() / 255
-        a = model(xt)
+        a = model.raw(xt)
         b = plain(xt)
         err = max((torch.sigmoid(a[0]) - b[0]).abs().max().item(), (a[1] - b[1]).abs().max().item(),
                   (a[2] - b[2]).abs().max().item())
@@ -189,16 +202,16 @@ def export(plain):
     import onnx
     from safetensors_io import save_safetensors
 
-    save_safetensors(weights(plain), f"{MODELS}/face_student.safetensors")
+    save_safetensors(weights(plain), f"{OUT}.safetensors")
     dummy = torch.rand(1, 3, 48, 64)
     torch.onnx.export(
-        plain, dummy, f"{MODELS}/face_student.onnx", input_names=["image"],
+        plain, dummy, f"{OUT}.onnx", input_names=["image"],
         output_names=["score", "box", "landmarks"], opset_version=17, dynamo=False,
         dynamic_axes={"image": {0: "batch", 2: "height", 3: "width"},
                       "score": {0: "batch", 2: "h8", 3: "w8"}, "box": {0: "batch", 2: "h8", 3: "w8"},
                       "landmarks": {0: "batch", 2: "h8", 3: "w8"}},
     )
-    onnx.checker.check_model(onnx.load(f"{MODELS}/face_student.onnx"))
+    onnx.checker.check_model(onnx.load(f"{OUT}.onnx"))
     print("exported face_student.safetensors and face_student.onnx")
 
 
