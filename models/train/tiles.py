@@ -148,12 +148,13 @@ def finish(tile, scores, boxes, kps, has_kps):
     return (np.asarray(tile, np.uint8),) + assign(scores, boxes, kps, has_kps)
 
 
-def photo_tile(p, face=None):
-    """A tile from a labelled photo: around `face` (index) at a detectable width, or random."""
+def photo_tile(p, face=None, around=None):
+    """A tile from a labelled photo: around face number `face`, or around the box `around`
+    (x, y, w, h; a mined false alarm), at a width the cells detect; else a random region."""
     img = p["img"]
     h, w = img.shape[:2]
-    if face is not None:
-        b = p["boxes"][face]
+    if face is not None or around is not None:
+        b = p["boxes"][face] if face is not None else around
         fw = max(b[2], b[3] * 0.8)
         k = np.exp(rng.uniform(np.log(POS[0]), np.log(POS[1]))) / fw  # tile px per photo px
         side = T / k
@@ -216,26 +217,6 @@ def decoy_tile(backgrounds):
     return tile, np.zeros(0, np.float32), np.zeros((0, 4), np.float32), np.zeros((0, 10), np.float32), np.zeros(0, bool)
 
 
-def mined_tile(p, fa):
-    """A tile around one of the student's own false alarms `fa` (x, y, w, h, score) in photo `p`,
-    at a width the cells detect, so the cells that fired learn to stay quiet."""
-    img = p["img"]
-    fw = max(fa[2], fa[3] * 0.8)
-    k = np.exp(rng.uniform(np.log(POS[0]), np.log(POS[1]))) / fw  # tile px per photo px
-    side = T / k
-    cx = fa[0] + fa[2] / 2 + rng.uniform(-10, 10) / k
-    cy = fa[1] + fa[3] / 2 + rng.uniform(-10, 10) / k
-    x0, y0 = cx - side / 2, cy - side / 2
-    tile = crop(img, x0, y0, side)
-    boxes = p["boxes"].copy()
-    boxes[:, :2] = (boxes[:, :2] - [x0, y0]) * k
-    boxes[:, 2:] *= k
-    kps = p["kps"].copy()
-    kps[:, 0::2] = (kps[:, 0::2] - x0) * k
-    kps[:, 1::2] = (kps[:, 1::2] - y0) * k
-    return tile, p["scores"], boxes, kps, np.ones(len(boxes), bool)
-
-
 def has_detectable_face(boxes, scores):
     if len(boxes) == 0:
         return False
@@ -271,7 +252,8 @@ def make(photos, lfw, lfw_idx, n_pos, n_neg, mined):
     while made < n_neg:
         r = rng.random()
         if r < shares[0]:
-            t = mined_tile(*alarms[rng.integers(len(alarms))])
+            p, fa = alarms[rng.integers(len(alarms))]
+            t = photo_tile(p, around=fa)  # the cells that fired learn to stay quiet
         elif r < shares[0] + shares[1]:
             t = decoy_tile(faceless)
         elif r < sum(shares):
