@@ -10,7 +10,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-# (name, in, out, pool after)
 WIDTHS = [int(c) for c in os.environ.get("STUDENT_WIDTHS", "16,16,32,32,48,48").split(",")]
 # (name, in, out, pool after). STUDENT_WIDTHS changes the channel counts for experiments; the
 # shipped models/face_student.nnc has the defaults.
