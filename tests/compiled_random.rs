@@ -1,7 +1,7 @@
 //! Seeded random networks (`tests/random/`, made by `cargo run -p nnc-ir --example
-//! make_random_models -- tests/random 12`) compiled with `nnc!` at 64x48 and scales 1, 1/2, 1/4,
+//! make_random_models -- tests/random 20`) compiled with `nnc!` at 64x48 and scales 1, 1/2, 1/4,
 //! against the interpreter on both paths. They cover every op, fused and unfused, strides, padding,
-//! even kernels, residual adds and concats.
+//! even kernels, depthwise convolutions, residual adds and concats.
 
 use nnc::ir::testing::{Rng, random_input};
 use nnc::ir::{Model, Shape};
@@ -150,4 +150,44 @@ random_net!(
     net11,
     "tests/random/net11.nnc",
     "tests/random/net11.safetensors"
+);
+random_net!(
+    net12,
+    "tests/random/net12.nnc",
+    "tests/random/net12.safetensors"
+);
+random_net!(
+    net13,
+    "tests/random/net13.nnc",
+    "tests/random/net13.safetensors"
+);
+random_net!(
+    net14,
+    "tests/random/net14.nnc",
+    "tests/random/net14.safetensors"
+);
+random_net!(
+    net15,
+    "tests/random/net15.nnc",
+    "tests/random/net15.safetensors"
+);
+random_net!(
+    net16,
+    "tests/random/net16.nnc",
+    "tests/random/net16.safetensors"
+);
+random_net!(
+    net17,
+    "tests/random/net17.nnc",
+    "tests/random/net17.safetensors"
+);
+random_net!(
+    net18,
+    "tests/random/net18.nnc",
+    "tests/random/net18.safetensors"
+);
+random_net!(
+    net19,
+    "tests/random/net19.nnc",
+    "tests/random/net19.safetensors"
 );

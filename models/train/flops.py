@@ -1,5 +1,5 @@
 """FLOPs of a .nnc network at given input sizes, counted as nnc's IR listing counts them
-(conv 2*OH*OW*CO*CI*K*K; relu, add: 1 per output value, prelu 2, sigmoid 4; pools: OH*OW*C*K*K),
+(conv 2*OH*OW*CO*(CI/groups)*K*K; relu, add: 1 per output value, prelu 2, sigmoid 4; pools: OH*OW*C*K*K),
 and, for comparison, the convolution FLOPs of the teacher YuNet-s at 640x480 (2*OH*OW*CO*CI/G*K*K
 summed over its ONNX graph's Conv nodes, from the 640x640 export scaled by the area; the rest of
 its graph is a few percent on top)."""
@@ -30,7 +30,8 @@ def flops(layers, h, w):
             k, s, p = int(kw["k"]), int(kw.get("stride", kw["k"] if op != "conv" else 1)), int(kw.get("pad", 0))
             oh, ow = (ih + 2 * p - k) // s + 1, (iw + 2 * p - k) // s + 1
             oc = int(kw["out"]) if op == "conv" else ic
-            total += 2 * oh * ow * oc * ic * k * k if op == "conv" else oh * ow * oc * k * k
+            groups = int(kw.get("groups", 1))
+            total += 2 * oh * ow * oc * (ic // groups) * k * k if op == "conv" else oh * ow * oc * k * k
             shape[name] = (oh, ow, oc)
         elif op == "concat":
             shape[name] = (ih, iw, sum(shape[x][2] for x in pos))

@@ -89,29 +89,40 @@ fn conv(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
             _ => unreachable!("only activations and max-pools are fused"),
         }
     }
+    let (kernel, bias) = cx.params.conv[&group.first()];
+    let (kernel, bias) = (n(kernel), n(bias));
+    let src = cx.ptr(input);
+    let dst = cx.out(group);
+    let ptrs = quote! {
+        rt::ConvPtrs {
+            input: #src,
+            kernel: w.ptr(#kernel),
+            bias: w.ptr(#bias),
+            alpha: #alpha,
+            output: #dst,
+        }
+    };
+    if conv.is_depthwise() {
+        // Channels in, channels out; never a fused pool (see `plan::fuse`).
+        let npx = pack::DEPTHWISE_PIXELS_PER_BLOCK;
+        let [h, w, c, cb, k, st, p, npx] = [h, w, ci, cob, k, st, p, npx].map(n);
+        let f = match cx.path {
+            Path::Portable => quote! { rt::depthwise_portable },
+            Path::Avx2 => quote! { rt::depthwise_avx2 },
+        };
+        return quote! { #f::<#h, #w, #c, #cb, #k, #st, #p, { #act }, #npx>(#ptrs); };
+    }
     let npx = if pk > 1 {
         pk * pk
     } else {
         pack::pixels_per_block(cob)
     };
     let [h, w, ci, co, cob, k, st, p, pk, npx] = [h, w, ci, co, cob, k, st, p, pk, npx].map(n);
-    let (kernel, bias) = cx.params.conv[&group.first()];
-    let (kernel, bias) = (n(kernel), n(bias));
-    let src = cx.ptr(input);
-    let dst = cx.out(group);
     let f = match cx.path {
         Path::Portable => quote! { rt::conv_portable },
         Path::Avx2 => quote! { rt::conv_avx2 },
     };
-    quote! {
-        #f::<#h, #w, #ci, #co, #cob, #k, #st, #p, { #act }, #pk, #npx>(rt::ConvPtrs {
-            input: #src,
-            kernel: w.ptr(#kernel),
-            bias: w.ptr(#bias),
-            alpha: #alpha,
-            output: #dst,
-        });
-    }
+    quote! { #f::<#h, #w, #ci, #co, #cob, #k, #st, #p, { #act }, #pk, #npx>(#ptrs); }
 }
 
 /// An activation that no convolution absorbed.

@@ -2,7 +2,7 @@
 //! checks against the interpreter. Each one plans at 64x48 with scales 1, 1/2 and 1/4.
 //!
 //! ```text
-//! cargo run -p nnc-ir --example make_random_models -- tests/random 12
+//! cargo run -p nnc-ir --example make_random_models -- tests/random 20
 //! ```
 
 use nnc_ir::testing::{Rng, random_network, random_weights};

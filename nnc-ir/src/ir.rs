@@ -74,12 +74,22 @@ impl fmt::Display for Window {
     }
 }
 
-/// A 2-D convolution over all input channels.
+/// A 2-D convolution: over all input channels (`groups == 1`), or depthwise (`groups` equal to
+/// the input and the output channels: output channel `c` reads input channel `c` only).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Conv {
     pub out_channels: usize,
     pub window: Window,
     pub bias: bool,
+    /// 1, or the channel count for a depthwise convolution.
+    pub groups: usize,
+}
+
+impl Conv {
+    /// True for a depthwise convolution.
+    pub fn is_depthwise(&self) -> bool {
+        self.groups > 1
+    }
 }
 
 /// One operation of the network.
@@ -87,7 +97,8 @@ pub struct Conv {
 pub enum Op {
     /// The network's input image, with a fixed channel count and any height and width.
     Input { channels: usize },
-    /// 2-D convolution with weights `[out, in, k, k]` (the ONNX and PyTorch layout) and optional bias.
+    /// 2-D convolution with weights `[out, in / groups, k, k]` (the ONNX and PyTorch layout) and
+    /// optional bias.
     Conv(Conv),
     /// `max(x, 0)`.
     Relu,
@@ -179,6 +190,18 @@ impl Op {
     pub fn output_channels(&self, inputs: &[usize]) -> Result<usize, String> {
         match self {
             Op::Input { channels } => Ok(*channels),
+            Op::Conv(conv) if conv.groups != 1 => {
+                let c = conv.groups;
+                if inputs[0] == c && conv.out_channels == c {
+                    Ok(c)
+                } else {
+                    Err(format!(
+                        "`conv` with groups={c} is depthwise and needs {c} input and {c} output \
+                         channels, got {} in and out={}",
+                        inputs[0], conv.out_channels
+                    ))
+                }
+            }
             Op::Conv(conv) => Ok(conv.out_channels),
             Op::Relu | Op::Prelu | Op::Sigmoid | Op::MaxPool(_) | Op::AvgPool(_) => Ok(inputs[0]),
             Op::Add => {
@@ -234,7 +257,7 @@ impl Op {
                 let mut specs = vec![WeightSpec {
                     role: WeightRole::Kernel,
                     suffix: "weight",
-                    shape: vec![conv.out_channels, in_channels[0], k, k],
+                    shape: vec![conv.out_channels, in_channels[0] / conv.groups, k, k],
                 }];
                 if conv.bias {
                     specs.push(WeightSpec {
@@ -262,7 +285,8 @@ impl Op {
             Op::Input { .. } => 0,
             Op::Conv(conv) => {
                 let k = conv.window.kernel as u64;
-                2 * pixels * out.c as u64 * inputs[0].c as u64 * k * k
+                let per_group = (inputs[0].c / conv.groups) as u64;
+                2 * pixels * out.c as u64 * per_group * k * k
             }
             Op::Relu => elems,
             Op::Prelu => 2 * elems,
@@ -280,6 +304,9 @@ impl fmt::Display for Op {
             Op::Input { channels } => write!(f, "input channels={channels}"),
             Op::Conv(c) => {
                 write!(f, "conv out={} {}", c.out_channels, c.window)?;
+                if c.groups != 1 {
+                    write!(f, " groups={}", c.groups)?;
+                }
                 if !c.bias {
                     write!(f, " bias=false")?;
                 }

@@ -218,12 +218,21 @@ fn build_op(lw: &mut Lowerer<'_>, op: &Ident, mut kw: Kwargs<'_>) -> Option<Op> 
             let out = kw.int(lw, "out", None, 1, MAX_CHANNELS, call);
             let window = window(lw, &mut kw, false);
             let bias = kw.bool(lw, "bias", true);
-            let conv = out.zip(window).map(|(out_channels, window)| Conv {
-                out_channels,
-                window,
-                bias,
-            });
-            (conv.map(Op::Conv), &["out", "k", "stride", "pad", "bias"])
+            // Whether the groups fit the channels is the op's shape rule, checked with the rest.
+            let groups = kw.int(lw, "groups", Some(1), 1, MAX_CHANNELS, call);
+            let conv = out
+                .zip(window)
+                .zip(groups)
+                .map(|((out_channels, window), groups)| Conv {
+                    out_channels,
+                    window,
+                    bias,
+                    groups,
+                });
+            (
+                conv.map(Op::Conv),
+                &["out", "k", "stride", "pad", "bias", "groups"],
+            )
         }
         "maxpool" => (
             window(lw, &mut kw, true).map(Op::MaxPool),
@@ -377,6 +386,14 @@ pub fn lower(tree: &SyntaxTree, src: &str, file: &Path, name: &str) -> Result<Gr
                     Ok(c) => c,
                     Err(message) => {
                         let e = lw.error(ErrorKind::ChannelMismatch, op.span, message);
+                        if matches!(built, Op::Conv(_)) {
+                            e.help = Some(format!(
+                                "nnc's convolutions are dense (groups=1) or depthwise \
+                                 (groups = input channels = out); for {} input channels write \
+                                 `out={}, groups={}`",
+                                in_channels[0], in_channels[0], in_channels[0]
+                            ));
+                        }
                         if built == Op::Add {
                             e.help = Some(
                                 "`padadd` adds inputs of different channels or sizes, reading the \

@@ -145,13 +145,17 @@ fn lower_node(
     let (op_type, attributes) = match op {
         // The image is the graph's input, not a node.
         Op::Input { .. } => return,
-        Op::Conv(Conv { window, .. }) => {
+        Op::Conv(Conv { window, groups, .. }) => {
             // Kernel then bias, in `weight_specs` order, as ONNX's Conv takes them.
             for w in weights {
                 inputs.push(w.name.clone());
                 onnx.initializers.push(initializer(w, &w.shape));
             }
-            ("Conv", window_attributes(window))
+            let mut attributes = window_attributes(window);
+            if groups != 1 {
+                attributes.push(Attribute::Int("group", groups as i64));
+            }
+            ("Conv", attributes)
         }
         Op::Relu => ("Relu", Vec::new()),
         Op::Prelu => {

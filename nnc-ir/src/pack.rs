@@ -6,7 +6,8 @@ pub const fn vectors(channels: usize) -> usize {
 }
 
 /// A convolution kernel from `[out, in, k, k]` to `[ky][kx][in][out padded to whole vectors]`, the
-/// padding lanes zero.
+/// padding lanes zero. A depthwise kernel, `[c, 1, k, k]`, packs with `inp = 1` to the
+/// `[ky][kx][c padded]` its kernel reads.
 pub fn conv_kernel(oihw: &[f32], out: usize, inp: usize, k: usize) -> Vec<f32> {
     let cop = vectors(out) * 8;
     let mut packed = vec![0.0; k * k * inp * cop];
@@ -56,3 +57,7 @@ pub const fn pixels_per_block(cob: usize) -> usize {
         n
     }
 }
+
+/// Output pixels per register block of a depthwise convolution: eight accumulators (one vector
+/// each) beside the tap's weight vector and the input vector they share.
+pub const DEPTHWISE_PIXELS_PER_BLOCK: usize = 8;

@@ -4,9 +4,9 @@
 //! The plan is plain data. The code generator only reads it, and its `Display` is what the snapshot
 //! tests and `nnc-explain` show a person.
 //!
-//! - **Fusion.** A convolution absorbs the activation that alone reads it, and then a max-pool with
-//!   `k == stride` and no padding that alone reads that, so the pre-activation and pre-pool tensors
-//!   never reach memory. Every other node is a step of its own. The network input is read from the
+//! - **Fusion.** A convolution absorbs the activation that alone reads it, and then (unless it is
+//!   depthwise) a max-pool with `k == stride` and no padding that alone reads that, so the
+//!   pre-activation and pre-pool tensors never reach memory. Every other node is a step of its own. The network input is read from the
 //!   caller's buffer and is not in the arena.
 //! - **Schedule.** The joint graph runs the steps of scale 0, then scale 1, and so on; one step
 //!   index `t` counts across all of them.
@@ -120,7 +120,7 @@ pub fn fuse(graph: &Graph) -> Vec<Group> {
             continue;
         }
         let mut group = vec![ValueId(i)];
-        if let Op::Conv(_) = node.op {
+        if let Op::Conv(conv) = node.op {
             let mut cur = ValueId(i);
             if let Some(next) = sole_reader(cur)
                 && matches!(graph.node(next).op, Op::Relu | Op::Prelu | Op::Sigmoid)
@@ -128,7 +128,9 @@ pub fn fuse(graph: &Graph) -> Vec<Group> {
                 group.push(next);
                 cur = next;
             }
+            // The depthwise kernel has no fused pool.
             if let Some(next) = sole_reader(cur)
+                && !conv.is_depthwise()
                 && let Op::MaxPool(w) = graph.node(next).op
                 && w.kernel == w.stride
                 && w.pad == 0

@@ -45,9 +45,9 @@ impl Rng {
     }
 }
 
-/// A random valid description: a trunk of convolutions, activations and pooling with residual
-/// adds, downsampling residuals joined by `padadd`, and concatenated branches, ending in a score
-/// head and a box head.
+/// A random valid description: a trunk of convolutions (dense and depthwise), activations and
+/// pooling with residual adds, downsampling residuals joined by `padadd`, and concatenated
+/// branches, ending in a score head and a box head.
 pub fn random_network(rng: &mut Rng) -> String {
     let mut src = format!(
         "# random network\nimage = input(channels={})\n",
@@ -101,6 +101,28 @@ pub fn random_network(rng: &mut Rng) -> String {
                     "{name} = {op}({cur}, k={k}, stride={stride}, pad={pad})\n"
                 ));
                 cur = name;
+            }
+            9 if channels > 0 => {
+                // Depthwise, then the activation it fuses and sometimes a max-pool it does not.
+                let name = fresh("dw");
+                let k = *rng.pick(&[1, 3, 5]);
+                let (stride, pad) = (rng.range(1, 2), rng.range(0, k / 2));
+                src.push_str(&format!(
+                    "{name} = conv({cur}, out={channels}, k={k}, stride={stride}, pad={pad}, \
+                     groups={channels})\n"
+                ));
+                cur = name;
+                if rng.chance(0.7) {
+                    let act = fresh("act");
+                    let op = rng.pick(&["relu", "prelu"]);
+                    src.push_str(&format!("{act} = {op}({cur})\n"));
+                    cur = act;
+                }
+                if rng.chance(0.3) {
+                    let pool = fresh("pool");
+                    src.push_str(&format!("{pool} = maxpool({cur}, k=2)\n"));
+                    cur = pool;
+                }
             }
             7 if channels > 0 => {
                 // Residual: a shape-preserving conv whose output is added back.

@@ -138,7 +138,10 @@ pub fn bind(graph: &Graph, bytes: &[u8], file: &Path) -> Result<Weights, ModelEr
             };
             if view.shape() != spec.shape.as_slice() {
                 let layout = match spec.role {
-                    WeightRole::Kernel => "convolution kernels are [out, in, k, k]",
+                    WeightRole::Kernel => {
+                        "convolution kernels are [out, in / groups, k, k] ([out, in, k, k] unless \
+                         depthwise)"
+                    }
                     WeightRole::Bias => "a bias has one value per output channel",
                     WeightRole::Slope => "a PReLU slope has one value per channel",
                 };

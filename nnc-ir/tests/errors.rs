@@ -63,6 +63,23 @@ fn add_of_different_channel_counts() {
 }
 
 #[test]
+fn grouped_convolutions_must_be_depthwise() {
+    check(
+        "groups",
+        &format!(
+            "{STEM}a = conv(image, out=8, k=3, pad=1)\nb = conv(a, out=16, k=3, pad=1, groups=8)\n\
+             c = conv(a, out=4, k=3, pad=1, groups=4)\nd = conv(a, out=8, k=3, groups=0)\n\
+             output b\noutput c\noutput d\n"
+        ),
+        &[
+            ErrorKind::ChannelMismatch,
+            ErrorKind::ChannelMismatch,
+            ErrorKind::BadArgument,
+        ],
+    );
+}
+
+#[test]
 fn arguments_missing_unknown_repeated_or_out_of_range() {
     check(
         "bad_arguments",

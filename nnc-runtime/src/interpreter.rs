@@ -7,7 +7,7 @@
 //! intermediate tensor is dropped as soon as its last reader has run.
 
 use crate::tensor::Tensor;
-use nnc_ir::{Model, ModelError, Op, Shape, ValueId, WeightRole, Window};
+use nnc_ir::{Conv, Model, ModelError, Op, Shape, ValueId, WeightRole, Window};
 use std::fmt;
 
 /// Why a run could not start.
@@ -152,7 +152,7 @@ impl Interpreter {
                 Op::Input { .. } => input.clone(),
                 Op::Conv(conv) => {
                     let packed = self.packed[i].as_ref().expect("every conv is packed");
-                    conv2d(ins[0], packed, conv.window, out_shape)
+                    conv2d(ins[0], packed, conv, out_shape)
                 }
                 Op::Relu => map(ins[0], |_, x| x.max(0.0)),
                 Op::Prelu => {
@@ -207,8 +207,11 @@ fn source(o: usize, k: usize, window: Window, len: usize) -> Option<usize> {
         .filter(|&i| i < len)
 }
 
-fn conv2d(x: &Tensor, w: &PackedConv, window: Window, out: Shape) -> Tensor {
-    let (ci, co, k) = (x.c, out.c, window.kernel);
+/// A convolution by its definition: output channel `o` of group `o / (co / groups)` sums the
+/// taps of that group's `ci / groups` input channels.
+fn conv2d(x: &Tensor, w: &PackedConv, conv: Conv, out: Shape) -> Tensor {
+    let (window, k, co) = (conv.window, conv.window.kernel, out.c);
+    let (cig, cog) = (x.c / conv.groups, co / conv.groups);
     let mut y = Tensor::zeros(out);
     for oy in 0..out.h {
         for ox in 0..out.w {
@@ -222,11 +225,18 @@ fn conv2d(x: &Tensor, w: &PackedConv, window: Window, out: Shape) -> Tensor {
                     let Some(ix) = source(ox, kx, window, x.w) else {
                         continue;
                     };
-                    let pixel = &x.data[(iy * x.w + ix) * ci..][..ci];
-                    for (c, &v) in pixel.iter().enumerate() {
-                        let taps = &w.kernel[((ky * k + kx) * ci + c) * co..][..co];
-                        for (a, &t) in acc.iter_mut().zip(taps) {
-                            *a += v * t;
+                    let pixel = &x.data[(iy * x.w + ix) * x.c..][..x.c];
+                    for c in 0..cig {
+                        let taps = &w.kernel[((ky * k + kx) * cig + c) * co..][..co];
+                        if conv.groups == 1 {
+                            let v = pixel[c];
+                            for (a, &t) in acc.iter_mut().zip(taps) {
+                                *a += v * t;
+                            }
+                        } else {
+                            for (o, (a, &t)) in acc.iter_mut().zip(taps).enumerate() {
+                                *a += pixel[(o / cog) * cig + c] * t;
+                            }
                         }
                     }
                 }

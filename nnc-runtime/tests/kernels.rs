@@ -1,23 +1,28 @@
-//! Each convolution kernel configuration, on the portable and the AVX2 path, against the reference
-//! interpreter running the same layers (conv, then the activation and max-pool it fuses).
+//! Each convolution kernel configuration, dense and depthwise, on the portable and the AVX2 path,
+//! against the reference interpreter running the same layers (conv, then the activation and
+//! max-pool it fuses).
 
 use nnc_runtime::ir::testing::{Rng, random_input, random_weights};
 use nnc_runtime::ir::{Dtype, Model, Shape, ValueId, WeightRole, pack, parse_graph};
 use nnc_runtime::kernels::{ConvPtrs, act};
 use nnc_runtime::{Interpreter, Tensor};
 
-/// The description of a conv with activation `act_op` ("" for none) and a fused `pk` max-pool.
+/// The description of a conv with activation `act_op` ("" for none) and a fused `pk` max-pool;
+/// depthwise when `ci == co == groups`.
+#[allow(clippy::too_many_arguments, reason = "one per geometry field")]
 fn layer_src(
     ci: usize,
     co: usize,
     k: usize,
     st: usize,
     p: usize,
+    groups: usize,
     act_op: &str,
     pk: usize,
 ) -> String {
-    let mut src =
-        format!("x = input(channels={ci})\nc = conv(x, out={co}, k={k}, stride={st}, pad={p})\n");
+    let mut src = format!(
+        "x = input(channels={ci})\nc = conv(x, out={co}, k={k}, stride={st}, pad={p}, groups={groups})\n"
+    );
     let mut last = "c";
     if !act_op.is_empty() {
         src.push_str(&format!("a = {act_op}(c)\n"));
@@ -40,7 +45,7 @@ struct Case {
     expect: Tensor,
 }
 
-/// One convolution's sizes: input, channels, kernel, stride, padding, fused pool.
+/// One convolution's sizes: input, channels, kernel, stride, padding, groups, fused pool.
 #[derive(Clone, Copy)]
 struct Geometry {
     h: usize,
@@ -50,6 +55,7 @@ struct Geometry {
     k: usize,
     st: usize,
     p: usize,
+    groups: usize,
     pk: usize,
 }
 
@@ -62,9 +68,10 @@ fn case(g: Geometry, act_op: &str) -> Case {
         k,
         st,
         p,
+        groups,
         pk,
     } = g;
-    let src = layer_src(ci, co, k, st, p, act_op, pk);
+    let src = layer_src(ci, co, k, st, p, groups, act_op, pk);
     let graph = parse_graph(&src, "k.nnc".as_ref()).unwrap();
     let mut rng = Rng::new((h * 31 + w * 7 + ci * 5 + co * 3 + k + st + p + pk) as u64);
     let bytes = random_weights(&graph, &mut rng, Dtype::F32);
@@ -86,7 +93,7 @@ fn case(g: Geometry, act_op: &str) -> Case {
         .1;
     Case {
         input,
-        kernel: pack::conv_kernel(&kernel.data, co, ci, k),
+        kernel: pack::conv_kernel(&kernel.data, co, ci / groups, k),
         bias: pack::channel_vector(&bias.data),
         alpha: pack::channel_vector(&alpha),
         expect,
@@ -122,6 +129,7 @@ macro_rules! conv_case {
                 k: $k,
                 st: $st,
                 p: $p,
+                groups: 1,
                 pk: $pk,
             };
             let c = case(geometry, $act_op);
@@ -192,3 +200,77 @@ conv_case!(single_pixel_output: 3 x 3, ci=7 co=5 k=3 st=1 p=0 RELU "relu" pk=1);
 conv_case!(fused_pool_in_channel_chunks: 12 x 10, ci=8 co=32 k=3 st=1 p=1 RELU "relu" pk=2);
 conv_case!(fused_pool_chunks_with_a_partial_tail: 9 x 11, ci=5 co=20 k=3 st=1 p=1 PRELU "prelu" pk=2);
 conv_case!(fused_pool_five_vectors: 8 x 8, ci=3 co=40 k=3 st=2 p=1 SIGMOID "sigmoid" pk=2);
+
+/// One depthwise test per configuration, running both paths.
+macro_rules! depthwise_case {
+    ($name:ident: $h:literal x $w:literal, c=$c:literal k=$k:literal st=$st:literal p=$p:literal $act:ident $act_op:literal) => {
+        #[test]
+        fn $name() {
+            const CB: usize = pack::vectors($c);
+            const NPX: usize = pack::DEPTHWISE_PIXELS_PER_BLOCK;
+            let geometry = Geometry {
+                h: $h,
+                w: $w,
+                ci: $c,
+                co: $c,
+                k: $k,
+                st: $st,
+                p: $p,
+                groups: $c,
+                pk: 1,
+            };
+            let c = case(geometry, $act_op);
+            let mut out = vec![f32::NAN; c.expect.data.len()];
+            let ptrs = |out: &mut Vec<f32>| ConvPtrs {
+                input: c.input.as_ptr(),
+                kernel: c.kernel.as_ptr(),
+                bias: c.bias.as_ptr(),
+                alpha: c.alpha.as_ptr(),
+                output: out.as_mut_ptr(),
+            };
+            unsafe {
+                nnc_runtime::kernels::depthwise_portable::<
+                    $h,
+                    $w,
+                    $c,
+                    CB,
+                    $k,
+                    $st,
+                    $p,
+                    { act::$act },
+                    NPX,
+                >(ptrs(&mut out))
+            };
+            compare(&out, &c.expect, "portable");
+            #[cfg(target_arch = "x86_64")]
+            if nnc_runtime::kernels::simd::has_avx2_fma() {
+                out.fill(f32::NAN);
+                unsafe {
+                    nnc_runtime::kernels::depthwise_avx2::<
+                        $h,
+                        $w,
+                        $c,
+                        CB,
+                        $k,
+                        $st,
+                        $p,
+                        { act::$act },
+                        NPX,
+                    >(ptrs(&mut out))
+                };
+                compare(&out, &c.expect, "avx2");
+            } else {
+                eprintln!("SKIPPED avx2 path: this CPU lacks AVX2+FMA");
+            }
+        }
+    };
+}
+
+depthwise_case!(depthwise_3x3_relu: 20 x 27, c=16 k=3 st=1 p=1 RELU "relu");
+depthwise_case!(depthwise_strided_prelu: 17 x 22, c=32 k=3 st=2 p=1 PRELU "prelu");
+// Channels not a multiple of eight: the last vector is read and written lane by lane.
+depthwise_case!(depthwise_partial_vector: 9 x 21, c=13 k=3 st=1 p=1 NONE "");
+depthwise_case!(depthwise_one_channel_wide_kernel: 8 x 11, c=1 k=5 st=1 p=2 SIGMOID "sigmoid");
+depthwise_case!(depthwise_no_padding: 10 x 12, c=8 k=3 st=1 p=0 RELU "relu");
+depthwise_case!(depthwise_padding_beyond_the_input: 3 x 4, c=5 k=5 st=2 p=3 NONE "");
+depthwise_case!(depthwise_pointwise_kernel: 5 x 19, c=24 k=1 st=1 p=0 RELU "relu");

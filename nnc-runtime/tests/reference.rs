@@ -53,17 +53,22 @@ fn evaluate_f64(model: &Model, input: &Tensor) -> Vec<(String, T64)> {
                     conv.window.stride as isize,
                     conv.window.pad as isize,
                 );
+                // Input channels per group; output channel `o` reads those of group
+                // `o / (s.c / groups)`.
+                let cig = x.c / conv.groups;
                 for o in 0..s.c {
+                    let first = o / (s.c / conv.groups) * cig;
                     for oy in 0..s.h {
                         for ox in 0..s.w {
                             let mut sum = bias.map_or(0.0, |b| b.data[o] as f64);
-                            for ci in 0..x.c {
+                            for ci in first..first + cig {
                                 for ky in 0..k {
                                     for kx in 0..k {
                                         let iy = oy as isize * st - p + ky;
                                         let ix = ox as isize * st - p + kx;
                                         if let Some(v) = x.get(iy, ix, ci) {
-                                            let wi = ((o * x.c + ci) * k as usize + ky as usize)
+                                            let wi = ((o * cig + ci - first) * k as usize
+                                                + ky as usize)
                                                 * k as usize
                                                 + kx as usize;
                                             sum += v * kernel[wi] as f64;

@@ -335,7 +335,11 @@ unsafe fn pooled_chunk<
 
 /// Stores the first `count` lanes of `COBC` vectors.
 #[inline(always)]
-unsafe fn store_part<S: Simd, const COBC: usize>(dst: *mut f32, v: [S::V; COBC], count: usize) {
+pub(super) unsafe fn store_part<S: Simd, const COBC: usize>(
+    dst: *mut f32,
+    v: [S::V; COBC],
+    count: usize,
+) {
     if count == COBC * 8 {
         for j in 0..COBC {
             unsafe { S::store(dst.add(j * 8), v[j]) };
@@ -351,7 +355,7 @@ unsafe fn store_part<S: Simd, const COBC: usize>(dst: *mut f32, v: [S::V; COBC],
 
 /// Applies the activation `ACT` to one pixel's output channels.
 #[inline(always)]
-unsafe fn activate<S: Simd, const COB: usize, const ACT: u8>(
+pub(super) unsafe fn activate<S: Simd, const COB: usize, const ACT: u8>(
     v: [S::V; COB],
     alpha: *const f32,
 ) -> [S::V; COB] {

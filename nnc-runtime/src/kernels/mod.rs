@@ -3,13 +3,15 @@
 //! The generated code instantiates each kernel once per layer and scale, so every loop bound in a
 //! call is a constant and the compiler unrolls and specializes it. Convolutions are written once
 //! over [`simd::Simd`] and instantiated for [`simd::Portable`] and, on x86_64, [`simd::Avx2`];
-//! [`conv_avx2`] and [`conv_portable`] are the two entry points, and the generated code picks one
-//! per run after [`simd::has_avx2_fma`].
+//! [`conv_avx2`] and [`conv_portable`] are the two entry points (and [`depthwise_avx2`] and
+//! [`depthwise_portable`] for depthwise convolutions), and the generated code picks one per run
+//! after [`simd::has_avx2_fma`].
 //!
 //! These functions take raw pointers into the arena: the plan guarantees sizes and that a step's
 //! output never overlaps its inputs, so the hot loops carry no bounds checks.
 
 pub mod conv;
+pub mod depthwise;
 pub mod other;
 pub mod simd;
 mod weights;
@@ -63,4 +65,48 @@ pub unsafe fn conv_avx2<
     p: ConvPtrs,
 ) {
     unsafe { conv::conv::<simd::Avx2, H, W, CI, CO, COB, K, ST, P, ACT, PK, NPX>(p) }
+}
+
+/// [`depthwise::depthwise`] on the portable path. Parameters as there.
+///
+/// # Safety
+/// As [`depthwise::depthwise`].
+#[inline(never)]
+pub unsafe fn depthwise_portable<
+    const H: usize,
+    const W: usize,
+    const C: usize,
+    const CB: usize,
+    const K: usize,
+    const ST: usize,
+    const P: usize,
+    const ACT: u8,
+    const NPX: usize,
+>(
+    p: ConvPtrs,
+) {
+    unsafe { depthwise::depthwise::<simd::Portable, H, W, C, CB, K, ST, P, ACT, NPX>(p) }
+}
+
+/// [`depthwise::depthwise`] with AVX2 and FMA. Parameters as there.
+///
+/// # Safety
+/// As [`depthwise::depthwise`], and the CPU must have AVX2 and FMA ([`simd::has_avx2_fma`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline(never)]
+pub unsafe fn depthwise_avx2<
+    const H: usize,
+    const W: usize,
+    const C: usize,
+    const CB: usize,
+    const K: usize,
+    const ST: usize,
+    const P: usize,
+    const ACT: u8,
+    const NPX: usize,
+>(
+    p: ConvPtrs,
+) {
+    unsafe { depthwise::depthwise::<simd::Avx2, H, W, C, CB, K, ST, P, ACT, NPX>(p) }
 }
