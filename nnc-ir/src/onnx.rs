@@ -663,6 +663,22 @@ mod tests {
     }
 
     #[test]
+    fn a_depthwise_conv_exports_its_group() {
+        let model = model_from(
+            "image = input(channels=3)\n\
+             d = conv(image, out=3, k=3, pad=1, groups=3)\n\
+             output d\n",
+        );
+        let bytes = export(&model).unwrap();
+        assert_eq!(
+            decoded_nodes(all(&bytes, 7)[0]),
+            [
+                "Conv(image, d.weight, d.bias) -> d [kernel_shape=[3, 3] strides=[1, 1] pads=[1, 1, 1, 1] group=3]",
+            ]
+        );
+    }
+
+    #[test]
     fn a_head_named_as_another_layer_is_refused_with_the_file() {
         let model = model_from(
             "image = input(channels=3)\n\
