@@ -66,6 +66,15 @@ nnc::nnc! {
     }
 }
 
+nnc::nnc! {
+    /// A 3x3 depthwise conv with 32 channels at 120x160.
+    mod depthwise32 {
+        model: "benches/models/depthwise32.nnc",
+        weights: "benches/models/depthwise32.safetensors",
+        input: 160 x 120,
+    }
+}
+
 /// Times one compiled model (AVX2 and portable) and the interpreter on the same inputs: scale 0,
 /// scale 2 and the whole pyramid, pushing a row for each.
 macro_rules! model_rows {
@@ -206,6 +215,22 @@ fn main() {
         "layer:conv3x3-32-relu@120x160".into(),
         t,
         conv32::v160x120::TOTAL_FLOPS,
+    );
+    let mut layer = depthwise32::Network::new();
+    let t = time(budget, || {
+        black_box(
+            layer
+                .v160x120()
+                .scale0(layer_input.as_slice().try_into().unwrap())
+                .a
+                .at(0, 0, 0),
+        );
+    });
+    push(
+        "nnc",
+        "layer:depthwise3x3-32-relu@120x160".into(),
+        t,
+        depthwise32::v160x120::TOTAL_FLOPS,
     );
     match peak {
         Some(p) => println!("single-core FP32 peak (FMA-chain probe): {p:.1} GFLOP/s"),
