@@ -232,6 +232,32 @@ fn main() {
         t,
         depthwise32::v160x120::TOTAL_FLOPS,
     );
+    // The interpreter on the same layer: its grouped path indexes each tap's input channel.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/models");
+    let interpreter = Interpreter::new(
+        Model::load(
+            &root.join("depthwise32.nnc"),
+            &root.join("depthwise32.safetensors"),
+        )
+        .unwrap(),
+    );
+    let tensor = Tensor::from_vec(
+        Shape {
+            h: 120,
+            w: 160,
+            c: 32,
+        },
+        layer_input.clone(),
+    );
+    let t = time(budget, || {
+        black_box(interpreter.run(&tensor).unwrap());
+    });
+    push(
+        "interpreter",
+        "layer:depthwise3x3-32-relu@120x160".into(),
+        t,
+        depthwise32::v160x120::TOTAL_FLOPS,
+    );
     match peak {
         Some(p) => println!("single-core FP32 peak (FMA-chain probe): {p:.1} GFLOP/s"),
         None => println!("single-core FP32 peak: no AVX2+FMA on this CPU, not measured"),

@@ -28,12 +28,14 @@ if ARCH == "plain":
     WIDTHS = [int(c) for c in os.environ.get("STUDENT_WIDTHS", "16,16,32,32,48,48").split(",")]
     BODY = [layer(f"conv{i + 1}", ([3] + WIDTHS)[i], WIDTHS[i], pool=i in (0, 1, 3)) for i in range(6)]
 elif ARCH == "mobile":
-    # STUDENT_WIDTHS: the stem's channels, then the 1x1 convs' outputs of blocks 2..6.
+    # STUDENT_WIDTHS: the stem's channels, then the 1x1 convs' outputs of the blocks; STUDENT_POOLS:
+    # the blocks (counted from 1) after which a max-pool halves the size (one more follows the stem).
     WIDTHS = [int(c) for c in os.environ.get("STUDENT_WIDTHS", "8,32,32,64,64,64").split(",")]
-    BODY = [layer("conv1", 3, WIDTHS[0], stride=2, pool=True)]
-    for i in range(1, 6):
+    POOLS = [int(c) for c in os.environ.get("STUDENT_POOLS", "2").split(",")]
+    BODY = [layer("conv1", 3, WIDTHS[0], stride=2, pool=len(POOLS) < 2)]
+    for i in range(1, len(WIDTHS)):
         c = WIDTHS[i - 1]
-        BODY += [layer(f"dw{i + 1}", c, c, groups=c), layer(f"pw{i + 1}", c, WIDTHS[i], k=1, pool=i == 2)]
+        BODY += [layer(f"dw{i + 1}", c, c, groups=c), layer(f"pw{i + 1}", c, WIDTHS[i], k=1, pool=i in POOLS)]
 else:
     raise SystemExit(f"STUDENT_ARCH={ARCH}: expected plain or mobile")
 HEADS = [("score_logit", 1), ("box", 4), ("landmarks", 10)]

@@ -69,7 +69,26 @@ def balanced_bce(logit, target, pos, neg):
     return loss
 
 
-def losses(model, x, t):
+# KD_FROM: the ONNX export of a trained student (e.g. models/face_student.onnx) whose per-cell
+# outputs are further soft targets for every cell (score) and where it sees a face (box,
+# landmarks), weighted by KD_WEIGHT; for training a smaller student from a larger one.
+KD_FROM = os.environ.get("KD_FROM")
+KD_WEIGHT = float(os.environ.get("KD_WEIGHT", "1"))
+_kd_session = None
+
+
+def kd_targets(xf):
+    global _kd_session
+    if _kd_session is None:
+        import onnxruntime as ort
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = 2
+        _kd_session = ort.InferenceSession(KD_FROM, so, providers=["CPUExecutionProvider"])
+    score, box, lmk = _kd_session.run(None, {"image": xf.contiguous().numpy()})
+    return torch.from_numpy(score[:, 0]), torch.from_numpy(box), torch.from_numpy(lmk)
+
+
+def losses(model, x, t, kd=False):
     xf = x.float().div_(255).contiguous(memory_format=torch.channels_last)
     logit, box, lmk = model.raw(xf)
     logit = logit[:, 0]
@@ -83,8 +102,16 @@ def losses(model, x, t):
     l_box = (lb * reg).sum() / reg.sum().clamp(min=1)
     l_lmk = (ll * lm).sum() / lm.sum().clamp(min=1)
     total = 0.5 * hard + 0.5 * distill + l_box + l_lmk
-    return total, dict(hard=hard.item(), distill=distill.item(), box=l_box.item(), lmk=l_lmk.item(),
-                       total=total.item())
+    parts = dict(hard=hard.item(), distill=distill.item(), box=l_box.item(), lmk=l_lmk.item())
+    if kd:
+        ks, kb, kl = kd_targets(xf)
+        seen = (ks > 0.5).float()
+        l_kd = F.binary_cross_entropy_with_logits(logit, ks) \
+            + (F.smooth_l1_loss(box, kb, beta=0.1, reduction="none").sum(1) * seen).sum() / seen.sum().clamp(min=1) \
+            + (F.smooth_l1_loss(lmk, kl, beta=0.1, reduction="none").sum(1) * seen).sum() / seen.sum().clamp(min=1)
+        total = total + KD_WEIGHT * l_kd
+        parts["kd"] = l_kd.item()
+    return total, dict(parts, total=total.item())
 
 
 @torch.no_grad()
@@ -160,7 +187,7 @@ def main():
         xf, tf = flip(xb[:h], {k: v[:h] for k, v in tb.items()})
         xb = torch.cat([xf, xb[h:]])
         tb = {k: torch.cat([tf[k], tb[k][h:]]) for k in tb}
-        loss, d = losses(model, xb, tb)
+        loss, d = losses(model, xb, tb, kd=bool(KD_FROM))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
