@@ -44,6 +44,29 @@ pub const fn out_len(input: usize, k: usize, stride: usize, pad: usize) -> usize
     (input + 2 * pad - k) / stride + 1
 }
 
+/// Whether output position `(y, x)` has every tap inside the input (no padding read), for a
+/// `K`-tap window with stride `ST` and padding `P` over an `H x W` input.
+#[inline(always)]
+pub(super) fn interior<
+    const H: usize,
+    const W: usize,
+    const K: usize,
+    const ST: usize,
+    const P: usize,
+>() -> impl Fn(usize, usize) -> bool {
+    // Per axis, the positions [lo, hi).
+    let lo = P.div_ceil(ST);
+    let hi = |len: usize| {
+        if len + P >= K {
+            ((len + P - K) / ST + 1).min(out_len(len, K, ST, P))
+        } else {
+            0
+        }
+    };
+    let (y_hi, x_hi) = (hi(H), hi(W));
+    move |y, x| y >= lo && y < y_hi && x >= lo && x < x_hi
+}
+
 /// Runs one convolution layer.
 ///
 /// `H, W, CI`: input; `CO`: output channels, `COB = ceil(CO / 8)`; `K, ST, P`: kernel, stride,
@@ -73,20 +96,7 @@ pub unsafe fn conv<
 ) {
     let oh = out_len(H, K, ST, P);
     let ow = out_len(W, K, ST, P);
-    // Output positions whose every tap is inside the input, per axis: [lo, hi).
-    let y_lo = P.div_ceil(ST);
-    let y_hi = if H + P >= K {
-        ((H + P - K) / ST + 1).min(oh)
-    } else {
-        0
-    };
-    let x_lo = P.div_ceil(ST);
-    let x_hi = if W + P >= K {
-        ((W + P - K) / ST + 1).min(ow)
-    } else {
-        0
-    };
-    let inside = |y: usize, x: usize| y >= y_lo && y < y_hi && x >= x_lo && x < x_hi;
+    let inside = interior::<H, W, K, ST, P>();
 
     if PK == 1 && nnc_ir::pack::vectors_per_block(COB) < COB {
         // Many output vectors: each block of NPX pixels computes them two vectors at a time, so

@@ -16,7 +16,7 @@
     reason = "index loops over constant-length register arrays read closer to the math than zips"
 )]
 
-use super::conv::{ConvPtrs, activate, out_len, store_part};
+use super::conv::{ConvPtrs, activate, interior, out_len, store_part};
 use super::simd::Simd;
 
 /// Runs one depthwise convolution layer.
@@ -46,17 +46,7 @@ pub unsafe fn depthwise<
 ) {
     let oh = out_len(H, K, ST, P);
     let ow = out_len(W, K, ST, P);
-    // Output positions whose every tap is inside the input, per axis: [lo, hi).
-    let lo = P.div_ceil(ST);
-    let hi = |len: usize, out: usize| {
-        if len + P >= K {
-            ((len + P - K) / ST + 1).min(out)
-        } else {
-            0
-        }
-    };
-    let (y_hi, x_hi) = (hi(H, oh), hi(W, ow));
-    let inside = |y: usize, x: usize| y >= lo && y < y_hi && x >= lo && x < x_hi;
+    let inside = interior::<H, W, K, ST, P>();
     for oy in 0..oh {
         let mut ox = 0;
         while ox + NPX <= ow {
