@@ -75,6 +75,24 @@ nnc::nnc! {
     }
 }
 
+/// Times a one-layer model compiled by nnc on `input` at its only size and scale, pushing one row.
+macro_rules! layer_row {
+    ($module:ident, $variant:ident, $head:ident, $input:expr, $label:literal, $budget:expr, $push:expr) => {{
+        let mut layer = $module::Network::new();
+        let input: &[f32] = &$input;
+        let t = time($budget, || {
+            black_box(
+                layer
+                    .$variant()
+                    .scale0(input.try_into().unwrap())
+                    .$head
+                    .at(0, 0, 0),
+            );
+        });
+        $push("nnc", $label.into(), t, $module::$variant::TOTAL_FLOPS);
+    }};
+}
+
 /// Times one compiled model (AVX2 and portable) and the interpreter on the same inputs: scale 0,
 /// scale 2 and the whole pyramid, pushing a row for each.
 macro_rules! model_rows {
@@ -165,72 +183,44 @@ fn main() {
     let mut rng = Rng::new(1);
     model_rows!(face, "face_student", "face", budget, rng, push);
     model_rows!(testnet, "testnet", "testnet", budget, rng, push);
-    let layer_input: Vec<f32> = random_input(&mut rng, 240, 320, 16);
-    let mut layer = conv_pool::Network::new();
-    let t = time(budget, || {
-        black_box(
-            layer
-                .v320x240()
-                .scale0(layer_input.as_slice().try_into().unwrap())
-                .p
-                .at(0, 0, 0),
-        );
-    });
-    push(
-        "nnc",
-        "layer:conv3x3-16-relu-pool@240x320".into(),
-        t,
-        conv_pool::v320x240::TOTAL_FLOPS,
+    let input = random_input(&mut rng, 240, 320, 16);
+    layer_row!(
+        conv_pool,
+        v320x240,
+        p,
+        input,
+        "layer:conv3x3-16-relu-pool@240x320",
+        budget,
+        push
     );
-    let layer_input: Vec<f32> = random_input(&mut rng, 480, 640, 3);
-    let mut layer = first_layer::Network::new();
-    let t = time(budget, || {
-        black_box(
-            layer
-                .v640x480()
-                .scale0(layer_input.as_slice().try_into().unwrap())
-                .p
-                .at(0, 0, 0),
-        );
-    });
-    push(
-        "nnc",
-        "layer:conv3x3-3to16-relu-pool@480x640".into(),
-        t,
-        first_layer::v640x480::TOTAL_FLOPS,
+    let input = random_input(&mut rng, 480, 640, 3);
+    layer_row!(
+        first_layer,
+        v640x480,
+        p,
+        input,
+        "layer:conv3x3-3to16-relu-pool@480x640",
+        budget,
+        push
     );
-    let layer_input: Vec<f32> = random_input(&mut rng, 120, 160, 32);
-    let mut layer = conv32::Network::new();
-    let t = time(budget, || {
-        black_box(
-            layer
-                .v160x120()
-                .scale0(layer_input.as_slice().try_into().unwrap())
-                .a
-                .at(0, 0, 0),
-        );
-    });
-    push(
-        "nnc",
-        "layer:conv3x3-32-relu@120x160".into(),
-        t,
-        conv32::v160x120::TOTAL_FLOPS,
+    let layer_input = random_input(&mut rng, 120, 160, 32);
+    layer_row!(
+        conv32,
+        v160x120,
+        a,
+        layer_input,
+        "layer:conv3x3-32-relu@120x160",
+        budget,
+        push
     );
-    let mut layer = depthwise32::Network::new();
-    let t = time(budget, || {
-        black_box(
-            layer
-                .v160x120()
-                .scale0(layer_input.as_slice().try_into().unwrap())
-                .a
-                .at(0, 0, 0),
-        );
-    });
-    push(
-        "nnc",
-        "layer:depthwise3x3-32-relu@120x160".into(),
-        t,
-        depthwise32::v160x120::TOTAL_FLOPS,
+    layer_row!(
+        depthwise32,
+        v160x120,
+        a,
+        layer_input,
+        "layer:depthwise3x3-32-relu@120x160",
+        budget,
+        push
     );
     // The interpreter on the same layer: its grouped path indexes each tap's input channel.
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/models");
