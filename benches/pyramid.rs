@@ -237,7 +237,7 @@ fn main() {
             w: 160,
             c: 32,
         },
-        layer_input.clone(),
+        layer_input,
     );
     let t = time(budget, || {
         black_box(interpreter.run(&tensor).unwrap());
