@@ -264,10 +264,33 @@ mod tests {
         assert!(out.chunks(3).all(|p| p[0] >= 240));
     }
 
+    /// Two pictures with structure: no two pixels of one row alike, rows unlike each other, and
+    /// the pictures unlike each other, so that wherever a pixel ends up can be told apart.
+    fn two_pictures(w: usize, h: usize) -> (Vec<u8>, Vec<u8>) {
+        let picture = |seed: usize| -> Vec<u8> {
+            (0..w * h * 3)
+                .map(|i| ((i / 3 % w) * 13 + (i / 3 / w) * 71 + (i % 3) * 37 + seed) as u8)
+                .collect()
+        };
+        (picture(5), picture(130))
+    }
+
+    /// By how many pixels a push has moved: the `s` for which every row of `out` is the old
+    /// row's last `w - s` pixels followed by the new row's first `s`; `None` when no shift
+    /// explains the frame.
+    fn push_shift(out: &[u8], a: &[u8], b: &[u8], w: usize) -> Option<usize> {
+        let row = w * 3;
+        (0..=w).find(|&s| {
+            let (kept, entered) = (row - s * 3, s * 3);
+            out.chunks(row)
+                .zip(a.chunks(row).zip(b.chunks(row)))
+                .all(|(o, (a, b))| o[..kept] == a[entered..] && o[kept..] == b[..entered])
+        })
+    }
+
     fn check_endpoints(kind: TransitionKind) {
-        let (w, h) = (8, 4);
-        let a = vec![10u8; w * h * 3];
-        let b: Vec<u8> = (0..w * h * 3).map(|i| (i * 7 % 256) as u8).collect();
+        let (w, h) = (16, 4);
+        let (a, b) = two_pictures(w, h);
         let mut out = vec![0u8; w * h * 3];
         transition(kind, &a, &b, 0.0, w, &mut out);
         assert_eq!(out, a, "{kind:?} starts on the old picture");
@@ -284,10 +307,32 @@ mod tests {
                 }
             }
             TransitionKind::Push => {
-                // Half-way, the left half shows the old picture's right half.
+                // Half-way, on every row, the left half shows the old picture's right half
+                // (pushed left, not covered) and the right half the new picture's left half.
                 let row = w * 3;
-                assert_eq!(&out[..row / 2], &a[row / 2..row]);
-                assert_eq!(&out[row / 2..row], &b[..row / 2]);
+                for (y, o) in out.chunks(row).enumerate() {
+                    let old = &a[y * row..(y + 1) * row];
+                    let new = &b[y * row..(y + 1) * row];
+                    assert_eq!(&o[..row / 2], &old[row / 2..], "row {y}: the old picture");
+                    assert_eq!(&o[row / 2..], &new[..row / 2], "row {y}: the new picture");
+                }
+                // All the way through, both pictures move together, never back, and the
+                // push starts and lands softly (eased): the first and last tenths of the time
+                // move less than a tenth of the width.
+                let mut shifts = Vec::new();
+                for i in 0..=20 {
+                    let t = i as f32 / 20.0;
+                    transition(kind, &a, &b, t, w, &mut out);
+                    let shift = push_shift(&out, &a, &b, w);
+                    shifts.push(shift.unwrap_or_else(|| panic!("t {t}: not a push: {out:?}")));
+                }
+                assert!(shifts.windows(2).all(|s| s[0] <= s[1]), "{shifts:?}");
+                assert_eq!(
+                    (shifts[0], shifts[10], shifts[20]),
+                    (0, w / 2, w),
+                    "{shifts:?}"
+                );
+                assert!(shifts[2] < w / 10 && shifts[18] > w - w / 10, "{shifts:?}");
             }
         }
     }
