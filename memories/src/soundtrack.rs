@@ -663,14 +663,13 @@ mod tests {
     }
 
     #[test]
-    fn each_style_is_in_its_key_and_the_styles_differ() {
+    fn each_style_is_in_its_key() {
         // Pitch-class energy over three octaves; the scale's notes dominate the others.
         let keys = [
             (Style::Chill, 76.0, 57, MINOR),
             (Style::Gentle, 90.0, 53, MAJOR),
             (Style::Uplifting, 120.0, 48, MAJOR),
         ];
-        let mut profiles = Vec::new();
         for (style, bpm, root, scale) in keys {
             let signal = mono(&synthesize(style, bpm, 8.0));
             let middle = &signal[48_000..7 * 48_000];
@@ -696,13 +695,59 @@ mod tests {
                 inside > 5.0 * outside,
                 "{style:?}: in key {inside:.3e}, outside {outside:.3e}"
             );
-            profiles.push(profile);
         }
-        // Different keys: the strongest pitch class differs between chill (A minor) and
-        // uplifting (C major), and gentle's (F major) profile is not chill's.
-        let strongest = |p: &Vec<f64>| (0..12).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap();
-        assert_ne!(strongest(&profiles[0]), strongest(&profiles[2]));
-        assert_ne!(profiles[0], profiles[1]);
+    }
+
+    /// Pitch classes by name, C first.
+    const PITCH_CLASSES: [&str; 12] = [
+        "C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B",
+    ];
+
+    #[test]
+    fn each_style_plays_its_own_chord_progression_in_the_bass() {
+        // A minor (chill) and C major (uplifting) share their notes, so being in key does not
+        // tell them apart; the chords do. The bass plays each bar's root: the strongest pitch
+        // class from C1 to B3, measured in the second half of every beat (where uplifting's
+        // kick has died away), must be that root, bar after bar, well ahead of the next one.
+        for (style, bpm, roots) in [
+            (Style::Chill, 76.0, ["A", "F", "C", "G"]),
+            (Style::Gentle, 90.0, ["F", "D", "Bb", "C"]),
+            (Style::Uplifting, 120.0, ["C", "G", "A", "F"]),
+        ] {
+            let beat = 60.0 / bpm;
+            let signal = mono(&synthesize(style, bpm, 16.0 * beat + 0.5));
+            let heard: Vec<&str> = (0..4)
+                .map(|bar| {
+                    let energy: Vec<f64> = (0..12)
+                        .map(|pc| {
+                            (bar * 4..bar * 4 + 4)
+                                .map(|b| {
+                                    let start = (b as f64 + 0.5) * beat * RATE;
+                                    let end = (b as f64 + 1.0) * beat * RATE;
+                                    let window = &signal[start as usize..end as usize];
+                                    (24 + pc..60)
+                                        .step_by(12)
+                                        .map(|note| goertzel(window, midi(note)))
+                                        .sum::<f64>()
+                                })
+                                .sum()
+                        })
+                        .collect();
+                    let mut order: Vec<usize> = (0..12).collect();
+                    order.sort_by(|&a, &b| energy[b].total_cmp(&energy[a]));
+                    let (first, second) = (order[0], order[1]);
+                    assert!(
+                        energy[first] > 2.0 * energy[second],
+                        "{style:?} bar {bar}: {} only {:.1} times {}",
+                        PITCH_CLASSES[first],
+                        energy[first] / energy[second],
+                        PITCH_CLASSES[second]
+                    );
+                    PITCH_CLASSES[first]
+                })
+                .collect();
+            assert_eq!(heard, roots, "{style:?}: the bass line");
+        }
     }
 
     #[test]
