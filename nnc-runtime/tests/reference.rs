@@ -176,11 +176,21 @@ fn evaluate_f64(model: &Model, input: &Tensor) -> Vec<(String, T64)> {
 fn check(model: Model, input: &Tensor, context: &str) {
     let expected = evaluate_f64(&model, input);
     let outputs = Interpreter::new(model).run(input).unwrap();
+    // The zips below stop at the shorter list: compare the heads' names, in order, and each
+    // head's length first, so that a missing head or a short tensor cannot pass unchecked.
+    let got_names: Vec<&str> = outputs.heads.iter().map(|(n, _)| n.as_str()).collect();
+    let want_names: Vec<&str> = expected.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(got_names, want_names, "{context}: heads");
     for ((name, got), (_, want)) in outputs.heads.iter().zip(&expected) {
         assert_eq!(
             (got.h, got.w, got.c),
             (want.h, want.w, want.c),
             "{context}: head {name}"
+        );
+        assert_eq!(
+            (got.data.len(), want.d.len()),
+            (got.h * got.w * got.c, want.h * want.w * want.c),
+            "{context}: head {name}: data lengths"
         );
         for (j, (g, w)) in got.data.iter().zip(&want.d).enumerate() {
             assert!(
