@@ -8,11 +8,16 @@ use nnc_runtime::ir::Shape;
 /// A prepared cell: row, column, score and box head values.
 type Cell = (usize, usize, f32, [f32; 4]);
 
-/// A pyramid that returns prepared heads: `cells[scale]` lists `(row, col, score, box)`.
+/// A prepared cell of the landmarks head: row, column and the ten values.
+type Marks = (usize, usize, [f32; 10]);
+
+/// A pyramid that returns prepared heads: `cells[scale]` lists `(row, col, score, box)`, and
+/// `marks[scale]` the landmarks; without `marks` the network has no `landmarks` head.
 struct Scripted {
     frames: Vec<(usize, usize)>,
     scales: Vec<f64>,
     cells: Vec<Vec<Cell>>,
+    marks: Vec<Vec<Marks>>,
     inputs_seen: Vec<(usize, usize, Vec<f32>)>,
 }
 
@@ -60,6 +65,17 @@ impl Pyramid for Scripted {
             shape: Shape { c: 4, ..shape },
             data: &boxes,
         });
+        if let Some(cells) = self.marks.get(scale) {
+            let mut marks = vec![0.0; shape.h * shape.w * 10];
+            for &(i, j, m) in cells {
+                marks[(i * shape.w + j) * 10..][..10].copy_from_slice(&m);
+            }
+            visit(HeadView {
+                name: "landmarks",
+                shape: Shape { c: 10, ..shape },
+                data: &marks,
+            });
+        }
     }
 }
 
@@ -68,6 +84,7 @@ fn scripted(cells: Vec<Vec<Cell>>) -> Scripted {
         frames: vec![(64, 48)],
         scales: vec![1.0, 0.5],
         cells,
+        marks: Vec::new(),
         inputs_seen: Vec::new(),
     }
 }
@@ -112,6 +129,103 @@ fn a_cell_decodes_to_a_box_in_original_pixels() {
         "{f:?}"
     );
     assert_eq!((f.score, f.scale, f.landmarks), (0.9, 0, None));
+}
+
+/// Asserts that `face` has landmarks, each within `close` of the hand-computed point.
+fn assert_points(face: &Face, want: [(f32, f32); 5]) {
+    let got = face
+        .landmarks
+        .unwrap_or_else(|| panic!("no landmarks: {face:?}"));
+    for (k, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert!(
+            close(g.0, w.0) && close(g.1, w.1),
+            "landmark {k}: {g:?}, want {w:?} (all: {got:?})"
+        );
+    }
+}
+
+#[test]
+fn landmarks_decode_from_the_cell_centre_in_anchor_units() {
+    // Image 128x96 in the 64x48 frame at half size: level pixels are 2 original pixels.
+    // Cell (2, 3) has its centre at (28, 20); its box is moved off that centre by (0.5, -0.25)
+    // strides, and landmarks are relative to the cell's centre, not the box's, in units of the
+    // 24-pixel anchor: (u, v) = (-0.25, -0.25) is (22, 14) at the level and (44, 28) here.
+    // Cell (4, 6), centre (52, 36), checks that each cell reads its own ten values.
+    let first = [-0.25, -0.25, 0.25, -0.25, 0.0, 0.0, -0.125, 0.5, 0.125, 0.5];
+    let second = [
+        0.0, 0.0, 0.125, -0.125, 0.25, -0.25, 0.375, -0.375, 0.5, -0.5,
+    ];
+    let mut net = scripted(vec![
+        vec![
+            (2, 3, 0.9, [0.5, -0.25, 2f32.ln(), 0.0]),
+            (4, 6, 0.8, [0.0; 4]),
+        ],
+        vec![],
+    ]);
+    net.marks = vec![vec![(2, 3, first), (4, 6, second)], vec![]];
+    let mut d = Detector::new(net, Settings::default());
+    let pixels = vec![128u8; 128 * 96 * 3];
+    let faces = d.detect(RgbView {
+        width: 128,
+        height: 96,
+        data: &pixels,
+    });
+    assert_eq!(faces.len(), 2, "{faces:?}");
+    assert_points(
+        &faces[0],
+        [
+            (44.0, 28.0),
+            (68.0, 28.0),
+            (56.0, 40.0),
+            (50.0, 64.0),
+            (62.0, 64.0),
+        ],
+    );
+    assert_points(
+        &faces[1],
+        [
+            (104.0, 72.0),
+            (110.0, 66.0),
+            (116.0, 60.0),
+            (122.0, 54.0),
+            (128.0, 48.0),
+        ],
+    );
+}
+
+#[test]
+fn landmarks_map_back_by_each_axis_own_factor() {
+    // Image 128x91 at scale 1 (a 32x24 level): it fits at 32x23 (22.75 rounded), so a level
+    // pixel is 4 original pixels across and 91/23 down. Cell (1, 1) has its centre at (12, 12).
+    let sy = 91.0 / 23.0;
+    let marks = [-0.5, -0.5, 0.5, -0.5, 0.0, 0.0, -0.25, 0.25, 0.25, 0.25];
+    let mut net = scripted(vec![vec![], vec![(1, 1, 0.9, [0.0; 4])]]);
+    net.marks = vec![vec![], vec![(1, 1, marks)]];
+    let mut d = Detector::new(net, Settings::default());
+    let pixels = vec![128u8; 128 * 91 * 3];
+    let faces = d.detect(RgbView {
+        width: 128,
+        height: 91,
+        data: &pixels,
+    });
+    assert_eq!(faces.len(), 1, "{faces:?}");
+    // The box, 24x24 at the level, is 96 by 24 * 91/23 = 94.96 here, clipped to the 91 rows;
+    // landmarks are not clipped.
+    let f = faces[0];
+    assert!(
+        close(f.x, 0.0) && close(f.y, 0.0) && close(f.w, 96.0) && close(f.h, 91.0),
+        "{f:?}"
+    );
+    assert_points(
+        &f,
+        [
+            (0.0, 0.0),
+            (96.0, 0.0),
+            (48.0, 12.0 * sy),
+            (24.0, 18.0 * sy),
+            (72.0, 18.0 * sy),
+        ],
+    );
 }
 
 #[test]
@@ -245,6 +359,8 @@ fn pyramid_levels_match_resizing_the_image_directly() {
         };
         d.detect(image);
         let exact = (width, height) != (57, 48);
+        let seen: Vec<usize> = d.network().inputs_seen.iter().map(|s| s.1).collect();
+        assert_eq!(seen, [0, 1, 2], "{width}x{height}: every level is run once");
         for (_, scale, input) in &d.network().inputs_seen {
             let (h, w) = d.network().sizes(0)[*scale];
             let fit = (w as f64 / width as f64).min(h as f64 / height as f64);
@@ -253,6 +369,11 @@ fn pyramid_levels_match_resizing_the_image_directly() {
                 (height as f64 * fit).round() as usize,
             );
             let direct = letterboxed(image, rw, rh, w, h);
+            assert_eq!(
+                (input.len(), direct.len()),
+                (h * w * 3, h * w * 3),
+                "{width}x{height} scale {scale}: lengths"
+            );
             let worst = input
                 .iter()
                 .zip(&direct)
