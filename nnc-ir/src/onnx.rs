@@ -630,6 +630,107 @@ mod tests {
         );
     }
 
+    /// An initializer's dims, data type and raw bytes, by name.
+    type Initializers = std::collections::BTreeMap<String, (Vec<i64>, Vec<i64>, Vec<u8>)>;
+
+    /// What makes an ONNX file a given network, whoever wrote it: each node as its op, the
+    /// attributes that change its result, and its inputs (an initializer or the graph input by
+    /// name, another node's value by that node's position, since exporters name values
+    /// differently); the graph input and outputs by name; and the initializers.
+    fn network_of(bytes: &[u8]) -> (Vec<String>, Vec<String>, Initializers) {
+        let graph = all(bytes, 7)[0];
+        let initializers: Initializers = all(graph, 5)
+            .into_iter()
+            .map(|i| {
+                let (dims, dtype, raw) = (ints(i, 1), ints(i, 2), all(i, 9).concat());
+                (text(i, 8)[0].clone(), (dims, dtype, raw))
+            })
+            .collect();
+        let input: Vec<String> = all(graph, 11)
+            .iter()
+            .map(|i| text(i, 1)[0].clone())
+            .collect();
+        let mut producers: Vec<String> = Vec::new();
+        let value = |name: &String, producers: &[String]| -> String {
+            if initializers.contains_key(name) || input.contains(name) {
+                return name.clone();
+            }
+            match producers.iter().position(|p| p == name) {
+                Some(k) => format!("#{k}"),
+                None => format!("undefined {name}"),
+            }
+        };
+        let mut nodes = Vec::new();
+        for node in all(graph, 1) {
+            let args: Vec<String> = text(node, 1).iter().map(|n| value(n, &producers)).collect();
+            let mut attributes: Vec<String> = all(node, 5)
+                .into_iter()
+                .filter_map(|a| {
+                    let name = text(a, 1)[0].clone();
+                    let (one, list) = (ints(a, 3), ints(a, 8));
+                    // Defaults that one exporter writes out and the other leaves implicit.
+                    let default = match name.as_str() {
+                        "dilations" => list.iter().all(|&d| d == 1),
+                        "group" => one == [1],
+                        "ceil_mode" => one == [0],
+                        _ => false,
+                    };
+                    let shown = if list.is_empty() { one } else { list };
+                    (!default).then(|| format!("{name}={shown:?}"))
+                })
+                .collect();
+            attributes.sort();
+            nodes.push(format!(
+                "{}({}) [{}]",
+                text(node, 4)[0],
+                args.join(", "),
+                attributes.join(" ")
+            ));
+            producers.push(text(node, 2)[0].clone());
+        }
+        let ends: Vec<String> = input
+            .iter()
+            .map(|i| format!("input {i}"))
+            .chain(all(graph, 12).iter().map(|o| {
+                let name = &text(o, 1)[0];
+                format!("output {name} = {}", value(name, &producers))
+            }))
+            .collect();
+        (nodes, ends, initializers)
+    }
+
+    /// `models/face_student.onnx` is the training pipeline's `torch.onnx.export` (models/README.md),
+    /// which names values and writes attributes its own way, so it cannot match this exporter byte
+    /// for byte; it must still be the same network with the same weights as the `.nnc` and
+    /// `.safetensors` beside it. (`tests/onnx_runtime.rs` also runs it against the interpreter.)
+    #[test]
+    fn the_committed_face_student_onnx_is_the_model_beside_it() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/face_student.onnx");
+        let committed = std::fs::read(&path).unwrap();
+        let (nodes, ends, initializers) = network_of(&committed);
+        let (want_nodes, want_ends, want_initializers) =
+            network_of(&export(&load("face_student")).unwrap());
+        let stale = format!(
+            "{} is stale: it no longer matches models/face_student.nnc and .safetensors. Export it \
+             again with the training pipeline (models/train/README.md), or from the workspace \
+             root with\n  cargo run -p nnc-ir --example export_onnx -- models/face_student.nnc \
+             models/face_student.safetensors models/face_student.onnx",
+            path.display()
+        );
+        assert_eq!(nodes, want_nodes, "{stale}");
+        assert_eq!(ends, want_ends, "{stale}");
+        assert_eq!(
+            initializers.keys().collect::<Vec<_>>(),
+            want_initializers.keys().collect::<Vec<_>>(),
+            "{stale}"
+        );
+        for (name, (dims, dtype, raw)) in &initializers {
+            let (want_dims, want_dtype, want_raw) = &want_initializers[name];
+            assert_eq!((dims, dtype), (want_dims, want_dtype), "{name}: {stale}");
+            assert!(raw == want_raw, "{name}: other values. {stale}");
+        }
+    }
+
     /// A model from a description with seeded random weights.
     fn model_from(src: &str) -> Model {
         let file = Path::new("named.nnc");
@@ -676,6 +777,47 @@ mod tests {
                 "Conv(image, d.weight, d.bias) -> d [kernel_shape=[3, 3] strides=[1, 1] pads=[1, 1, 1, 1] group=3]",
             ]
         );
+    }
+
+    #[test]
+    fn padadd_pads_each_input_at_the_end_of_every_axis_to_the_larger_shape_then_adds() {
+        // `a` is larger in height and width, `b` in channels: each needs padding somewhere. The
+        // sizes are dynamic, so the pads come from the runtime shapes: `pads` is every axis's
+        // start (zeros, `Sub` of a shape from itself) then its end (the larger shape minus the
+        // input's), the layout ONNX's `Pad` takes; its default mode pads with zeros.
+        let model = model_from(
+            "image = input(channels=3)\n\
+             a = conv(image, out=4, k=3, pad=1)\n\
+             b = conv(image, out=6, k=3, stride=2, pad=1)\n\
+             s = padadd(a, b)\n\
+             output s\n",
+        );
+        let bytes = export(&model).unwrap();
+        let graph = all(&bytes, 7)[0];
+        assert_eq!(
+            decoded_nodes(graph),
+            [
+                "Conv(image, a.weight, a.bias) -> a [kernel_shape=[3, 3] strides=[1, 1] pads=[1, 1, 1, 1]]",
+                "Conv(image, b.weight, b.bias) -> b [kernel_shape=[3, 3] strides=[2, 2] pads=[1, 1, 1, 1]]",
+                "Shape(a) -> s/shape_a []",
+                "Shape(b) -> s/shape_b []",
+                "Max(s/shape_a, s/shape_b) -> s/shape []",
+                "Sub(s/shape_a, s/shape_a) -> s/zeros []",
+                "Sub(s/shape, s/shape_a) -> s/missing_a []",
+                "Concat(s/zeros, s/missing_a) -> s/pads_a [axis=0]",
+                "Pad(a, s/pads_a) -> s/padded_a []",
+                "Sub(s/shape, s/shape_b) -> s/missing_b []",
+                "Concat(s/zeros, s/missing_b) -> s/pads_b [axis=0]",
+                "Pad(b, s/pads_b) -> s/padded_b []",
+                "Add(s/padded_a, s/padded_b) -> s []",
+            ]
+        );
+        // The sum has the larger channel count.
+        let output = all(graph, 12)[0];
+        assert_eq!(text(output, 1), ["s"]);
+        let tensor = all(all(output, 2)[0], 1)[0];
+        let channels = all(all(tensor, 2)[0], 1)[1];
+        assert_eq!(ints(channels, 1), [6]);
     }
 
     #[test]
