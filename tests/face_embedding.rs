@@ -6,7 +6,10 @@
 
 use nnc::ir::{Model, Shape};
 use nnc::{Interpreter, Tensor};
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+#[path = "../memories/tests/support/shared_data.rs"]
+mod shared_data;
 
 nnc::nnc! {
     /// The face embedding network for one 150x150 chip, f16 weights as shipped.
@@ -29,17 +32,12 @@ struct Chip {
     descriptor: Vec<f32>,
 }
 
-fn reference_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/embedding/dlib-reference")
-}
-
-/// Every chip with dlib's descriptor, or `None` (with a message) when the data set is absent.
+/// Every chip with dlib's descriptor, or `None` (with a message) when the data set is absent
+/// (a failure under `MEMORIES_REQUIRE_SHARED_DATA=1`).
 fn chips() -> Option<Vec<Chip>> {
-    let dir = reference_dir();
-    let Ok(json) = std::fs::read_to_string(dir.join("descriptors.json")) else {
-        eprintln!("skipped: {} is absent", dir.display());
-        return None;
-    };
+    let dir = shared_data::shared_data("embedding/dlib-reference")?;
+    let json = std::fs::read_to_string(dir.join("descriptors.json"))
+        .unwrap_or_else(|e| panic!("{}/descriptors.json: {e}", dir.display()));
     let entries: Vec<serde_json::Value> = serde_json::from_str(&json).expect("descriptors.json");
     let chips = entries
         .iter()
@@ -58,7 +56,8 @@ fn chips() -> Option<Vec<Chip>> {
                 descriptor,
             }
         })
-        .collect();
+        .collect::<Vec<_>>();
+    assert!(!chips.is_empty(), "{}: no chips listed", dir.display());
     Some(chips)
 }
 
@@ -92,6 +91,10 @@ fn distance(a: &[f32], b: &[f32]) -> f32 {
 
 /// Checks every distance against the tolerance and prints the maximum and mean.
 fn check(what: &str, results: &[(&Chip, Vec<f32>)]) {
+    assert!(!results.is_empty(), "{what}: no chips were checked");
+    for (chip, got) in results {
+        assert_eq!(got.len(), chip.descriptor.len(), "{what}: {}", chip.name);
+    }
     let distances: Vec<f32> = results
         .iter()
         .map(|(chip, got)| distance(got, &chip.descriptor))

@@ -10,17 +10,20 @@ use memories::faces::FaceDetector;
 use memories::metadata::PhotoMeta;
 use memories::people::distance;
 use memories::scan::{Sniffed, sniff};
-use std::path::Path;
+
+#[path = "support/shared_data.rs"]
+mod shared_data;
 
 #[test]
 fn chips_match_dlibs_framing() {
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
-    let reference = data.join("embedding/dlib-reference/descriptors.json");
-    let Ok(text) = std::fs::read_to_string(&reference) else {
-        eprintln!("SKIPPED: {} is absent", reference.display());
+    let Some(data) = shared_data::shared_data("") else {
         return;
     };
+    let reference = data.join("embedding/dlib-reference/descriptors.json");
+    let text = std::fs::read_to_string(&reference)
+        .unwrap_or_else(|e| panic!("{}: {e}", reference.display()));
     let entries: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+    assert!(!entries.is_empty(), "{}: no chips", reference.display());
     let mut detector = FaceDetector::new(0.5);
     let mut embedder = FaceEmbedder::new();
     let (mut diffs, mut distances) = (Vec::new(), Vec::new());
@@ -53,6 +56,7 @@ fn chips_match_dlibs_framing() {
             .map(|l| {
                 let scale = decoded.image.width() as f32 / decoded.full_width as f32;
                 let got = chip(&decoded.image, &l.map(|(x, y)| (x * scale, y * scale)));
+                assert_eq!(got.dimensions(), expect.dimensions());
                 let diff: f64 = got
                     .as_raw()
                     .iter()
