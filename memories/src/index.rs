@@ -537,14 +537,98 @@ mod tests {
     fn default_location_differs_per_folder() {
         let a = default_location(Path::new("/home/me/Photos"));
         let b = default_location(Path::new("/mnt/old/Photos"));
-        if let (Some(a), Some(b)) = (a, b) {
-            assert_ne!(a, b);
-            assert!(
-                a.file_name()
-                    .unwrap()
-                    .to_string_lossy()
-                    .starts_with("Photos-")
-            );
+        let (a, b) = (
+            a.expect("a cache folder ($HOME is set)"),
+            b.expect("a cache folder"),
+        );
+        assert_ne!(a, b);
+        assert_eq!(a.parent(), b.parent());
+        assert!(
+            a.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("Photos-"),
+            "{}",
+            a.display()
+        );
+    }
+
+    /// An index whose pages are damaged (SQLite's `quick_check` finds it) is moved aside whole
+    /// and a new one built in its place.
+    #[test]
+    fn damaged_index_is_moved_aside_and_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("i.sqlite");
+        let (index, _) = Index::open(&path).unwrap();
+        for n in 0..300 {
+            let problem = format!("{n:0>200}");
+            index
+                .put(&record(&format!("p{n:04}.jpg"), Outcome::Failed(problem)))
+                .unwrap();
         }
+        drop(index); // the last connection checkpoints the WAL into the file
+        let mut bytes = fs::read(&path).unwrap();
+        assert!(bytes.len() >= 8 * 4096, "{} bytes", bytes.len());
+        // Page 6's cell pointers (just after its 8-byte header) point past the page's end.
+        let at = 5 * 4096 + 8;
+        bytes[at..at + 4].fill(0xff);
+        fs::write(&path, &bytes).unwrap();
+
+        let (index, opened) = Index::open(&path).unwrap();
+        let Opened::Rebuilt { moved_to, reason } = opened else {
+            panic!("{opened:?}")
+        };
+        assert!(
+            reason.starts_with("damaged (*** in database main ***"),
+            "{reason}"
+        );
+        assert_eq!(moved_to, dir.path().join("i.sqlite.broken-1"));
+        assert_eq!(fs::read(&moved_to).unwrap(), bytes);
+        assert!(index.records().unwrap().is_empty());
+    }
+
+    /// Failures that say nothing about the file never cost the user their index: a file another
+    /// process holds locked, or a path that cannot be opened, is an error and stays where it is.
+    #[test]
+    fn locked_or_unopenable_index_is_an_error_and_stays_put() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("i.sqlite");
+        let (index, _) = Index::open(&path).unwrap();
+        index
+            .put(&record("a.jpg", Outcome::Failed("x".into())))
+            .unwrap();
+        drop(index);
+        let holder = Connection::open(&path).unwrap();
+        holder
+            .execute_batch(
+                "PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; \
+                 UPDATE photos SET problem = 'y'; COMMIT;",
+            )
+            .unwrap();
+        // Waits out the busy timeout (10 s), then gives up.
+        let err = Index::open(&path).unwrap_err().to_string();
+        assert!(err.contains("i.sqlite") && err.contains("locked"), "{err}");
+        drop(holder);
+        let listing = |dir: &Path| {
+            let mut names: Vec<String> = fs::read_dir(dir)
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
+        };
+        assert!(!listing(dir.path()).iter().any(|n| n.contains("broken")));
+        let (index, opened) = Index::open(&path).unwrap();
+        assert_eq!(opened, Opened::Existing);
+        assert_eq!(index.records().unwrap().len(), 1);
+
+        // A folder where the index should be: SQLite cannot open it, and it is not moved.
+        let folder = dir.path().join("folder.sqlite");
+        fs::create_dir(&folder).unwrap();
+        fs::write(folder.join("keep"), "mine").unwrap();
+        let err = Index::open(&folder).unwrap_err().to_string();
+        assert!(err.contains("folder.sqlite"), "{err}");
+        assert_eq!(fs::read_to_string(folder.join("keep")).unwrap(), "mine");
+        assert!(!listing(dir.path()).iter().any(|n| n.contains("broken")));
     }
 }
