@@ -210,6 +210,8 @@ fn compiled_detector_finds_what_the_interpreter_finds() {
     let paths: Vec<&Path> = photos.iter().map(|p| p.as_path()).collect();
     let (compiled, _) = detect(&paths);
     let (interpreted, _) = detect(&[&[Path::new("--interpreter")], &paths[..]].concat());
+    assert_eq!(compiled.len(), photos.len(), "{compiled:?}");
+    assert_eq!(interpreted.len(), photos.len(), "{interpreted:?}");
     let mut faces = 0;
     for (c, i) in compiled.iter().zip(&interpreted) {
         assert_eq!(c["path"], i["path"]);
