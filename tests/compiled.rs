@@ -177,6 +177,42 @@ fn testnet_f16_matches_the_interpreter_on_f16_rounded_weights() {
     );
 }
 
+/// The tests that loop over `Network::new()` and `Network::portable()` compare the AVX2 path only
+/// if `new` takes it: it must wherever the CPU has AVX2 and FMA. Under `NNC_REQUIRE_AVX2=1`, which
+/// `.ci/run` sets, a CPU without them is a failure rather than a portable-only run.
+#[test]
+fn new_takes_the_avx2_path_on_a_cpu_with_avx2_and_fma() {
+    #[cfg(target_arch = "x86_64")]
+    let cpu = is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma");
+    #[cfg(not(target_arch = "x86_64"))]
+    let cpu = false;
+    assert!(
+        cpu || std::env::var_os("NNC_REQUIRE_AVX2").is_none_or(|v| v != "1"),
+        "NNC_REQUIRE_AVX2=1, but this CPU lacks AVX2+FMA: only the portable path was tested"
+    );
+    let networks = [
+        (
+            "testnet_f32",
+            testnet_f32::Network::new().uses_avx2(),
+            testnet_f32::Network::portable().uses_avx2(),
+        ),
+        (
+            "testnet_f16",
+            testnet_f16::Network::new().uses_avx2(),
+            testnet_f16::Network::portable().uses_avx2(),
+        ),
+        (
+            "face",
+            face::Network::new().uses_avx2(),
+            face::Network::portable().uses_avx2(),
+        ),
+    ];
+    for (name, new, portable) in networks {
+        assert_eq!(new, cpu, "{name}::Network::new(), CPU has AVX2+FMA: {cpu}");
+        assert!(!portable, "{name}::Network::portable() takes the AVX2 path");
+    }
+}
+
 #[test]
 fn plan_constants_describe_the_arena() {
     const { assert!(testnet_f32::LOWER_BOUND_BYTES <= testnet_f32::ARENA_BYTES) };
