@@ -1,5 +1,17 @@
 //! The `nnc!` macro's compile errors, as a person sees them (trybuild `tests/ui/*.rs` with their
 //! `.stderr`). Run with `TRYBUILD=overwrite` to accept new output after reviewing it.
+//!
+//! One case per class of error, each showing where it points:
+//! - the macro's own input (at the option): `bad_size`, `size_out_of_range`, `options`,
+//!   `options_repeated_and_empty`;
+//! - the files (at the path): `missing_file`, `model_not_utf8`, `weights_not_safetensors`;
+//! - the description (at the line in the `.nnc`, then the model path): `model_parse_error`,
+//!   `unknown_names` (unknown op, undefined layer), `bad_arguments`, `layer_names` (defined
+//!   twice, a second input), `empty_model`, `unused_layer`, `channel_mismatch`,
+//!   `depthwise_channels`;
+//! - the weights against the description: `weight_names` (missing and unused tensors),
+//!   `weight_shape`, `weight_dtype`;
+//! - the sizes it is compiled for: `scale_too_small`, `shape_mismatch`.
 
 #[test]
 fn compile_errors() {

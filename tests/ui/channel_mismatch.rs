@@ -1,0 +1,9 @@
+nnc::nnc! {
+    mod net {
+        model: "tests/ui/models/channels.nnc",
+        weights: "models/testnet.safetensors",
+        input: 64 x 48,
+    }
+}
+
+fn main() {}
