@@ -11,7 +11,7 @@ mod support;
 use memories::encode::{Audio, EncodeError, Mp4Writer, VideoFormat};
 use memories::soundtrack::{Style, synthesize};
 use std::path::Path;
-use support::media;
+use support::media::{self, MediaFailure};
 
 const SECONDS: u32 = 2;
 
@@ -179,7 +179,15 @@ fn the_browser_check_fails_on_a_movie_whose_media_data_is_damaged() {
         fps: 30,
     };
     write_clip(&path, format, SECONDS);
-    // Zero everything after the first kilobyte of mdat: the NAL lengths and slices are gone.
+    // The control: intact, the same clip plays, so what fails below is the damage.
+    let Some(intact) = media::play_in_chromium(&path, 1.0) else {
+        return;
+    };
+    let intact = intact.unwrap_or_else(|e| panic!("{e}"));
+    media::assert_played(&intact, format, f64::from(SECONDS), 1.0);
+
+    // Zero everything after the first kilobyte of mdat: the NAL lengths and slices are gone,
+    // while the index (moov) is intact.
     let mut data = std::fs::read(&path).unwrap();
     let boxes = media::top_level_boxes(&path).unwrap();
     let mdat_start: u64 = boxes.iter().take(2).map(|(_, size)| size).sum();
@@ -187,17 +195,30 @@ fn the_browser_check_fails_on_a_movie_whose_media_data_is_damaged() {
         *byte = 0;
     }
     std::fs::write(&path, &data).unwrap();
-    if let Some(report) = media::play_in_chromium(&path, 1.0) {
-        let failed = match report {
-            Err(_) => true,
-            Ok(report) => {
-                eprintln!("chromium on the damaged movie: {}", report.json);
-                std::panic::catch_unwind(|| {
-                    media::assert_played(&report, format, f64::from(SECONDS), 1.0)
-                })
-                .is_err()
-            }
-        };
-        assert!(failed, "a damaged movie passed the browser check");
-    }
+    // The harness must work (Chromium starts, loads the page, the page reports): its failure
+    // is never the expected outcome. Only then may the movie fail, and by the media's fault.
+    let playback = media::play_in_chromium(&path, 1.0)
+        .expect("chromium was found above")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let json = &playback.json;
+    eprintln!("chromium on the damaged movie: {json}");
+    // Chromium read the intact index: the failure is in the media data, not a missing or
+    // unreadable file (which also gives a MediaError, code 4).
+    assert!(playback.get("readyState") >= 1.0, "no metadata: {json:#}");
+    assert!(
+        (playback.get("duration") - f64::from(SECONDS)).abs() < 0.1,
+        "{json:#}"
+    );
+    let failure = playback.failure();
+    assert!(
+        matches!(
+            failure,
+            Some(MediaFailure::Error { code: 3, .. } | MediaFailure::Stalled { .. })
+        ),
+        "expected a decode error or a stall, got {failure:?}: {json:#}"
+    );
+    let check = std::panic::catch_unwind(|| {
+        media::assert_played(&playback, format, f64::from(SECONDS), 1.0)
+    });
+    assert!(check.is_err(), "a damaged movie passed the browser check");
 }

@@ -7,6 +7,11 @@
 //! unless `MEMORIES_REQUIRE_MEDIA_TOOLS=1` (set on CI), where they panic instead: a CI run must
 //! not pass by skipping.
 //!
+//! Browser checks run one at a time (a lock held by each [`Browser`]) and have no wall-clock
+//! budget for playback: they give up only when nothing advances for [`STALL`], so a loaded
+//! machine makes them slower, never failed. A failure of the harness itself (Chromium does not
+//! start or answer, the page does not load) is a [`HarnessError`], never a [`MediaFailure`].
+//!
 //! Reuse from another test file: `mod support;` with `support/mod.rs` declaring `pub mod media;`.
 
 #![allow(dead_code)]
@@ -16,7 +21,7 @@ use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 /// Whether missing tools fail the test (CI) rather than skip it.
@@ -201,25 +206,143 @@ pub fn decode_frame(path: &Path, index: u32) -> Option<Result<Vec<u8>, String>> 
     })
 }
 
-/// What the test page saw when Chromium played the movie.
+/// Frames `indices` of the movie decoded by ffmpeg to RGB8, in one pass, in the order asked;
+/// `None` when ffmpeg is missing and not required.
+pub fn decode_frames(
+    path: &Path,
+    indices: &[usize],
+    (width, height): (usize, usize),
+) -> Option<Result<Vec<Vec<u8>>, String>> {
+    let Some(tool) = find_tool(&["ffmpeg"]) else {
+        missing("ffmpeg", "decoded frame check");
+        return None;
+    };
+    let mut sorted = indices.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    let select: Vec<String> = sorted.iter().map(|n| format!("eq(n\\,{n})")).collect();
+    let output = Command::new(tool)
+        .args(["-v", "error", "-i"])
+        .arg(path)
+        .args(["-vf", &format!("select={}", select.join("+"))])
+        .args([
+            "-fps_mode",
+            "passthrough",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-",
+        ])
+        .output();
+    let size = width * height * 3;
+    Some(match output {
+        Err(e) => Err(format!("cannot run ffmpeg: {e}")),
+        Ok(out) if !out.status.success() => Err(format!(
+            "ffmpeg {}: {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        )),
+        Ok(out) if out.stdout.len() != sorted.len() * size => Err(format!(
+            "ffmpeg {}: {} bytes for {} frames of {width}x{height}",
+            path.display(),
+            out.stdout.len(),
+            sorted.len()
+        )),
+        Ok(out) => Ok(indices
+            .iter()
+            .map(|n| {
+                let at = sorted.binary_search(n).expect("sorted holds every index");
+                out.stdout[at * size..(at + 1) * size].to_vec()
+            })
+            .collect()),
+    })
+}
+
+/// The browser check could not be made: Chromium did not start, did not answer, could not load
+/// the page, or the page's script failed. Never the movie's fault, so never a test's expected
+/// outcome.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HarnessError(pub String);
+
+impl std::fmt::Display for HarnessError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the browser harness failed: {}", self.0)
+    }
+}
+
+impl From<String> for HarnessError {
+    fn from(message: String) -> Self {
+        HarnessError(message)
+    }
+}
+
+/// How the movie failed to play in a page that loaded: the media's fault.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MediaFailure {
+    /// The `<video>` element's error: its `MediaError` code (3 is a decode error, 4 a source
+    /// Chromium cannot play) and Chromium's message.
+    Error { code: u32, message: String },
+    /// `play()` was refused.
+    PlayRefused(String),
+    /// Playback stopped advancing before reaching the wanted time: nothing (ready state,
+    /// position, frames, decoded bytes) changed for [`STALL`] while the page kept answering.
+    Stalled { at: f64 },
+    /// The movie ended before the wanted time.
+    EndedEarly { at: f64 },
+}
+
+/// What the page saw when Chromium played the movie: `readyState`, `duration`, size, how far
+/// playback got (`maxTime`), the frames presented (`requestVideoFrameCallback`), the bytes of
+/// audio and video decoded, and how it ended (`error`, `errorCode`, `playError`, `ended`,
+/// `stalled`).
 #[derive(Debug, Clone)]
 pub struct Playback {
     pub json: Value,
+    /// The time playback was asked to reach.
+    pub play_to: f64,
 }
 
 impl Playback {
     pub fn get(&self, key: &str) -> f64 {
         number(&self.json[key])
     }
+
+    /// Why playback did not reach `play_to`, or `None` when it did.
+    pub fn failure(&self) -> Option<MediaFailure> {
+        let json = &self.json;
+        let at = self.get("maxTime");
+        if !json["errorCode"].is_null() {
+            Some(MediaFailure::Error {
+                code: self.get("errorCode") as u32,
+                message: json["error"].as_str().unwrap_or_default().to_owned(),
+            })
+        } else if let Some(refused) = json["playError"].as_str() {
+            Some(MediaFailure::PlayRefused(refused.to_owned()))
+        } else if json["stalled"] == true {
+            Some(MediaFailure::Stalled { at })
+        } else if at < self.play_to {
+            Some(MediaFailure::EndedEarly { at })
+        } else {
+            None
+        }
+    }
 }
 
+/// How long playback may make no progress at all before it counts as stalled. Generous: the
+/// page is polled all along, and any change (ready state, position, a frame, decoded bytes)
+/// restarts it, so a slow machine only makes the test slower, never fail.
+pub const STALL: Duration = Duration::from_secs(30);
+
+/// The longest a DevTools command may go unanswered before the harness gives up.
+const ANSWER: Duration = Duration::from_secs(60);
+
 /// Opens a page with a muted `<video>` of `movie` in headless Chromium, plays it until
-/// `play_to` seconds (or the end), and returns what the page measured: readyState, duration,
-/// size, how far playback got, the frames presented (requestVideoFrameCallback) and the bytes of
-/// audio and video decoded. `None` when Chromium is missing and not required.
-pub fn play_in_chromium(movie: &Path, play_to: f64) -> Option<Result<Playback, String>> {
+/// `play_to` seconds (or the end), and returns what the page measured. `None` when Chromium is
+/// missing and not required.
+pub fn play_in_chromium(movie: &Path, play_to: f64) -> Option<Result<Playback, HarnessError>> {
     let browser = chromium()?;
-    Some(play(&browser, movie, play_to))
+    Some(play_movie(&browser, movie, play_to))
 }
 
 /// The Chromium binary; `None` (after the skip message) when missing and not required.
@@ -231,32 +354,58 @@ pub fn chromium() -> Option<PathBuf> {
     found
 }
 
-fn play(browser: &Path, movie: &Path, play_to: f64) -> Result<Playback, String> {
+fn play_movie(browser: &Path, movie: &Path, play_to: f64) -> Result<Playback, HarnessError> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let movie = movie
         .canonicalize()
         .map_err(|e| format!("{}: {e}", movie.display()))?;
     let page = dir.path().join("play.html");
-    let html = PAGE
-        .replace("MOVIE_URL", &file_url(&movie))
-        .replace("PLAY_TO", &play_to.to_string());
+    let html = PAGE.replace("MOVIE_URL", &file_url(&movie));
     std::fs::write(&page, html).map_err(|e| e.to_string())?;
+    play_page(browser, &page, play_to)
+}
+
+/// Loads `page` (a file) in a fresh headless Chromium and plays its first `<video>`, muted,
+/// until `play_to` seconds, the end, an error, or a stall; returns what the page measured.
+pub fn play_page(browser: &Path, page: &Path, play_to: f64) -> Result<Playback, HarnessError> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let page = page
+        .canonicalize()
+        .map_err(|e| format!("{}: {e}", page.display()))?;
     let mut session = Browser::open(browser, &dir.path().join("profile"))?;
     session.navigate(&file_url(&page))?;
-    // The page fills <pre id="result"> when it is done; wait for that (in real time: media
-    // plays on the wall clock, so Chromium's virtual time budget cannot be used).
-    let report = session.evaluate(
-        "new Promise(done => { const poll = () => { \
-           const r = document.getElementById('result'); \
-           if (r && r.textContent) done(r.textContent); else setTimeout(poll, 50); }; poll(); })",
-        Duration::from_secs(40),
+    let started = session.evaluate(
+        &format!("({WATCH})(document.querySelector('video'), {play_to})"),
+        ANSWER,
     )?;
-    let text = report
-        .as_str()
-        .ok_or_else(|| format!("the page reported {report}"))?;
-    serde_json::from_str(text)
-        .map(|json| Playback { json })
-        .map_err(|e| format!("the page's report is not JSON ({e}): {text}"))
+    if started != true {
+        return Err(HarnessError(format!(
+            "{} has no <video> to play: {started}",
+            page.display()
+        )));
+    }
+    // Media plays on the wall clock, so Chromium's virtual time cannot stand in for it; instead
+    // poll the page and give up only when nothing at all has changed for STALL.
+    let mut last_progress = Value::Null;
+    let mut since = Instant::now();
+    loop {
+        let state = session.evaluate("window.memoriesPlayback()", ANSWER)?;
+        if state["done"] == true {
+            return Ok(Playback {
+                json: state["report"].clone(),
+                play_to,
+            });
+        }
+        if state["progress"] != last_progress {
+            last_progress = state["progress"].clone();
+            since = Instant::now();
+        } else if since.elapsed() >= STALL {
+            let mut json = state["report"].clone();
+            json["stalled"] = json!(true);
+            return Ok(Playback { json, play_to });
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// `file://` URL of an absolute path, percent-encoding what a URL cannot hold.
@@ -273,19 +422,46 @@ pub fn file_url(path: &Path) -> String {
     url
 }
 
+/// One browser session at a time, machine-wide: an exclusive `flock` on a file in the
+/// temporary folder, held for the life of a [`Browser`]. Cargo runs test binaries one after
+/// another but the tests inside one binary in parallel; playback runs on the wall clock, so
+/// two browsers (or a browser beside another test's encoding on a 2-core runner) would only
+/// starve each other. The lock is released when its file is closed, also if the test process
+/// dies.
+struct BrowserLock(std::fs::File);
+
+impl BrowserLock {
+    fn acquire() -> Result<BrowserLock, String> {
+        let path = std::env::temp_dir().join("memories-tests-browser.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        file.lock()
+            .map_err(|e| format!("cannot lock {}: {e}", path.display()))?;
+        Ok(BrowserLock(file))
+    }
+}
+
 /// Headless Chromium driven over the DevTools protocol on a pipe (`--remote-debugging-pipe`:
 /// commands in on fd 3, replies out on fd 4, each message JSON ended by a NUL byte). A fresh
-/// profile, no network services, no sandbox (CI runs as root). The browser is closed on drop.
+/// profile, no network services, no sandbox (CI runs as root). Only one is open at a time (see
+/// [`BrowserLock`]); the browser is closed on drop.
 pub struct Browser {
     child: Child,
     commands: ChildStdin,
     replies: Receiver<Value>,
     next_id: u64,
     session: Option<String>,
+    /// Dropped after the browser is closed (fields drop after `Drop::drop`).
+    _lock: BrowserLock,
 }
 
 impl Browser {
-    pub fn open(binary: &Path, profile: &Path) -> Result<Browser, String> {
+    pub fn open(binary: &Path, profile: &Path) -> Result<Browser, HarnessError> {
+        let lock = BrowserLock::acquire()?;
         // bash maps the pipes onto fds 3 and 4, which std::process cannot do by itself.
         let script = "exec \"$0\" --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
              --disable-background-networking --disable-component-update --disable-sync \
@@ -324,6 +500,7 @@ impl Browser {
             replies,
             next_id: 0,
             session: None,
+            _lock: lock,
         };
         let target = browser.call("Target.createTarget", json!({"url": "about:blank"}))?;
         let target_id = target["targetId"].clone();
@@ -337,8 +514,8 @@ impl Browser {
     }
 
     /// Sends a command (to the page once attached) and waits for its reply.
-    pub fn call(&mut self, method: &str, params: Value) -> Result<Value, String> {
-        self.call_within(method, params, Duration::from_secs(30))
+    pub fn call(&mut self, method: &str, params: Value) -> Result<Value, HarnessError> {
+        self.call_within(method, params, ANSWER)
     }
 
     fn call_within(
@@ -346,7 +523,7 @@ impl Browser {
         method: &str,
         params: Value,
         limit: Duration,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, HarnessError> {
         self.next_id += 1;
         let id = self.next_id;
         let mut message = json!({"id": id, "method": method, "params": params});
@@ -361,7 +538,7 @@ impl Browser {
             .map_err(|e| format!("chromium closed its pipe: {e}"))?;
         let reply = self.wait_for(limit, |m| m["id"] == id)?;
         match reply.get("error") {
-            Some(error) => Err(format!("{method}: {error}")),
+            Some(error) => Err(HarnessError(format!("{method}: {error}"))),
             None => Ok(reply["result"].clone()),
         }
     }
@@ -371,36 +548,44 @@ impl Browser {
         &mut self,
         limit: Duration,
         wanted: impl Fn(&Value) -> bool,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, HarnessError> {
         let deadline = Instant::now() + limit;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.replies.recv_timeout(left) {
                 Ok(message) if wanted(&message) => return Ok(message),
                 Ok(_) => {}
-                Err(_) => return Err(format!("no answer from chromium within {limit:?}")),
+                Err(RecvTimeoutError::Timeout) => {
+                    return Err(HarnessError(format!(
+                        "no answer from chromium within {limit:?}"
+                    )));
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    let status = self.child.try_wait().ok().flatten();
+                    return Err(HarnessError(format!(
+                        "chromium closed its end of the pipe (exit status {status:?})"
+                    )));
+                }
             }
         }
     }
 
     /// Loads `url` and waits for its load event.
-    pub fn navigate(&mut self, url: &str) -> Result<(), String> {
+    pub fn navigate(&mut self, url: &str) -> Result<(), HarnessError> {
         let result = self.call("Page.navigate", json!({"url": url}))?;
         if let Some(error) = result.get("errorText") {
-            return Err(format!("cannot load {url}: {error}"));
+            return Err(HarnessError(format!("cannot load {url}: {error}")));
         }
-        self.wait_for(Duration::from_secs(30), |m| {
-            m["method"] == "Page.loadEventFired"
-        })?;
+        self.wait_for(ANSWER, |m| m["method"] == "Page.loadEventFired")?;
         Ok(())
     }
 
     /// Evaluates a JavaScript expression in the page, awaiting a promise, and returns its value.
-    pub fn evaluate(&mut self, expression: &str, limit: Duration) -> Result<Value, String> {
+    pub fn evaluate(&mut self, expression: &str, limit: Duration) -> Result<Value, HarnessError> {
         let params = json!({"expression": expression, "awaitPromise": true, "returnByValue": true});
         let result = self.call_within("Runtime.evaluate", params, limit)?;
         if let Some(exception) = result.get("exceptionDetails") {
-            return Err(format!("the page threw: {exception}"));
+            return Err(HarnessError(format!("the page threw: {exception}")));
         }
         Ok(result["result"]["value"].clone())
     }
@@ -426,8 +611,7 @@ impl Drop for Browser {
 /// advanced to `played_to` with frames presented, and both tracks decoded.
 pub fn assert_played(playback: &Playback, format: VideoFormat, seconds: f64, played_to: f64) {
     let json = &playback.json;
-    assert!(json["error"].is_null(), "media error: {json:#}");
-    assert!(json["playError"].is_null(), "play() failed: {json:#}");
+    assert_eq!(playback.failure(), None, "did not play: {json:#}");
     assert!(playback.get("readyState") >= 2.0, "readyState: {json:#}");
     let duration = playback.get("duration");
     assert!(
@@ -462,39 +646,50 @@ pub fn assert_played(playback: &Playback, format: VideoFormat, seconds: f64, pla
     );
 }
 
-/// The test page: plays the movie muted and writes its measurements as JSON into
-/// `<pre id="result">` when playback passes PLAY_TO, ends, fails, or after 20 s.
+/// The test page: a muted `<video>` of MOVIE_URL, nothing else; [`WATCH`] plays it.
 const PAGE: &str = r#"<!doctype html>
 <html><head><meta charset="utf-8"><title>playback</title></head>
-<body>
-<video id="v" src="MOVIE_URL" muted playsinline preload="auto"></video>
-<pre id="result"></pre>
-<script>
-const v = document.getElementById('v');
-let frames = 0, maxTime = 0, reported = false;
-function report(extra) {
-  if (reported) return;
-  reported = true;
-  const r = Object.assign({
-    readyState: v.readyState, duration: v.duration, videoWidth: v.videoWidth,
-    videoHeight: v.videoHeight, currentTime: v.currentTime, maxTime: maxTime, frames: frames,
+<body><video src="MOVIE_URL" muted playsinline preload="auto"></video></body></html>
+"#;
+
+/// `(video, playTo) => started`: plays `video` muted and defines `window.memoriesPlayback()`,
+/// which returns `{done, report, progress}`: `report` holds the measurements, final once
+/// `done` (playback passed playTo, ended, failed, or play() was refused); `progress` changes
+/// whenever anything advances. Returns false when there is no video.
+const WATCH: &str = r#"(v, playTo) => {
+  if (!v) return false;
+  let frames = 0, maxTime = 0, final = null;
+  const state = extra => Object.assign({
+    readyState: v.readyState, networkState: v.networkState, duration: v.duration,
+    videoWidth: v.videoWidth, videoHeight: v.videoHeight, currentTime: v.currentTime,
+    maxTime: maxTime, frames: frames,
     videoBytes: v.webkitVideoDecodedByteCount, audioBytes: v.webkitAudioDecodedByteCount,
+    errorCode: v.error ? v.error.code : null,
     error: v.error ? (v.error.code + ' ' + v.error.message) : null
   }, extra);
-  document.getElementById('result').textContent = JSON.stringify(r);
-}
-if ('requestVideoFrameCallback' in v) {
-  const onFrame = (now, meta) => { frames++; maxTime = Math.max(maxTime, meta.mediaTime); v.requestVideoFrameCallback(onFrame); };
-  v.requestVideoFrameCallback(onFrame);
-}
-v.addEventListener('timeupdate', () => {
-  maxTime = Math.max(maxTime, v.currentTime);
-  if (v.currentTime >= PLAY_TO) report({});
-});
-v.addEventListener('ended', () => report({ended: true}));
-v.addEventListener('error', () => report({}));
-v.play().catch(e => report({playError: String(e)}));
-setTimeout(() => report({timedOut: true}), 20000);
-</script>
-</body></html>
-"#;
+  const report = extra => { if (!final) final = state(extra); };
+  if ('requestVideoFrameCallback' in v) {
+    const onFrame = (now, meta) => {
+      frames++; maxTime = Math.max(maxTime, meta.mediaTime); v.requestVideoFrameCallback(onFrame);
+    };
+    v.requestVideoFrameCallback(onFrame);
+  }
+  v.addEventListener('timeupdate', () => {
+    maxTime = Math.max(maxTime, v.currentTime);
+    if (v.currentTime >= playTo) report({});
+  });
+  v.addEventListener('ended', () => report({ended: true}));
+  v.addEventListener('error', () => report({}));
+  window.memoriesPlayback = () => {
+    if (v.error) report({});
+    const now = state({});
+    return {
+      done: final !== null, report: final || now,
+      progress: [now.readyState, now.networkState, now.currentTime, now.maxTime, now.frames,
+                 now.videoBytes, now.audioBytes]
+    };
+  };
+  v.muted = true;
+  v.play().catch(e => report({playError: String(e)}));
+  return true;
+}"#;
