@@ -1,14 +1,18 @@
 //! Movies of the demo photos, end to end: index, plan, select, render chosen frames, and the
-//! `--out` folder the command writes.
+//! `--out` folder the command writes: at 1080p with `--frames-dir`, and when a photo is gone.
+
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use chrono::NaiveDate;
 use memories::config::{Config, PathRules};
+use memories::encode::VideoFormat;
 use memories::movie::select::Similarity;
 use memories::movie::{self, FramePlan, Length, Movie, Resolution, Settings, Theme};
 use memories::{app, plan};
+use support::media;
 
 fn demo(sub: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -24,8 +28,13 @@ const SIMILAR: Similarity = Similarity {
 /// The memories of a demo folder, through the real index and planner.
 fn memories_of(sub: &str) -> Vec<movie::Memory> {
     let cache = tempfile::tempdir().unwrap();
-    let report =
-        app::index_folder(&demo(sub), Some(&cache.path().join("i.sqlite")), false).unwrap();
+    memories_in(&demo(sub), &cache.path().join("i.sqlite")).1
+}
+
+/// The plan and memories of the photos in `folder` as the command sees them on 28 November
+/// 2026 with the default settings, indexed into (or read from) `cache`.
+fn memories_in(folder: &Path, cache: &Path) -> (plan::Plan, Vec<movie::Memory>, PathBuf) {
+    let report = app::index_folder(folder, Some(cache), false).unwrap();
     let config = Config::default();
     let rules = PathRules::new(&[]).unwrap();
     let today = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
@@ -36,7 +45,8 @@ fn memories_of(sub: &str) -> Vec<movie::Memory> {
         today,
         &plan::PhotoPeople::new(),
     );
-    movie::memories(&plan, &report.root)
+    let memories = movie::memories(&plan, &report.root);
+    (plan, memories, report.root)
 }
 
 fn settings(theme: Theme, length: Length) -> Settings {
@@ -236,4 +246,181 @@ fn out_inside_the_photo_folder_is_refused() {
         String::from_utf8_lossy(&result.stderr)
     );
     assert!(inside.join("index.html").exists());
+}
+
+/// Mean absolute difference of two RGB8 pictures, in levels.
+fn mean_error(a: &[u8], b: &[u8]) -> f64 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(a, b)| f64::from(a.abs_diff(*b)))
+        .sum::<f64>()
+        / a.len() as f64
+}
+
+#[test]
+fn a_1080p_movie_with_frames_dir_keeps_the_middle_of_every_shot_and_transition() {
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("movies");
+    let frames_dir = work.path().join("frames");
+    let cache = work.path().join("i.sqlite");
+    // The cheapest movie there is: short, and uplifting's quick cuts.
+    let result = memories_cmd(&[
+        demo("outing").to_str().unwrap(),
+        "--cache",
+        cache.to_str().unwrap(),
+        "--today",
+        "2026-11-28",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+        "--memory",
+        "event-0",
+        "--theme",
+        "uplifting",
+        "--length",
+        "short",
+        "--resolution",
+        "1080p",
+        "--frames-dir",
+        frames_dir.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(result.status.success(), "{stderr}");
+
+    // The movie the command planned, from the index it left behind.
+    let (_, memories, _) = memories_in(&demo("outing"), &cache);
+    let settings = Settings {
+        theme: Theme::Uplifting,
+        length: Length::Short,
+        resolution: Resolution::Hd1080,
+    };
+    let movie = Movie::plan(&memories[0], settings, &SIMILAR);
+    assert_eq!(movie.frame_size(), (1920, 1080));
+    let format = VideoFormat {
+        width: 1920,
+        height: 1080,
+        fps: 30,
+    };
+    let seconds = movie.timeline.total_frames() as f64 / 30.0;
+
+    let poster = image::open(out.join("event-0.jpg")).unwrap();
+    assert_eq!((poster.width(), poster.height()), (1920, 1080));
+    let path = out.join("event-0.mp4");
+    assert_eq!(
+        media::top_level_boxes(&path).unwrap().len(),
+        3,
+        "ftyp, moov, mdat"
+    );
+    if let Some(probe) = media::ffprobe(&path) {
+        media::assert_movie(&probe.unwrap(), format, seconds);
+    }
+
+    // One PNG for the title, each shot and each transition between them, named by its frame,
+    // and nothing else (no temporary files).
+    let key_frames = movie.timeline.key_frames();
+    assert_eq!(key_frames.len(), 2 * (movie.shots.len() + 1) - 1);
+    let expected: Vec<String> = key_frames
+        .iter()
+        .map(|f| format!("event-0-{f:05}.png"))
+        .collect();
+    let mut names: Vec<String> = std::fs::read_dir(&frames_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, expected);
+    let pngs: Vec<Vec<u8>> = names
+        .iter()
+        .map(|name| {
+            let png = image::open(frames_dir.join(name)).unwrap();
+            assert_eq!((png.width(), png.height()), (1920, 1080), "{name}");
+            png.into_rgb8().into_raw()
+        })
+        .collect();
+    // Real pictures: not one flat colour.
+    for (name, png) in names.iter().zip(&pngs) {
+        let (min, max) = png
+            .iter()
+            .fold((255, 0), |(lo, hi), &v| (v.min(lo), v.max(hi)));
+        assert!(max - min > 100, "{name}: levels {min} to {max}");
+    }
+    // And they are the movie's own frames: each is close to the frame of the movie it is
+    // named after (decoded by ffmpeg; H.264 loses a few levels, more in motion), and several
+    // times closer to it than to any other key frame.
+    if let Some(decoded) = media::decode_frames(&path, &key_frames, (1920, 1080)) {
+        let decoded = decoded.unwrap();
+        for (i, (name, png)) in names.iter().zip(&pngs).enumerate() {
+            let errors: Vec<f64> = decoded.iter().map(|d| mean_error(png, d)).collect();
+            eprintln!("{name}: {errors:.1?}");
+            assert!(errors[i] < 12.0, "{name}: mean error {:.2}", errors[i]);
+            let others = errors
+                .iter()
+                .enumerate()
+                .filter(|&(j, _)| j != i)
+                .map(|(_, e)| *e)
+                .fold(f64::INFINITY, f64::min);
+            assert!(3.0 * errors[i] < others, "{name}: {errors:.1?}");
+        }
+    }
+    if let Some(playback) = media::play_in_chromium(&path, 1.0) {
+        let playback = playback.unwrap_or_else(|e| panic!("{e}"));
+        media::assert_played(&playback, format, seconds, 1.0);
+    }
+}
+
+#[test]
+fn a_photo_deleted_after_indexing_stops_its_movie_with_an_error_naming_it() {
+    // What the user sees when a photo goes away between indexing and rendering (a long run
+    // while the folder is being tidied): an error that names the photo, no half-written
+    // movie, and no temporary file.
+    let work = tempfile::tempdir().unwrap();
+    let photos = work.path().join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    for entry in std::fs::read_dir(demo("outing")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), photos.join(entry.file_name())).unwrap();
+    }
+    let (plan, memories, root) = memories_in(&photos, &work.path().join("i.sqlite"));
+    assert_eq!(memories[0].id, "event-0");
+    let settings = settings(Theme::Chill, Length::Short);
+    let movie = Movie::plan(&memories[0], settings, &SIMILAR);
+    assert!(movie.shots.len() >= 2, "{} shots", movie.shots.len());
+    let options = movie::output::Options {
+        settings,
+        only: vec!["event-0".to_string()],
+        frames_dir: None,
+        force_inside: false,
+    };
+    let names = |dir: &Path| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    // A photo of an early shot that is not the poster's: the movie fails as its shot is
+    // decoded, before the first frame. Then the poster's photo: the poster fails first.
+    let shot = (0..movie.shots.len()).find(|&i| i != movie.cover).unwrap();
+    for (case, shot) in [
+        ("a shot's photo", shot),
+        ("the poster's photo", movie.cover),
+    ] {
+        let gone = &movie.memory.photos[movie.shots[shot].photo].path;
+        std::fs::remove_file(gone).unwrap();
+        let out = work.path().join(format!("out-{shot}"));
+        let error =
+            match movie::output::write_folder(&plan, &root, &out, &options, &SIMILAR, |_| {}) {
+                Ok(_) => panic!("{case}: the movie was made without {}", gone.display()),
+                Err(error) => error.to_string(),
+            };
+        let named = format!("cannot read photo {}: ", gone.display());
+        assert!(error.starts_with(&named), "{case}: {error}");
+        let left = names(&out);
+        assert!(
+            left.iter().all(|n| n == "event-0.jpg"),
+            "{case}: no movie, nothing temporary: {left:?}"
+        );
+    }
 }
