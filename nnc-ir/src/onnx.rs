@@ -413,8 +413,9 @@ impl Proto {
 #[cfg(test)]
 mod tests {
     //! The encoding is read back with a minimal protobuf reader, independent of the writer, and
-    //! checked field by field against what ONNX runtimes read. The numeric check (ONNX Runtime and
-    //! tract against the interpreter) is in `benches/compare`.
+    //! checked field by field against what ONNX runtimes read. The numeric check, ONNX Runtime
+    //! against the interpreter, is `tests/onnx_runtime.rs` at the workspace root (and, with tract,
+    //! `benches/compare`).
 
     use super::*;
     use std::path::Path;
