@@ -11,9 +11,11 @@ cd "$(dirname "$0")"
 if [ ! -x .venv/bin/python ]; then
     python3 -m venv .venv
 fi
-if ! .venv/bin/python -c "import onnxruntime" 2>/dev/null; then
+# One version, so that the comparison and the tests (tests/onnx_runtime.rs) run what they say.
+ORT_VERSION=1.32.0
+if ! .venv/bin/python -c "import onnxruntime, sys; sys.exit(onnxruntime.__version__ != '$ORT_VERSION')" 2>/dev/null; then
     .venv/bin/pip install --quiet --upgrade pip
-    .venv/bin/pip install --quiet onnxruntime
+    .venv/bin/pip install --quiet "onnxruntime==$ORT_VERSION" "numpy==2.4.6"
 fi
 .venv/bin/python - <<'PY'
 import glob, os, onnxruntime
