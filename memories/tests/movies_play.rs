@@ -8,8 +8,7 @@ mod support;
 use memories::encode::VideoFormat;
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
-use support::media::{self, Browser};
+use support::media;
 
 /// The lengths' ranges in seconds. The demo outing has only 9 photos and a photo is held for
 /// two bars at most, so its long movie ends below the long range (39 s for uplifting, 51 s for
@@ -19,20 +18,6 @@ const LENGTHS: [(&str, f64, f64); 3] = [
     ("medium", 30.0, 45.0),
     ("long", 0.0, 90.0),
 ];
-
-/// Plays the page's `<video>` for a second and reports what Chromium saw.
-const PLAY: &str = "new Promise(done => { \
-    const v = document.querySelector('video'); \
-    if (!v) { done({missing: true}); return; } \
-    v.muted = true; \
-    const report = extra => done(Object.assign({readyState: v.readyState, duration: v.duration, \
-        videoWidth: v.videoWidth, currentTime: v.currentTime, \
-        videoBytes: v.webkitVideoDecodedByteCount, audioBytes: v.webkitAudioDecodedByteCount, \
-        error: v.error ? v.error.message || String(v.error.code) : null}, extra)); \
-    v.addEventListener('timeupdate', () => { if (v.currentTime >= 1.0) report({}); }); \
-    v.addEventListener('error', () => report({})); \
-    v.play().catch(e => report({playError: String(e)})); \
-    setTimeout(() => report({timedOut: true}), 20000); })";
 
 #[test]
 fn demo_movies_of_every_theme_and_length_play_in_a_browser() {
@@ -95,29 +80,12 @@ fn demo_movies_of_every_theme_and_length_play_in_a_browser() {
                 _ => {}
             }
 
+            // The page's own player: one browser at a time, given as long as it keeps
+            // making progress (see support::media::play_page).
             let Some(binary) = &browser else { continue };
-            let profile = tempfile::tempdir().unwrap();
-            let mut session = Browser::open(binary, profile.path()).unwrap();
-            session
-                .navigate(&media::file_url(
-                    &out.join("index.html").canonicalize().unwrap(),
-                ))
-                .unwrap();
-            let seen = session.evaluate(PLAY, Duration::from_secs(40)).unwrap();
-            let get = |key: &str| media::number(&seen[key]);
-            assert!(
-                seen["error"].is_null() && seen["playError"].is_null(),
-                "{seen:#}"
-            );
-            assert!(seen["timedOut"].is_null(), "did not play: {seen:#}");
-            assert!(get("readyState") >= 2.0, "{seen:#}");
-            assert!((get("duration") - seconds).abs() <= 1.0 / 30.0, "{seen:#}");
-            assert_eq!(get("videoWidth"), 1280.0, "{seen:#}");
-            assert!(get("currentTime") >= 1.0, "{seen:#}");
-            assert!(
-                get("videoBytes") > 0.0 && get("audioBytes") > 0.0,
-                "{seen:#}"
-            );
+            let playback = media::play_page(binary, &out.join("index.html"), 1.0)
+                .unwrap_or_else(|e| panic!("{theme} {length}: {e}"));
+            media::assert_played(&playback, format, seconds, 1.0);
         }
     }
 }
