@@ -23,6 +23,26 @@ fn generated_code_of_a_tiny_model() {
     insta::assert_snapshot!("tiny", code);
 }
 
+/// The message of every `compile_error!("...")` in `tokens`, in order, at any depth.
+fn compile_errors(tokens: proc_macro2::TokenStream, out: &mut Vec<String>) {
+    use proc_macro2::TokenTree;
+    let trees: Vec<TokenTree> = tokens.into_iter().collect();
+    for (i, tree) in trees.iter().enumerate() {
+        match (tree, trees.get(i + 1), trees.get(i + 2)) {
+            (
+                TokenTree::Ident(name),
+                Some(TokenTree::Punct(bang)),
+                Some(TokenTree::Group(args)),
+            ) if name == "compile_error" && bang.as_char() == '!' => {
+                let message: syn::LitStr = syn::parse2(args.stream()).expect("one string");
+                out.push(message.value());
+            }
+            (TokenTree::Group(group), ..) => compile_errors(group.stream(), out),
+            _ => {}
+        }
+    }
+}
+
 #[test]
 fn errors_expand_to_compile_errors_and_a_stub() {
     let tokens = nnc_codegen::expand(
@@ -30,6 +50,9 @@ fn errors_expand_to_compile_errors_and_a_stub() {
         Path::new(env!("CARGO_MANIFEST_DIR")),
     );
     let text = tokens.to_string();
-    assert_eq!(text.matches("compile_error").count(), 3, "{text}");
+    let mut errors = Vec::new();
+    compile_errors(tokens, &mut errors);
+    assert_eq!(errors.len(), 3, "{errors:#?}");
+    insta::assert_snapshot!("broken_errors", errors.join("\n---\n"));
     assert!(text.contains("pub struct Network"), "{text}");
 }
