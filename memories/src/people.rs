@@ -184,21 +184,31 @@ impl Book {
     }
 
     /// The person `id` ends up as after merges.
-    fn resolve(&self, mut id: u32) -> u32 {
-        // Merges only point at people that were live when merged, so the chain ends; the bound
-        // guards against a hand-edited file with a loop.
-        for _ in 0..=self.people.len() {
-            match self
+    fn resolve(&self, id: u32) -> u32 {
+        // Merges only point at people that were live when merged, so through the API the chain
+        // ends at a live person. A hand-edited file can hold a loop, or point at a person it no
+        // longer lists: a loop resolves to its smallest id (the same one from anywhere on it),
+        // and a chain stops at the last person that has an entry, so every id resolved has one.
+        let mut seen = vec![id];
+        let mut id = id;
+        loop {
+            let next = self
                 .people
                 .iter()
                 .find(|e| e.id == id)
                 .and_then(|e| e.merged_into)
-            {
-                Some(into) => id = into,
-                None => break,
+                .filter(|into| self.people.iter().any(|e| e.id == *into));
+            match next {
+                None => return id,
+                Some(into) => match seen.iter().position(|&s| s == into) {
+                    Some(start) => return seen[start..].iter().copied().min().unwrap_or(into),
+                    None => {
+                        seen.push(into);
+                        id = into;
+                    }
+                },
             }
         }
-        id
     }
 
     pub fn name(&mut self, id: u32, name: &str) -> Result<(), BookError> {
@@ -213,13 +223,19 @@ impl Book {
 
     /// Person `from` is the same as person `into`: their faces count for `into` from now on.
     pub fn merge(&mut self, from: u32, into: u32) -> Result<(), BookError> {
+        // Both must be live: merging into or out of a merged person names the wrong one.
+        self.entry_mut(into)?;
         if from == into {
             return Ok(());
         }
-        self.entry_mut(into)?;
-        let faces = std::mem::take(&mut self.entry_mut(from)?.faces);
-        self.entry_mut(from)?.merged_into = Some(into);
-        self.entry_mut(into)?.faces.extend(faces);
+        let entry = self.entry_mut(from)?;
+        let faces = std::mem::take(&mut entry.faces);
+        // The faces split off `from` are not `into` either, now that the two are one person.
+        let not_faces = std::mem::take(&mut entry.not_faces);
+        entry.merged_into = Some(into);
+        let entry = self.entry_mut(into)?;
+        entry.faces.extend(faces);
+        entry.not_faces.extend(not_faces);
         Ok(())
     }
 
@@ -284,14 +300,26 @@ impl Book {
             };
             members.entry(id).or_default().extend(faces);
         }
+        // The faces split off each live person or off anyone merged into them. Books written
+        // before merges moved `not_faces` along keep them on the merged entry, so they are
+        // gathered here rather than read from the surviving entry alone.
+        let mut not_faces: HashMap<u32, BTreeSet<FaceKey>> = HashMap::new();
+        for e in &self.people {
+            not_faces
+                .entry(self.resolve(e.id))
+                .or_default()
+                .extend(e.not_faces.iter().cloned());
+        }
         let mut people = Vec::new();
         for (id, mut faces) in members {
+            if let Some(not) = not_faces.get(&id) {
+                faces.retain(|&f| !not.contains(&keys[f]));
+            }
             let entry = self
                 .people
                 .iter_mut()
                 .find(|e| e.id == id)
                 .expect("every id given out has an entry");
-            faces.retain(|&f| !entry.not_faces.contains(&keys[f]));
             faces.sort_unstable();
             entry.faces = faces.iter().map(|&f| keys[f].clone()).collect();
             if faces.is_empty() {
@@ -437,6 +465,163 @@ mod tests {
         std::fs::write(&path, "{ not json").unwrap();
         let err = Book::load(&path).unwrap_err().to_string();
         assert!(err.contains("people.json is not readable"), "{err}");
+    }
+
+    /// Four faces of each named person, `a#0..a#3` near axis 0, `b#..` near axis 1 and so on.
+    fn four_each(names: &[&str]) -> Vec<(String, Vec<f32>)> {
+        names
+            .iter()
+            .enumerate()
+            .flat_map(|(axis, name)| {
+                (0..4).map(move |n| (format!("{name}#{n}"), face(axis, n as f32 * 0.05)))
+            })
+            .collect()
+    }
+
+    /// One run over `faces`: each person's id and face keys.
+    fn run_owned(book: &mut Book, faces: &[(String, Vec<f32>)]) -> Vec<(u32, Vec<String>)> {
+        let faces: Vec<(&str, Vec<f32>)> =
+            faces.iter().map(|(k, d)| (k.as_str(), d.clone())).collect();
+        run(book, &faces)
+    }
+
+    fn keys(list: &[&str]) -> Vec<String> {
+        list.iter().map(|k| k.to_string()).collect()
+    }
+
+    #[test]
+    fn a_split_face_stays_out_when_its_person_is_merged() {
+        let faces = four_each(&["a", "b"]);
+        let mut book = Book::default();
+        run_owned(&mut book, &faces);
+        // a#3 is not person 1; b#0 is not person 2. Then they are one person after all.
+        assert_eq!(book.split("a#3").unwrap(), 1);
+        assert_eq!(book.split("b#0").unwrap(), 2);
+        book.merge(1, 2).unwrap();
+        let got = run_owned(&mut book, &faces);
+        let expect = keys(&["a#0", "a#1", "a#2", "b#1", "b#2", "b#3"]);
+        assert_eq!(got, [(2, expect.clone())]);
+        // And on every later run.
+        assert_eq!(run_owned(&mut book, &faces), [(2, expect)]);
+    }
+
+    /// A book written before merges moved the faces split off: the merged entry still holds them.
+    #[test]
+    fn a_split_face_stays_out_in_books_merged_before_the_fix() {
+        let faces = four_each(&["a", "b", "c"]);
+        let book = |people: &str| -> Book {
+            serde_json::from_str(&format!(r#"{{"next_id": 4, "people": [{people}]}}"#)).unwrap()
+        };
+        // 1 merged into 2 with a#3 split off 1.
+        let mut one = book(
+            r#"{"id": 1, "merged_into": 2, "faces": [], "not_faces": ["a#3"]},
+               {"id": 2, "faces": ["a#0", "a#1", "a#2", "b#0", "b#1", "b#2", "b#3"]},
+               {"id": 3, "faces": ["c#0", "c#1", "c#2", "c#3"]}"#,
+        );
+        let got = run_owned(&mut one, &faces);
+        assert_eq!(got[0].0, 2);
+        assert_eq!(
+            got[0].1,
+            keys(&["a#0", "a#1", "a#2", "b#0", "b#1", "b#2", "b#3"])
+        );
+        // A chain, 1 into 2 into 3, each with a face split off before its merge.
+        let mut chain = book(
+            r#"{"id": 1, "merged_into": 2, "faces": [], "not_faces": ["a#3"]},
+               {"id": 2, "merged_into": 3, "faces": [], "not_faces": ["b#3"]},
+               {"id": 3, "faces": ["a#0", "a#1", "a#2", "b#0", "b#1", "b#2", "c#0", "c#1", "c#2", "c#3"]}"#,
+        );
+        let got = run_owned(&mut chain, &faces);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].0, 3);
+        assert!(!got[0].1.contains(&"a#3".to_string()), "{got:?}");
+        assert!(!got[0].1.contains(&"b#3".to_string()), "{got:?}");
+        assert_eq!(got[0].1.len(), 10);
+    }
+
+    #[test]
+    fn chained_merges_end_at_the_last_person_with_every_correction() {
+        let faces = four_each(&["a", "b", "c"]);
+        let mut book = Book::default();
+        run_owned(&mut book, &faces);
+        book.name(3, "Cy").unwrap();
+        assert_eq!(book.split("a#3").unwrap(), 1);
+        book.merge(1, 2).unwrap();
+        assert_eq!(book.split("b#3").unwrap(), 2);
+        book.merge(2, 3).unwrap();
+        let got = book.assign(
+            &faces.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>(),
+            &faces.iter().map(|(_, d)| d.as_slice()).collect::<Vec<_>>(),
+            Params::default(),
+        );
+        assert_eq!(got.len(), 1);
+        assert_eq!((got[0].id, got[0].name.as_deref()), (3, Some("Cy")));
+        let mine: Vec<&str> = got[0].faces.iter().map(|&f| faces[f].0.as_str()).collect();
+        assert_eq!(
+            mine,
+            [
+                "a#0", "a#1", "a#2", "b#0", "b#1", "b#2", "c#0", "c#1", "c#2", "c#3"
+            ]
+        );
+        assert!(matches!(book.name(1, "x"), Err(BookError::Merged(1, 2))));
+        assert!(matches!(book.name(2, "x"), Err(BookError::Merged(2, 3))));
+        // The survivor can still be split, and the face split off earlier cannot be found.
+        assert_eq!(book.split("a#0").unwrap(), 3);
+        assert!(matches!(book.split("a#3"), Err(BookError::NoFace(_))));
+    }
+
+    #[test]
+    fn merging_a_merged_person_is_refused_and_changes_nothing() {
+        let faces = four_each(&["a", "b", "c"]);
+        let mut book = Book::default();
+        run_owned(&mut book, &faces);
+        book.merge(1, 2).unwrap();
+        let before = book.clone();
+        for (from, into) in [(1, 3), (3, 1), (1, 1), (1, 2)] {
+            let err = book.merge(from, into).unwrap_err();
+            assert!(
+                matches!(err, BookError::Merged(1, 2)),
+                "{from} into {into}: {err}"
+            );
+        }
+        assert!(matches!(book.merge(9, 2), Err(BookError::NoPerson(9))));
+        assert!(matches!(book.merge(2, 9), Err(BookError::NoPerson(9))));
+        assert_eq!(book, before);
+        // A live person merged into itself is a no-op.
+        book.merge(2, 2).unwrap();
+        assert_eq!(book, before);
+    }
+
+    /// A hand-edited file with a merge loop, or a merge into a person it no longer lists, still
+    /// assigns every cluster to one person (and returns at all: a hang fails after a minute).
+    #[test]
+    fn hand_edited_merge_loops_and_dangling_merges_resolve() {
+        let faces = four_each(&["a", "b", "c"]);
+        let mut book: Book = serde_json::from_str(
+            r#"{"next_id": 8, "people": [
+                {"id": 5, "merged_into": 2, "faces": ["a#0", "a#1"]},
+                {"id": 2, "merged_into": 6, "faces": ["a#2"], "not_faces": ["a#3"]},
+                {"id": 6, "merged_into": 5, "faces": ["b#0", "b#1", "b#2"]},
+                {"id": 7, "merged_into": 99, "faces": ["c#0", "c#1", "c#2", "c#3"]}
+            ]}"#,
+        )
+        .unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let got = run_owned(&mut book, &faces);
+            tx.send(got).unwrap();
+        });
+        let got = rx
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("assign returns on a merge loop");
+        // The loop 5 -> 2 -> 6 -> 5 is one person, its smallest id, whichever entry a face
+        // was on; person 7's merge points at nobody, so 7 stays 7.
+        assert_eq!(
+            got,
+            [
+                (2, keys(&["a#0", "a#1", "a#2", "b#0", "b#1", "b#2", "b#3"])),
+                (7, keys(&["c#0", "c#1", "c#2", "c#3"])),
+            ]
+        );
     }
 }
 
