@@ -1,8 +1,14 @@
 //! The `memories` binary as a user runs it: output, exit codes, error messages, the index file.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
+
+/// The day every test that reads the output plans for. Without `--today` the binary plans for
+/// the system clock's date, and the demo outing (2008-10-22) is an on-this-day memory from 19
+/// to 25 October: an output test that did not pin the date would fail that week every year.
+const TODAY: &str = "2026-11-28";
 
 fn demo(sub: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -59,7 +65,7 @@ fn summary_names_the_event_with_date_place_and_count() {
         "--cache",
         path_str(&index),
         "--today",
-        "2026-11-28",
+        TODAY,
     ]);
     assert!(
         stdout.contains("2008-10-22 Wed 16:28–17:00   9 photos  at 43.4672°N 11.8820°E"),
@@ -71,12 +77,25 @@ fn summary_names_the_event_with_date_place_and_count() {
         "{stderr}"
     );
 
-    let (_, stderr) = ok(&[path_str(&outing), "--cache", path_str(&index)]);
+    let (_, stderr) = ok(&[
+        path_str(&outing),
+        "--cache",
+        path_str(&index),
+        "--today",
+        TODAY,
+    ]);
     assert!(
         stderr.contains("9 photos: 0 analysed, 9 unchanged"),
         "{stderr}"
     );
-    let (_, stderr) = ok(&[path_str(&outing), "--cache", path_str(&index), "--quiet"]);
+    let (_, stderr) = ok(&[
+        path_str(&outing),
+        "--cache",
+        path_str(&index),
+        "--quiet",
+        "--today",
+        TODAY,
+    ]);
     assert_eq!(stderr, "");
 }
 
@@ -90,6 +109,8 @@ fn json_lists_photos_then_candidates() {
         path_str(&index),
         "--json",
         "-q",
+        "--today",
+        TODAY,
     ]);
     let lines: Vec<serde_json::Value> = stdout
         .lines()
@@ -107,7 +128,14 @@ fn plan_explains_every_exclusion_and_flags_and_config_change_it() {
     let cache = tempfile::tempdir().unwrap();
     let index = cache.path().join("i.sqlite");
     let people = demo("people");
-    let base = [path_str(&people), "--cache", path_str(&index), "-q"];
+    let base = [
+        path_str(&people),
+        "--cache",
+        path_str(&index),
+        "-q",
+        "--today",
+        TODAY,
+    ];
     let (stdout, _) = ok(&[&["plan"], &base[..]].concat());
     assert!(stdout.contains("Kept out of memories: 3"), "{stdout}");
     assert!(
@@ -139,11 +167,7 @@ fn plan_explains_every_exclusion_and_flags_and_config_change_it() {
     );
 
     // With a smaller minimum the 2017-01-25 evening (two photos once its duplicate is out) counts.
-    let (stdout, _) = ok(&[
-        &base[..],
-        &["--min-event-photos", "2", "--today", "2026-11-28"],
-    ]
-    .concat());
+    let (stdout, _) = ok(&[&base[..], &["--min-event-photos", "2"]].concat());
     assert!(
         stdout.contains("2017-01-25 Wed 21:30–22:20   2 photos"),
         "{stdout}"
@@ -165,7 +189,14 @@ fn plan_page_shows_candidates_faces_and_exclusions() {
         dir.path().join("i.sqlite"),
         demo(""),
     );
-    let base = [path_str(&folder), "--cache", path_str(&index), "-q"];
+    let base = [
+        path_str(&folder),
+        "--cache",
+        path_str(&index),
+        "-q",
+        "--today",
+        TODAY,
+    ];
     ok(&[&["plan"], &base[..], &["--html", path_str(&page)]].concat());
     let html = std::fs::read_to_string(&page).unwrap();
     let (json, _) = ok(&[&base[..], &["--json"]].concat());
@@ -224,6 +255,8 @@ fn output_file_is_written_whole() {
         path_str(&dir.path().join("i.sqlite")),
         "--json",
         "-q",
+        "--today",
+        TODAY,
         "--output",
         path_str(&out),
     ]);
@@ -371,6 +404,9 @@ fn people_are_listed_corrected_and_kept_out_on_request() {
     let index = dir.path().join("i.sqlite");
     let folder = demo("");
     let base = [path_str(&folder), "--cache", path_str(&index), "-q"];
+    let plan = |extra: &[&str]| -> String {
+        ok(&[&["plan"], &base[..], &["--today", TODAY], extra].concat()).0
+    };
     let people = |extra: &[&str]| -> Vec<serde_json::Value> {
         let (stdout, _) = ok(&[&["people"], &base[..], &["--json"], extra].concat());
         stdout
@@ -413,7 +449,7 @@ fn people_are_listed_corrected_and_kept_out_on_request() {
         .find(|p| p["id"].as_u64().unwrap().to_string() == id)
         .unwrap();
     assert_eq!(me["name"], "Vlado");
-    let (stdout, _) = ok(&[&["plan"], &base[..]].concat());
+    let stdout = plan(&[]);
     let hidden_lines = stdout
         .lines()
         .filter(|l| l.contains(&format!("shows person {id} (Vlado), who is hidden")))
@@ -422,9 +458,9 @@ fn people_are_listed_corrected_and_kept_out_on_request() {
 
     // Shown again, but excluded by name on the command line.
     people(&["--unhide", &id]);
-    let (stdout, _) = ok(&[&["plan"], &base[..], &["--exclude-person", "vlado"]].concat());
+    let stdout = plan(&["--exclude-person", "vlado"]);
     assert!(stdout.contains("whom the settings exclude"), "{stdout}");
-    let (stdout, _) = ok(&[&["plan"], &base[..]].concat());
+    let stdout = plan(&[]);
     assert!(!stdout.contains(&format!("shows person {id}")), "{stdout}");
 
     // Errors name the problem.
@@ -434,5 +470,182 @@ fn people_are_listed_corrected_and_kept_out_on_request() {
     assert!(
         stderr.contains("no person has the face nosuchface#0"),
         "{stderr}"
+    );
+}
+
+/// The on-this-day line on purpose: the demo outing (2008-10-22) is a memory within three days
+/// of 22 October, in the JSON and the text, and not a day further.
+#[test]
+fn on_this_day_shows_the_outing_within_three_days_of_its_date() {
+    let cache = tempfile::tempdir().unwrap();
+    let index = cache.path().join("i.sqlite");
+    let outing = demo("outing");
+    let run = |today: &str, extra: &[&str]| -> String {
+        let base = [
+            path_str(&outing),
+            "--cache",
+            path_str(&index),
+            "-q",
+            "--today",
+            today,
+        ];
+        ok(&[&base[..], extra].concat()).0
+    };
+    let json = |today: &str| -> Vec<serde_json::Value> {
+        run(today, &["--json"])
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+
+    let lines = json("2026-10-22");
+    let types: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [vec!["photo"; 9], vec!["event", "on_this_day"]].concat()
+    );
+    let line = &lines[10];
+    assert_eq!(line["date"], "2026-10-22");
+    assert_eq!(line["year"], 2008);
+    assert_eq!(
+        line["photos"], lines[9]["photos"],
+        "the outing's nine photos"
+    );
+
+    let text = run("2026-10-22", &[]);
+    assert!(
+        text.contains(
+            "On this day (22 Oct ± 3 days) in earlier years:\n  \
+             * 2008 (18 years ago): DSCN0010.jpg (22 Oct), DSCN0012.jpg (22 Oct), "
+        ),
+        "{text}"
+    );
+
+    for (today, shown) in [
+        ("2026-10-18", false),
+        ("2026-10-19", true),
+        ("2026-10-25", true),
+        ("2026-10-26", false),
+        ("2027-04-22", false),
+    ] {
+        let lines = json(today);
+        let found = lines.iter().filter(|l| l["type"] == "on_this_day").count();
+        assert_eq!(found, usize::from(shown), "{today}");
+        assert_eq!(lines.len(), 10 + found, "{today}: only on_this_day changes");
+    }
+    let text = run("2027-04-22", &[]);
+    assert!(
+        text.contains("On this day (22 Apr ± 3 days) in earlier years: nothing"),
+        "{text}"
+    );
+}
+
+/// The plan of the whole demo folder for every day of a common and a leap year: everything but
+/// the on-this-day memories is the same every day, and those appear exactly on the days the
+/// rule names. Planned through the library, as the binary does, so 731 days take no 731 runs.
+#[test]
+fn only_on_this_day_follows_the_date_across_a_year() {
+    use chrono::{Datelike, NaiveDate};
+    use memories::config::{Config, PathRules};
+    use memories::{app, people, plan};
+
+    let dir = tempfile::tempdir().unwrap();
+    let report = app::index_folder(&demo(""), Some(&dir.path().join("i.sqlite")), false).unwrap();
+    let faces = people::library_faces(&report.records);
+    let found = people::Book::default().assign_library(&faces, people::Params::default());
+    let in_photos = people::photo_people(&report.records, &faces, &found);
+    let config = Config::default();
+    let window = i64::from(config.events.on_this_day_window_days);
+    let rules = PathRules::new(&config.exclude.paths).unwrap();
+    let make = |today: NaiveDate| plan::make(&report.records, &config, &rules, today, &in_photos);
+    // The plan text with its on-this-day section cut out.
+    let without_on_this_day = |text: String| -> String {
+        let start = text
+            .find("\nOn this day (")
+            .expect("the section is always there");
+        let end = text.find("\nKept out of memories").expect("after it");
+        format!("{}{}", &text[..start], &text[end..])
+    };
+    let split = |plan: &plan::Plan| -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
+        plan.json_lines()
+            .into_iter()
+            .partition(|l| l["type"] != "on_this_day")
+    };
+
+    let first = make(NaiveDate::from_ymd_opt(2026, 1, 1).unwrap());
+    let (lines, _) = split(&first);
+    let text = without_on_this_day(first.explain());
+    // Kept photos and their capture days, in the plan's order. None is dated by its file's time,
+    // which would tie the plan to when the demo was checked out.
+    let mut kept: Vec<(usize, String, NaiveDate)> = Vec::new();
+    for (n, l) in lines.iter().filter(|l| l["type"] == "photo").enumerate() {
+        assert!(
+            l["time_source"].as_str().unwrap().starts_with("exif"),
+            "{l}"
+        );
+        if l["excluded"].is_null() {
+            let taken = l["taken"].as_str().unwrap();
+            let day = NaiveDate::parse_from_str(&taken[..10], "%Y-%m-%d").unwrap();
+            kept.push((n, taken.to_string(), day));
+        }
+    }
+    kept.sort_by(|a, b| (&a.1, a.0).cmp(&(&b.1, b.0)));
+    assert!(kept.len() >= 20, "{kept:?}");
+
+    // The rule: a photo from an earlier year, at least half a year ago, whose date in its own
+    // year is within the window of today's month and day (29 February is 28 February in other
+    // years), the window running over New Year.
+    let near = |photo: NaiveDate, today: NaiveDate| -> bool {
+        photo.year() < today.year()
+            && (today - photo).num_days() >= 180
+            && (photo.year() - 1..=photo.year() + 1).any(|year| {
+                let same = NaiveDate::from_ymd_opt(year, today.month(), today.day())
+                    .or_else(|| NaiveDate::from_ymd_opt(year, 2, 28))
+                    .unwrap();
+                (photo - same).num_days().abs() <= window
+            })
+    };
+    let mut outing_days = Vec::new();
+    for year in [2026, 2028] {
+        let days = NaiveDate::from_ymd_opt(year, 1, 1)
+            .unwrap()
+            .iter_days()
+            .take_while(|d| d.year() == year);
+        for today in days {
+            let plan = make(today);
+            let (others, on_this_day) = split(&plan);
+            assert!(others == lines, "{today}: more than on_this_day changed");
+            assert!(
+                without_on_this_day(plan.explain()) == text,
+                "{today}: the plan text changed beyond on this day"
+            );
+            let mut expect: BTreeMap<std::cmp::Reverse<i32>, Vec<&str>> = BTreeMap::new();
+            for (n, _, day) in &kept {
+                if near(*day, today) {
+                    let path = lines[*n]["path"].as_str().unwrap();
+                    expect
+                        .entry(std::cmp::Reverse(day.year()))
+                        .or_default()
+                        .push(path);
+                }
+            }
+            let expect: Vec<serde_json::Value> = expect
+                .into_iter()
+                .map(|(year, photos)| {
+                    serde_json::json!({"type": "on_this_day", "date": today.to_string(),
+                                       "year": year.0, "photos": photos})
+                })
+                .collect();
+            assert_eq!(on_this_day, expect, "{today}");
+            if on_this_day.iter().any(|l| l["year"] == 2008) {
+                outing_days.push(today.to_string());
+            }
+        }
+    }
+    // Anchors for the rule above: the outing is a memory for exactly a week around 22 October.
+    let week = |year| (19..=25).map(move |d| format!("{year}-10-{d}"));
+    assert_eq!(
+        outing_days,
+        week(2026).chain(week(2028)).collect::<Vec<_>>()
     );
 }
