@@ -485,8 +485,14 @@ fn detect(args: &DetectArgs) {
 /// `memories people`: index, cluster, apply the corrections given, and list the people.
 fn people(args: &PeopleArgs) -> Result<(), Box<dyn std::error::Error>> {
     use memories::people::{Book, Params, book_path, contact_sheet, library_faces};
-    if let Some(dir) = &args.sheets {
-        app::check_output(&dir.join("person-1.jpg"), &args.dir)?;
+    // The sheets folder is created when missing, so it is compared with the photo folder
+    // resolved as far as it exists: a check of its files' parent, which may not exist yet,
+    // would let `--sheets PHOTOS/sheets` write into the photo folder.
+    if let (Some(dir), Ok(root)) = (&args.sheets, args.dir.canonicalize()) {
+        let resolved = movie::output::check_out_dir(dir, &root, true)?;
+        if resolved.starts_with(&root) {
+            return Err(AppError::OutputInsideFolder { path: dir.clone() }.into());
+        }
     }
     let report = app::index_folder(&args.dir, args.cache.as_deref(), !args.quiet)?;
     if !args.quiet {

@@ -1,6 +1,6 @@
 //! The `memories` binary as a user runs it: output, exit codes, error messages, the index file.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -471,6 +471,145 @@ fn people_are_listed_corrected_and_kept_out_on_request() {
         stderr.contains("no person has the face nosuchface#0"),
         "{stderr}"
     );
+}
+
+/// Parses `memories people`' text listing: each person's id and face keys, in listed order.
+fn people_listing(stdout: &str) -> Vec<(String, Vec<String>)> {
+    let mut people: Vec<(String, Vec<String>)> = Vec::new();
+    for line in stdout.lines() {
+        if let Some(rest) = line.strip_prefix("person ") {
+            let id: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            people.push((id, Vec::new()));
+        } else if let Some(face) = line.strip_prefix("    ") {
+            let key = face.split_whitespace().next().unwrap().to_string();
+            people
+                .last_mut()
+                .expect("faces follow their person")
+                .1
+                .push(key);
+        }
+    }
+    people
+}
+
+/// `memories people --split`, `--merge` and `--sheets` end to end on the demo folder: a face
+/// split off a person stays off when that person is merged into another, corrections stick
+/// across runs, and every listed person gets a contact sheet.
+#[test]
+fn people_split_merge_and_sheets_stick_across_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("i.sqlite");
+    let folder = demo("");
+    let base = [
+        "people",
+        path_str(&folder),
+        "--cache",
+        path_str(&index),
+        "-q",
+    ];
+    let list = |extra: &[&str]| people_listing(&ok(&[&base[..], extra].concat()).0);
+    let before = list(&[]);
+    assert!(
+        before.len() >= 2,
+        "the demo has two people or more: {before:?}"
+    );
+    let ((a, a_faces), (b, b_faces)) = (before[0].clone(), before[1].clone());
+    let gone = a_faces.last().unwrap().clone();
+
+    // The split face is nobody's; everyone else is as before.
+    let split = list(&["--split", &gone]);
+    let mut expect = before.clone();
+    expect[0].1.retain(|f| *f != gone);
+    assert_eq!(split, expect);
+
+    // A merged into B: B has both people's faces but the split one.
+    let merged = list(&["--merge", &a, &b]);
+    assert!(merged.iter().all(|(id, _)| *id != a), "{merged:?}");
+    let faces_of = |listing: &[(String, Vec<String>)], id: &str| -> BTreeSet<String> {
+        let (_, faces) = listing.iter().find(|(p, _)| p == id).expect("listed");
+        faces.iter().cloned().collect()
+    };
+    let both: BTreeSet<String> = a_faces
+        .iter()
+        .chain(&b_faces)
+        .filter(|f| **f != gone)
+        .cloned()
+        .collect();
+    assert_eq!(faces_of(&merged, &b), both);
+    assert!(merged.iter().all(|(_, faces)| !faces.contains(&gone)));
+    assert_eq!(merged.len(), before.len() - 1);
+    // The book remembers: a plain run lists the same.
+    assert_eq!(list(&[]), merged);
+    // Merging the merged person again names who it became, and changes nothing.
+    let stderr = fails(&[&base[..], &["--merge", a.as_str(), b.as_str()]].concat());
+    assert!(
+        stderr.contains(&format!("person {a} was merged into person {b}")),
+        "{stderr}"
+    );
+    assert_eq!(list(&[]), merged);
+
+    // The plan (on a pinned date) knows A only as B.
+    let (json, _) = ok(&[
+        path_str(&folder),
+        "--cache",
+        path_str(&index),
+        "-q",
+        "--json",
+        "--today",
+        TODAY,
+    ]);
+    for line in json.lines() {
+        let line: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(
+            !(line["type"] == "person" && line["id"] == a.parse::<u64>().unwrap()),
+            "{line}"
+        );
+    }
+
+    // One sheet per listed person, six chips of 120 px a row, up to four rows.
+    let sheets = dir.path().join("sheets");
+    assert_eq!(list(&["--sheets", path_str(&sheets)]), merged);
+    let mut written: Vec<String> = std::fs::read_dir(&sheets)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    written.sort();
+    let mut expect: Vec<String> = merged
+        .iter()
+        .map(|(id, _)| format!("person-{id}.jpg"))
+        .collect();
+    expect.sort();
+    assert_eq!(written, expect);
+    for (id, faces) in &merged {
+        let sheet = image::open(sheets.join(format!("person-{id}.jpg")))
+            .unwrap()
+            .to_rgb8();
+        let rows = faces.len().min(24).div_ceil(6) as u32;
+        assert_eq!(sheet.dimensions(), (720, rows * 120), "person {id}");
+        // The first chip is a face, not the sheet's dark background.
+        let bright = (0..120)
+            .flat_map(|y| (0..120).map(move |x| (x, y)))
+            .filter(|&(x, y)| sheet.get_pixel(x, y).0.iter().any(|&c| c > 64))
+            .count();
+        assert!(
+            bright > 120 * 120 / 4,
+            "person {id}: {bright} bright pixels"
+        );
+    }
+    // Sheets inside the photo folder are refused before anything is written, whether the
+    // folder exists or not. (Sheets written there would be indexed as photos by every other
+    // test of the demo folder, so a failure here cleans up before it fails.)
+    for inside in [demo("people/sheets/new"), demo("outing/../people")] {
+        let out = memories(&[&base[..], &["--sheets", path_str(&inside)]].concat());
+        let created = demo("people/sheets");
+        let wrote = created.exists() || inside.join(format!("person-{b}.jpg")).exists();
+        if created.exists() {
+            std::fs::remove_dir_all(&created).unwrap();
+        }
+        let stderr = text(&out.stderr);
+        assert!(!wrote && !out.status.success(), "{inside:?}: {stderr}");
+        assert!(stderr.contains("is inside the photo folder"), "{stderr}");
+    }
 }
 
 /// The on-this-day line on purpose: the demo outing (2008-10-22) is a memory within three days
