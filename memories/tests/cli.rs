@@ -11,19 +11,8 @@ use std::time::{Duration, Instant};
 /// to 25 October: an output test that did not pin the date would fail that week every year.
 const TODAY: &str = "2026-11-28";
 
-/// Set by CI, where a missing data set or a check that could not run is a failure, not a skip.
-fn require_shared_data() -> bool {
-    std::env::var("MEMORIES_REQUIRE_SHARED_DATA").is_ok_and(|v| v == "1")
-}
-
-/// Says why a test checked nothing; fails instead under [`require_shared_data`].
-fn skip(why: &str) {
-    assert!(
-        !require_shared_data(),
-        "{why} (MEMORIES_REQUIRE_SHARED_DATA=1 makes this a failure)"
-    );
-    let _ = writeln!(std::io::stderr(), "SKIPPED: {why}");
-}
+#[path = "support/shared_data.rs"]
+mod shared_data;
 
 fn demo(sub: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -375,10 +364,9 @@ fn bad_input_gives_one_clear_error() {
 #[test]
 fn killed_run_resumes_where_it_stopped() {
     const PHOTOS: i64 = 88;
-    let exif = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/exif");
-    if !exif.exists() {
-        return skip(&format!("{} is absent", exif.display()));
-    }
+    let Some(exif) = shared_data::shared_data("exif") else {
+        return;
+    };
     let cache = tempfile::tempdir().unwrap();
     let index = cache.path().join("i.sqlite");
     // Read-only, so the probe never creates the file the run is about to create (an empty file
@@ -433,7 +421,7 @@ fn killed_run_resumes_where_it_stopped() {
             "the first run finished before it could be killed".to_string()
         };
         assert!(
-            !require_shared_data(),
+            !shared_data::shared_data_required(),
             "{why}: no run was interrupted, so resuming was not tested"
         );
         let _ = writeln!(std::io::stderr(), "NOTE: {why}; only the rerun was checked");

@@ -35,6 +35,8 @@ fn demo_movies_of_every_theme_and_length_play_in_a_browser() {
                     "--cache",
                     cache.to_str().unwrap(),
                     "-q",
+                    "--today",
+                    "2026-04-10",
                     "--memory",
                     "event-0",
                 ])
