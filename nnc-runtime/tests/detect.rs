@@ -89,6 +89,17 @@ fn scripted(cells: Vec<Vec<Cell>>) -> Scripted {
     }
 }
 
+/// The faces `d` finds in a flat grey image of `width` x `height` (the scripted network ignores
+/// the pixels).
+fn detect_grey(d: &mut Detector<Scripted>, width: usize, height: usize) -> Vec<Face> {
+    let pixels = vec![128u8; width * height * 3];
+    d.detect(RgbView {
+        width,
+        height,
+        data: &pixels,
+    })
+}
+
 fn close(a: f32, b: f32) -> bool {
     (a - b).abs() < 1e-3
 }
@@ -116,12 +127,7 @@ fn a_cell_decodes_to_a_box_in_original_pixels() {
         vec![],
     ]);
     let mut d = Detector::new(net, Settings::default());
-    let pixels = vec![128u8; 128 * 96 * 3];
-    let faces = d.detect(RgbView {
-        width: 128,
-        height: 96,
-        data: &pixels,
-    });
+    let faces = detect_grey(&mut d, 128, 96);
     assert_eq!(faces.len(), 1, "{faces:?}");
     let f = faces[0];
     assert!(
@@ -164,12 +170,7 @@ fn landmarks_decode_from_the_cell_centre_in_anchor_units() {
     ]);
     net.marks = vec![vec![(2, 3, first), (4, 6, second)], vec![]];
     let mut d = Detector::new(net, Settings::default());
-    let pixels = vec![128u8; 128 * 96 * 3];
-    let faces = d.detect(RgbView {
-        width: 128,
-        height: 96,
-        data: &pixels,
-    });
+    let faces = detect_grey(&mut d, 128, 96);
     assert_eq!(faces.len(), 2, "{faces:?}");
     assert_points(
         &faces[0],
@@ -202,12 +203,7 @@ fn landmarks_map_back_by_each_axis_own_factor() {
     let mut net = scripted(vec![vec![], vec![(1, 1, 0.9, [0.0; 4])]]);
     net.marks = vec![vec![], vec![(1, 1, marks)]];
     let mut d = Detector::new(net, Settings::default());
-    let pixels = vec![128u8; 128 * 91 * 3];
-    let faces = d.detect(RgbView {
-        width: 128,
-        height: 91,
-        data: &pixels,
-    });
+    let faces = detect_grey(&mut d, 128, 91);
     assert_eq!(faces.len(), 1, "{faces:?}");
     // The box, 24x24 at the level, is 96 by 24 * 91/23 = 94.96 here, clipped to the 91 rows;
     // landmarks are not clipped.
@@ -240,12 +236,7 @@ fn smaller_scales_map_to_larger_boxes_and_overlaps_are_suppressed_across_scales(
         vec![(1, 1, 0.95, [0.0; 4])],
     ]);
     let mut d = Detector::new(net, Settings::default());
-    let pixels = vec![0u8; 128 * 96 * 3];
-    let faces = d.detect(RgbView {
-        width: 128,
-        height: 96,
-        data: &pixels,
-    });
+    let faces = detect_grey(&mut d, 128, 96);
     let summary: Vec<(usize, f32)> = faces.iter().map(|f| (f.scale, f.score)).collect();
     assert_eq!(summary, [(1, 0.95), (0, 0.8)]);
     let big = faces[0];
@@ -268,12 +259,7 @@ fn cells_below_the_threshold_or_in_the_letterbox_are_ignored() {
         vec![],
     ]);
     let mut d = Detector::new(net, Settings::default());
-    let pixels = vec![0u8; 128 * 48 * 3];
-    let faces = d.detect(RgbView {
-        width: 128,
-        height: 48,
-        data: &pixels,
-    });
+    let faces = detect_grey(&mut d, 128, 48);
     assert_eq!(faces.iter().map(|f| f.score).collect::<Vec<_>>(), [0.61]);
 }
 
