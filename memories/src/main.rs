@@ -372,11 +372,12 @@ fn run(dir: &Path, args: &RunArgs, explain: bool) -> Result<(), AppError> {
             duplicate_bits: config.exclude.duplicate_bits,
             burst_secs: (config.exclude.burst_minutes * 60.0) as i64,
         };
-        movie::output::write_folder(&plan, &report.root, out, &options, &similar, |line| {
-            if !args.quiet {
-                eprintln!("memories: {line}");
-            }
-        })?;
+        let note = |note: movie::output::Note<'_>| match note {
+            movie::output::Note::Progress(line) if !args.quiet => eprintln!("memories: {line}"),
+            movie::output::Note::Progress(_) => {}
+            movie::output::Note::Warning(line) => eprintln!("memories: warning: {line}"),
+        };
+        movie::output::write_folder(&plan, &report.root, out, &options, &similar, note)?;
     }
     Ok(())
 }

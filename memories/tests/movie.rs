@@ -379,10 +379,10 @@ fn a_1080p_movie_with_frames_dir_keeps_the_middle_of_every_shot_and_transition()
 }
 
 #[test]
-fn a_photo_deleted_after_indexing_stops_its_movie_with_an_error_naming_it() {
-    // What the user sees when a photo goes away between indexing and rendering (a long run
-    // while the folder is being tidied): an error that names the photo, no half-written
-    // movie, and no temporary file.
+fn a_photo_deleted_after_indexing_is_left_out_with_a_warning_naming_it() {
+    // What the user sees when photos go away between indexing and rendering (a long run while
+    // the folder is being tidied): a warning that names each one, the movie made of the rest,
+    // and, once none is left, the memory skipped; the page is written either way.
     let work = tempfile::tempdir().unwrap();
     let photos = work.path().join("photos");
     std::fs::create_dir(&photos).unwrap();
@@ -392,7 +392,7 @@ fn a_photo_deleted_after_indexing_stops_its_movie_with_an_error_naming_it() {
     }
     let (plan, memories, root) = memories_in(&photos, &work.path().join("i.sqlite"));
     assert_eq!(memories[0].id, "event-0");
-    let settings = settings(Theme::Chill, Length::Short);
+    let settings = settings(Theme::Uplifting, Length::Short);
     let movie = Movie::plan(&memories[0], settings, &SIMILAR);
     assert!(movie.shots.len() >= 2, "{} shots", movie.shots.len());
     let options = movie::output::Options {
@@ -409,27 +409,57 @@ fn a_photo_deleted_after_indexing_stops_its_movie_with_an_error_naming_it() {
         names.sort();
         names
     };
-    // A photo of an early shot that is not the poster's: the movie fails as its shot is
-    // decoded, before the first frame. Then the poster's photo: the poster fails first.
+    let write = |out: &Path| {
+        let mut warnings = Vec::new();
+        let written = movie::output::write_folder(&plan, &root, out, &options, &SIMILAR, |note| {
+            if let movie::output::Note::Warning(line) = note {
+                warnings.push(line.to_string());
+            }
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        (written, warnings)
+    };
+
+    // The poster's photo and another shot's: the movie and poster come from the rest.
     let shot = (0..movie.shots.len()).find(|&i| i != movie.cover).unwrap();
-    for (case, shot) in [
-        ("a shot's photo", shot),
-        ("the poster's photo", movie.cover),
-    ] {
-        let gone = &movie.memory.photos[movie.shots[shot].photo].path;
-        std::fs::remove_file(gone).unwrap();
-        let out = work.path().join(format!("out-{shot}"));
-        let error =
-            match movie::output::write_folder(&plan, &root, &out, &options, &SIMILAR, |_| {}) {
-                Ok(_) => panic!("{case}: the movie was made without {}", gone.display()),
-                Err(error) => error.to_string(),
-            };
-        let named = format!("cannot read photo {}: ", gone.display());
-        assert!(error.starts_with(&named), "{case}: {error}");
-        let left = names(&out);
-        assert!(
-            left.iter().all(|n| n == "event-0.jpg"),
-            "{case}: no movie, nothing temporary: {left:?}"
-        );
+    let gone: Vec<PathBuf> = [movie.cover, shot]
+        .map(|i| movie.memory.photos[movie.shots[i].photo].path.clone())
+        .into();
+    for path in &gone {
+        std::fs::remove_file(path).unwrap();
     }
+    let out = work.path().join("out-some");
+    let (written, warnings) = write(&out);
+    let expect: Vec<String> = gone
+        .iter()
+        .map(|p| {
+            format!(
+                "{} is gone since the folder was indexed; event-0 is made without it",
+                p.display()
+            )
+        })
+        .collect();
+    let mut sorted = warnings.clone();
+    sorted.sort();
+    let mut expect_sorted = expect.clone();
+    expect_sorted.sort();
+    assert_eq!(sorted, expect_sorted);
+    assert_eq!(written.len(), 1);
+    let kept = &written[0].memory.photos;
+    assert_eq!(kept.len(), memories[0].photos.len() - 2);
+    assert!(kept.iter().all(|p| !gone.contains(&p.path)));
+    assert_eq!(names(&out), ["event-0.jpg", "event-0.mp4", "index.html"]);
+
+    // None left: the memory is skipped, and the page says there is nothing.
+    for photo in &memories[0].photos {
+        let _ = std::fs::remove_file(&photo.path);
+    }
+    let out = work.path().join("out-none");
+    let (written, warnings) = write(&out);
+    assert!(written.is_empty());
+    assert_eq!(
+        warnings.last().map(String::as_str),
+        Some("event-0 is skipped: none of its photos are left")
+    );
+    assert_eq!(names(&out), ["index.html"]);
 }

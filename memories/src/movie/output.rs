@@ -24,6 +24,15 @@ pub struct Options {
     pub force_inside: bool,
 }
 
+/// What [`write_folder`] tells the user as it goes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Note<'a> {
+    /// A step done (shown unless the user asked for quiet).
+    Progress(&'a str),
+    /// Something the user should know even when quiet: a photo gone since it was indexed.
+    Warning(&'a str),
+}
+
 /// What was written for one memory.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Written {
@@ -83,16 +92,19 @@ pub fn check_out_dir(out: &Path, root: &Path, force: bool) -> Result<PathBuf, Ap
     Ok(lexical)
 }
 
-/// Writes posters, movies (once the encoder is in), sample frames and `index.html` for the
-/// plan's memories into `out`. `root` is the canonical photo folder; `log` hears one line per
-/// step for the user.
+/// Writes posters, movies, sample frames and `index.html` for the plan's memories into `out`.
+/// `root` is the canonical photo folder; `log` hears one line per step for the user.
+///
+/// A photo deleted since the folder was indexed is left out of its memory with a warning, and a
+/// memory with none of its photos left is skipped with one; the other memories are still made.
+/// A memory's poster is written only once its movie is, so a failed movie leaves neither.
 pub fn write_folder(
     plan: &Plan,
     root: &Path,
     out: &Path,
     options: &Options,
     similar: &Similarity,
-    mut log: impl FnMut(&str),
+    mut log: impl FnMut(Note<'_>),
 ) -> Result<Vec<Written>, AppError> {
     let out = check_out_dir(out, root, options.force_inside)?;
     let frames_dir = match &options.frames_dir {
@@ -121,7 +133,10 @@ pub fn write_folder(
     let (w, h) = options.settings.resolution.size();
     let mut written = Vec::new();
     for memory in chosen {
-        let movie = Movie::plan(memory, options.settings, similar);
+        let Some(memory) = still_there(memory, &mut log) else {
+            continue;
+        };
+        let movie = Movie::plan(&memory, options.settings, similar);
         let poster_path = out.join(format!("{}.jpg", memory.id));
         let jpeg =
             encode_image(&poster(&movie)?, w, h, image::ImageFormat::Jpeg).map_err(|source| {
@@ -130,12 +145,12 @@ pub fn write_folder(
                     source,
                 }
             })?;
-        write_file(&poster_path, &jpeg)?;
         let Rendered {
             movie: movie_path,
             frames,
             stats,
         } = render_movie(&movie, &out, frames_dir.as_deref())?;
+        write_file(&poster_path, &jpeg)?;
         let mut line = format!(
             "{} \"{}\": {} shots of {} photos, {:.1} s; poster {}",
             memory.id,
@@ -155,7 +170,7 @@ pub fn write_folder(
                 s.sink.as_secs_f64()
             );
         }
-        log(&line);
+        log(Note::Progress(&line));
         written.push(Written {
             memory: memory.clone(),
             shots: movie.shots.len(),
@@ -184,12 +199,40 @@ pub fn write_folder(
         .unwrap_or_else(|| root.display().to_string());
     let index = out.join("index.html");
     write_file(&index, page::html(&folder, &entries).as_bytes())?;
-    log(&format!(
+    log(Note::Progress(&format!(
         "wrote {} memories to {}",
         written.len(),
         index.display()
-    ));
+    )));
     Ok(written)
+}
+
+/// `memory` without the photos deleted since the folder was indexed (each one warned about), or
+/// `None` (with a warning) when none is left.
+fn still_there(memory: &Memory, log: &mut impl FnMut(Note<'_>)) -> Option<Memory> {
+    let (kept, gone): (Vec<_>, Vec<_>) = memory
+        .photos
+        .iter()
+        .cloned()
+        .partition(|photo| photo.path.is_file());
+    for photo in &gone {
+        log(Note::Warning(&format!(
+            "{} is gone since the folder was indexed; {} is made without it",
+            photo.path.display(),
+            memory.id
+        )));
+    }
+    if kept.is_empty() {
+        log(Note::Warning(&format!(
+            "{} is skipped: none of its photos are left",
+            memory.id
+        )));
+        return None;
+    }
+    Some(Memory {
+        photos: kept,
+        ..memory.clone()
+    })
 }
 
 fn file_name(path: &Path) -> String {
