@@ -435,7 +435,7 @@ impl Graph {
                             ErrorKind::ShapeMismatch,
                             format!(
                                 "`{}` needs inputs of the same height and width, but for an input \
-                                 of {height}x{width} they are {got}",
+                                 of {height}x{width} (height x width) they are {got}",
                                 node.name
                             ),
                         ),
