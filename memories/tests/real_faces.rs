@@ -79,12 +79,14 @@ fn finds_most_faces_of_40_px_and_more_in_wider_validation_photos() {
          {} of {} boxes match no annotated face, {} of {} of 40 px or more",
         all.1, all.0, big.1, big.0
     );
+    // The figures, with `-- --nocapture`.
+    eprintln!("{report}");
     assert!(photos >= 100, "{report}");
     // Measured when this test was written: 33 of 43 (0.77) at the default score.
     assert!(faces >= 40, "{report}");
     assert!(found as f32 >= 0.7 * faces as f32, "{report}");
-    // Measured: 229 of 675 boxes (0.34) match no face, most of them 9 to 20 px wide in crowds;
-    // 11 of 52 (0.21) of 40 px or more.
+    // Measured: 230 of 675 boxes (0.34) match no face, most of them 9 to 20 px wide in crowds;
+    // 11 of 50 (0.22) of 40 px or more.
     assert!(all.0 >= 100 && big.0 >= 40, "{report}");
     assert!(all.1 as f32 <= 0.4 * all.0 as f32, "{report}");
     assert!(big.1 as f32 <= 0.3 * big.0 as f32, "{report}");
