@@ -282,19 +282,47 @@ fn nanos(time: SystemTime) -> i64 {
     }
 }
 
-/// Writes `contents` to `path` through a temporary file in the same folder and a rename, so a
-/// reader never sees half a file and a crash leaves the old one intact.
-/// Whether the file `path` (which need not exist yet) would land inside the folder `root`, once
-/// both are resolved: links and `..` cannot smuggle an output into the photo folder.
+/// Whether the file `path` (which, like the folders above it, need not exist yet) would land
+/// inside the folder `root`, once both are resolved: links and `..` cannot smuggle an output into
+/// the photo folder, and neither can a folder the write would create first.
 pub fn file_inside_folder(path: &Path, root: &Path) -> bool {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let (Ok(dir), Ok(root)) = (dir.canonicalize(), root.canonicalize()) else {
+    let (Ok(path), Ok(root)) = (resolve(path), root.canonicalize()) else {
         return false;
     };
-    dir.starts_with(root)
+    path.starts_with(root)
+}
+
+/// `path` made absolute, with links, `.` and `..` resolved, even where it does not exist yet:
+/// the part that exists is resolved by the file system, and the rest, which cannot hold a link,
+/// by hand. So a folder that a write would create first is compared with the photo folder as
+/// the place it will be.
+pub fn resolve(path: &Path) -> std::io::Result<PathBuf> {
+    let mut existing = std::path::absolute(path)?;
+    let mut rest = Vec::new();
+    let mut resolved = loop {
+        match existing.canonicalize() {
+            Ok(resolved) => break resolved,
+            Err(e) => {
+                let Some(last) = existing.components().next_back() else {
+                    return Err(e);
+                };
+                rest.push(last.as_os_str().to_owned());
+                if !existing.pop() {
+                    return Err(e);
+                }
+            }
+        }
+    };
+    for part in rest.iter().rev() {
+        match Path::new(part).components().next() {
+            Some(std::path::Component::ParentDir) => {
+                resolved.pop();
+            }
+            Some(std::path::Component::CurDir) | None => {}
+            Some(_) => resolved.push(part),
+        }
+    }
+    Ok(resolved)
 }
 
 /// Refuses to write `path` if it is inside the photo folder `root`.
@@ -406,6 +434,25 @@ mod tests {
         let message = err.to_string();
         assert!(message.contains("out.txt"), "{message}");
         println!("write cut short: {message}");
+    }
+
+    #[test]
+    fn outputs_inside_the_folder_are_found_through_links_dots_and_folders_not_made_yet() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("photos");
+        fs::create_dir(&root).unwrap();
+        let inside = |p: &Path| file_inside_folder(p, &root);
+        assert!(inside(&root.join("i.sqlite")));
+        // Folders the write would create first, before the check could see them.
+        assert!(inside(&root.join("new/deeper/i.sqlite")));
+        assert!(inside(&dir.path().join("elsewhere/../photos/new/i.sqlite")));
+        assert!(!inside(&dir.path().join("cache/new/i.sqlite")));
+        assert!(!inside(&dir.path().join("photos-2/i.sqlite")));
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(&root, dir.path().join("link")).unwrap();
+            assert!(inside(&dir.path().join("link/new/i.sqlite")));
+        }
     }
 
     #[test]

@@ -354,6 +354,27 @@ fn bad_input_gives_one_clear_error() {
     assert!(stderr.contains("bad path pattern"), "{stderr}");
 }
 
+/// A cache, report or page path inside the photo folder is refused even when the folders it
+/// names do not exist yet (creating them would already change the folder).
+#[test]
+fn outputs_in_new_folders_inside_the_photo_folder_are_refused() {
+    let folder = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        demo("outing/DSCN0010.jpg"),
+        folder.path().join("DSCN0010.jpg"),
+    )
+    .unwrap();
+    let new = folder.path().join("new/deeper");
+    let index = new.join("i.sqlite");
+    let stderr = fails(&[path_str(folder.path()), "--cache", path_str(&index)]);
+    assert!(stderr.contains("is inside the photo folder"), "{stderr}");
+    for flag in ["--output", "--html"] {
+        let stderr = fails(&[path_str(folder.path()), flag, path_str(&new.join("x"))]);
+        assert!(stderr.contains("is inside the photo folder"), "{stderr}");
+    }
+    assert!(!folder.path().join("new").exists());
+}
+
 /// Kills a run part-way and checks the next run only finishes the rest. Needs enough photos
 /// that the run is still going when the first rows appear: the shared EXIF samples.
 ///

@@ -2,14 +2,14 @@
 //! `index.html` listing them all. Every file is written atomically (a temporary file in the same
 //! folder, then a rename), so an interrupted run leaves whole files or none.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use super::select::Similarity;
 use super::{
     FrameSink, Memory, Movie, MovieError, PngFrames, RenderStats, Settings, Tee, encode_image,
     memories, page, poster, render, write_file,
 };
-use crate::app::AppError;
+use crate::app::{AppError, resolve};
 use crate::plan::Plan;
 
 /// What to write.
@@ -47,31 +47,6 @@ pub struct Written {
     pub stats: Option<RenderStats>,
 }
 
-/// `out` made absolute with symlinks resolved as far as it exists, so a folder that is not
-/// created yet can still be compared with the photo folder.
-fn resolve(out: &Path) -> std::io::Result<PathBuf> {
-    let absolute = std::path::absolute(out)?;
-    let mut existing = absolute.as_path();
-    let mut rest = Vec::new();
-    loop {
-        match existing.canonicalize() {
-            Ok(mut path) => {
-                for part in rest.iter().rev() {
-                    path.push(part);
-                }
-                return Ok(path);
-            }
-            Err(e) => match (existing.parent(), existing.file_name()) {
-                (Some(parent), Some(name)) => {
-                    rest.push(name.to_owned());
-                    existing = parent;
-                }
-                _ => return Err(e),
-            },
-        }
-    }
-}
-
 /// Refuses an output folder inside the (canonical) photo folder unless forced: memories
 /// never writes to the photo folder, and posters there would be indexed as photos next time.
 pub fn check_out_dir(out: &Path, root: &Path, force: bool) -> Result<PathBuf, AppError> {
@@ -79,17 +54,13 @@ pub fn check_out_dir(out: &Path, root: &Path, force: bool) -> Result<PathBuf, Ap
         path: out.to_path_buf(),
         source,
     })?;
-    let lexical: PathBuf = resolved
-        .components()
-        .filter(|c| !matches!(c, Component::CurDir))
-        .collect();
-    if lexical.starts_with(root) && !force {
+    if resolved.starts_with(root) && !force {
         return Err(AppError::OutInsideFolder {
             out: out.to_path_buf(),
             root: root.to_path_buf(),
         });
     }
-    Ok(lexical)
+    Ok(resolved)
 }
 
 /// Writes posters, movies, sample frames and `index.html` for the plan's memories into `out`.
@@ -324,6 +295,9 @@ mod tests {
         assert!(refused(&root.join("not/yet/there")));
         assert!(refused(&root.join("../photos/./x")));
         assert!(!refused(&root.join("../movies")));
+        // `..` after folders that do not exist yet lands where creating them would.
+        assert!(refused(&dir.path().join("nope/../photos/new")));
+        assert!(!refused(&root.join("new/../../movies")));
         assert!(check_out_dir(&root.join("movies"), &root, true).is_ok());
         // A symlink pointing into the folder is inside it too.
         #[cfg(unix)]
