@@ -182,9 +182,9 @@ pub fn assert_movie(probe: &Probe, format: VideoFormat, seconds: f64) {
     );
 }
 
-/// Frame `index` of the movie decoded by ffmpeg to RGB8 (ffmpeg converts with the matrix and
-/// range the stream is tagged with); `None` when ffmpeg is missing and not required.
-pub fn decode_frame(path: &Path, index: u32) -> Option<Result<Vec<u8>, String>> {
+/// ffmpeg's raw RGB8 output for the movie with `filter_args` (the frame selection); `None` when
+/// ffmpeg is missing and not required.
+fn ffmpeg_rgb(path: &Path, filter_args: &[&str]) -> Option<Result<Vec<u8>, String>> {
     let Some(tool) = find_tool(&["ffmpeg"]) else {
         missing("ffmpeg", "decoded frame check");
         return None;
@@ -192,7 +192,7 @@ pub fn decode_frame(path: &Path, index: u32) -> Option<Result<Vec<u8>, String>> 
     let output = Command::new(tool)
         .args(["-v", "error", "-i"])
         .arg(path)
-        .args(["-vf", &format!("select=eq(n\\,{index})"), "-frames:v", "1"])
+        .args(filter_args)
         .args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"])
         .output();
     Some(match output {
@@ -206,6 +206,13 @@ pub fn decode_frame(path: &Path, index: u32) -> Option<Result<Vec<u8>, String>> 
     })
 }
 
+/// Frame `index` of the movie decoded by ffmpeg to RGB8 (ffmpeg converts with the matrix and
+/// range the stream is tagged with); `None` when ffmpeg is missing and not required.
+pub fn decode_frame(path: &Path, index: u32) -> Option<Result<Vec<u8>, String>> {
+    let select = format!("select=eq(n\\,{index})");
+    ffmpeg_rgb(path, &["-vf", &select, "-frames:v", "1"])
+}
+
 /// Frames `indices` of the movie decoded by ffmpeg to RGB8, in one pass, in the order asked;
 /// `None` when ffmpeg is missing and not required.
 pub fn decode_frames(
@@ -213,50 +220,30 @@ pub fn decode_frames(
     indices: &[usize],
     (width, height): (usize, usize),
 ) -> Option<Result<Vec<Vec<u8>>, String>> {
-    let Some(tool) = find_tool(&["ffmpeg"]) else {
-        missing("ffmpeg", "decoded frame check");
-        return None;
-    };
     let mut sorted = indices.to_vec();
     sorted.sort_unstable();
     sorted.dedup();
     let select: Vec<String> = sorted.iter().map(|n| format!("eq(n\\,{n})")).collect();
-    let output = Command::new(tool)
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args(["-vf", &format!("select={}", select.join("+"))])
-        .args([
-            "-fps_mode",
-            "passthrough",
-            "-f",
-            "rawvideo",
-            "-pix_fmt",
-            "rgb24",
-            "-",
-        ])
-        .output();
+    let select = format!("select={}", select.join("+"));
     let size = width * height * 3;
-    Some(match output {
-        Err(e) => Err(format!("cannot run ffmpeg: {e}")),
-        Ok(out) if !out.status.success() => Err(format!(
-            "ffmpeg {}: {}",
-            path.display(),
-            String::from_utf8_lossy(&out.stderr)
-        )),
-        Ok(out) if out.stdout.len() != sorted.len() * size => Err(format!(
-            "ffmpeg {}: {} bytes for {} frames of {width}x{height}",
-            path.display(),
-            out.stdout.len(),
-            sorted.len()
-        )),
-        Ok(out) => Ok(indices
+    let frames = ffmpeg_rgb(path, &["-vf", &select, "-fps_mode", "passthrough"])?;
+    Some(frames.and_then(|raw| {
+        if raw.len() != sorted.len() * size {
+            return Err(format!(
+                "ffmpeg {}: {} bytes for {} frames of {width}x{height}",
+                path.display(),
+                raw.len(),
+                sorted.len()
+            ));
+        }
+        Ok(indices
             .iter()
             .map(|n| {
                 let at = sorted.binary_search(n).expect("sorted holds every index");
-                out.stdout[at * size..(at + 1) * size].to_vec()
+                raw[at * size..(at + 1) * size].to_vec()
             })
-            .collect()),
-    })
+            .collect())
+    }))
 }
 
 /// The browser check could not be made: Chromium did not start, did not answer, could not load
