@@ -13,6 +13,8 @@ use crate::config::{Config, PathRules};
 use crate::events::{self, Home, Moment, distance_km};
 use crate::index::{Outcome, PhotoInfo, Record};
 use crate::metadata::GeoPoint;
+use crate::places::{self, Place};
+use crate::titles;
 
 /// Why a photo is kept out of memories.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +65,8 @@ pub struct PlannedPhoto {
     pub rel: String,
     pub info: PhotoInfo,
     pub excluded: Option<Exclusion>,
+    /// The town nearest its GPS position, if any is near enough.
+    pub place: Option<Place>,
 }
 
 #[derive(Debug, Clone)]
@@ -72,9 +76,13 @@ pub struct EventPlan {
     pub start: NaiveDateTime,
     pub end: NaiveDateTime,
     pub centre: Option<GeoPoint>,
+    /// The town nearest its centre.
+    pub place: Option<Place>,
     pub km_from_home: Option<f64>,
     /// The best-looking photo, to show first.
     pub cover: usize,
+    /// "Arezzo, October 2008" ([`titles::event`]).
+    pub title: String,
 }
 
 #[derive(Debug, Clone)]
@@ -82,12 +90,18 @@ pub struct TripPlan {
     /// Indices into [`Plan::events`].
     pub events: Vec<usize>,
     pub farthest_km: f64,
+    /// The narrowest name its events' places share ([`titles::destination`]).
+    pub destination: Option<String>,
+    /// "Trip to Tuscany" ([`titles::trip`]).
+    pub title: String,
 }
 
 #[derive(Debug, Clone)]
 pub struct YearPlan {
     pub year: i32,
     pub photos: Vec<usize>,
+    /// "This day, 9 years ago".
+    pub title: String,
 }
 
 /// Everything `memories` would make from a folder, with its reasons.
@@ -97,6 +111,10 @@ pub struct Plan {
     /// Records that could not be analysed: (path, problem).
     pub failed: Vec<(String, String)>,
     pub home: Option<Home>,
+    /// The town nearest home.
+    pub home_place: Option<Place>,
+    /// Events closer than this to home are at home: their place line gives no distance.
+    pub home_radius_km: f64,
     pub events: Vec<EventPlan>,
     pub trips: Vec<TripPlan>,
     pub today: NaiveDate,
@@ -112,6 +130,8 @@ pub struct Plan {
 #[derive(Debug, Clone)]
 pub struct PersonPlan {
     pub person: PersonTag,
+    /// "With Ada".
+    pub title: String,
     /// Indices into [`Plan::photos`].
     pub photos: Vec<usize>,
 }
@@ -153,6 +173,7 @@ pub fn make(
                 rel: r.rel.clone(),
                 info: (**info).clone(),
                 excluded: None,
+                place: info.meta.gps.and_then(places::name),
             }),
             Outcome::Failed(problem) => failed.push((r.rel.clone(), problem.clone())),
         }
@@ -193,7 +214,10 @@ pub fn make(
                     q(a).total_cmp(&q(b))
                 })
                 .expect("events are never empty");
+            let place = e.centre.and_then(places::name);
             EventPlan {
+                title: titles::event(e.start, e.end, place.as_ref()),
+                place,
                 km_from_home: home
                     .as_ref()
                     .zip(e.centre)
@@ -219,9 +243,18 @@ pub fn make(
                 .collect();
             events::find_trips(&plain, home, params)
                 .into_iter()
-                .map(|t| TripPlan {
-                    events: t.events,
-                    farthest_km: t.farthest_km,
+                .map(|t| {
+                    let named: Vec<Place> =
+                        t.events.iter().filter_map(|&e| events[e].place).collect();
+                    let first = &events[t.events[0]];
+                    let last = &events[*t.events.last().expect("trips are never empty")];
+                    let days = (last.end.date() - first.start.date()).num_days() + 1;
+                    TripPlan {
+                        destination: titles::destination(&named),
+                        title: titles::trip(&named, days),
+                        events: t.events,
+                        farthest_km: t.farthest_km,
+                    }
                 })
                 .collect()
         }
@@ -230,6 +263,7 @@ pub fn make(
     let on_this_day = events::on_this_day(&moments, today, params)
         .into_iter()
         .map(|y| YearPlan {
+            title: titles::on_this_day(today.year() - y.year),
             year: y.year,
             photos: y.ids,
         })
@@ -238,7 +272,9 @@ pub fn make(
     Plan {
         photos,
         failed,
+        home_place: home.as_ref().and_then(|h| places::name(h.centre)),
         home,
+        home_radius_km: params.home_radius_km,
         events,
         trips,
         today,
@@ -265,6 +301,7 @@ fn person_memories(
             by_person
                 .entry(tag.id)
                 .or_insert_with(|| PersonPlan {
+                    title: titles::person(tag.id, tag.name.as_deref()),
                     person: tag.clone(),
                     photos: Vec::new(),
                 })
@@ -395,16 +432,27 @@ pub(crate) fn plural(n: usize, one: &str) -> String {
     }
 }
 
-pub(crate) fn place(centre: Option<GeoPoint>, km_from_home: Option<f64>) -> String {
-    match (centre, km_from_home) {
-        (Some(c), Some(km)) if km < 1.0 => format!("at {c} (home)"),
-        (Some(c), Some(km)) => format!("at {c}, {km:.0} km from home"),
-        (Some(c), None) => format!("at {c}"),
-        (None, _) => "no GPS".to_string(),
-    }
-}
-
 impl Plan {
+    /// Where an event was, as its title card says it ([`titles::place_line`]); `None` without
+    /// GPS.
+    pub fn place_line(&self, e: &EventPlan) -> Option<String> {
+        titles::place_line(
+            e.place.as_ref(),
+            e.centre,
+            e.km_from_home,
+            self.home_place.as_ref(),
+            self.home_radius_km,
+        )
+    }
+
+    /// "Burbank, California", or "unknown (no geotagged photos)".
+    pub fn home_line(&self) -> String {
+        match &self.home {
+            Some(h) => titles::home(self.home_place.as_ref(), h.centre),
+            None => "unknown (no geotagged photos)".to_string(),
+        }
+    }
+
     pub fn excluded(&self) -> impl Iterator<Item = (&PlannedPhoto, &Exclusion)> {
         self.photos
             .iter()
@@ -442,10 +490,11 @@ impl Plan {
 
     fn event_line(&self, e: &EventPlan) -> String {
         format!(
-            "{}  {:>9}  {}  cover {}",
+            "{}: {}  {:>9}  {}  cover {}",
+            e.title,
             when(e.start, e.end),
             plural(e.photos.len(), "photo"),
-            place(e.centre, e.km_from_home),
+            self.place_line(e).unwrap_or_else(|| "no GPS".to_string()),
             self.photos[e.cover].rel
         )
     }
@@ -455,12 +504,13 @@ impl Plan {
         let last = &self.events[*t.events.last().expect("trips are never empty")];
         let photos: usize = t.events.iter().map(|&e| self.events[e].photos.len()).sum();
         format!(
-            "{} – {}  {}, {}, up to {:.0} km from home",
+            "{}: {} – {}  {}, {}, {}",
+            t.title,
             first.start.format("%Y-%m-%d"),
             last.end.format("%Y-%m-%d"),
             plural(t.events.len(), "event"),
             plural(photos, "photo"),
-            t.farthest_km
+            titles::trip_line(t.farthest_km)
         )
     }
 
@@ -481,7 +531,8 @@ impl Plan {
             Some(h) => {
                 let _ = writeln!(
                     w,
-                    "Home: around {} ({} on {})",
+                    "Home: {} ({}; {} on {})",
+                    self.home_line(),
                     h.centre,
                     plural(h.photos, "photo"),
                     plural(h.days, "day")
@@ -630,6 +681,7 @@ impl Plan {
     /// One JSON object per photo, then one per memory candidate.
     pub fn json_lines(&self) -> Vec<serde_json::Value> {
         let mut lines = Vec::new();
+        let home_country = self.home_place.map(|h| h.country_code);
         for p in &self.photos {
             let m = &p.info.meta;
             let a = &p.info.analysis;
@@ -641,6 +693,7 @@ impl Plan {
                 "offset_minutes": m.taken.offset_minutes,
                 "time_source": m.taken.source,
                 "gps": m.gps.map(|g| json!({"lat": g.lat, "lon": g.lon})),
+                "place": p.place.map(|place| place_json(&place, home_country)),
                 "camera": m.camera(),
                 "orientation": m.orientation,
                 "width": a.width,
@@ -660,13 +713,26 @@ impl Plan {
             ids.iter().map(|&i| self.photos[i].rel.as_str()).collect()
         };
         let point = |g: Option<GeoPoint>| g.map(|g| json!({"lat": g.lat, "lon": g.lon}));
+        if let Some(h) = &self.home {
+            lines.push(json!({
+                "type": "home",
+                "centre": point(Some(h.centre)),
+                "place": self.home_place.map(|place| place_json(&place, home_country)),
+                "name": self.home_line(),
+                "photos": h.photos,
+                "days": h.days,
+            }));
+        }
         for (n, e) in self.candidate_events() {
             lines.push(json!({
                 "type": "event",
                 "id": n,
+                "title": e.title,
                 "start": e.start.format("%Y-%m-%dT%H:%M:%S").to_string(),
                 "end": e.end.format("%Y-%m-%dT%H:%M:%S").to_string(),
                 "centre": point(e.centre),
+                "place": e.place.map(|place| place_json(&place, home_country)),
+                "place_line": self.place_line(e),
                 "km_from_home": e.km_from_home,
                 "cover": self.photos[e.cover].rel,
                 "photos": paths(&e.photos),
@@ -681,6 +747,8 @@ impl Plan {
             lines.push(json!({
                 "type": "trip",
                 "id": n,
+                "title": t.title,
+                "destination": t.destination,
                 "start": self.events[t.events[0]].start.format("%Y-%m-%dT%H:%M:%S").to_string(),
                 "end": self.events[*t.events.last().expect("trips are never empty")].end.format("%Y-%m-%dT%H:%M:%S").to_string(),
                 "events": t.events,
@@ -692,6 +760,7 @@ impl Plan {
             lines.push(json!({
                 "type": "person",
                 "id": m.person.id,
+                "title": m.title,
                 "name": m.person.name,
                 "photos": paths(&m.photos),
             }));
@@ -699,6 +768,7 @@ impl Plan {
         for y in &self.on_this_day {
             lines.push(json!({
                 "type": "on_this_day",
+                "title": y.title,
                 "date": self.today.to_string(),
                 "year": y.year,
                 "photos": paths(&y.photos),
@@ -706,6 +776,18 @@ impl Plan {
         }
         lines
     }
+}
+
+/// A place for `--json`: its parts, its distance from the point, and how the plan names it.
+fn place_json(place: &Place, home_country: Option<&str>) -> serde_json::Value {
+    json!({
+        "town": place.town,
+        "region": place.region,
+        "country": place.country,
+        "country_code": place.country_code,
+        "km": (place.km * 10.0).round() / 10.0,
+        "name": place.label(home_country),
+    })
 }
 
 #[cfg(test)]

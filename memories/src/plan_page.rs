@@ -8,11 +8,10 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use chrono::Datelike;
-
 use crate::app::IndexReport;
 use crate::movie::page::escape as esc;
-use crate::plan::{EventPlan, Plan, PlannedPhoto, place, plural, when};
+use crate::plan::{EventPlan, Plan, PlannedPhoto, plural, when};
+use crate::titles;
 
 const STYLE: &str = "
 body { font: 15px/1.4 system-ui, sans-serif; margin: 2em auto; max-width: 72em; padding: 0 1em; color: #222; }
@@ -56,10 +55,7 @@ pub fn html(plan: &Plan, report: &IndexReport) -> String {
         plan.photos.len() - kept,
         plan.failed.len(),
         report.skipped.len(),
-        match &plan.home {
-            Some(h) => format!("around {}", h.centre),
-            None => "unknown (no geotagged photos)".to_string(),
-        }
+        esc(&plan.home_line())
     );
 
     let candidates: Vec<_> = plan.candidate_events().collect();
@@ -70,8 +66,8 @@ pub fn html(plan: &Plan, report: &IndexReport) -> String {
         plural(candidates.len(), "memory candidate"),
         plan.min_event_photos
     );
-    for (id, e) in &candidates {
-        event_section(w, plan, root, &format!("Event {id}"), e);
+    for (_, e) in &candidates {
+        event_section(w, plan, root, e);
     }
     let small: Vec<_> = plan
         .events
@@ -86,10 +82,11 @@ pub fn html(plan: &Plan, report: &IndexReport) -> String {
         for e in small {
             let _ = writeln!(
                 w,
-                "<li>{}: {}, {}</li>",
+                "<li>{}: {}, {}, {}</li>",
+                esc(&e.title),
                 esc(&when(e.start, e.end)),
                 plural(e.photos.len(), "photo"),
-                esc(&place(e.centre, e.km_from_home))
+                esc(&where_(plan, e))
             );
         }
         let _ = writeln!(w, "</ul>");
@@ -103,15 +100,17 @@ pub fn html(plan: &Plan, report: &IndexReport) -> String {
     for (n, t) in plan.candidate_trips() {
         let _ = writeln!(
             w,
-            "<h3>Trip {n}: {}, up to {:.0} km from home</h3>\n<ul>",
+            "<h3 id=\"trip-{n}\">{}</h3>\n<p class=\"meta\">{}, {}</p>\n<ul>",
+            esc(&t.title),
             plural(t.events.len(), "event"),
-            t.farthest_km
+            esc(&titles::trip_line(t.farthest_km))
         );
         for &e in &t.events {
             let e = &plan.events[e];
             let _ = writeln!(
                 w,
-                "<li>{}: {}</li>",
+                "<li>{}: {}, {}</li>",
+                esc(&e.title),
                 esc(&when(e.start, e.end)),
                 plural(e.photos.len(), "photo")
             );
@@ -128,7 +127,8 @@ pub fn html(plan: &Plan, report: &IndexReport) -> String {
     for m in &plan.people {
         let _ = writeln!(
             w,
-            "<h3>{}: {}</h3>\n<div class=\"grid\">",
+            "<h3>{}</h3>\n<p class=\"meta\">{}, {}</p>\n<div class=\"grid\">",
+            esc(&m.title),
             esc(&m.person.label()),
             plural(m.photos.len(), "photo")
         );
@@ -148,9 +148,9 @@ pub fn html(plan: &Plan, report: &IndexReport) -> String {
     for y in &plan.on_this_day {
         let _ = writeln!(
             w,
-            "<h3>{} ({} ago)</h3>\n<div class=\"grid\">",
-            y.year,
-            plural((plan.today.year() - y.year).max(0) as usize, "year")
+            "<h3>{}</h3>\n<p class=\"meta\">{}</p>\n<div class=\"grid\">",
+            esc(&y.title),
+            y.year
         );
         for &i in &y.photos {
             figure(w, root, &plan.photos[i], false);
@@ -207,14 +207,19 @@ pub fn html(plan: &Plan, report: &IndexReport) -> String {
     page
 }
 
-fn event_section(w: &mut String, plan: &Plan, root: &Path, title: &str, e: &EventPlan) {
+/// Where an event was, or "no GPS".
+fn where_(plan: &Plan, e: &EventPlan) -> String {
+    plan.place_line(e).unwrap_or_else(|| "no GPS".to_string())
+}
+
+fn event_section(w: &mut String, plan: &Plan, root: &Path, e: &EventPlan) {
     let _ = writeln!(
         w,
-        "<h3>{}: {}</h3>\n<p class=\"meta\">{}, {}</p>\n<div class=\"grid\">",
-        esc(title),
+        "<h3>{}</h3>\n<p class=\"meta\">{}, {}, {}</p>\n<div class=\"grid\">",
+        esc(&e.title),
         esc(&when(e.start, e.end)),
         plural(e.photos.len(), "photo"),
-        esc(&place(e.centre, e.km_from_home))
+        esc(&where_(plan, e))
     );
     for &i in &e.photos {
         figure(w, root, &plan.photos[i], i == e.cover);

@@ -72,7 +72,9 @@ fn summary_names_the_event_with_date_place_and_count() {
         TODAY,
     ]);
     assert!(
-        stdout.contains("2008-10-22 Wed 16:28–17:00   9 photos  at 43.4672°N 11.8820°E"),
+        stdout.contains(
+            "Arezzo, October 2008: 2008-10-22 Wed 16:28–17:00   9 photos  Arezzo, Tuscany  cover"
+        ),
         "{stdout}"
     );
     assert!(stdout.contains("Run `memories plan"), "{stdout}");
@@ -121,8 +123,10 @@ fn json_lists_photos_then_candidates() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let types: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
-    assert_eq!(types, [vec!["photo"; 9], vec!["event"]].concat());
-    assert_eq!(lines[9]["photos"].as_array().unwrap().len(), 9);
+    // The outing is the folder's only place, so it is home.
+    assert_eq!(types, [vec!["photo"; 9], vec!["home", "event"]].concat());
+    assert_eq!(lines[9]["name"], "Arezzo, Tuscany");
+    assert_eq!(lines[10]["photos"].as_array().unwrap().len(), 9);
     assert_eq!(lines[0]["time_source"], "exif-original");
     assert_eq!(lines[0]["camera"], "NIKON COOLPIX P6000");
 }
@@ -203,6 +207,15 @@ fn plan_page_shows_candidates_faces_and_exclusions() {
     ];
     ok(&[&["plan"], &base[..], &["--html", path_str(&page)]].concat());
     let html = std::fs::read_to_string(&page).unwrap();
+    // The page names places and titles memories as the plan and the movies do.
+    assert!(html.contains("Home: Burbank, California."), "{html}");
+    assert!(
+        html.contains(
+            "<h3>Arezzo, October 2008</h3>\n<p class=\"meta\">2008-10-22 Wed 16:28–17:00, \
+             9 photos, Arezzo, Italy · 9,897 km from home</p>"
+        ),
+        "{html}"
+    );
     let (json, _) = ok(&[&base[..], &["--json"]].concat());
     let lines: Vec<serde_json::Value> = json
         .lines()
@@ -264,7 +277,8 @@ fn output_file_is_written_whole() {
         "--output",
         path_str(&out),
     ]);
-    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 10);
+    // Nine photos, home and the event.
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 11);
 }
 
 #[test]
@@ -700,13 +714,13 @@ fn on_this_day_shows_the_outing_within_three_days_of_its_date() {
     let types: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
     assert_eq!(
         types,
-        [vec!["photo"; 9], vec!["event", "on_this_day"]].concat()
+        [vec!["photo"; 9], vec!["home", "event", "on_this_day"]].concat()
     );
-    let line = &lines[10];
+    let line = &lines[11];
     assert_eq!(line["date"], "2026-10-22");
     assert_eq!(line["year"], 2008);
     assert_eq!(
-        line["photos"], lines[9]["photos"],
+        line["photos"], lines[10]["photos"],
         "the outing's nine photos"
     );
 
@@ -729,7 +743,7 @@ fn on_this_day_shows_the_outing_within_three_days_of_its_date() {
         let lines = json(today);
         let found = lines.iter().filter(|l| l["type"] == "on_this_day").count();
         assert_eq!(found, usize::from(shown), "{today}");
-        assert_eq!(lines.len(), 10 + found, "{today}: only on_this_day changes");
+        assert_eq!(lines.len(), 11 + found, "{today}: only on_this_day changes");
     }
     let text = run("2027-04-22", &[]);
     assert!(
@@ -830,8 +844,13 @@ fn only_on_this_day_follows_the_date_across_a_year() {
             let expect: Vec<serde_json::Value> = expect
                 .into_iter()
                 .map(|(year, photos)| {
-                    serde_json::json!({"type": "on_this_day", "date": today.to_string(),
-                                       "year": year.0, "photos": photos})
+                    let title = match today.year() - year.0 {
+                        1 => "This day, a year ago".to_string(),
+                        ago => format!("This day, {ago} years ago"),
+                    };
+                    serde_json::json!({"type": "on_this_day", "title": title,
+                                       "date": today.to_string(), "year": year.0,
+                                       "photos": photos})
                 })
                 .collect();
             assert_eq!(on_this_day, expect, "{today}");
@@ -845,5 +864,121 @@ fn only_on_this_day_follows_the_date_across_a_year() {
     assert_eq!(
         outing_days,
         week(2026).chain(week(2028)).collect::<Vec<_>>()
+    );
+}
+
+/// Runs `memories` with no network at all: in a new network namespace (`unshare --net`, which
+/// needs root), where not even loopback is up. Returns `None`, saying so, where namespaces
+/// cannot be made, unless `MEMORIES_REQUIRE_NETNS=1` (set by `.ci/run`) makes that a failure.
+fn offline(args: &[&str]) -> Option<(String, String)> {
+    let usable = Command::new("unshare")
+        .args(["--net", "true"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !usable {
+        let required = std::env::var("MEMORIES_REQUIRE_NETNS").is_ok_and(|v| v == "1");
+        assert!(
+            !required,
+            "`unshare --net` cannot run here but MEMORIES_REQUIRE_NETNS=1: run the tests as root"
+        );
+        eprintln!(
+            "\n*** SKIPPED: `unshare --net` cannot make a network namespace here (it needs root; \
+             MEMORIES_REQUIRE_NETNS=1 makes this a failure) ***\n"
+        );
+        return None;
+    }
+    let out = Command::new("unshare")
+        .arg("--net")
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_memories"))
+        .args(args)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "memories {args:?} failed offline\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    Some((stdout, stderr))
+}
+
+/// Places by name with no network: the demo's outing is in Arezzo and the people photos' home is
+/// the town their GPS gives (GeoNames' nearest town to 37.3198 N 121.9472 W is Burbank, a part
+/// of San Jose in Santa Clara County). The coordinates stay beside the names in the JSON.
+#[test]
+fn places_are_named_offline_in_the_plan_and_its_json() {
+    let cache = tempfile::tempdir().unwrap();
+    let (index, folder) = (cache.path().join("i.sqlite"), demo(""));
+    let base = [
+        path_str(&folder),
+        "--cache",
+        path_str(&index),
+        "-q",
+        "--today",
+        TODAY,
+    ];
+    let Some((json, _)) = offline(&[&base[..], &["--json"]].concat()) else {
+        return;
+    };
+    let lines: Vec<serde_json::Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let of_type =
+        |t: &str| -> Vec<&serde_json::Value> { lines.iter().filter(|l| l["type"] == t).collect() };
+
+    let home = of_type("home");
+    assert_eq!(home.len(), 1);
+    let home = home[0];
+    assert_eq!(home["name"], "Burbank, California");
+    assert_eq!(home["place"]["town"], "Burbank");
+    assert_eq!(home["place"]["region"], "California");
+    assert_eq!(home["place"]["country"], "United States");
+    assert_eq!(home["place"]["country_code"], "US");
+    assert!((home["centre"]["lat"].as_f64().unwrap() - 37.3198).abs() < 1e-3);
+    assert!((home["centre"]["lon"].as_f64().unwrap() + 121.9472).abs() < 1e-3);
+    assert!(home["place"]["km"].as_f64().unwrap() < 5.0, "{home}");
+
+    let events = of_type("event");
+    assert_eq!(events.len(), 1, "the outing");
+    let outing = events[0];
+    assert_eq!(outing["title"], "Arezzo, October 2008");
+    assert_eq!(outing["place"]["town"], "Arezzo");
+    assert_eq!(outing["place"]["region"], "Tuscany");
+    assert_eq!(outing["place"]["country"], "Italy");
+    assert_eq!(outing["place"]["name"], "Arezzo, Italy");
+    assert_eq!(outing["place_line"], "Arezzo, Italy · 9,897 km from home");
+    assert!((outing["centre"]["lat"].as_f64().unwrap() - 43.47).abs() < 0.01);
+    assert!((outing["centre"]["lon"].as_f64().unwrap() - 11.88).abs() < 0.01);
+
+    // Every geotagged photo is named, and only those.
+    for photo in of_type("photo") {
+        assert_eq!(
+            photo["gps"].is_null(),
+            photo["place"].is_null(),
+            "{}",
+            photo["path"]
+        );
+        if photo["path"].as_str().unwrap().starts_with("outing/") {
+            assert_eq!(photo["place"]["name"], "Arezzo, Italy", "{photo}");
+        }
+    }
+
+    let (text, _) = offline(&base).unwrap();
+    assert!(
+        text.contains("Home: Burbank, California (37.3198°N 121.9472°W; "),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "  * Arezzo, October 2008: 2008-10-22 Wed 16:28–17:00   9 photos  \
+             Arezzo, Italy · 9,897 km from home  cover "
+        ),
+        "{text}"
+    );
+    // An event at home says where without a distance.
+    assert!(
+        text.contains("Burbank, January 2017: 2017-01-25 Wed 21:30–22:20   2 photos  Burbank, California  cover"),
+        "{text}"
     );
 }

@@ -69,14 +69,30 @@ fn dark_fraction(rgb: &[u8], width: usize, x0: usize, y0: usize, x1: usize, y1: 
     dark as f64 / ((x1 - x0) * (y1 - y0)) as f64
 }
 
+/// In the whole demo, home is the people photos' town and the outing is far from it: its title
+/// card and poster name the place and say how far it is.
+#[test]
+fn the_title_card_names_the_place_and_its_distance_from_home() {
+    let memories = memories_of("");
+    let outing = memories.iter().find(|m| m.id == "event-0").unwrap();
+    let caption = outing.caption();
+    assert_eq!(caption.title, "Arezzo, October 2008");
+    assert_eq!(
+        caption.lines,
+        ["22 October 2008", "Arezzo, Italy · 9,897 km from home"]
+    );
+}
+
 #[test]
 fn the_outing_makes_a_beat_cut_movie_with_a_title_and_full_frames() {
     let memories = memories_of("outing");
     assert_eq!(memories.len(), 1);
     let memory = &memories[0];
     assert_eq!(memory.id, "event-0");
-    assert_eq!(memory.title, "Wednesday afternoon");
+    assert_eq!(memory.title, "Arezzo, October 2008");
     assert_eq!(memory.dates, "22 October 2008");
+    // The outing is the only geotagged place in this folder, so it is home: no distance.
+    assert_eq!(memory.place.as_deref(), Some("Arezzo, Tuscany"));
 
     for (theme, length) in [
         (Theme::Chill, Length::Short),
@@ -180,7 +196,7 @@ fn out_writes_posters_and_an_offline_page_atomically() {
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(result.status.success(), "{stderr}");
     assert!(
-        stderr.contains("event-0 \"Wednesday afternoon\""),
+        stderr.contains("event-0 \"Arezzo, October 2008\""),
         "{stderr}"
     );
     let mut names: Vec<String> = std::fs::read_dir(&out)
@@ -194,7 +210,7 @@ fn out_writes_posters_and_an_offline_page_atomically() {
     assert_eq!((poster.width(), poster.height()), (1280, 720));
     let page = std::fs::read_to_string(out.join("index.html")).unwrap();
     assert!(page.contains("<article id=\"event-0\">"), "{page}");
-    assert!(page.contains("Wednesday afternoon") && page.contains("22 October 2008"));
+    assert!(page.contains("Arezzo, October 2008") && page.contains("22 October 2008"));
     assert!(page.contains("poster=\"event-0.jpg\"") && page.contains("src=\"event-0.mp4\""));
     assert!(!page.contains("http://") && !page.contains("https://"));
 

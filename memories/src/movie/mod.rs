@@ -29,7 +29,6 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use chrono::{Datelike, NaiveDateTime, Timelike};
 use rayon::prelude::*;
 use thiserror::Error;
 
@@ -246,9 +245,9 @@ pub fn memories(plan: &Plan, root: &Path) -> Vec<Memory> {
     for (n, e) in plan.candidate_events() {
         out.push(Memory {
             id: format!("event-{n}"),
-            title: event_title(e.start, e.end),
-            dates: dates(e.start, e.end),
-            place: place(e.centre, e.km_from_home),
+            title: e.title.clone(),
+            dates: crate::titles::dates(e.start, e.end),
+            place: plan.place_line(e),
             photos: photos(&e.photos),
         });
     }
@@ -260,16 +259,11 @@ pub fn memories(plan: &Plan, root: &Path) -> Vec<Memory> {
             .collect();
         let first = &plan.events[t.events[0]];
         let last = &plan.events[*t.events.last().expect("trips are never empty")];
-        let days = (last.end.date() - first.start.date()).num_days() + 1;
         out.push(Memory {
             id: format!("trip-{n}"),
-            title: if days == 1 {
-                "A day away".to_string()
-            } else {
-                format!("{days} days away")
-            },
-            dates: dates(first.start, last.end),
-            place: Some(format!("up to {:.0} km from home", t.farthest_km)),
+            title: t.title.clone(),
+            dates: crate::titles::dates(first.start, last.end),
+            place: Some(crate::titles::trip_line(t.farthest_km)),
             photos: photos(&ids),
         });
     }
@@ -281,119 +275,13 @@ pub fn memories(plan: &Plan, root: &Path) -> Vec<Memory> {
         );
         out.push(Memory {
             id: format!("person-{}", m.person.id),
-            title: match &m.person.name {
-                Some(name) => format!("With {name}"),
-                None => format!("With person {}", m.person.id),
-            },
-            dates: dates(first, last),
+            title: m.title.clone(),
+            dates: crate::titles::dates(first, last),
             place: None,
             photos: photos(&m.photos),
         });
     }
     out
-}
-
-/// "Wednesday afternoon"; "4 days in October" for an event of several days; "2009 to 2019"
-/// or "March to May" for one spanning months (only with very large event gaps).
-fn event_title(start: NaiveDateTime, end: NaiveDateTime) -> String {
-    let days = (end.date() - start.date()).num_days() + 1;
-    if days > 31 {
-        return if start.year() != end.year() {
-            format!("{} to {}", start.year(), end.year())
-        } else {
-            format!("{} to {}", start.format("%B"), end.format("%B"))
-        };
-    }
-    if days > 1 {
-        return format!("{days} days in {}", start.format("%B"));
-    }
-    let part = match start.hour() {
-        5..=11 => "morning",
-        12..=16 => "afternoon",
-        17..=20 => "evening",
-        _ => "night",
-    };
-    format!("{} {part}", start.format("%A"))
-}
-
-/// "22 October 2008", "22–25 October 2008", "30 September – 2 October 2008".
-fn dates(start: NaiveDateTime, end: NaiveDateTime) -> String {
-    let (s, e) = (start.date(), end.date());
-    if s == e {
-        s.format("%-d %B %Y").to_string()
-    } else if (s.year(), s.month()) == (e.year(), e.month()) {
-        format!("{}–{}", s.format("%-d"), e.format("%-d %B %Y"))
-    } else if s.year() == e.year() {
-        format!("{} – {}", s.format("%-d %B"), e.format("%-d %B %Y"))
-    } else {
-        format!("{} – {}", s.format("%-d %B %Y"), e.format("%-d %B %Y"))
-    }
-}
-
-fn place(centre: Option<crate::metadata::GeoPoint>, km_from_home: Option<f64>) -> Option<String> {
-    let c = centre?;
-    let ns = if c.lat < 0.0 { 'S' } else { 'N' };
-    let ew = if c.lon < 0.0 { 'W' } else { 'E' };
-    let mut text = format!("{:.2}° {ns}, {:.2}° {ew}", c.lat.abs(), c.lon.abs());
-    match km_from_home {
-        Some(km) if km < 1.0 => text += " · home",
-        Some(km) => text += &format!(" · {km:.0} km from home"),
-        None => {}
-    }
-    Some(text)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn at(text: &str) -> NaiveDateTime {
-        NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M").unwrap()
-    }
-
-    #[test]
-    fn titles_and_dates_read_naturally() {
-        let check = |a: &str, b: &str, title: &str, when: &str| {
-            assert_eq!(
-                (event_title(at(a), at(b)), dates(at(a), at(b))),
-                (title.to_string(), when.to_string())
-            );
-        };
-        check(
-            "2008-10-22 16:28",
-            "2008-10-22 17:00",
-            "Wednesday afternoon",
-            "22 October 2008",
-        );
-        check(
-            "2008-10-22 21:28",
-            "2008-10-23 01:00",
-            "2 days in October",
-            "22–23 October 2008",
-        );
-        check(
-            "2008-09-30 08:00",
-            "2008-10-02 09:00",
-            "3 days in September",
-            "30 September – 2 October 2008",
-        );
-        check(
-            "2009-11-20 13:06",
-            "2019-05-18 09:23",
-            "2009 to 2019",
-            "20 November 2009 – 18 May 2019",
-        );
-        assert_eq!(
-            place(
-                Some(crate::metadata::GeoPoint {
-                    lat: 43.4672,
-                    lon: -11.882
-                }),
-                Some(9897.4)
-            ),
-            Some("43.47° N, 11.88° W · 9897 km from home".to_string())
-        );
-    }
 }
 
 /// One photo on screen with its motion.
