@@ -1003,6 +1003,25 @@ mod tests {
             })
             .collect();
         assert_eq!(trips, [["t0.jpg", "t1.jpg", "t2.jpg"]]);
+
+        // Named by place: home in Paris, an afternoon in Rome, a trip through Madrid and
+        // Barcelona (two regions, one country).
+        assert_eq!(plan.home_place.map(|p| p.town), Some("Paris"));
+        let rome = &plan.events[plan.trips[0].events[0]];
+        assert_eq!(rome.title, "Rome, June 2020");
+        let line = plan.place_line(rome).unwrap();
+        assert!(
+            line.starts_with("Rome, Italy · 1,") && line.ends_with(" km from home"),
+            "{line}"
+        );
+        let (_, trip) = plan.candidate_trips().next().unwrap();
+        assert_eq!(trip.title, "Trip to Spain");
+        let at_home = &plan.events[0];
+        assert_eq!(at_home.title, "Paris, May 2020");
+        assert_eq!(
+            plan.place_line(at_home).as_deref(),
+            Some("Paris, Ile-de-France") // GeoNames' ASCII names
+        );
     }
 
     #[test]
