@@ -14,6 +14,9 @@
 //!   only analyse new or changed files; [`app::index_folder`] runs that pass in parallel.
 //! - [`config`] holds the thresholds and exclusions ([`config::Config`], TOML plus flags).
 //! - [`events`] groups photos into events, finds home and trips and "on this day" photos.
+//! - [`places`] names a position offline (the nearest GeoNames town, its region and country) and
+//!   [`titles`] names each memory from what it is: "Arezzo, October 2008", "Trip to Tuscany",
+//!   "With Ada", "This day, 9 years ago".
 //! - [`plan`] applies the exclusions and builds the [`plan::Plan`] that is printed.
 //! - [`faces`] runs the nnc-compiled face detector (`memories detect`).
 //! - [`align`] cuts an aligned 150x150 chip from a face's landmarks, and [`embedding`] computes

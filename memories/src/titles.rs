@@ -350,7 +350,14 @@ mod tests {
             lon: -11.882,
         };
         let home = p(BURBANK);
-        let table: &[(Option<Place>, Option<f64>, Option<&Place>, Option<&str>)] = &[
+        /// The event's place, its distance from home, home, and the line.
+        type Case<'a> = (
+            Option<Place>,
+            Option<f64>,
+            Option<&'a Place>,
+            Option<&'a str>,
+        );
+        let table: &[Case<'_>] = &[
             (
                 Some(p(AREZZO)),
                 Some(9897.4),
