@@ -31,11 +31,12 @@
 //!
 //! `memories <DIR>` indexes the folder and prints a summary; `memories plan <DIR>` lists every
 //! photo of each memory and why each excluded photo is out; `--json` prints one JSON object per
-//! photo and then per memory candidate. The index is stored in the user's cache directory
-//! (`~/.cache/memories/<folder>-<hash>.sqlite` on Linux) unless `--cache FILE` says otherwise;
-//! the photo folder itself is never written to. `memories <DIR> --out <OUT>` also writes each
-//! memory's poster (and, with the encoder, its movie) and an `index.html` into `OUT`, which may
-//! not be inside `DIR`; see [`movie`] for themes, lengths and what a movie is made of.
+//! photo, then one for home, then one per memory candidate. The index is stored in the user's
+//! cache directory (`~/.cache/memories/<folder>-<hash>.sqlite` on Linux) unless `--cache FILE`
+//! says otherwise; the photo folder itself is never written to. `memories <DIR> --out <OUT>`
+//! also writes each memory's poster (and, with the encoder, its movie) and an `index.html` into
+//! `OUT`, which may not be inside `DIR`; see [`movie`] for themes, lengths and what a movie is
+//! made of.
 //! `memories --help` lists every flag.
 //!
 //! # Defaults and why

@@ -111,7 +111,8 @@ struct RunArgs {
     /// No progress bar or status lines on stderr; warnings and errors still appear.
     #[arg(short, long)]
     quiet: bool,
-    /// Print one JSON object per line: each photo, then each memory candidate.
+    /// Print one JSON object per line: each photo, home (its place and name), then each memory
+    /// candidate with its title and place.
     #[arg(long)]
     json: bool,
     /// Write the report to FILE (atomically) instead of standard output.

@@ -8,7 +8,6 @@
 use std::sync::OnceLock;
 
 use reverse_geocoder::ReverseGeocoder;
-use serde::Serialize;
 
 use crate::metadata::GeoPoint;
 
@@ -20,7 +19,7 @@ pub const MAX_KM: f64 = 100.0;
 pub const NEAR_KM: f64 = 15.0;
 
 /// A named place near a point.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Place {
     /// The nearest town or city.
     pub town: &'static str,

@@ -678,7 +678,8 @@ impl Plan {
         out
     }
 
-    /// One JSON object per photo, then one per memory candidate.
+    /// One JSON object per photo (and per photo that could not be analysed), one for home when
+    /// there is one, then one per memory candidate.
     pub fn json_lines(&self) -> Vec<serde_json::Value> {
         let mut lines = Vec::new();
         let home_country = self.home_place.map(|h| h.country_code);
