@@ -14,8 +14,8 @@
 //! cargo bench -p memories --bench encode -- 30 out  # 30 s, and keep the movies in out/
 //! ```
 
-use memories::encode::{Mp4Writer, VideoFormat};
-use memories::soundtrack::{Style, synthesize};
+use memories_media::{Mp4Writer, VideoFormat};
+use memories_movie::soundtrack::{Style, synthesize};
 use std::path::PathBuf;
 use std::time::Instant;
 

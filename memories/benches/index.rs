@@ -8,12 +8,13 @@
 //! cargo bench -p memories --bench index
 //! ```
 
-use memories::analysis::{ANALYSIS_SIDE, Decoded, analyse, decode_rgb, shrink};
-use memories::embedding::FaceEmbedder;
-use memories::faces::{DECODE_SIDE, DEFAULT_SCORE, FaceDetector};
-use memories::index::FaceBox;
-use memories::metadata::PhotoMeta;
-use memories::scan::{Format, Sniffed, sniff};
+use memories_library::analysis::{ANALYSIS_SIDE, analyse, decode_rgb, shrink};
+use memories_library::metadata::PhotoMeta;
+use memories_library::scan::{Format, Sniffed, sniff};
+use memories_vision::Decoded;
+use memories_vision::embedding::FaceEmbedder;
+use memories_vision::faces::FaceBox;
+use memories_vision::faces::{DECODE_SIDE, DEFAULT_SCORE, FaceDetector};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};

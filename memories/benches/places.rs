@@ -15,13 +15,13 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use chrono::{NaiveDate, NaiveDateTime};
-use memories::analysis::{Analysis, Exposure, Kind, Look};
-use memories::config::{Config, PathRules};
-use memories::index::{Outcome, PhotoInfo, Record};
-use memories::metadata::{CaptureTime, GeoPoint, PhotoMeta, TimeSource};
-use memories::places;
-use memories::plan::{self, PhotoPeople};
-use memories::scan::Format;
+use memories_library::analysis::{Analysis, Exposure, Kind, Look};
+use memories_library::config::{Config, PathRules};
+use memories_library::index::{Outcome, PhotoInfo, Record};
+use memories_library::metadata::{CaptureTime, GeoPoint, PhotoMeta, TimeSource};
+use memories_library::places;
+use memories_library::plan::{self, PhotoPeople};
+use memories_library::scan::Format;
 
 #[allow(dead_code)]
 #[path = "../../benches/support/mod.rs"]

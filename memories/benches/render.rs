@@ -13,17 +13,19 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use memories::analysis::{ANALYSIS_SIDE, Decoded, analyse, decode_rgb, shrink};
-use memories::faces::{DECODE_SIDE, DEFAULT_SCORE, FaceDetector};
-use memories::index::{FaceBox, PhotoInfo};
-use memories::metadata::PhotoMeta;
-use memories::movie::motion::{self, Direction};
-use memories::movie::select::Similarity;
-use memories::movie::{
+use memories_library::analysis::{ANALYSIS_SIDE, analyse, decode_rgb, shrink};
+use memories_library::index::PhotoInfo;
+use memories_library::metadata::PhotoMeta;
+use memories_library::scan::{Sniffed, sniff};
+use memories_movie::motion::{self, Direction};
+use memories_movie::select::Similarity;
+use memories_movie::{
     self, FrameSink, Length, Memory, MemoryPhoto, Movie, MovieError, Resolution, Settings, Source,
     Theme, compose,
 };
-use memories::scan::{Sniffed, sniff};
+use memories_vision::Decoded;
+use memories_vision::faces::FaceBox;
+use memories_vision::faces::{DECODE_SIDE, DEFAULT_SCORE, FaceDetector};
 
 /// Indexes one photo the way `memories` does, for a [`Memory`] built without a database.
 fn analysed(path: &Path, detector: &mut FaceDetector) -> MemoryPhoto {
@@ -176,7 +178,7 @@ fn main() {
         let movie = Movie::plan(&memory, settings, &similar);
         let mut stats = None;
         let (total, total_cpu) = timed(|| {
-            stats = Some(movie::render(&movie, &mut Discard).expect("renders"));
+            stats = Some(memories_movie::render(&movie, &mut Discard).expect("renders"));
         });
         let stats = stats.expect("rendered");
         let seconds = movie.timeline.duration_secs();

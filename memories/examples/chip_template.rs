@@ -6,7 +6,8 @@
 //! cargo run --release -p memories --example chip_template
 //! ```
 
-use memories::faces::FaceDetector;
+use memories_library::analysis::decode_file;
+use memories_vision::faces::{DECODE_SIDE, FaceDetector};
 use std::path::Path;
 
 fn main() {
@@ -20,9 +21,9 @@ fn main() {
     let mut detector = FaceDetector::new(0.5);
     let mut points: Vec<[(f32, f32); 5]> = Vec::new();
     for path in &chips {
-        let found = detector
-            .detect_file(path)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let decoded =
+            decode_file(path, DECODE_SIDE).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let found = detector.detect_decoded(&decoded);
         // The chip's face is the largest one, centred.
         match found
             .faces

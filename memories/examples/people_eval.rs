@@ -8,13 +8,13 @@
 //! cargo run --release -p memories --example people_eval
 //! ```
 
-use memories::align::chip;
-use memories::analysis::decode_rgb;
-use memories::embedding::FaceEmbedder;
-use memories::faces::FaceDetector;
-use memories::metadata::PhotoMeta;
-use memories::people::{Params, dbscan, distance};
-use memories::scan::{Sniffed, sniff};
+use memories_library::analysis::decode_rgb;
+use memories_library::metadata::PhotoMeta;
+use memories_library::people::{Params, dbscan, distance};
+use memories_library::scan::{Sniffed, sniff};
+use memories_vision::align::chip;
+use memories_vision::embedding::FaceEmbedder;
+use memories_vision::faces::FaceDetector;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

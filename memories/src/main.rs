@@ -8,12 +8,17 @@ use chrono::{Local, NaiveDate};
 use clap::error::ErrorKind;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use memories::app::{self, AppError, IndexReport};
-use memories::config::{Config, DateRange, PathRules};
-use memories::faces::FaceDetector;
-use memories::index::Opened;
-use memories::movie::{self, Length, Resolution, Theme};
-use memories::plan;
+mod error;
+
+use error::{AppError, check_output};
+use memories_fs::write_atomically;
+use memories_library::analysis::decode_file;
+use memories_library::config::{Config, DateRange, PathRules};
+use memories_library::index::Opened;
+use memories_library::indexing::{self, IndexReport};
+use memories_library::plan;
+use memories_movie::{self as movie, Length, Resolution, Theme};
+use memories_vision::faces::{DECODE_SIDE, FaceDetector};
 
 /// Finds events, trips and "on this day" memories in a photo folder. The folder is only read;
 /// the index lives in your cache directory.
@@ -85,7 +90,7 @@ struct DetectArgs {
     #[arg(long)]
     json: bool,
     /// Report faces scoring at least this (0 to 1).
-    #[arg(long, default_value_t = memories::faces::DEFAULT_SCORE, value_name = "SCORE")]
+    #[arg(long, default_value_t = memories_vision::faces::DEFAULT_SCORE, value_name = "SCORE")]
     min_score: f32,
     /// No summary on stderr; skipped files are still reported.
     #[arg(short, long)]
@@ -278,10 +283,10 @@ fn main() -> ExitCode {
 fn run(dir: &Path, args: &RunArgs, explain: bool) -> Result<(), AppError> {
     let config = args.config()?;
     for path in args.output.iter().chain(&args.html) {
-        app::check_output(path, dir)?;
+        check_output(path, dir)?;
     }
     let rules = PathRules::new(&config.exclude.paths)?;
-    let report = app::index_folder(dir, args.cache.as_deref(), !args.quiet)?;
+    let report = indexing::index_folder(dir, args.cache.as_deref(), !args.quiet)?;
     if let Opened::Rebuilt { moved_to, reason } = &report.opened {
         eprintln!(
             "memories: warning: the index {} was not usable ({reason}); moved it to {} and rebuilt it",
@@ -294,16 +299,16 @@ fn run(dir: &Path, args: &RunArgs, explain: bool) -> Result<(), AppError> {
     }
     let today = args.today.unwrap_or_else(|| Local::now().date_naive());
     // People, so that hidden and excluded people's photos are kept out.
-    let faces = memories::people::library_faces(&report.records);
-    let book_path = memories::people::book_path(&report.index_path);
-    let mut book = memories::people::Book::load(&book_path)?;
-    let people = book.assign_library(&faces, memories::people::Params::default());
+    let faces = memories_library::people::library_faces(&report.records);
+    let book_path = memories_library::people::book_path(&report.index_path);
+    let mut book = memories_library::people::Book::load(&book_path)?;
+    let people = book.assign_library(&faces, memories_library::people::Params::default());
     book.save(&book_path)?;
-    let in_photos = memories::people::photo_people(&report.records, &faces, &people);
+    let in_photos = memories_library::people::photo_people(&report.records, &faces, &people);
     let plan = plan::make(&report.records, &config, &rules, today, &in_photos);
     if let Some(path) = &args.html {
-        let page = memories::plan_page::html(&plan, &report);
-        app::write_atomically(path, page.as_bytes())?;
+        let page = movie::plan_page::html(&plan, &report);
+        write_atomically(path, page.as_bytes())?;
         if !args.quiet {
             eprintln!("memories: wrote the plan page {}", path.display());
         }
@@ -341,7 +346,7 @@ fn run(dir: &Path, args: &RunArgs, explain: bool) -> Result<(), AppError> {
         text
     };
     match &args.output {
-        Some(path) => app::write_atomically(path, text.as_bytes())?,
+        Some(path) => write_atomically(path, text.as_bytes())?,
         None => {
             // A closed pipe (`memories DIR | head`) is not an error worth a message.
             let _ = std::io::stdout().write_all(text.as_bytes());
@@ -391,7 +396,7 @@ fn detect(args: &DetectArgs) {
     let mut skipped = 0usize;
     for path in &args.paths {
         if path.is_dir() {
-            let found = memories::scan::scan(path);
+            let found = memories_library::scan::scan(path);
             files.extend(found.photos.into_iter().map(|p| p.path));
             for s in &found.skipped {
                 eprintln!(
@@ -419,7 +424,12 @@ fn detect(args: &DetectArgs) {
             .par_iter()
             .map_init(
                 || FaceDetector::interpreted(args.min_score),
-                |detector, path| (path, detector.detect_file(path)),
+                |detector, path| {
+                    (
+                        path,
+                        decode_file(path, DECODE_SIDE).map(|d| detector.detect_decoded(&d)),
+                    )
+                },
             )
             .collect()
     } else {
@@ -427,7 +437,12 @@ fn detect(args: &DetectArgs) {
             .par_iter()
             .map_init(
                 || FaceDetector::new(args.min_score),
-                |detector, path| (path, detector.detect_file(path)),
+                |detector, path| {
+                    (
+                        path,
+                        decode_file(path, DECODE_SIDE).map(|d| detector.detect_decoded(&d)),
+                    )
+                },
             )
             .collect()
     };
@@ -486,7 +501,7 @@ fn detect(args: &DetectArgs) {
 
 /// `memories people`: index, cluster, apply the corrections given, and list the people.
 fn people(args: &PeopleArgs) -> Result<(), Box<dyn std::error::Error>> {
-    use memories::people::{Book, Params, book_path, contact_sheet, library_faces};
+    use memories_library::people::{Book, Params, book_path, contact_sheet, library_faces};
     // The sheets folder is created when missing, so it is compared with the photo folder
     // resolved as far as it exists: a check of its files' parent, which may not exist yet,
     // would let `--sheets PHOTOS/sheets` write into the photo folder.
@@ -496,7 +511,7 @@ fn people(args: &PeopleArgs) -> Result<(), Box<dyn std::error::Error>> {
             return Err(AppError::OutputInsideFolder { path: dir.clone() }.into());
         }
     }
-    let report = app::index_folder(&args.dir, args.cache.as_deref(), !args.quiet)?;
+    let report = indexing::index_folder(&args.dir, args.cache.as_deref(), !args.quiet)?;
     if !args.quiet {
         eprintln!("{}", status_line(&report));
     }
@@ -587,7 +602,7 @@ fn people(args: &PeopleArgs) -> Result<(), Box<dyn std::error::Error>> {
                 &mut std::io::Cursor::new(&mut jpeg),
                 image::ImageFormat::Jpeg,
             )?;
-            app::write_atomically(&dir.join(format!("person-{}.jpg", p.id)), &jpeg)?;
+            write_atomically(&dir.join(format!("person-{}.jpg", p.id)), &jpeg)?;
         }
     }
     Ok(())

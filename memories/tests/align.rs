@@ -3,13 +3,13 @@
 //! mean absolute difference per pixel, and the distance between the identity descriptors of our
 //! chip and of dlib's, for every fourth reference chip.
 
-use memories::align::chip;
-use memories::analysis::decode_rgb;
-use memories::embedding::FaceEmbedder;
-use memories::faces::FaceDetector;
-use memories::metadata::PhotoMeta;
-use memories::people::distance;
-use memories::scan::{Sniffed, sniff};
+use memories_library::analysis::decode_rgb;
+use memories_library::metadata::PhotoMeta;
+use memories_library::people::distance;
+use memories_library::scan::{Sniffed, sniff};
+use memories_vision::align::chip;
+use memories_vision::embedding::FaceEmbedder;
+use memories_vision::faces::FaceDetector;
 
 #[path = "support/shared_data.rs"]
 mod shared_data;

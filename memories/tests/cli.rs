@@ -758,11 +758,12 @@ fn on_this_day_shows_the_outing_within_three_days_of_its_date() {
 #[test]
 fn only_on_this_day_follows_the_date_across_a_year() {
     use chrono::{Datelike, NaiveDate};
-    use memories::config::{Config, PathRules};
-    use memories::{app, people, plan};
+    use memories_library::config::{Config, PathRules};
+    use memories_library::indexing::index_folder;
+    use memories_library::{people, plan};
 
     let dir = tempfile::tempdir().unwrap();
-    let report = app::index_folder(&demo(""), Some(&dir.path().join("i.sqlite")), false).unwrap();
+    let report = index_folder(&demo(""), Some(&dir.path().join("i.sqlite")), false).unwrap();
     let faces = people::library_faces(&report.records);
     let found = people::Book::default().assign_library(&faces, people::Params::default());
     let in_photos = people::photo_people(&report.records, &faces, &found);

@@ -8,8 +8,8 @@
 
 mod support;
 
-use memories::encode::{Audio, EncodeError, Mp4Writer, VideoFormat};
-use memories::soundtrack::{Style, synthesize};
+use memories_media::{Audio, EncodeError, Mp4Writer, VideoFormat};
+use memories_movie::soundtrack::{Style, synthesize};
 use std::path::Path;
 use support::media::{self, MediaFailure};
 

@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use chrono::NaiveDate;
-use memories::config::{Config, PathRules};
-use memories::encode::VideoFormat;
-use memories::movie::select::Similarity;
-use memories::movie::{self, FramePlan, Length, Movie, Resolution, Settings, Theme};
-use memories::{app, plan};
+use memories_library::config::{Config, PathRules};
+use memories_library::indexing::index_folder;
+use memories_library::plan;
+use memories_media::VideoFormat;
+use memories_movie::select::Similarity;
+use memories_movie::{self as movie, FramePlan, Length, Movie, Resolution, Settings, Theme};
 use support::media;
 
 fn demo(sub: &str) -> PathBuf {
@@ -34,7 +35,7 @@ fn memories_of(sub: &str) -> Vec<movie::Memory> {
 /// The plan and memories of the photos in `folder` as the command sees them on 28 November
 /// 2026 with the default settings, indexed into (or read from) `cache`.
 fn memories_in(folder: &Path, cache: &Path) -> (plan::Plan, Vec<movie::Memory>, PathBuf) {
-    let report = app::index_folder(folder, Some(cache), false).unwrap();
+    let report = index_folder(folder, Some(cache), false).unwrap();
     let config = Config::default();
     let rules = PathRules::new(&[]).unwrap();
     let today = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();

@@ -5,7 +5,7 @@
 
 mod support;
 
-use memories::encode::VideoFormat;
+use memories_media::VideoFormat;
 use std::path::Path;
 use std::process::Command;
 use support::media;

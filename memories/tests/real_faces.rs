@@ -2,7 +2,8 @@
 //! from `../shared/data/wider-dev` (skipped with a message when the folder is absent, a failure
 //! on CI).
 
-use memories::faces::{DEFAULT_SCORE, FaceDetector};
+use memories_library::analysis::decode_file;
+use memories_vision::faces::{DECODE_SIDE, DEFAULT_SCORE, FaceDetector};
 
 #[path = "support/shared_data.rs"]
 mod shared_data;
@@ -54,9 +55,8 @@ fn finds_most_faces_of_40_px_and_more_in_wider_validation_photos() {
     let (mut all, mut big) = ((0, 0), (0, 0));
     for (file, boxes) in annotations(&text) {
         photos += 1;
-        let detected = detector
-            .detect_file(&dir.join("images").join(&file))
-            .unwrap();
+        let decoded = decode_file(&dir.join("images").join(&file), DECODE_SIDE).unwrap();
+        let detected = detector.detect_decoded(&decoded);
         for f in &detected.faces {
             let alarm = boxes.iter().all(|b| iou(*b, [f.x, f.y, f.w, f.h]) < 0.3);
             all = (all.0 + 1, all.1 + usize::from(alarm));

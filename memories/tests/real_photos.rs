@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use chrono::NaiveDate;
-use memories::analysis::{Kind, hamming};
-use memories::app::{IndexReport, index_folder};
-use memories::config::{Config, PathRules};
-use memories::index::{Outcome, PhotoInfo};
-use memories::metadata::TimeSource;
-use memories::plan::{self, Exclusion, Plan};
+use memories_library::analysis::{Kind, hamming};
+use memories_library::config::{Config, PathRules};
+use memories_library::index::{Outcome, PhotoInfo};
+use memories_library::indexing::{IndexReport, index_folder};
+use memories_library::metadata::TimeSource;
+use memories_library::plan::{self, Exclusion, Plan};
 
 fn demo(sub: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -16,7 +16,7 @@
 
 #![allow(dead_code)]
 
-use memories::encode::VideoFormat;
+use memories_media::VideoFormat;
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

@@ -6,7 +6,7 @@
 //! a box are linear constraints on a rectangle's edges, so every rectangle on the straight path
 //! between the two ends satisfies them too: no frame of the shot can crop a face out.
 
-use crate::index::FaceBox;
+use memories_vision::faces::FaceBox;
 
 /// An axis-aligned rectangle in a photo's full-resolution, upright pixel coordinates.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -1,4 +1,5 @@
-//! On-device photo memories: finds the events, trips and "on this day" moments in a photo folder.
+//! Memories' photo library: finds the events, trips and "on this day" moments in a photo folder,
+//! and the people in it.
 //!
 //! The pipeline, one module per step:
 //!
@@ -7,37 +8,23 @@
 //! - [`metadata`] reads EXIF into [`metadata::PhotoMeta`]: capture time with its UTC offset
 //!   ([`metadata::CaptureTime`], falling back to the file time, flagged), GPS, orientation,
 //!   camera.
-//! - [`analysis`] decodes each photo once at reduced size ([`analysis::decode_rgb`], also the
-//!   entry point for a future face detector) and measures sharpness, exposure, a 64-bit dHash
-//!   and whether it looks like a screenshot or document ([`analysis::Analysis`]).
+//! - [`analysis`] decodes each photo once at reduced size ([`analysis::decode_rgb`], or
+//!   [`analysis::decode_file`] from a path) and measures sharpness, exposure, a 64-bit dHash and
+//!   whether it looks like a screenshot or document ([`analysis::Analysis`]).
 //! - [`index`] stores one [`index::Record`] per photo in SQLite outside the folder, so re-runs
-//!   only analyse new or changed files; [`app::index_folder`] runs that pass in parallel.
+//!   only analyse new or changed files; [`indexing::index_folder`] runs that pass in parallel,
+//!   with the face detector and embedding of `memories-vision` on each decoded photo.
 //! - [`config`] holds the thresholds and exclusions ([`config::Config`], TOML plus flags).
 //! - [`events`] groups photos into events, finds home and trips and "on this day" photos.
 //! - [`places`] names a position offline (the nearest GeoNames town, its region and country) and
 //!   [`titles`] names each memory from what it is: "Arezzo, October 2008", "Trip to Tuscany",
 //!   "With Ada", "This day, 9 years ago".
 //! - [`plan`] applies the exclusions and builds the [`plan::Plan`] that is printed.
-//! - [`faces`] runs the nnc-compiled face detector (`memories detect`).
-//! - [`align`] cuts an aligned 150x150 chip from a face's landmarks, and [`embedding`] computes
-//!   its identity descriptor with dlib's face recognition network, compiled by nnc.
-//! - [`people`] clusters descriptors into people and keeps the user's corrections
+//! - [`people`] clusters face descriptors into people and keeps the user's corrections
 //!   (`memories people`).
-//! - [`movie`] makes themed mini-movies of the memories: photo selection, a beat-cut timeline,
-//!   face-aware Ken Burns motion, title cards, transitions, colour grades, posters and
-//!   `index.html`.
 //!
-//! # Usage
-//!
-//! `memories <DIR>` indexes the folder and prints a summary; `memories plan <DIR>` lists every
-//! photo of each memory and why each excluded photo is out; `--json` prints one JSON object per
-//! photo, then one for home, then one per memory candidate. The index is stored in the user's
-//! cache directory (`~/.cache/memories/<folder>-<hash>.sqlite` on Linux) unless `--cache FILE`
-//! says otherwise; the photo folder itself is never written to. `memories <DIR> --out <OUT>`
-//! also writes each memory's poster (and, with the encoder, its movie) and an `index.html` into
-//! `OUT`, which may not be inside `DIR`; see [`movie`] for themes, lengths and what a movie is
-//! made of.
-//! `memories --help` lists every flag.
+//! Movies of the plan's memories are made by `memories-movie`; files are written by
+//! `memories-fs`; the `memories` binary puts them together.
 //!
 //! # Defaults and why
 //!
@@ -67,21 +54,14 @@
 //! - **Screenshots and documents are excluded** (`screenshots`, `documents`); see
 //!   [`analysis::classify`] for the rule.
 
-pub mod align;
 pub mod analysis;
-pub mod app;
 pub mod config;
-pub mod embedding;
-pub mod encode;
 pub mod events;
-pub mod faces;
 pub mod index;
+pub mod indexing;
 pub mod metadata;
-pub mod movie;
 pub mod people;
 pub mod places;
 pub mod plan;
-pub mod plan_page;
 pub mod scan;
-pub mod soundtrack;
 pub mod titles;

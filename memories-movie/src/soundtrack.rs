@@ -15,7 +15,7 @@
 //! out and is normalised to -1 dBFS. Noise (strings, drums) comes from a fixed-seed generator, so
 //! the same call always gives the same samples.
 
-use crate::encode::Audio;
+use memories_media::Audio;
 use std::f64::consts::TAU;
 
 /// 48 kHz stereo, what the MP4 writer's Opus encoder takes.

@@ -20,7 +20,9 @@ pub mod compose;
 pub mod motion;
 pub mod output;
 pub mod page;
+pub mod plan_page;
 pub mod select;
+pub mod soundtrack;
 pub mod theme;
 pub mod timeline;
 pub mod title;
@@ -32,9 +34,9 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 use thiserror::Error;
 
-use crate::analysis::{DecodeError, decode_rgb};
-use crate::index::PhotoInfo;
-use crate::plan::Plan;
+use memories_library::analysis::{DecodeError, decode_rgb};
+use memories_library::index::PhotoInfo;
+use memories_library::plan::Plan;
 use motion::{Direction, KenBurns, Rect};
 use select::{Candidate, Similarity};
 pub use theme::{SoundtrackStyle, Theme};
@@ -56,6 +58,18 @@ pub enum MovieError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Save(#[from] memories_fs::WriteError),
+    #[error(
+        "output folder {} is inside the photo folder {}, which memories never writes to; choose another --out (or add --force-out-inside)",
+        out.display(), root.display()
+    )]
+    OutInsideFolder { out: PathBuf, root: PathBuf },
+    #[error(
+        "no memory {id:?}; the memories are: {}",
+        if known.is_empty() { "none".to_string() } else { known.join(", ") }
+    )]
+    UnknownMemory { id: String, known: Vec<String> },
     /// The encoder's error names the movie file.
     #[error("{source}")]
     Encode {
@@ -185,12 +199,9 @@ pub fn encode_image(
     Ok(bytes.into_inner())
 }
 
-/// Writes a file atomically (temporary file and rename, [`crate::app::write_file_atomically`]).
+/// Writes a file atomically ([`memories_fs::write_atomically`]).
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), MovieError> {
-    crate::app::write_file_atomically(path, bytes).map_err(|source| MovieError::Write {
-        path: path.to_path_buf(),
-        source,
-    })
+    Ok(memories_fs::write_atomically(path, bytes)?)
 }
 
 /// One photo of a memory.
@@ -246,7 +257,7 @@ pub fn memories(plan: &Plan, root: &Path) -> Vec<Memory> {
         out.push(Memory {
             id: format!("event-{n}"),
             title: e.title.clone(),
-            dates: crate::titles::dates(e.start, e.end),
+            dates: memories_library::titles::dates(e.start, e.end),
             place: plan.place_line(e),
             photos: photos(&e.photos),
         });
@@ -262,8 +273,8 @@ pub fn memories(plan: &Plan, root: &Path) -> Vec<Memory> {
         out.push(Memory {
             id: format!("trip-{n}"),
             title: t.title.clone(),
-            dates: crate::titles::dates(first.start, last.end),
-            place: Some(crate::titles::trip_line(t.farthest_km)),
+            dates: memories_library::titles::dates(first.start, last.end),
+            place: Some(memories_library::titles::trip_line(t.farthest_km)),
             photos: photos(&ids),
         });
     }
@@ -276,7 +287,7 @@ pub fn memories(plan: &Plan, root: &Path) -> Vec<Memory> {
         out.push(Memory {
             id: format!("person-{}", m.person.id),
             title: m.title.clone(),
-            dates: crate::titles::dates(first, last),
+            dates: memories_library::titles::dates(first, last),
             place: None,
             photos: photos(&m.photos),
         });

@@ -138,6 +138,8 @@ pub enum BookError {
     Merged(u32, u32),
     #[error("no person has the face {0}")]
     NoFace(FaceKey),
+    #[error("people file {0}")]
+    Write(#[from] memories_fs::WriteError),
 }
 
 /// A person after a run: their id and the indices of their faces in the run's face list.
@@ -166,9 +168,9 @@ impl Book {
     }
 
     /// Writes the book to `path` atomically.
-    pub fn save(&self, path: &Path) -> Result<(), crate::app::AppError> {
+    pub fn save(&self, path: &Path) -> Result<(), BookError> {
         let json = serde_json::to_vec_pretty(self).expect("a book always serializes");
-        crate::app::write_atomically(path, &json)
+        Ok(memories_fs::write_atomically(path, &json)?)
     }
 
     fn entry_mut(&mut self, id: u32) -> Result<&mut Entry, BookError> {
@@ -631,7 +633,7 @@ pub struct LibraryFace<'a> {
     pub key: FaceKey,
     /// The photo's path below the folder (the first, when several files hold the same bytes).
     pub rel: &'a str,
-    pub face: crate::index::FaceBox,
+    pub face: memories_vision::faces::FaceBox,
     pub descriptor: &'a [f32],
 }
 
@@ -685,8 +687,8 @@ pub fn contact_sheet(
     rows: u32,
     side: u32,
 ) -> image::RgbImage {
-    use crate::align::chip;
     use crate::analysis::decode_rgb;
+    use memories_vision::align::chip;
     let shown = faces.len().min((columns * rows) as usize) as u32;
     let used_rows = shown.div_ceil(columns).max(1);
     let mut sheet =

@@ -6,9 +6,9 @@
 
 use image::RgbImage;
 
+use crate::Decoded;
 use crate::align::{CHIP_SIZE, chip};
-use crate::analysis::Decoded;
-use crate::index::FaceBox;
+use crate::faces::FaceBox;
 
 nnc::nnc! {
     /// dlib's face recognition ResNet for a 150x150 chip, f16 weights as shipped.

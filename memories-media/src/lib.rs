@@ -23,14 +23,12 @@ mod mp4;
 mod opus;
 mod yuv;
 
+use memories_fs::{AtomicFile, WriteError};
 use std::fmt;
-use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
-use tempfile::NamedTempFile;
 use yuv::Yuv420;
 
 /// Frames in flight between the caller and the encoder thread: enough to absorb jitter, few
@@ -82,12 +80,8 @@ impl Audio {
 /// What went wrong, and with which output file.
 #[derive(Debug, thiserror::Error)]
 pub enum EncodeError {
-    #[error("{}: {action}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        action: &'static str,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Write(#[from] WriteError),
     #[error("{}: unsupported video format {}x{} at {} fps: {reason}", path.display(), format.width, format.height, format.fps)]
     Format {
         path: PathBuf,
@@ -130,7 +124,7 @@ pub struct Mp4Writer {
     path: PathBuf,
     format: VideoFormat,
     /// The output being written; taken by `finish` to rename it into place.
-    temp: Option<NamedTempFile>,
+    temp: Option<AtomicFile>,
     frames: u64,
     /// Pictures to encode; `None` once finished or after the encoder thread stopped.
     to_encoder: Option<SyncSender<Yuv420>>,
@@ -172,25 +166,7 @@ impl Mp4Writer {
         if !(1..=120).contains(&format.fps) {
             return Err(format_error("the frame rate must be 1 to 120"));
         }
-        let dir = match path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => dir,
-            _ => Path::new("."),
-        };
-        let name = path
-            .file_name()
-            .map_or_else(|| "movie".into(), |n| n.to_string_lossy().into_owned());
-        let temp = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
-            .suffix(".partial")
-            // Readable like any file the user writes (the umask applies), not 0600 as temporary
-            // files are by default: the movie is for sharing and for a local web page.
-            .permissions(std::fs::Permissions::from_mode(0o666))
-            .tempfile_in(dir)
-            .map_err(|source| EncodeError::Io {
-                path: path.to_path_buf(),
-                action: "cannot create a temporary file beside it",
-                source,
-            })?;
+        let temp = AtomicFile::create(path)?;
         let mut encoder = h264::H264Encoder::new(format).map_err(|e| EncodeError::Video {
             path: path.to_path_buf(),
             message: e.to_string(),
@@ -226,11 +202,7 @@ impl Mp4Writer {
                     pps: encoder.pps.take(),
                 })
             })
-            .map_err(|source| EncodeError::Io {
-                path: path.to_path_buf(),
-                action: "cannot start the encoder thread",
-                source,
-            })?;
+            .map_err(memories_fs::step(path, "cannot start the encoder thread"))?;
         Ok(Mp4Writer {
             path: path.to_path_buf(),
             format,
@@ -340,35 +312,17 @@ impl Mp4Writer {
             },
         ];
 
-        let io_error = |action| {
-            let path = self.path.clone();
-            move |source| EncodeError::Io {
-                path,
-                action,
-                source,
-            }
-        };
         let temp = self.temp.take().ok_or_else(|| EncodeError::NoFrames {
             path: self.path.clone(),
         })?;
-        let mut out = BufWriter::with_capacity(1 << 20, temp.as_file());
-        mp4::write(&mut out, &tracks).map_err(io_error("cannot write the temporary file"))?;
-        out.flush()
-            .map_err(io_error("cannot write the temporary file"))?;
+        let mut out = BufWriter::with_capacity(1 << 20, temp.file());
+        let written = mp4::write(&mut out, &tracks).and_then(|()| out.flush());
         drop(out);
-        temp.as_file()
-            .sync_all()
-            .map_err(io_error("cannot flush the temporary file to disk"))?;
-        let path = self.path.clone();
-        temp.persist(&path)
-            .map_err(|e| e.error)
-            .map_err(io_error("cannot rename the temporary file into place"))?;
-        // The rename itself is durable once the directory is synced.
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(io_error("cannot sync the directory"))?;
-        }
+        written.map_err(memories_fs::step(
+            &self.path,
+            "cannot write the temporary file",
+        ))?;
+        temp.commit()?;
         Ok(())
     }
 

@@ -8,11 +8,11 @@
 //! the event is represented. The result is in time order and depends only on the photos' data:
 //! the same input always gives the same movie.
 
-use crate::analysis::hamming;
-use crate::index::PhotoInfo;
+use memories_library::analysis::hamming;
+use memories_library::index::PhotoInfo;
 
 /// Settings for collapsing near-duplicates; the defaults are the planner's
-/// ([`crate::config::Exclude`]).
+/// ([`memories_library::config::Exclude`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Similarity {
     /// Photos whose dHashes differ in at most this many of 64 bits look alike...

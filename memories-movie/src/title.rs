@@ -1,8 +1,8 @@
 //! Text on frames: the title card that opens a movie and the caption of its poster.
 //!
 //! Text is rasterized with `ab_glyph` from DejaVu Sans (bold for titles, book for the lines
-//! under them), bundled as Latin subsets in `memories/assets` (licence in
-//! `memories/assets/FONTS.md`), so a movie looks the same on every machine and needs no system
+//! under them), bundled as Latin subsets in `memories-movie/assets` (licence in
+//! `memories-movie/assets/FONTS.md`), so a movie looks the same on every machine and needs no system
 //! fonts. Titles sit over a blurred, darkened copy of the first photo: white text on a dark,
 //! featureless background is legible whatever the photo.
 
@@ -13,8 +13,8 @@ use image::imageops;
 use super::compose::{Packed, sample, toward_level};
 use super::motion::Rect;
 
-static BOLD: &[u8] = include_bytes!("../../assets/DejaVuSans-Bold-subset.ttf");
-static BOOK: &[u8] = include_bytes!("../../assets/DejaVuSans-subset.ttf");
+static BOLD: &[u8] = include_bytes!("../assets/DejaVuSans-Bold-subset.ttf");
+static BOOK: &[u8] = include_bytes!("../assets/DejaVuSans-subset.ttf");
 
 /// The words on a title card or poster: a title and a few smaller lines (dates, place).
 #[derive(Debug, Clone, PartialEq)]

@@ -14,7 +14,7 @@ use crate::events::{self, Home, Moment, distance_km};
 use crate::index::{Outcome, PhotoInfo, Record};
 use crate::metadata::GeoPoint;
 use crate::places::{self, Place};
-use crate::titles;
+use crate::titles::{self, plural, when};
 
 /// Why a photo is kept out of memories.
 #[derive(Debug, Clone, PartialEq)]
@@ -404,31 +404,6 @@ fn mark_duplicates(photos: &mut [PlannedPhoto], config: &Config) {
                 bits,
             });
         }
-    }
-}
-
-pub(crate) fn when(start: NaiveDateTime, end: NaiveDateTime) -> String {
-    if start.date() == end.date() {
-        format!(
-            "{} {}–{}",
-            start.format("%Y-%m-%d %a"),
-            start.format("%H:%M"),
-            end.format("%H:%M")
-        )
-    } else {
-        format!(
-            "{} – {}",
-            start.format("%Y-%m-%d %a %H:%M"),
-            end.format("%Y-%m-%d %a %H:%M")
-        )
-    }
-}
-
-pub(crate) fn plural(n: usize, one: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {one}s")
     }
 }
 

@@ -18,6 +18,7 @@ use thiserror::Error;
 use crate::analysis::Analysis;
 use crate::metadata::PhotoMeta;
 use crate::scan::Format;
+use memories_vision::faces::FaceBox;
 
 /// Bump when the table layout or the meaning of stored analysis changes; older indexes are then
 /// rebuilt rather than migrated, since everything in them can be recomputed.
@@ -57,32 +58,6 @@ pub struct PhotoInfo {
     /// for a face without landmarks).
     #[serde(default)]
     pub descriptors: Vec<Option<Vec<f32>>>,
-}
-
-/// One detected face.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct FaceBox {
-    pub x: f32,
-    pub y: f32,
-    pub w: f32,
-    pub h: f32,
-    pub score: f32,
-    /// Right eye, left eye, nose tip, right and left mouth corners, as the person sees them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub landmarks: Option<[(f32, f32); 5]>,
-}
-
-impl From<&nnc::detect::Face> for FaceBox {
-    fn from(f: &nnc::detect::Face) -> Self {
-        FaceBox {
-            x: f.x,
-            y: f.y,
-            w: f.w,
-            h: f.h,
-            score: f.score,
-            landmarks: f.landmarks,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -7,6 +7,7 @@
 
 use std::io::Cursor;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
 
 use image::imageops::{self, FilterType};
 use image::metadata::Orientation;
@@ -14,7 +15,10 @@ use image::{DynamicImage, GrayImage, ImageFormat, RgbImage};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
-use crate::scan::Format;
+use memories_vision::Decoded;
+
+use crate::metadata::PhotoMeta;
+use crate::scan::{self, Format, Sniffed};
 
 /// Long side, in pixels, of the image the measures are computed on. Sharpness and flatness depend
 /// on scale, so every photo is measured at the same size; 512 px keeps edges of a typical photo
@@ -33,13 +37,43 @@ pub enum DecodeError {
     Empty,
 }
 
-/// A decoded photo, upright (EXIF orientation applied) and at most the requested size.
-#[derive(Debug, Clone)]
-pub struct Decoded {
-    pub image: RgbImage,
-    /// Full-resolution size after orientation, e.g. 3024x4032 for a portrait phone photo.
-    pub full_width: u32,
-    pub full_height: u32,
+/// Largest number of pixels a photo may declare before it is refused as a decompression bomb
+/// (about 200 megapixels: larger than any camera's output).
+pub const MAX_PIXELS: u64 = 200_000_000;
+
+/// Reads, checks and decodes the photo at `path` to an upright image whose long side is at most
+/// `max_side`. The error is a one-line reason fit to print next to the path.
+pub fn decode_file(path: &Path, max_side: u32) -> Result<Decoded, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
+    let format = match scan::sniff(&bytes) {
+        Sniffed::Image(format) => format,
+        Sniffed::Heif => return Err("HEIC/HEIF is not supported".to_string()),
+        Sniffed::Video => return Err("a video, not a photo".to_string()),
+        Sniffed::Unknown if bytes.is_empty() => return Err("empty file".to_string()),
+        Sniffed::Unknown => return Err("not a JPEG, PNG or WebP image".to_string()),
+    };
+    check_dimensions(&bytes, format)?;
+    let meta = PhotoMeta::read(&bytes, std::time::SystemTime::UNIX_EPOCH);
+    decode_rgb(&bytes, format, meta.orientation, max_side).map_err(|e| e.to_string())
+}
+
+/// Refuses images whose header declares more than [`MAX_PIXELS`], before decoding anything.
+fn check_dimensions(bytes: &[u8], format: Format) -> Result<(), String> {
+    let image_format = match format {
+        Format::Jpeg => image::ImageFormat::Jpeg,
+        Format::Png => image::ImageFormat::Png,
+        Format::WebP => image::ImageFormat::WebP,
+    };
+    let reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), image_format);
+    let (w, h) = reader
+        .into_dimensions()
+        .map_err(|e| format!("corrupt or unsupported image: {e}"))?;
+    if u64::from(w) * u64::from(h) > MAX_PIXELS {
+        return Err(format!(
+            "{w}x{h} pixels is more than the {MAX_PIXELS} allowed (decompression bomb?)"
+        ));
+    }
+    Ok(())
 }
 
 /// Decodes `bytes` to an upright RGB image whose long side is at most `max_side`.

@@ -179,6 +179,34 @@ pub fn coordinates(point: GeoPoint) -> String {
     format!("{:.2}° {ns}, {:.2}° {ew}", point.lat.abs(), point.lon.abs())
 }
 
+/// A time span as the plan shows it: "2008-10-11 Sat 10:02–16:40", or both ends in full when
+/// it crosses midnight.
+pub fn when(start: NaiveDateTime, end: NaiveDateTime) -> String {
+    if start.date() == end.date() {
+        format!(
+            "{} {}–{}",
+            start.format("%Y-%m-%d %a"),
+            start.format("%H:%M"),
+            end.format("%H:%M")
+        )
+    } else {
+        format!(
+            "{} – {}",
+            start.format("%Y-%m-%d %a %H:%M"),
+            end.format("%Y-%m-%d %a %H:%M")
+        )
+    }
+}
+
+/// "1 photo", "3 photos".
+pub fn plural(n: usize, one: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {one}s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,8 +9,8 @@ use super::{
     FrameSink, Memory, Movie, MovieError, PngFrames, RenderStats, Settings, Tee, encode_image,
     memories, page, poster, render, write_file,
 };
-use crate::app::{AppError, resolve};
-use crate::plan::Plan;
+use memories_fs::resolve;
+use memories_library::plan::Plan;
 
 /// What to write.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,13 +49,13 @@ pub struct Written {
 
 /// Refuses an output folder inside the (canonical) photo folder unless forced: memories
 /// never writes to the photo folder, and posters there would be indexed as photos next time.
-pub fn check_out_dir(out: &Path, root: &Path, force: bool) -> Result<PathBuf, AppError> {
-    let resolved = resolve(out).map_err(|source| AppError::Output {
+pub fn check_out_dir(out: &Path, root: &Path, force: bool) -> Result<PathBuf, MovieError> {
+    let resolved = resolve(out).map_err(|source| MovieError::Write {
         path: out.to_path_buf(),
         source,
     })?;
     if resolved.starts_with(root) && !force {
-        return Err(AppError::OutInsideFolder {
+        return Err(MovieError::OutInsideFolder {
             out: out.to_path_buf(),
             root: root.to_path_buf(),
         });
@@ -76,14 +76,14 @@ pub fn write_folder(
     options: &Options,
     similar: &Similarity,
     mut log: impl FnMut(Note<'_>),
-) -> Result<Vec<Written>, AppError> {
+) -> Result<Vec<Written>, MovieError> {
     let out = check_out_dir(out, root, options.force_inside)?;
     let frames_dir = match &options.frames_dir {
         Some(dir) => Some(check_out_dir(dir, root, options.force_inside)?),
         None => None,
     };
     for dir in std::iter::once(&out).chain(&frames_dir) {
-        std::fs::create_dir_all(dir).map_err(|source| AppError::Output {
+        std::fs::create_dir_all(dir).map_err(|source| MovieError::Write {
             path: dir.clone(),
             source,
         })?;
@@ -91,7 +91,7 @@ pub fn write_folder(
     let all = memories(plan, root);
     for id in &options.only {
         if !all.iter().any(|m| &m.id == id) {
-            return Err(AppError::UnknownMemory {
+            return Err(MovieError::UnknownMemory {
                 id: id.clone(),
                 known: all.iter().map(|m| m.id.clone()).collect(),
             });
@@ -227,17 +227,17 @@ fn render_movie(
     frames_dir: Option<&Path>,
 ) -> Result<Rendered, MovieError> {
     let path = out.join(format!("{}.mp4", movie.memory.id));
-    let encode_error = |e: crate::encode::EncodeError| MovieError::Encode {
+    let encode_error = |e: memories_media::EncodeError| MovieError::Encode {
         path: path.clone(),
         source: Box::new(e),
     };
     let (width, height) = movie.frame_size();
-    let format = crate::encode::VideoFormat {
+    let format = memories_media::VideoFormat {
         width: width as u32,
         height: height as u32,
         fps: movie.timeline.fps,
     };
-    let writer = crate::encode::Mp4Writer::create(&path, format).map_err(encode_error)?;
+    let writer = memories_media::Mp4Writer::create(&path, format).map_err(encode_error)?;
     let mut mp4 = Mp4Sink {
         writer,
         path: path.clone(),
@@ -267,7 +267,7 @@ fn render_movie(
 
 /// The MP4 writer as a frame sink.
 struct Mp4Sink {
-    writer: crate::encode::Mp4Writer,
+    writer: memories_media::Mp4Writer,
     path: PathBuf,
 }
 

@@ -8,10 +8,11 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::app::IndexReport;
-use crate::movie::page::escape as esc;
-use crate::plan::{EventPlan, Plan, PlannedPhoto, plural, when};
-use crate::titles;
+use crate::page::escape as esc;
+use memories_library::indexing::IndexReport;
+use memories_library::plan::{EventPlan, Plan, PlannedPhoto};
+use memories_library::titles;
+use memories_library::titles::{plural, when};
 
 const STYLE: &str = "
 body { font: 15px/1.4 system-ui, sans-serif; margin: 2em auto; max-width: 72em; padding: 0 1em; color: #222; }

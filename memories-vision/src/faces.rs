@@ -4,10 +4,11 @@
 //! portrait, 16:9) at five pyramid scales; the detector picks the shape closest to each photo's
 //! aspect ratio. Boxes come back in the photo's full-resolution, upright pixel coordinates.
 
-use crate::analysis::{self, Decoded};
-use crate::scan::{self, Format, Sniffed};
 use nnc::detect::{Detector, Face, InterpretedPyramid, Pyramid, RgbView, Settings};
+use serde::{Deserialize, Serialize};
 use std::path::Path;
+
+use crate::Decoded;
 
 nnc::nnc! {
     /// The face student, compiled for 640x480, 480x640 and 640x360 frames and five scales each.
@@ -29,9 +30,31 @@ pub const DECODE_SIDE: u32 = 640;
 /// against 0.22 at 0.5 (models/train/REPORT.md): lower thresholds mostly add false alarms.
 pub const DEFAULT_SCORE: f32 = 0.9;
 
-/// Largest number of pixels a photo may declare before it is refused as a decompression bomb
-/// (about 200 megapixels: larger than any camera's output).
-pub const MAX_PIXELS: u64 = 200_000_000;
+/// One detected face.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FaceBox {
+    pub x: f32,
+    pub y: f32,
+    pub w: f32,
+    pub h: f32,
+    pub score: f32,
+    /// Right eye, left eye, nose tip, right and left mouth corners, as the person sees them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub landmarks: Option<[(f32, f32); 5]>,
+}
+
+impl From<&nnc::detect::Face> for FaceBox {
+    fn from(f: &nnc::detect::Face) -> Self {
+        FaceBox {
+            x: f.x,
+            y: f.y,
+            w: f.w,
+            h: f.h,
+            score: f.score,
+            landmarks: f.landmarks,
+        }
+    }
+}
 
 /// Faces found in one photo.
 #[derive(Debug, Clone)]
@@ -125,41 +148,4 @@ impl<P: Pyramid> FaceDetector<P> {
             faces,
         }
     }
-
-    /// Reads, checks and decodes the photo at `path`, then finds its faces. The error is a
-    /// one-line reason fit to print next to the path.
-    pub fn detect_file(&mut self, path: &Path) -> Result<PhotoFaces, String> {
-        let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
-        let format = match scan::sniff(&bytes) {
-            Sniffed::Image(format) => format,
-            Sniffed::Heif => return Err("HEIC/HEIF is not supported".to_string()),
-            Sniffed::Video => return Err("a video, not a photo".to_string()),
-            Sniffed::Unknown if bytes.is_empty() => return Err("empty file".to_string()),
-            Sniffed::Unknown => return Err("not a JPEG, PNG or WebP image".to_string()),
-        };
-        check_dimensions(&bytes, format)?;
-        let meta = crate::metadata::PhotoMeta::read(&bytes, std::time::SystemTime::UNIX_EPOCH);
-        let decoded = analysis::decode_rgb(&bytes, format, meta.orientation, DECODE_SIDE)
-            .map_err(|e| e.to_string())?;
-        Ok(self.detect_decoded(&decoded))
-    }
-}
-
-/// Refuses images whose header declares more than [`MAX_PIXELS`], before decoding anything.
-fn check_dimensions(bytes: &[u8], format: Format) -> Result<(), String> {
-    let image_format = match format {
-        Format::Jpeg => image::ImageFormat::Jpeg,
-        Format::Png => image::ImageFormat::Png,
-        Format::WebP => image::ImageFormat::WebP,
-    };
-    let reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), image_format);
-    let (w, h) = reader
-        .into_dimensions()
-        .map_err(|e| format!("corrupt or unsupported image: {e}"))?;
-    if u64::from(w) * u64::from(h) > MAX_PIXELS {
-        return Err(format!(
-            "{w}x{h} pixels is more than the {MAX_PIXELS} allowed (decompression bomb?)"
-        ));
-    }
-    Ok(())
 }
