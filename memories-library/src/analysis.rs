@@ -343,8 +343,42 @@ pub fn dhash(grey: &GrayImage) -> u64 {
     hash
 }
 
+/// How many of the 64 bits two dHashes differ in.
 pub fn hamming(a: u64, b: u64) -> u32 {
     (a ^ b).count_ones()
+}
+
+/// Groups near-duplicates: `photos` are `(id, seconds, dHash)` in time order, and a photo joins
+/// the oldest group that has a member taken at most `window_secs` before it whose dHash is within
+/// `bits`; otherwise it starts a group. A burst drifting slowly (a panning shot) stays one group.
+/// The groups hold the ids, in time order; the planner and the movie's selection both use this.
+pub fn bursts(
+    photos: impl IntoIterator<Item = (usize, i64, u64)>,
+    window_secs: i64,
+    bits: u32,
+) -> Vec<Vec<usize>> {
+    let mut groups: Vec<Vec<(usize, i64, u64)>> = Vec::new();
+    let mut open: Vec<usize> = Vec::new(); // indices into `groups` that may still grow
+    for (id, t, hash) in photos {
+        let near = |&(_, tm, _): &(usize, i64, u64)| t - tm <= window_secs;
+        open.retain(|&g| groups[g].iter().any(near));
+        let similar = open.iter().copied().find(|&g| {
+            groups[g]
+                .iter()
+                .any(|m| near(m) && hamming(m.2, hash) <= bits)
+        });
+        match similar {
+            Some(g) => groups[g].push((id, t, hash)),
+            None => {
+                groups.push(vec![(id, t, hash)]);
+                open.push(groups.len() - 1);
+            }
+        }
+    }
+    groups
+        .into_iter()
+        .map(|g| g.into_iter().map(|(id, _, _)| id).collect())
+        .collect()
 }
 
 /// Full sizes of common phone, tablet and monitor screens, landscape.
@@ -441,6 +475,27 @@ pub fn classify(look: &Look) -> Kind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bursts_group_lookalikes_within_the_window_and_follow_a_drift() {
+        // 0, 1, 2 drift by 4 bits a frame (0 and 2 are 8 apart, 2 and 3 would be 12): one group.
+        // 3 looks like 0 but comes 700 s after 2, the last member: too late. 4 is unlike all.
+        let photos = [
+            (0, 0, 0x0000),
+            (1, 60, 0x000f),
+            (2, 120, 0x00ff),
+            (3, 820, 0x0000),
+            (4, 830, 0xffff_ffff),
+        ];
+        assert_eq!(
+            bursts(photos, 600, 4),
+            vec![vec![0, 1, 2], vec![3], vec![4]]
+        );
+        // A photo like members of two open groups joins the older one.
+        let photos = [(0, 0, 0x00), (1, 10, 0xff), (2, 20, 0x0f)];
+        assert_eq!(bursts(photos, 600, 4), vec![vec![0, 2], vec![1]]);
+        assert!(bursts([], 600, 8).is_empty());
+    }
     use image::Rgb;
 
     fn check_fit(w: u32, h: u32, max: u32, expect: (u32, u32)) {

@@ -8,7 +8,7 @@ use std::fmt::{self, Write as _};
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use serde_json::json;
 
-use crate::analysis::{Kind, hamming};
+use crate::analysis::{Kind, bursts, hamming};
 use crate::config::{Config, PathRules};
 use crate::events::{self, Home, Moment, distance_km};
 use crate::index::{Outcome, PhotoInfo, Record};
@@ -363,27 +363,16 @@ fn person_exclusion(tags: Option<&Vec<PersonTag>>, config: &Config) -> Option<Ex
 /// `duplicate_bits`, and keeps only the best of each group. Photos must be in time order.
 fn mark_duplicates(photos: &mut [PlannedPhoto], config: &Config) {
     let window = (config.exclude.burst_minutes * 60.0) as i64;
-    let time = |p: &PlannedPhoto| p.info.meta.taken.timeline_secs();
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    let mut open: Vec<usize> = Vec::new(); // indices into `groups` that may still grow
-    for i in (0..photos.len()).filter(|&i| photos[i].excluded.is_none()) {
-        let t = time(&photos[i]);
-        open.retain(|&g| groups[g].iter().any(|&m| t - time(&photos[m]) <= window));
-        let similar = open.iter().copied().find(|&g| {
-            groups[g].iter().any(|&m| {
-                t - time(&photos[m]) <= window
-                    && hamming(photos[m].info.analysis.dhash, photos[i].info.analysis.dhash)
-                        <= config.exclude.duplicate_bits
-            })
-        });
-        match similar {
-            Some(g) => groups[g].push(i),
-            None => {
-                groups.push(vec![i]);
-                open.push(groups.len() - 1);
-            }
-        }
-    }
+    let groups = bursts(
+        (0..photos.len())
+            .filter(|&i| photos[i].excluded.is_none())
+            .map(|i| {
+                let p = &photos[i];
+                (i, p.info.meta.taken.timeline_secs(), p.info.analysis.dhash)
+            }),
+        window,
+        config.exclude.duplicate_bits,
+    );
     for group in groups.iter().filter(|g| g.len() > 1) {
         let best = *group
             .iter()

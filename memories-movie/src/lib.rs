@@ -78,12 +78,14 @@ pub enum MovieError {
     },
 }
 
-/// The frame size of a movie.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// The frame size of a movie (`--resolution`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum Resolution {
     /// 1280x720.
+    #[value(name = "720p")]
     Hd720,
     /// 1920x1080.
+    #[value(name = "1080p")]
     Hd1080,
 }
 

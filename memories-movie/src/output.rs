@@ -40,8 +40,8 @@ pub struct Written {
     pub shots: usize,
     pub duration_secs: f64,
     pub poster: PathBuf,
-    /// The movie file, once an encoder writes one.
-    pub movie: Option<PathBuf>,
+    /// The movie file.
+    pub movie: PathBuf,
     pub frames: Vec<PathBuf>,
     /// Present when frames were rendered.
     pub stats: Option<RenderStats>,
@@ -161,7 +161,7 @@ pub fn write_folder(
             place: w.memory.place.clone(),
             photos: w.memory.photos.len(),
             poster: file_name(&w.poster),
-            movie: w.movie.as_deref().map(file_name),
+            movie: Some(file_name(&w.movie)),
         })
         .collect();
     let folder = root
@@ -214,7 +214,7 @@ fn file_name(path: &Path) -> String {
 
 /// What [`render_movie`] wrote.
 struct Rendered {
-    movie: Option<PathBuf>,
+    movie: PathBuf,
     frames: Vec<PathBuf>,
     stats: Option<RenderStats>,
 }
@@ -259,7 +259,7 @@ fn render_movie(
     let audio = crate::soundtrack::synthesize(style, bpm, seconds);
     mp4.writer.finish(&audio).map_err(encode_error)?;
     Ok(Rendered {
-        movie: Some(path),
+        movie: path,
         frames: frames.map(|f| f.written).unwrap_or_default(),
         stats: Some(stats),
     })

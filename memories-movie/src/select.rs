@@ -8,7 +8,7 @@
 //! the event is represented. The result is in time order and depends only on the photos' data:
 //! the same input always gives the same movie.
 
-use memories_library::analysis::hamming;
+use memories_library::analysis::bursts;
 use memories_library::index::PhotoInfo;
 
 /// Settings for collapsing near-duplicates; the defaults are the planner's
@@ -89,23 +89,14 @@ fn better(a: &Candidate, b: &Candidate) -> std::cmp::Ordering {
     b.score.total_cmp(&a.score).then_with(|| a.rel.cmp(&b.rel))
 }
 
-/// The best photo of each group of near-duplicates, in time order. A photo joins a group when it
-/// looks like any member taken within the burst window, so a burst drifting slowly (a panning
-/// shot) stays one group, as in the planner's rule.
+/// The best photo of each group of near-duplicates, in time order; the groups are the
+/// planner's ([`bursts`]).
 pub fn collapse_bursts(photos: &[Candidate], similar: &Similarity) -> Vec<usize> {
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    for (i, p) in photos.iter().enumerate() {
-        let joined = groups.iter_mut().rev().find(|g| {
-            g.iter().any(|&m| {
-                (p.time - photos[m].time).abs() <= similar.burst_secs
-                    && hamming(p.dhash, photos[m].dhash) <= similar.duplicate_bits
-            })
-        });
-        match joined {
-            Some(g) => g.push(i),
-            None => groups.push(vec![i]),
-        }
-    }
+    let groups = bursts(
+        photos.iter().enumerate().map(|(i, p)| (i, p.time, p.dhash)),
+        similar.burst_secs,
+        similar.duplicate_bits,
+    );
     let mut best: Vec<usize> = groups
         .iter()
         .map(|g| {

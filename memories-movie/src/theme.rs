@@ -6,8 +6,8 @@
 
 use std::fmt;
 
-/// How a movie looks, moves and sounds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// How a movie looks, moves and sounds (`--theme`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum Theme {
     /// Slow and cool: long shots, long crossfades and a dip to black, desaturated with lifted blacks.
     Chill,

@@ -10,8 +10,8 @@ use super::theme::{Theme, Transition};
 /// Frames per second of every movie.
 pub const FPS: u32 = 30;
 
-/// How long a movie should be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// How long a movie should be (`--length`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum Length {
     /// About 18 s (15 to 20): a story or a message, watched to the end.
     Short,

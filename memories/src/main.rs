@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use chrono::{Local, NaiveDate};
 use clap::error::ErrorKind;
-use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 mod error;
 
@@ -171,14 +171,14 @@ struct RunArgs {
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// The movies' pace, transitions, colour and music.
-    #[arg(long, value_enum, default_value_t = ThemeArg::Gentle, requires = "out")]
-    theme: ThemeArg,
+    #[arg(long, value_enum, default_value_t = Theme::Gentle, requires = "out")]
+    theme: Theme,
     /// Movie length: short (15-20 s), medium (30-45 s) or long (60-90 s).
-    #[arg(long, value_enum, default_value_t = LengthArg::Medium, requires = "out")]
-    length: LengthArg,
+    #[arg(long, value_enum, default_value_t = Length::Medium, requires = "out")]
+    length: Length,
     /// Frame size of the movies.
-    #[arg(long, value_enum, default_value_t = ResolutionArg::P720, requires = "out")]
-    resolution: ResolutionArg,
+    #[arg(long, value_enum, default_value_t = Resolution::Hd720, requires = "out")]
+    resolution: Resolution,
     /// Make only this memory (an id such as event-0, as listed by --json); repeatable.
     #[arg(long = "memory", value_name = "ID", requires = "out")]
     memories: Vec<String>,
@@ -189,28 +189,6 @@ struct RunArgs {
     /// Allow --out (and --frames-dir) inside the photo folder.
     #[arg(long, requires = "out")]
     force_out_inside: bool,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum ThemeArg {
-    Chill,
-    Gentle,
-    Uplifting,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum LengthArg {
-    Short,
-    Medium,
-    Long,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum ResolutionArg {
-    #[value(name = "720p")]
-    P720,
-    #[value(name = "1080p")]
-    P1080,
 }
 
 impl RunArgs {
@@ -355,20 +333,9 @@ fn run(dir: &Path, args: &RunArgs, explain: bool) -> Result<(), AppError> {
     if let Some(out) = &args.out {
         let options = movie::output::Options {
             settings: movie::Settings {
-                theme: match args.theme {
-                    ThemeArg::Chill => Theme::Chill,
-                    ThemeArg::Gentle => Theme::Gentle,
-                    ThemeArg::Uplifting => Theme::Uplifting,
-                },
-                length: match args.length {
-                    LengthArg::Short => Length::Short,
-                    LengthArg::Medium => Length::Medium,
-                    LengthArg::Long => Length::Long,
-                },
-                resolution: match args.resolution {
-                    ResolutionArg::P720 => Resolution::Hd720,
-                    ResolutionArg::P1080 => Resolution::Hd1080,
-                },
+                theme: args.theme,
+                length: args.length,
+                resolution: args.resolution,
             },
             only: args.memories.clone(),
             frames_dir: args.frames_dir.clone(),
