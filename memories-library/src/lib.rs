@@ -19,7 +19,8 @@
 //! - [`places`] names a position offline (the nearest GeoNames town, its region and country) and
 //!   [`titles`] names each memory from what it is: "Arezzo, October 2008", "Trip to Tuscany",
 //!   "With Ada", "This day, 9 years ago".
-//! - [`plan`] applies the exclusions and builds the [`plan::Plan`] that is printed.
+//! - [`plan`] applies the exclusions and builds the [`plan::Plan`] that is printed, as text or
+//!   as the typed JSON rows of [`rows`].
 //! - [`people`] clusters face descriptors into people and keeps the user's corrections
 //!   (`memories people`).
 //!
@@ -63,5 +64,6 @@ pub mod metadata;
 pub mod people;
 pub mod places;
 pub mod plan;
+pub mod rows;
 pub mod scan;
 pub mod titles;

@@ -1,12 +1,11 @@
 //! Turns the index into memory candidates: decides which photos are kept out and why, groups the
 //! rest into events, trips and "on this day" sets, and renders the result for people (summary,
-//! full plan) and for scripts (JSON lines).
+//! full plan); [`crate::rows`] gives the same for scripts, as JSON lines.
 
 use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
-use serde_json::json;
 
 use crate::analysis::{Kind, bursts, hamming};
 use crate::config::{Config, PathRules};
@@ -48,7 +47,8 @@ impl fmt::Display for Exclusion {
 }
 
 impl Exclusion {
-    fn key(&self) -> &'static str {
+    /// A stable name for scripts: "near-duplicate".
+    pub fn key(&self) -> &'static str {
         match self {
             Exclusion::Path { .. } => "path",
             Exclusion::Date { .. } => "date",
@@ -641,118 +641,6 @@ impl Plan {
         }
         out
     }
-
-    /// One JSON object per photo (and per photo that could not be analysed), one for home when
-    /// there is one, then one per memory candidate.
-    pub fn json_lines(&self) -> Vec<serde_json::Value> {
-        let mut lines = Vec::new();
-        let home_country = self.home_place.map(|h| h.country_code);
-        for p in &self.photos {
-            let m = &p.info.meta;
-            let a = &p.info.analysis;
-            lines.push(json!({
-                "type": "photo",
-                "path": p.rel,
-                "format": p.info.format,
-                "taken": m.taken.local.format("%Y-%m-%dT%H:%M:%S").to_string(),
-                "offset_minutes": m.taken.offset_minutes,
-                "time_source": m.taken.source,
-                "gps": m.gps.map(|g| json!({"lat": g.lat, "lon": g.lon})),
-                "place": p.place.map(|place| place_json(&place, home_country)),
-                "camera": m.camera(),
-                "orientation": m.orientation,
-                "width": a.width,
-                "height": a.height,
-                "sharpness": a.sharpness,
-                "exposure": a.exposure,
-                "dhash": format!("{:016x}", a.dhash),
-                "kind": a.look.kind,
-                "faces": p.info.faces,
-                "excluded": p.excluded.as_ref().map(|e| json!({"reason": e.key(), "detail": e.to_string()})),
-            }));
-        }
-        for (rel, problem) in &self.failed {
-            lines.push(json!({"type": "problem", "path": rel, "problem": problem}));
-        }
-        let paths = |ids: &[usize]| -> Vec<&str> {
-            ids.iter().map(|&i| self.photos[i].rel.as_str()).collect()
-        };
-        let point = |g: Option<GeoPoint>| g.map(|g| json!({"lat": g.lat, "lon": g.lon}));
-        if let Some(h) = &self.home {
-            lines.push(json!({
-                "type": "home",
-                "centre": point(Some(h.centre)),
-                "place": self.home_place.map(|place| place_json(&place, home_country)),
-                "name": self.home_line(),
-                "photos": h.photos,
-                "days": h.days,
-            }));
-        }
-        for (n, e) in self.candidate_events() {
-            lines.push(json!({
-                "type": "event",
-                "id": n,
-                "title": e.title,
-                "start": e.start.format("%Y-%m-%dT%H:%M:%S").to_string(),
-                "end": e.end.format("%Y-%m-%dT%H:%M:%S").to_string(),
-                "centre": point(e.centre),
-                "place": e.place.map(|place| place_json(&place, home_country)),
-                "place_line": self.place_line(e),
-                "km_from_home": e.km_from_home,
-                "cover": self.photos[e.cover].rel,
-                "photos": paths(&e.photos),
-            }));
-        }
-        for (n, t) in self.candidate_trips() {
-            let ids: Vec<usize> = t
-                .events
-                .iter()
-                .flat_map(|&e| self.events[e].photos.clone())
-                .collect();
-            lines.push(json!({
-                "type": "trip",
-                "id": n,
-                "title": t.title,
-                "destination": t.destination,
-                "start": self.events[t.events[0]].start.format("%Y-%m-%dT%H:%M:%S").to_string(),
-                "end": self.events[*t.events.last().expect("trips are never empty")].end.format("%Y-%m-%dT%H:%M:%S").to_string(),
-                "events": t.events,
-                "farthest_km": t.farthest_km,
-                "photos": paths(&ids),
-            }));
-        }
-        for m in &self.people {
-            lines.push(json!({
-                "type": "person",
-                "id": m.person.id,
-                "title": m.title,
-                "name": m.person.name,
-                "photos": paths(&m.photos),
-            }));
-        }
-        for y in &self.on_this_day {
-            lines.push(json!({
-                "type": "on_this_day",
-                "title": y.title,
-                "date": self.today.to_string(),
-                "year": y.year,
-                "photos": paths(&y.photos),
-            }));
-        }
-        lines
-    }
-}
-
-/// A place for `--json`: its parts, its distance from the point, and how the plan names it.
-fn place_json(place: &Place, home_country: Option<&str>) -> serde_json::Value {
-    json!({
-        "town": place.town,
-        "region": place.region,
-        "country": place.country,
-        "country_code": place.country_code,
-        "km": (place.km * 10.0).round() / 10.0,
-        "name": place.label(home_country),
-    })
 }
 
 #[cfg(test)]

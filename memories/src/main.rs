@@ -17,6 +17,7 @@ use memories_library::config::{Config, DateRange, PathRules};
 use memories_library::index::Opened;
 use memories_library::indexing::{self, IndexReport};
 use memories_library::plan;
+use memories_library::rows::{self, DetectedFace, DetectedPhoto, PersonFace, PersonRow, Row};
 use memories_movie::{self as movie, Length, Resolution, Theme};
 use memories_vision::faces::{DECODE_SIDE, FaceDetector};
 
@@ -293,18 +294,17 @@ fn run(dir: &Path, args: &RunArgs, explain: bool) -> Result<(), AppError> {
     }
     let text = if args.json {
         let mut text = String::new();
-        for line in plan.json_lines() {
-            text += &line.to_string();
-            text.push('\n');
-        }
-        for p in &report.problems {
-            text += &serde_json::json!({"type": "problem", "path": p.rel, "problem": p.problem})
-                .to_string();
-            text.push('\n');
-        }
-        for s in &report.skipped {
-            text += &serde_json::json!({"type": "skipped", "path": s.rel, "reason": s.reason})
-                .to_string();
+        let mut lines = rows::plan_rows(&plan);
+        lines.extend(report.problems.iter().map(|p| Row::Problem {
+            path: &p.rel,
+            problem: &p.problem,
+        }));
+        lines.extend(report.skipped.iter().map(|s| Row::Skipped {
+            path: &s.rel,
+            reason: s.reason,
+        }));
+        for row in &lines {
+            text += &rows::line(row);
             text.push('\n');
         }
         text
@@ -420,19 +420,17 @@ fn detect(args: &DetectArgs) {
             Ok(found) => {
                 photos += 1;
                 faces += found.faces.len();
-                let round = |v: f32| (f64::from(v) * 10.0).round() / 10.0;
                 let line = if args.json {
-                    let list: Vec<_> = found
-                        .faces
-                        .iter()
-                        .map(|f| {
-                            serde_json::json!({"x": round(f.x), "y": round(f.y), "w": round(f.w), "h": round(f.h),
-                                               "score": (f64::from(f.score) * 1000.0).round() / 1000.0})
-                        })
-                        .collect();
-                    serde_json::json!({"path": path.display().to_string(), "width": found.width,
-                                       "height": found.height, "faces": list})
-                    .to_string()
+                    rows::line(&DetectedPhoto {
+                        path: path.display().to_string(),
+                        width: found.width,
+                        height: found.height,
+                        faces: found
+                            .faces
+                            .iter()
+                            .map(|f| DetectedFace::new(f.x, f.y, f.w, f.h, f.score))
+                            .collect(),
+                    })
                 } else {
                     let boxes: Vec<String> = found
                         .faces
@@ -510,18 +508,17 @@ fn people(args: &PeopleArgs) -> Result<(), Box<dyn std::error::Error>> {
     book.save(&path)?;
 
     let mut out = String::new();
-    let round = |v: f32| (f64::from(v) * 10.0).round() / 10.0;
     for p in &people {
         if args.json {
-            let list: Vec<_> = p
-                .faces
-                .iter()
-                .map(|&i| {
-                    let (f, rel) = (&faces[i].face, faces[i].rel);
-                    serde_json::json!({"path": rel, "x": round(f.x), "y": round(f.y), "w": round(f.w), "h": round(f.h)})
-                })
-                .collect();
-            out += &serde_json::json!({"id": p.id, "name": p.name, "faces": list}).to_string();
+            out += &rows::line(&PersonRow {
+                id: p.id,
+                name: p.name.as_deref(),
+                faces: p
+                    .faces
+                    .iter()
+                    .map(|&i| PersonFace::new(faces[i].rel, &faces[i].face))
+                    .collect(),
+            });
             out.push('\n');
         } else {
             let photos: std::collections::BTreeSet<&str> =

@@ -760,7 +760,7 @@ fn only_on_this_day_follows_the_date_across_a_year() {
     use chrono::{Datelike, NaiveDate};
     use memories_library::config::{Config, PathRules};
     use memories_library::indexing::index_folder;
-    use memories_library::{people, plan};
+    use memories_library::{people, plan, rows};
 
     let dir = tempfile::tempdir().unwrap();
     let report = index_folder(&demo(""), Some(&dir.path().join("i.sqlite")), false).unwrap();
@@ -780,8 +780,9 @@ fn only_on_this_day_follows_the_date_across_a_year() {
         format!("{}{}", &text[..start], &text[end..])
     };
     let split = |plan: &plan::Plan| -> (Vec<serde_json::Value>, Vec<serde_json::Value>) {
-        plan.json_lines()
-            .into_iter()
+        rows::plan_rows(plan)
+            .iter()
+            .map(|row| serde_json::to_value(row).unwrap())
             .partition(|l| l["type"] != "on_this_day")
     };
 
