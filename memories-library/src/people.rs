@@ -687,7 +687,7 @@ pub fn contact_sheet(
     rows: u32,
     side: u32,
 ) -> image::RgbImage {
-    use crate::analysis::decode_rgb;
+    use crate::analysis::decode_file;
     use memories_vision::align::chip;
     let shown = faces.len().min((columns * rows) as usize) as u32;
     let used_rows = shown.div_ceil(columns).max(1);
@@ -697,14 +697,7 @@ pub fn contact_sheet(
         let Some(landmarks) = face.face.landmarks else {
             continue;
         };
-        let Ok(bytes) = std::fs::read(root.join(face.rel)) else {
-            continue;
-        };
-        let crate::scan::Sniffed::Image(format) = crate::scan::sniff(&bytes) else {
-            continue;
-        };
-        let meta = crate::metadata::PhotoMeta::read(&bytes, std::time::SystemTime::UNIX_EPOCH);
-        let Ok(decoded) = decode_rgb(&bytes, format, meta.orientation, 1280) else {
+        let Ok(decoded) = decode_file(&root.join(face.rel), 1280) else {
             continue;
         };
         let scale = decoded.image.width() as f32 / decoded.full_width.max(1) as f32;

@@ -1,6 +1,6 @@
 //! Turns the index into memory candidates: decides which photos are kept out and why, groups the
 //! rest into events, trips and "on this day" sets, and renders the result for people (summary,
-//! full plan); [`crate::rows`] gives the same for scripts, as JSON lines.
+//! full plan); the `rows` module gives the same for scripts, as JSON lines.
 
 mod text;
 
