@@ -17,6 +17,18 @@ pub struct Rect {
     pub h: f32,
 }
 
+impl From<&FaceBox> for Rect {
+    /// The face's box.
+    fn from(f: &FaceBox) -> Rect {
+        Rect {
+            x: f.x,
+            y: f.y,
+            w: f.w,
+            h: f.h,
+        }
+    }
+}
+
 impl Rect {
     pub fn right(&self) -> f32 {
         self.x + self.w
@@ -158,15 +170,7 @@ pub fn plan(
 fn face_region(faces: &[FaceBox], pw: f32, ph: f32, max_w: f32, max_h: f32) -> Option<Rect> {
     let mut sorted: Vec<Rect> = faces
         .iter()
-        .map(|f| {
-            Rect {
-                x: f.x,
-                y: f.y,
-                w: f.w,
-                h: f.h,
-            }
-            .clipped(pw, ph)
-        })
+        .map(|f| Rect::from(f).clipped(pw, ph))
         .filter(|r| r.w > 0.0 && r.h > 0.0)
         .collect();
     // Largest first; ties by position, so the choice does not depend on detector order.
@@ -308,15 +312,7 @@ mod tests {
             // The largest face is always among the kept ones.
             if let Some(big) = faces
                 .iter()
-                .map(|f| {
-                    Rect {
-                        x: f.x,
-                        y: f.y,
-                        w: f.w,
-                        h: f.h,
-                    }
-                    .clipped(pw as f32, ph as f32)
-                })
+                .map(|f| Rect::from(f).clipped(pw as f32, ph as f32))
                 .filter(|r| r.w > 0.0 && r.h > 0.0)
                 .max_by(|a, b| (a.w * a.h).total_cmp(&(b.w * b.h)))
             {

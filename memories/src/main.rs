@@ -1,4 +1,13 @@
 //! The `memories` command line: index a photo folder and show its memory candidates.
+//!
+//! `memories <DIR>` indexes the folder and prints a summary; `memories plan <DIR>` lists every
+//! photo of each memory and why each excluded photo is out; `--json` prints one JSON object per
+//! photo, then one for home, then one per memory candidate (`memories_library::rows`). The index
+//! is stored in the user's cache directory (`~/.cache/memories/<folder>-<hash>.sqlite` on Linux)
+//! unless `--cache FILE` says otherwise; the photo folder itself is never written to.
+//! `memories <DIR> --out <OUT>` also writes each memory's movie and poster and an `index.html`
+//! into `OUT`, which may not be inside `DIR`; see `memories_movie` for themes, lengths and what a
+//! movie is made of. `memories --help` lists every flag.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
