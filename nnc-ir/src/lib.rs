@@ -36,7 +36,6 @@ pub mod error;
 pub mod ir;
 pub mod lower;
 pub mod onnx;
-pub mod pack;
 pub mod plan;
 pub mod syntax;
 pub mod testing;

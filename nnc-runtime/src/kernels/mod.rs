@@ -12,6 +12,7 @@
 
 pub mod conv;
 pub mod depthwise;
+pub mod layout;
 pub mod other;
 pub mod simd;
 mod weights;
