@@ -7,10 +7,10 @@
 //! tokens --parse (syn, input::MacroInput)--> paths, sizes, scales
 //!        --read the files--> description text and weights bytes
 //!        --nnc_ir::Model::from_sources: parse, lower, bind--> checked graph and weights
-//!   per input size:
-//!        --plan::infer_shapes--> shapes of every scale
-//!        --plan::fuse--> Fused    --plan::schedule--> Schedule
-//!        --plan::liveness--> Liveness --plan::place--> Plan --plan::verify--> checked Plan
+//!        for each input size (a variant), every scale at once:
+//!            --plan::infer_shapes--> shapes of every scale
+//!            --plan::fuse--> Fused --plan::schedule--> Schedule
+//!            --plan::liveness--> Liveness --plan::place--> Plan --plan::verify--> checked Plan
 //!        --params::pack--> Params, the weights in the layouts the kernels read
 //!        --emit::module--> the generated module
 //! ```
@@ -79,7 +79,8 @@ pub fn compile(input: &MacroInput, manifest_dir: &Path) -> Result<Compiled, Vec<
     let Some(sources) = Sources::read(input, manifest_dir, &mut errors) else {
         return Err(errors);
     };
-    // Parse the description, lower it to a graph and bind the weights to it.
+    // Parse the description (`syntax::parse`), lower it to a graph (`lower::lower`) and bind the
+    // weights to it (`weights::bind`).
     let model = match Model::from_sources(
         &sources.model_text,
         &sources.model_shown,
