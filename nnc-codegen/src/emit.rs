@@ -344,10 +344,8 @@ fn runner(v: &Variant, scales: &[ScaleItems]) -> TokenStream {
     let ty = format_ident!("V{}x{}", v.frame.width, v.frame.height);
     let methods = scales.iter().map(|s| &s.method);
     let runs = scales.iter().map(|s| {
-        dispatch(&s.portable, &s.avx2, {
-            let field = &s.field;
-            quote! { inputs.#field }
-        })
+        let field = &s.field;
+        dispatch(&s.portable, &s.avx2, quote! { inputs.#field })
     });
     let collect = scales.iter().map(|s| {
         let (field, build) = (&s.field, &s.build_outputs);
