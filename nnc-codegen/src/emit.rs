@@ -3,7 +3,6 @@
 
 use crate::input::{MacroInput, Storage};
 use crate::ops::{self, Path, StepCtx, n};
-use crate::params::Params;
 use crate::{Compiled, Variant};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
@@ -30,7 +29,7 @@ pub fn module(input: &MacroInput, compiled: &Compiled) -> TokenStream {
     let MacroInput {
         attrs, vis, name, ..
     } = input;
-    let params = Params::new(&compiled.model);
+    let params = &compiled.params;
     let statics = params.statics(compiled.storage);
     // The largest variant's figures: the arena is shared, so it must fit the largest.
     let largest = |f: fn(&nnc_ir::plan::Plan) -> usize| {
@@ -63,7 +62,7 @@ pub fn module(input: &MacroInput, compiled: &Compiled) -> TokenStream {
     let variants: Vec<TokenStream> = compiled
         .variants
         .iter()
-        .map(|v| variant(compiled, &params, v))
+        .map(|v| variant(compiled, v))
         .collect();
     let accessors = compiled.variants.iter().map(|v| {
         let name = variant_name(v);
@@ -147,130 +146,180 @@ pub fn module(input: &MacroInput, compiled: &Compiled) -> TokenStream {
 }
 
 /// Everything for one input size: its constants and types, its scale functions, and its runner.
-fn variant(compiled: &Compiled, params: &Params, v: &Variant) -> TokenStream {
+fn variant(compiled: &Compiled, v: &Variant) -> TokenStream {
+    let scales: Vec<ScaleItems> = (0..v.plan.sizes.len())
+        .map(|scale| scale_items(compiled, v, scale))
+        .collect();
+    let module = variant_module(compiled, v, &scales);
+    let functions = scales.iter().map(|s| &s.functions);
+    let runner = runner(v, &scales);
+    quote! {
+        #module
+
+        #(#functions)*
+
+        #runner
+    }
+}
+
+/// What one scale contributes to its variant.
+struct ScaleItems {
+    /// `scale0`: the runner's method, and the scale's field in `Inputs` and `Outputs`.
+    field: Ident,
+    /// The scale functions, `v640x480_scale0_portable` and `v640x480_scale0_avx2`.
+    portable: Ident,
+    avx2: Ident,
+    /// Their definitions.
+    functions: TokenStream,
+    /// `Scale0<'a>`, the struct of the scale's heads, in the variant's module.
+    output_type: TokenStream,
+    /// The scale's fields in the variant's `Inputs` and `Outputs`.
+    input_field: TokenStream,
+    output_field: TokenStream,
+    /// Builds the scale's heads from `arena`.
+    build_outputs: TokenStream,
+    /// The runner's method that runs this scale alone.
+    method: TokenStream,
+}
+
+/// One scale of a variant: its two scale functions, its heads' type and the runner's method.
+fn scale_items(compiled: &Compiled, v: &Variant, scale: usize) -> ScaleItems {
     let graph = &compiled.model.graph;
     let plan = &v.plan;
     let name = variant_name(v);
-    let ty = format_ident!("V{}x{}", v.frame.width, v.frame.height);
+    let (h, w) = plan.sizes[scale];
     let channels = graph.input_channels();
-    let param_count = n(params.tensors.len());
-    let mut scale_fns = Vec::new();
-    let mut methods = Vec::new();
-    let mut output_types = Vec::new();
-    let mut input_fields = Vec::new();
-    let mut output_fields = Vec::new();
-    let mut run_all = Vec::new();
-    for scale in 0..plan.sizes.len() {
-        let (h, w) = plan.sizes[scale];
-        let input_len = n(h * w * channels);
-        let portable = format_ident!("{}_scale{}_portable", name, scale);
-        let avx2 = format_ident!("{}_scale{}_avx2", name, scale);
-        let body = |path| {
-            let cx = StepCtx {
-                graph,
-                plan,
-                params,
-                scale,
-                path,
-            };
-            let steps = plan.groups.iter().map(|g| ops::step(&cx, g));
-            quote! { #(#steps)* }
-        };
-        let (portable_body, avx2_body) = (body(Path::Portable), body(Path::Avx2));
-        let doc = format!("Scale {scale} ({h}x{w}) of {name}: every step of the plan, in order.");
-        scale_fns.push(quote! {
-            #[doc = #doc]
-            #[inline(never)]
-            unsafe fn #portable(arena: *mut f32, input: *const f32, w: &rt::Params<#param_count>) {
-                // SAFETY: offsets and sizes come from a verified plan inside the arena; no step's
-                // output overlaps its inputs; `input` holds this scale's input.
-                unsafe { #portable_body }
-            }
-            #[cfg(target_arch = "x86_64")]
-            #[target_feature(enable = "avx2,fma")]
-            #[inline(never)]
-            unsafe fn #avx2(arena: *mut f32, input: *const f32, w: &rt::Params<#param_count>) {
-                // SAFETY: as the portable path; callers check AVX2 and FMA first.
-                unsafe { #avx2_body }
-            }
-        });
-        let scale_ty = format_ident!("Scale{}", scale);
-        let scale_field = format_ident!("scale{}", scale);
-        let heads: Vec<_> = graph
-            .outputs
-            .iter()
-            .map(|head| {
-                let s = plan.shapes[scale].of(head.value);
-                let b = plan.buffer(scale, head.value);
-                (head_ident(&head.name), s, n(b.offset), n(b.offset + b.len))
-            })
-            .collect();
-        let fields = heads.iter().map(|(id, s, _, _)| {
-            let [hh, ww, cc] = [s.h, s.w, s.c].map(n);
-            let doc = format!("`{id}`: {hh}x{ww}x{cc}.");
-            quote! { #[doc = #doc] pub #id: rt::Map<'a, #hh, #ww, #cc> }
-        });
-        let doc = format!("The heads of scale {scale} ({h}x{w}).");
-        output_types.push(quote! {
-            #[doc = #doc]
-            #[derive(Debug, Clone, Copy)]
-            pub struct #scale_ty<'a> { #(#fields,)* }
-        });
-        let build = heads.iter().map(|(id, _, offset, end)| {
-            quote! { #id: rt::Map::new(&arena[#offset..#end]) }
-        });
-        let build_outputs = quote! { #name::#scale_ty { #(#build,)* } };
-        let doc =
-            format!("Runs scale {scale}: input {h}x{w}x{channels} (NHWC), returns its heads.");
-        let run = dispatch(&portable, &avx2, quote! { input });
-        methods.push(quote! {
-            #[doc = #doc]
-            pub fn #scale_field(self, input: &[f32; #input_len]) -> #name::#scale_ty<'a> {
-                let net = self.net;
-                let arena = net.arena.as_mut_ptr();
-                #run
-                let arena = net.arena.as_slice();
-                #build_outputs
-            }
-        });
-        input_fields.push(quote! { pub #scale_field: &'a [f32; #input_len] });
-        output_fields.push(quote! { pub #scale_field: #scale_ty<'a> });
-        run_all.push((scale_field, portable, avx2, build_outputs));
+    let input_len = n(h * w * channels);
+    let portable = format_ident!("{}_scale{}_portable", name, scale);
+    let avx2 = format_ident!("{}_scale{}_avx2", name, scale);
+    let functions = scale_functions(compiled, v, scale, &portable, &avx2);
+    let scale_ty = format_ident!("Scale{}", scale);
+    let field = format_ident!("scale{}", scale);
+    let heads: Vec<_> = graph
+        .outputs
+        .iter()
+        .map(|head| {
+            let s = plan.shapes[scale].of(head.value);
+            let b = plan.buffer(scale, head.value);
+            (head_ident(&head.name), s, n(b.offset), n(b.offset + b.len))
+        })
+        .collect();
+    let fields = heads.iter().map(|(id, s, _, _)| {
+        let [hh, ww, cc] = [s.h, s.w, s.c].map(n);
+        let doc = format!("`{id}`: {hh}x{ww}x{cc}.");
+        quote! { #[doc = #doc] pub #id: rt::Map<'a, #hh, #ww, #cc> }
+    });
+    let doc = format!("The heads of scale {scale} ({h}x{w}).");
+    let output_type = quote! {
+        #[doc = #doc]
+        #[derive(Debug, Clone, Copy)]
+        pub struct #scale_ty<'a> { #(#fields,)* }
+    };
+    let build = heads.iter().map(|(id, _, offset, end)| {
+        quote! { #id: rt::Map::new(&arena[#offset..#end]) }
+    });
+    let build_outputs = quote! { #name::#scale_ty { #(#build,)* } };
+    let doc = format!("Runs scale {scale}: input {h}x{w}x{channels} (NHWC), returns its heads.");
+    let run = dispatch(&portable, &avx2, quote! { input });
+    let method = quote! {
+        #[doc = #doc]
+        pub fn #field(self, input: &[f32; #input_len]) -> #name::#scale_ty<'a> {
+            let net = self.net;
+            let arena = net.arena.as_mut_ptr();
+            #run
+            let arena = net.arena.as_slice();
+            #build_outputs
+        }
+    };
+    ScaleItems {
+        input_field: quote! { pub #field: &'a [f32; #input_len] },
+        output_field: quote! { pub #field: #scale_ty<'a> },
+        field,
+        portable,
+        avx2,
+        functions,
+        output_type,
+        build_outputs,
+        method,
     }
+}
+
+/// A scale's two functions, portable and AVX2: every step of the plan, in order.
+fn scale_functions(
+    compiled: &Compiled,
+    v: &Variant,
+    scale: usize,
+    portable: &Ident,
+    avx2: &Ident,
+) -> TokenStream {
+    let plan = &v.plan;
+    let (h, w) = plan.sizes[scale];
+    let param_count = n(compiled.params.tensors.len());
+    let body = |path| {
+        let cx = StepCtx {
+            graph: &compiled.model.graph,
+            plan,
+            params: &compiled.params,
+            scale,
+            path,
+        };
+        let steps = plan.groups.iter().map(|g| ops::step(&cx, g));
+        quote! { #(#steps)* }
+    };
+    let (portable_body, avx2_body) = (body(Path::Portable), body(Path::Avx2));
+    let doc = format!(
+        "Scale {scale} ({h}x{w}) of {}: every step of the plan, in order.",
+        variant_name(v)
+    );
+    quote! {
+        #[doc = #doc]
+        #[inline(never)]
+        unsafe fn #portable(arena: *mut f32, input: *const f32, w: &rt::Params<#param_count>) {
+            // SAFETY: offsets and sizes come from a verified plan inside the arena; no step's
+            // output overlaps its inputs; `input` holds this scale's input.
+            unsafe { #portable_body }
+        }
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2,fma")]
+        #[inline(never)]
+        unsafe fn #avx2(arena: *mut f32, input: *const f32, w: &rt::Params<#param_count>) {
+            // SAFETY: as the portable path; callers check AVX2 and FMA first.
+            unsafe { #avx2_body }
+        }
+    }
+}
+
+/// The variant's module: its sizes, scales and FLOPs, and the types of its inputs and heads.
+fn variant_module(compiled: &Compiled, v: &Variant, scales: &[ScaleItems]) -> TokenStream {
+    let plan = &v.plan;
+    let name = variant_name(v);
     let sizes = plan.sizes.iter().map(|&(h, w)| {
         let (h, w) = (n(h), n(w));
         quote! { (#h, #w) }
     });
-    let flops = &plan.flops;
-    let scales = &compiled.scales;
+    let scale_factors = &compiled.scales;
     let total_flops = proc_macro2::Literal::u64_unsuffixed(plan.flops.iter().sum());
-    let flops: Vec<_> = flops
+    let flops: Vec<_> = plan
+        .flops
         .iter()
         .map(|f| proc_macro2::Literal::u64_unsuffixed(*f))
         .collect();
-    let runs = run_all
-        .iter()
-        .map(|(field, portable, avx2, _)| dispatch(portable, avx2, quote! { inputs.#field }));
-    let collect = run_all
-        .iter()
-        .map(|(field, _, _, build)| quote! { #field: #build });
-    let variant_doc = format!(
+    let output_types = scales.iter().map(|s| &s.output_type);
+    let input_fields = scales.iter().map(|s| &s.input_field);
+    let output_fields = scales.iter().map(|s| &s.output_field);
+    let doc = format!(
         "Constants and types of the {}x{} variant (width x height).",
         v.frame.width, v.frame.height
     );
-    let ty_doc = format!(
-        "The {}x{} variant of a [`Network`], borrowed for one run.",
-        v.frame.width, v.frame.height
-    );
     quote! {
-        #[doc = #variant_doc]
+        #[doc = #doc]
         pub mod #name {
             use super::rt;
 
             /// Input (height, width) of each scale.
             pub const SIZES: &[(usize, usize)] = &[#(#sizes),*];
             /// The scale factors, as given.
-            pub const SCALES: &[f64] = &[#(#scales),*];
+            pub const SCALES: &[f64] = &[#(#scale_factors),*];
             /// FLOPs of each scale (direct convolution count).
             pub const FLOPS: &[u64] = &[#(#flops),*];
             /// FLOPs of the whole pyramid.
@@ -286,10 +335,28 @@ fn variant(compiled: &Compiled, params: &Params, v: &Variant) -> TokenStream {
             #[derive(Debug, Clone, Copy)]
             pub struct Outputs<'a> { #(#output_fields,)* }
         }
+    }
+}
 
-        #(#scale_fns)*
-
-        #[doc = #ty_doc]
+/// The variant's runner, `V640x480<'a>`: a method per scale, and `run_all`.
+fn runner(v: &Variant, scales: &[ScaleItems]) -> TokenStream {
+    let name = variant_name(v);
+    let ty = format_ident!("V{}x{}", v.frame.width, v.frame.height);
+    let methods = scales.iter().map(|s| &s.method);
+    let runs = scales.iter().map(|s| {
+        let field = &s.field;
+        dispatch(&s.portable, &s.avx2, quote! { inputs.#field })
+    });
+    let collect = scales.iter().map(|s| {
+        let (field, build) = (&s.field, &s.build_outputs);
+        quote! { #field: #build }
+    });
+    let doc = format!(
+        "The {}x{} variant of a [`Network`], borrowed for one run.",
+        v.frame.width, v.frame.height
+    );
+    quote! {
+        #[doc = #doc]
         #[derive(Debug)]
         pub struct #ty<'a> {
             net: &'a mut Network,

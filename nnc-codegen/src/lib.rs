@@ -1,14 +1,22 @@
 //! The back end of nnc: from the `nnc!` macro's input to Rust code specialized to every shape.
 //!
-//! The pipeline, top to bottom (each stage's output is checked before the next runs):
+//! [`compile`] runs the stages top to bottom, each returning plain data (with a `Display`) that
+//! the next reads; [`expand`] then emits the module from what they returned:
 //!
 //! ```text
-//! tokens --input::MacroInput--> paths, sizes, scales
-//!        --nnc_ir::Model::from_sources--> checked graph and weights
-//!        --nnc_ir::plan::plan (per input size) + Plan::verify--> fused steps, arena offsets
-//!        --params::Params::new--> packed weight statics
+//! tokens --parse (syn, input::MacroInput)--> paths, sizes, scales
+//!        --read the files--> description text and weights bytes
+//!        --nnc_ir::Model::from_sources: parse, lower, bind--> checked graph and weights
+//!        for each input size (a variant), every scale at once:
+//!            --plan::infer_shapes--> shapes of every scale
+//!            --plan::fuse--> Fused --plan::schedule--> Schedule
+//!            --plan::liveness--> Liveness --plan::place--> Plan --plan::verify--> checked Plan
+//!        --params::pack--> Params, the weights in the layouts the kernels read
 //!        --emit::module--> the generated module
 //! ```
+//!
+//! A broken plan is a bug in nnc, not in the model, but it is still a compile error (on the
+//! model's path) rather than a panic, and never reaches the generated code.
 //!
 //! `nnc-macros` is a thin proc-macro over [`expand`]; keeping the work here lets tests call it
 //! directly and snapshot what it generates.
@@ -18,9 +26,10 @@ pub mod input;
 mod ops;
 pub mod params;
 
-use input::{MacroInput, Storage};
-use nnc_ir::plan::Plan;
+use input::{Frame, MacroInput, Storage};
+use nnc_ir::plan::{self, Plan};
 use nnc_ir::{Model, ModelErrors};
+use params::Params;
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use std::path::{Path, PathBuf};
@@ -39,6 +48,8 @@ pub struct Compiled {
     pub model_path: PathBuf,
     pub weights_path: PathBuf,
     pub variants: Vec<Variant>,
+    /// Every weight, packed once for all variants.
+    pub params: Params,
     pub scales: Vec<f64>,
     pub storage: Storage,
 }
@@ -61,116 +72,182 @@ pub fn expand(tokens: TokenStream, manifest_dir: &Path) -> TokenStream {
     }
 }
 
-/// Reads the files and plans every variant, collecting every error.
+/// Runs every stage of the compiler, in order, collecting every error.
 pub fn compile(input: &MacroInput, manifest_dir: &Path) -> Result<Compiled, Vec<syn::Error>> {
+    // The macro input was parsed by `expand`; what it found wrong is reported with the rest.
     let mut errors = input.errors.clone();
-    // Messages name files as the user wrote them; `include_bytes!` gets the absolute path.
-    let read = |lit: &syn::LitStr, errors: &mut Vec<syn::Error>| {
-        let shown = PathBuf::from(lit.value());
-        let path = manifest_dir.join(&shown);
-        match std::fs::read(&path) {
-            Ok(bytes) => Some((path, shown, bytes)),
-            Err(e) => {
-                errors.push(syn::Error::new(
-                    lit.span(),
-                    format!(
-                        "cannot read {}: {e} (paths are relative to the crate's Cargo.toml)",
-                        shown.display()
-                    ),
-                ));
-                None
-            }
-        }
-    };
-    let model_file = input.model.as_ref().and_then(|lit| read(lit, &mut errors));
-    let weights_file = input
-        .weights
-        .as_ref()
-        .and_then(|lit| read(lit, &mut errors));
-    let (Some((model_path, model_shown, src)), Some((weights_path, weights_shown, weights))) =
-        (model_file, weights_file)
-    else {
+    let Some(sources) = Sources::read(input, manifest_dir, &mut errors) else {
         return Err(errors);
     };
-    let model_span = input.model.as_ref().map_or(Span::call_site(), |l| l.span());
-    let weights_span = input
-        .weights
-        .as_ref()
-        .map_or(Span::call_site(), |l| l.span());
-    let Ok(src) = String::from_utf8(src) else {
-        errors.push(syn::Error::new(
-            model_span,
-            format!("{} is not UTF-8 text", model_shown.display()),
-        ));
-        return Err(errors);
-    };
-    let model = match Model::from_sources(&src, &model_shown, &weights, &weights_shown) {
+    // Parse the description (`syntax::parse`), lower it to a graph (`lower::lower`) and bind the
+    // weights to it (`weights::bind`).
+    let model = match Model::from_sources(
+        &sources.model_text,
+        &sources.model_shown,
+        &sources.weights,
+        &sources.weights_shown,
+    ) {
         Ok(model) => model,
         Err(model_errors) => {
-            errors.extend(located(
-                model_errors,
-                &weights_shown,
-                model_span,
-                weights_span,
-            ));
+            errors.extend(located(model_errors, &sources));
             return Err(errors);
         }
     };
+    let graph = &model.graph;
     let mut variants = Vec::new();
     for frame in &input.frames {
-        let sizes: Vec<(usize, usize)> = input
-            .scales
-            .iter()
-            .map(|s| {
-                let h = (frame.height as f64 * s).round().max(1.0) as usize;
-                let w = (frame.width as f64 * s).round().max(1.0) as usize;
-                (h, w)
-            })
-            .collect();
-        match nnc_ir::plan::plan(&model.graph, &sizes) {
-            Ok(plan) => variants.push(Variant {
-                frame: *frame,
-                plan,
-            }),
-            Err(e) => errors.push(syn::Error::new(
-                input.scales_span,
-                format!(
-                    "for the input {}x{} (width x height) at scales {:?}:\n{}",
-                    frame.width,
-                    frame.height,
-                    input.scales,
-                    rendered(&e)
-                ),
-            )),
+        let sizes = scaled_sizes(frame, &input.scales);
+        let placed = plan::infer_shapes(graph, &sizes).and_then(|shapes| {
+            let fused = plan::fuse(graph)?;
+            let schedule = plan::schedule(graph, fused, &sizes, shapes);
+            let liveness = plan::liveness(graph, schedule);
+            Ok(plan::place(liveness))
+        });
+        let plan = match placed {
+            Ok(plan) => plan,
+            Err(e) => {
+                errors.push(syn::Error::new(
+                    input.scales_span,
+                    format!(
+                        "for the input {}x{} (width x height) at scales {:?}:\n{}",
+                        frame.width,
+                        frame.height,
+                        input.scales,
+                        rendered(&e)
+                    ),
+                ));
+                continue;
+            }
+        };
+        if let Err(e) = plan::verify(&plan) {
+            errors.push(planner_bug(frame, &e, sources.model_span));
+            continue;
         }
+        variants.push(Variant {
+            frame: *frame,
+            plan,
+        });
     }
     if !errors.is_empty() {
         return Err(errors);
     }
+    let params = params::pack(&model);
     Ok(Compiled {
         model,
-        model_path,
-        weights_path,
+        model_path: sources.model_path,
+        weights_path: sources.weights_path,
         variants,
+        params,
         scales: input.scales.clone(),
         storage: input.storage,
     })
 }
 
-/// Model errors as compile errors on the path literal of the file each is about.
-fn located(
-    errors: ModelErrors,
-    weights_path: &Path,
+/// A plan that fails verification, as a compile error on the model's path: a bug in nnc, but
+/// one the user sees as an error rather than a panic of the macro.
+fn planner_bug(frame: &Frame, e: &plan::PlanError, model_span: Span) -> syn::Error {
+    syn::Error::new(
+        model_span,
+        format!(
+            "nnc planned the input {}x{} (width x height) wrongly: {e}. This is a bug in nnc, \
+             not in the model; please report it with the model",
+            frame.width, frame.height
+        ),
+    )
+}
+
+/// The input size of each scale of `frame`, as (height, width), never below one pixel.
+fn scaled_sizes(frame: &Frame, scales: &[f64]) -> Vec<(usize, usize)> {
+    scales
+        .iter()
+        .map(|s| {
+            let h = (frame.height as f64 * s).round().max(1.0) as usize;
+            let w = (frame.width as f64 * s).round().max(1.0) as usize;
+            (h, w)
+        })
+        .collect()
+}
+
+/// The two files a model is made of, read, with the names and spans errors refer to them by.
+struct Sources {
+    /// Absolute paths, for `include_bytes!`.
+    model_path: PathBuf,
+    weights_path: PathBuf,
+    /// Paths as the user wrote them, for messages.
+    model_shown: PathBuf,
+    weights_shown: PathBuf,
     model_span: Span,
     weights_span: Span,
-) -> Vec<syn::Error> {
+    model_text: String,
+    weights: Vec<u8>,
+}
+
+impl Sources {
+    /// Reads both files, or records why not.
+    fn read(
+        input: &MacroInput,
+        manifest_dir: &Path,
+        errors: &mut Vec<syn::Error>,
+    ) -> Option<Sources> {
+        // Messages name files as the user wrote them; `include_bytes!` gets the absolute path.
+        let read = |lit: &syn::LitStr, errors: &mut Vec<syn::Error>| {
+            let shown = PathBuf::from(lit.value());
+            let path = manifest_dir.join(&shown);
+            match std::fs::read(&path) {
+                Ok(bytes) => Some((path, shown, bytes)),
+                Err(e) => {
+                    errors.push(syn::Error::new(
+                        lit.span(),
+                        format!(
+                            "cannot read {}: {e} (paths are relative to the crate's Cargo.toml)",
+                            shown.display()
+                        ),
+                    ));
+                    None
+                }
+            }
+        };
+        let model_file = input.model.as_ref().and_then(|lit| read(lit, errors));
+        let weights_file = input.weights.as_ref().and_then(|lit| read(lit, errors));
+        let (Some((model_path, model_shown, src)), Some((weights_path, weights_shown, weights))) =
+            (model_file, weights_file)
+        else {
+            return None;
+        };
+        let model_span = input.model.as_ref().map_or(Span::call_site(), |l| l.span());
+        let weights_span = input
+            .weights
+            .as_ref()
+            .map_or(Span::call_site(), |l| l.span());
+        let Ok(model_text) = String::from_utf8(src) else {
+            errors.push(syn::Error::new(
+                model_span,
+                format!("{} is not UTF-8 text", model_shown.display()),
+            ));
+            return None;
+        };
+        Some(Sources {
+            model_path,
+            weights_path,
+            model_shown,
+            weights_shown,
+            model_span,
+            weights_span,
+            model_text,
+            weights,
+        })
+    }
+}
+
+/// Model errors as compile errors on the path literal of the file each is about.
+fn located(errors: ModelErrors, sources: &Sources) -> Vec<syn::Error> {
     errors
         .into_iter()
         .map(|e| {
-            let span = if e.file == weights_path {
-                weights_span
+            let span = if e.file == sources.weights_shown {
+                sources.weights_span
             } else {
-                model_span
+                sources.model_span
             };
             syn::Error::new(span, rendered(&e))
         })
@@ -200,5 +277,36 @@ fn stub(input: &MacroInput) -> TokenStream {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_corrupted_plan_is_a_compile_error_not_a_panic() {
+        let src =
+            "x = input(channels=1)\na = conv(x, out=4, k=1)\nb = conv(a, out=4, k=1)\noutput b\n";
+        let graph = nnc_ir::parse_graph(src, "net.nnc".as_ref()).unwrap();
+        let mut plan = plan::plan(&graph, &[(8, 8)]).unwrap();
+        // `a` and `b` are both live while `b` is computed; put them on the same bytes.
+        plan.buffers[1].offset = plan.buffers[0].offset;
+        let e = plan::verify(&plan).unwrap_err();
+        let frame = Frame {
+            width: 8,
+            height: 8,
+        };
+        let error = planner_bug(&frame, &e, Span::call_site());
+        let message = error.to_string();
+        assert!(message.contains("planned the input 8x8"), "{message}");
+        assert!(message.contains("overlap"), "{message}");
+        assert!(
+            error
+                .to_compile_error()
+                .to_string()
+                .contains("compile_error"),
+            "{message}"
+        );
     }
 }

@@ -2,7 +2,8 @@
 
 use crate::params::Params;
 use nnc_ir::plan::{Group, Plan};
-use nnc_ir::{Graph, Op, ValueId, pack};
+use nnc_ir::{Graph, Op, ValueId};
+use nnc_runtime::kernels::layout;
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
@@ -71,7 +72,7 @@ fn conv(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
     let s = cx.shape(input);
     let (h, w, ci) = (s.h, s.w, s.c);
     let co = conv.out_channels;
-    let cob = pack::vectors(co);
+    let cob = layout::vectors(co);
     let (k, st, p) = (conv.window.kernel, conv.window.stride, conv.window.pad);
     let mut act = quote! { rt::act::NONE };
     let mut alpha = quote! { ::core::ptr::null() };
@@ -104,7 +105,7 @@ fn conv(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
     };
     if conv.is_depthwise() {
         // Channels in, channels out; never a fused pool (see `plan::fuse`).
-        let npx = pack::DEPTHWISE_PIXELS_PER_BLOCK;
+        let npx = layout::DEPTHWISE_PIXELS_PER_BLOCK;
         let [h, w, c, cb, k, st, p, npx] = [h, w, ci, cob, k, st, p, npx].map(n);
         let f = match cx.path {
             Path::Portable => quote! { rt::depthwise_portable },
@@ -115,7 +116,7 @@ fn conv(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
     let npx = if pk > 1 {
         pk * pk
     } else {
-        pack::pixels_per_block(cob)
+        layout::pixels_per_block(cob)
     };
     let [h, w, ci, co, cob, k, st, p, pk, npx] = [h, w, ci, co, cob, k, st, p, pk, npx].map(n);
     let f = match cx.path {

@@ -1,11 +1,14 @@
-//! Weight statics: every tensor packed at build time in the order the kernels read it, one
-//! `static` each, shared by every scale and variant.
+//! The `pack` stage and the weight statics: every tensor packed at build time in the layout its
+//! kernel reads (`nnc_runtime::kernels::layout`), one `static` each, shared by every scale and
+//! variant.
 
 use crate::input::Storage;
-use nnc_ir::{Model, Op, ValueId, WeightRole, pack};
+use nnc_ir::{Model, Op, ValueId, WeightRole};
+use nnc_runtime::kernels::layout;
 use proc_macro2::{Literal, TokenStream};
 use quote::{format_ident, quote};
 use std::collections::HashMap;
+use std::fmt;
 
 /// One packed tensor and the name of its static.
 #[derive(Debug)]
@@ -39,51 +42,56 @@ fn static_name(layer: &str, role: &str) -> String {
     format!("W_{clean}_{role}")
 }
 
-impl Params {
-    /// Packs every weight of `model`.
-    pub fn new(model: &Model) -> Params {
-        let mut params = Params::default();
-        let graph = &model.graph;
-        for (i, node) in graph.nodes.iter().enumerate() {
-            let v = ValueId(i);
-            match node.op {
-                Op::Conv(conv) => {
-                    let kernel = model
-                        .weights
-                        .role(v, WeightRole::Kernel)
-                        .expect("checked by bind");
-                    let (out, inp, k) = (conv.out_channels, kernel.shape[1], conv.window.kernel);
-                    let bias = match model.weights.role(v, WeightRole::Bias) {
-                        Some(b) => pack::channel_vector(&b.data),
-                        None => vec![0.0; pack::vectors(out) * 8],
-                    };
-                    let k_index = params.push(
-                        static_name(&node.name, "KERNEL"),
-                        pack::conv_kernel(&kernel.data, out, inp, k),
-                    );
-                    let b_index = params.push(static_name(&node.name, "BIAS"), bias);
-                    params.conv.insert(v, (k_index, b_index));
-                }
-                Op::Prelu => {
-                    let alpha = model
-                        .weights
-                        .role(v, WeightRole::Slope)
-                        .expect("checked by bind");
-                    let index = params.push(
-                        static_name(&node.name, "ALPHA"),
-                        pack::channel_vector(&alpha.data),
-                    );
-                    params.alpha.insert(v, index);
-                }
-                _ => {}
+/// Packs every weight of `model` in the layout its kernel reads.
+pub fn pack(model: &Model) -> Params {
+    let mut params = Params::default();
+    let graph = &model.graph;
+    for (i, node) in graph.nodes.iter().enumerate() {
+        let v = ValueId(i);
+        match node.op {
+            Op::Conv(conv) => {
+                let kernel = model
+                    .weights
+                    .role(v, WeightRole::Kernel)
+                    .expect("checked by bind");
+                let (out, inp, k) = (conv.out_channels, kernel.shape[1], conv.window.kernel);
+                let bias = match model.weights.role(v, WeightRole::Bias) {
+                    Some(b) => layout::channel_vector(&b.data),
+                    None => vec![0.0; layout::vectors(out) * 8],
+                };
+                let k_index = params.push(
+                    static_name(&node.name, "KERNEL"),
+                    layout::conv_kernel(&kernel.data, out, inp, k),
+                );
+                let b_index = params.push(static_name(&node.name, "BIAS"), bias);
+                params.conv.insert(v, (k_index, b_index));
             }
+            Op::Prelu => {
+                let alpha = model
+                    .weights
+                    .role(v, WeightRole::Slope)
+                    .expect("checked by bind");
+                let index = params.push(
+                    static_name(&node.name, "ALPHA"),
+                    layout::channel_vector(&alpha.data),
+                );
+                params.alpha.insert(v, index);
+            }
+            _ => {}
         }
-        params
     }
+    params
+}
 
+impl Params {
     fn push(&mut self, name: String, data: Vec<f32>) -> usize {
         self.tensors.push(Packed { name, data });
         self.tensors.len() - 1
+    }
+
+    /// Elements of every packed tensor together.
+    pub fn value_count(&self) -> usize {
+        self.tensors.iter().map(|t| t.data.len()).sum()
     }
 
     /// Bytes the statics take in the binary.
@@ -124,5 +132,20 @@ impl Params {
             #(#items)*
             static PARAMS: [&[u8]; #count] = [#(&#names.0),*];
         }
+    }
+}
+
+impl fmt::Display for Params {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "params: {} tensors, {} values",
+            self.tensors.len(),
+            self.value_count()
+        )?;
+        for t in &self.tensors {
+            writeln!(f, "  {:<32} {}", t.name, t.data.len())?;
+        }
+        Ok(())
     }
 }

@@ -1,4 +1,5 @@
-//! The generated code of a tiny model, pretty-printed, as a snapshot a person reviews.
+//! The generated code of a tiny model, pretty-printed, and its packed weights, as snapshots a
+//! person reviews.
 
 use quote::quote;
 use std::path::Path;
@@ -21,6 +22,27 @@ fn generated_code_of_a_tiny_model() {
     let file: syn::File = syn::parse2(tokens).expect("generated code parses");
     let code = prettyplease::unparse(&file).replace(&dir.display().to_string(), "$DIR");
     insta::assert_snapshot!("tiny", code);
+}
+
+/// What the `pack` stage hands the emitter for the tiny model: each weight static and its size.
+#[test]
+fn packed_weights_of_a_tiny_model() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let input: nnc_codegen::input::MacroInput = syn::parse2(quote! {
+        pub mod tiny {
+            model: "tests/data/tiny.nnc",
+            weights: "tests/data/tiny.safetensors",
+            input: 8 x 6,
+        }
+    })
+    .expect("valid macro input");
+    let compiled = nnc_codegen::compile(&input, dir).unwrap_or_else(|errors| {
+        panic!(
+            "{:?}",
+            errors.iter().map(|e| e.to_string()).collect::<Vec<_>>()
+        )
+    });
+    insta::assert_snapshot!("tiny_params", compiled.params.to_string());
 }
 
 /// The message of every `compile_error!("...")` in `tokens`, in order, at any depth.

@@ -92,6 +92,60 @@ impl Conv {
     }
 }
 
+/// An op without its arguments: what a description names with its op word.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum OpKind {
+    Input,
+    Conv,
+    Relu,
+    Prelu,
+    Sigmoid,
+    MaxPool,
+    AvgPool,
+    Add,
+    PadAdd,
+    Concat,
+}
+
+impl OpKind {
+    /// Every op and its name as written in a description: the one table that lowering (name to
+    /// op) and [`Op::name`] (op to name) both read.
+    pub const TABLE: [(OpKind, &'static str); 10] = [
+        (OpKind::Input, "input"),
+        (OpKind::Conv, "conv"),
+        (OpKind::Relu, "relu"),
+        (OpKind::Prelu, "prelu"),
+        (OpKind::Sigmoid, "sigmoid"),
+        (OpKind::MaxPool, "maxpool"),
+        (OpKind::AvgPool, "avgpool"),
+        (OpKind::Add, "add"),
+        (OpKind::PadAdd, "padadd"),
+        (OpKind::Concat, "concat"),
+    ];
+
+    /// The name a description writes this op by.
+    pub fn name(self) -> &'static str {
+        Self::TABLE
+            .iter()
+            .find(|(kind, _)| *kind == self)
+            .map(|(_, name)| *name)
+            .expect("every kind is in the table")
+    }
+
+    /// The op a description's op word names, if any.
+    pub fn from_name(name: &str) -> Option<OpKind> {
+        Self::TABLE
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(kind, _)| *kind)
+    }
+
+    /// Every op's name, in the table's order.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        Self::TABLE.iter().map(|(_, name)| *name)
+    }
+}
+
 /// One operation of the network.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Op {
@@ -158,20 +212,25 @@ pub enum SizeProblem {
 }
 
 impl Op {
+    /// Which op this is, without its arguments.
+    pub fn kind(&self) -> OpKind {
+        match self {
+            Op::Input { .. } => OpKind::Input,
+            Op::Conv(_) => OpKind::Conv,
+            Op::Relu => OpKind::Relu,
+            Op::Prelu => OpKind::Prelu,
+            Op::Sigmoid => OpKind::Sigmoid,
+            Op::MaxPool(_) => OpKind::MaxPool,
+            Op::AvgPool(_) => OpKind::AvgPool,
+            Op::Add => OpKind::Add,
+            Op::PadAdd => OpKind::PadAdd,
+            Op::Concat => OpKind::Concat,
+        }
+    }
+
     /// The op's name as written in a description.
     pub fn name(&self) -> &'static str {
-        match self {
-            Op::Input { .. } => "input",
-            Op::Conv(_) => "conv",
-            Op::Relu => "relu",
-            Op::Prelu => "prelu",
-            Op::Sigmoid => "sigmoid",
-            Op::MaxPool(_) => "maxpool",
-            Op::AvgPool(_) => "avgpool",
-            Op::Add => "add",
-            Op::PadAdd => "padadd",
-            Op::Concat => "concat",
-        }
+        self.kind().name()
     }
 
     /// How many inputs the op takes.
@@ -488,7 +547,7 @@ impl Graph {
             .collect()
     }
 
-    /// A listing of the graph with every value's shape, for snapshots and `--explain` output.
+    /// A listing of the graph with every value's shape, for snapshots and for a person reading what the compiler saw.
     pub fn display_with_shapes<'a>(&'a self, shapes: &'a Shapes) -> impl fmt::Display + 'a {
         DisplayShapes {
             graph: self,

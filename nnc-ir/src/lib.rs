@@ -21,6 +21,13 @@
 //! Every stage reports all the problems it finds as [`ModelErrors`], each naming the file, line and
 //! column. A [`Model`] is a graph with its weights.
 //!
+//! [`plan`](mod@plan) is the compiler's middle: the stages from shape inference to a verified
+//! arena plan, which the code generator (`nnc-codegen`) only reads.
+//!
+//! Two modules are behind cargo features, outside the IR's API: `testing` (seeded random
+//! networks, weights and inputs, for tests and benchmarks) and `onnx` (export to ONNX, for the
+//! benchmarks' ONNX Runtime and tract baselines).
+//!
 //! ```
 //! let src = "image = input(channels=3)\n\
 //!            c1 = conv(image, out=8, k=3, pad=1)\n\
@@ -35,15 +42,16 @@
 pub mod error;
 pub mod ir;
 pub mod lower;
+#[cfg(feature = "onnx")]
 pub mod onnx;
-pub mod pack;
 pub mod plan;
 pub mod syntax;
+#[cfg(feature = "testing")]
 pub mod testing;
 pub mod weights;
 
 pub use error::{ErrorKind, ModelError, ModelErrors, Span};
-pub use ir::{Conv, Graph, Head, Node, Op, Shape, Shapes, ValueId, WeightRole, Window};
+pub use ir::{Conv, Graph, Head, Node, Op, OpKind, Shape, Shapes, ValueId, WeightRole, Window};
 pub use weights::{Dtype, WeightTensor, Weights};
 
 use std::path::Path;

@@ -6,15 +6,10 @@
 //! that one run reports them all.
 
 use crate::error::{ErrorKind, ModelError, ModelErrors, Span};
-use crate::ir::{Arity, Conv, Graph, Head, Node, Op, ValueId, Window};
+use crate::ir::{Arity, Conv, Graph, Head, Node, Op, OpKind, ValueId, Window};
 use crate::syntax::{Arg, Ident, Literal, Statement, SyntaxTree, error_at};
 use std::collections::HashMap;
 use std::path::Path;
-
-/// The ops a description may use, as written.
-pub const OPS: &[&str] = &[
-    "input", "conv", "relu", "prelu", "sigmoid", "maxpool", "avgpool", "add", "padadd", "concat",
-];
 
 /// Largest kernel, stride and padding accepted: far beyond any useful network, small enough that
 /// shape arithmetic can never overflow.
@@ -206,15 +201,15 @@ fn build_op(lw: &mut Lowerer<'_>, op: &Ident, mut kw: Kwargs<'_>) -> Option<Op> 
             pad,
         })
     };
-    let (built, known): (Option<Op>, &[&str]) = match op.text.as_str() {
-        "input" => {
+    let (built, known): (Option<Op>, &[&str]) = match OpKind::from_name(&op.text) {
+        Some(OpKind::Input) => {
             let channels = kw.int(lw, "channels", None, 1, MAX_CHANNELS, call);
             (
                 channels.map(|channels| Op::Input { channels }),
                 &["channels"],
             )
         }
-        "conv" => {
+        Some(OpKind::Conv) => {
             let out = kw.int(lw, "out", None, 1, MAX_CHANNELS, call);
             let window = window(lw, &mut kw, false);
             let bias = kw.bool(lw, "bias", true);
@@ -234,24 +229,26 @@ fn build_op(lw: &mut Lowerer<'_>, op: &Ident, mut kw: Kwargs<'_>) -> Option<Op> 
                 &["out", "k", "stride", "pad", "bias", "groups"],
             )
         }
-        "maxpool" => (
+        Some(OpKind::MaxPool) => (
             window(lw, &mut kw, true).map(Op::MaxPool),
             &["k", "stride", "pad"],
         ),
-        "avgpool" => (
+        Some(OpKind::AvgPool) => (
             window(lw, &mut kw, true).map(Op::AvgPool),
             &["k", "stride", "pad"],
         ),
-        "relu" => (Some(Op::Relu), &[]),
-        "prelu" => (Some(Op::Prelu), &[]),
-        "sigmoid" => (Some(Op::Sigmoid), &[]),
-        "add" => (Some(Op::Add), &[]),
-        "padadd" => (Some(Op::PadAdd), &[]),
-        "concat" => (Some(Op::Concat), &[]),
-        other => {
-            let help = match closest(other, OPS.iter().copied()) {
-                Some(close) => format!("did you mean `{close}`? The ops are: {}", OPS.join(", ")),
-                None => format!("expected one of: {}", OPS.join(", ")),
+        Some(OpKind::Relu) => (Some(Op::Relu), &[]),
+        Some(OpKind::Prelu) => (Some(Op::Prelu), &[]),
+        Some(OpKind::Sigmoid) => (Some(Op::Sigmoid), &[]),
+        Some(OpKind::Add) => (Some(Op::Add), &[]),
+        Some(OpKind::PadAdd) => (Some(Op::PadAdd), &[]),
+        Some(OpKind::Concat) => (Some(Op::Concat), &[]),
+        None => {
+            let other = op.text.as_str();
+            let ops = OpKind::names().collect::<Vec<_>>().join(", ");
+            let help = match closest(other, OpKind::names()) {
+                Some(close) => format!("did you mean `{close}`? The ops are: {ops}"),
+                None => format!("expected one of: {ops}"),
             };
             lw.error(
                 ErrorKind::UnknownOp,

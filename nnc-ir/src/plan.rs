@@ -1,20 +1,29 @@
-//! The execution plan of a network compiled for fixed input sizes: fusion, schedule, liveness over
-//! the joint graph of every size, and the arena offsets that follow from it.
+//! The execution plan of a network compiled for fixed input sizes, built by stages that each
+//! return plain data with a `Display`, so that every step can be printed and snapshot-tested:
 //!
-//! The plan is plain data. The code generator only reads it, and its `Display` is what the snapshot
-//! tests and `nnc-explain` show a person.
+//! ```text
+//! Graph + sizes --infer_shapes--> Vec<Shapes> --fuse--> Fused --schedule--> Schedule
+//!               --liveness--> Liveness --place--> Plan --verify--> Ok(()) or PlanError
+//! ```
 //!
-//! - **Fusion.** A convolution absorbs the activation that alone reads it, and then (unless it is
-//!   depthwise) a max-pool with `k == stride` and no padding that alone reads that, so the
-//!   pre-activation and pre-pool tensors never reach memory. Every other node is a step of its own. The network input is read from the
-//!   caller's buffer and is not in the arena.
-//! - **Schedule.** The joint graph runs the steps of scale 0, then scale 1, and so on; one step
-//!   index `t` counts across all of them.
-//! - **Liveness.** A buffer lives from the step that writes it to the last step that reads it. Heads
-//!   live to the end of the joint schedule, so that a run of every scale returns every head.
-//! - **Offsets.** Placing buffers is dynamic storage allocation (NP-hard in general). Several greedy
-//!   orders are tried; each puts a buffer at the lowest offset free for its whole live range. The
-//!   best is kept, and compared with the lower bound: the most bytes live at any one step.
+//! [`plan`] runs the stages from `infer_shapes` to `place`; the code generator calls them one by
+//! one and then [`verify`], and only reads the plan.
+//!
+//! - **Fusion** ([`fuse`]). A convolution absorbs the activation that alone reads it, and then
+//!   (unless it is depthwise) a max-pool with `k == stride` and no padding that alone reads that,
+//!   so the pre-activation and pre-pool tensors never reach memory. Every other node is a step of
+//!   its own. The network input is read from the caller's buffer and is not in the arena.
+//! - **Schedule** ([`schedule`]). The joint graph runs the steps of scale 0, then scale 1, and so
+//!   on; one step index `t` counts across all of them.
+//! - **Liveness** ([`liveness`]). A buffer lives from the step that writes it to the last step that
+//!   reads it. Heads live to the end of the joint schedule, so that a run of every scale returns
+//!   every head.
+//! - **Placement** ([`place`]). Placing buffers is dynamic storage allocation (NP-hard in
+//!   general). Several greedy orders are tried; each puts a buffer at the lowest offset free for
+//!   its whole live range. The best is kept, improved by a seeded swap search, and compared with
+//!   the lower bound: the most bytes live at any one step.
+//! - **Verification** ([`verify`]). The invariants the generated code relies on, checked on the
+//!   finished plan; a planner bug is an error, never undefined behaviour in generated code.
 
 use crate::error::{ErrorKind, ModelError};
 use crate::ir::{Graph, Op, Shapes, ValueId};
@@ -36,9 +45,353 @@ impl Group {
         *self.nodes.last().expect("groups are never empty")
     }
 
-    /// The value written by the first node's inputs, i.e. what the group reads.
+    /// The group's first node: the convolution of a fused group, else the only node. Its inputs
+    /// are the values the group reads (the nodes it absorbed read only their predecessor in the
+    /// group, and their own weights).
     pub fn first(&self) -> ValueId {
         self.nodes[0]
+    }
+}
+
+/// What every stage after shape inference names a group by: its nodes' names joined by `+`.
+fn label(graph: &Graph, group: &Group) -> String {
+    let names: Vec<&str> = group
+        .nodes
+        .iter()
+        .map(|v| graph.node(*v).name.as_str())
+        .collect();
+    names.join("+")
+}
+
+fn bytes(floats: usize) -> usize {
+    floats * 4
+}
+
+fn round_up(n: usize) -> usize {
+    n.div_ceil(ALIGN_FLOATS) * ALIGN_FLOATS
+}
+
+/// The nodes that read each value.
+fn consumers(graph: &Graph) -> Vec<Vec<ValueId>> {
+    let mut readers = vec![Vec::new(); graph.nodes.len()];
+    for (i, node) in graph.nodes.iter().enumerate() {
+        for v in &node.inputs {
+            readers[v.0].push(ValueId(i));
+        }
+    }
+    readers
+}
+
+/// Every value's shape at each `(height, width)` size, through [`Graph::infer_shapes`].
+///
+/// Fails when some size is too small for the network.
+pub fn infer_shapes(graph: &Graph, sizes: &[(usize, usize)]) -> Result<Vec<Shapes>, ModelError> {
+    sizes
+        .iter()
+        .map(|&(h, w)| graph.infer_shapes(h, w))
+        .collect()
+}
+
+/// The graph's nodes grouped for computation, in graph order, which is the order they run in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fused {
+    /// The network's name, for display.
+    pub name: String,
+    /// The groups, in graph order. The input is not among them.
+    pub groups: Vec<Group>,
+    /// Each group's node names joined by `+`, for display.
+    pub labels: Vec<String>,
+}
+
+impl fmt::Display for Fused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "fused {}: {} groups", self.name, self.groups.len())?;
+        for label in &self.labels {
+            writeln!(f, "  {label}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Groups the graph's nodes for computation (see the module docs for the fusion rule).
+///
+/// Fails when the input is itself a head: it is not in the arena, so it cannot be returned from
+/// it.
+pub fn fuse(graph: &Graph) -> Result<Fused, ModelError> {
+    if let Some(head) = graph.outputs.iter().find(|h| h.value == graph.input()) {
+        return Err(graph.error_at(
+            head.span,
+            ErrorKind::BadGraph,
+            format!(
+                "head `{}` is the input itself; compiled networks return computed values",
+                head.name
+            ),
+        ));
+    }
+    let readers = consumers(graph);
+    let is_head = |v: ValueId| graph.outputs.iter().any(|h| h.value == v);
+    // The single reader of `v`, if `v` has exactly one and is not a head.
+    let sole_reader = |v: ValueId| match readers[v.0].as_slice() {
+        [only] if !is_head(v) => Some(*only),
+        _ => None,
+    };
+    let mut absorbed = vec![false; graph.nodes.len()];
+    let mut groups = Vec::new();
+    for (i, node) in graph.nodes.iter().enumerate() {
+        if absorbed[i] || matches!(node.op, Op::Input { .. }) {
+            continue;
+        }
+        let mut group = vec![ValueId(i)];
+        if let Op::Conv(conv) = node.op {
+            let mut cur = ValueId(i);
+            if let Some(next) = sole_reader(cur)
+                && matches!(graph.node(next).op, Op::Relu | Op::Prelu | Op::Sigmoid)
+            {
+                group.push(next);
+                cur = next;
+            }
+            // The depthwise kernel has no fused pool.
+            if let Some(next) = sole_reader(cur)
+                && !conv.is_depthwise()
+                && let Op::MaxPool(w) = graph.node(next).op
+                && w.kernel == w.stride
+                && w.pad == 0
+            {
+                group.push(next);
+            }
+        }
+        for v in &group[1..] {
+            absorbed[v.0] = true;
+        }
+        groups.push(Group { nodes: group });
+    }
+    let labels = groups.iter().map(|g| label(graph, g)).collect();
+    Ok(Fused {
+        name: graph.name.clone(),
+        groups,
+        labels,
+    })
+}
+
+/// One step of the joint schedule: a group run at one scale, storing one tensor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Step {
+    pub scale: usize,
+    /// The group's index in [`Schedule::groups`].
+    pub group: usize,
+    /// The value it stores.
+    pub value: ValueId,
+    /// The stored tensor's element count.
+    pub len: usize,
+}
+
+/// The groups of every scale in one joint order: all of scale 0's, then all of scale 1's, and so
+/// on. Step `t` is group `t % steps_per_scale` at scale `t / steps_per_scale`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Schedule {
+    /// The network's name, for display.
+    pub name: String,
+    /// The fused groups, the same at every scale.
+    pub groups: Vec<Group>,
+    /// Each group's node names joined by `+`, for display.
+    pub labels: Vec<String>,
+    /// Input height and width of each scale.
+    pub sizes: Vec<(usize, usize)>,
+    /// Every value's shape at each scale.
+    pub shapes: Vec<Shapes>,
+    /// FLOPs of each scale (direct convolution count).
+    pub flops: Vec<u64>,
+    /// The joint steps, in the order they run.
+    pub steps: Vec<Step>,
+}
+
+impl Schedule {
+    /// Steps in one scale's schedule.
+    pub fn steps_per_scale(&self) -> usize {
+        self.groups.len()
+    }
+}
+
+impl fmt::Display for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "schedule {} for {} scales, {} steps each, {} joint steps",
+            self.name,
+            self.sizes.len(),
+            self.steps_per_scale(),
+            self.steps.len()
+        )?;
+        for (t, step) in self.steps.iter().enumerate() {
+            if step.group == 0 {
+                let (h, w) = self.sizes[step.scale];
+                writeln!(
+                    f,
+                    "  scale {}: input {h}x{w}, {} flops",
+                    step.scale, self.flops[step.scale]
+                )?;
+            }
+            writeln!(
+                f,
+                "    t={t:<3} {:<24} {}",
+                self.labels[step.group],
+                self.shapes[step.scale].of(step.value)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Orders the fused groups of every scale into one joint schedule.
+pub fn schedule(
+    graph: &Graph,
+    fused: Fused,
+    sizes: &[(usize, usize)],
+    shapes: Vec<Shapes>,
+) -> Schedule {
+    let Fused {
+        name,
+        groups,
+        labels,
+    } = fused;
+    let steps = (0..sizes.len())
+        .flat_map(|scale| {
+            let shapes = &shapes[scale];
+            groups.iter().enumerate().map(move |(group, g)| Step {
+                scale,
+                group,
+                value: g.output(),
+                len: shapes.of(g.output()).len(),
+            })
+        })
+        .collect();
+    let flops = shapes.iter().map(|s| graph.flops(s).iter().sum()).collect();
+    Schedule {
+        name,
+        groups,
+        labels,
+        sizes: sizes.to_vec(),
+        shapes,
+        flops,
+        steps,
+    }
+}
+
+/// When one stored tensor is live, and the space it needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LiveRange {
+    pub scale: usize,
+    pub value: ValueId,
+    /// The tensor's element count.
+    pub len: usize,
+    /// Space it occupies: `len` rounded up to [`ALIGN_FLOATS`].
+    pub reserved: usize,
+    /// First and last joint step at which it is live (inclusive).
+    pub first: usize,
+    pub last: usize,
+}
+
+impl LiveRange {
+    fn overlaps_in_time(&self, other: &LiveRange) -> bool {
+        self.first <= other.last && other.first <= self.last
+    }
+}
+
+/// The live range of every step's tensor, and the bounds they set on the arena.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Liveness {
+    pub schedule: Schedule,
+    /// One range per joint step, in step order.
+    pub ranges: Vec<LiveRange>,
+    /// Reserved elements live at each joint step.
+    pub live_at: Vec<usize>,
+    /// Sum of every range's reserved size: the arena without any reuse.
+    pub naive_len: usize,
+    /// The most reserved elements live at any one step: no placement can beat it.
+    pub lower_bound_len: usize,
+}
+
+impl fmt::Display for Liveness {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let peak = self
+            .live_at
+            .iter()
+            .position(|&l| l == self.lower_bound_len)
+            .unwrap_or(0);
+        writeln!(
+            f,
+            "liveness {}: lower bound {} bytes (at t={peak}), naive sum {} bytes",
+            self.schedule.name,
+            bytes(self.lower_bound_len),
+            bytes(self.naive_len)
+        )?;
+        for (t, (r, step)) in self.ranges.iter().zip(&self.schedule.steps).enumerate() {
+            writeln!(
+                f,
+                "    t={t:<3} {:<24} bytes={:<9} live={:<10} live at t: {} bytes",
+                self.schedule.labels[step.group],
+                bytes(r.reserved),
+                format!("{}..={}", r.first, r.last),
+                bytes(self.live_at[t])
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The live range of every step's tensor (see the module docs for the rule).
+pub fn liveness(graph: &Graph, schedule: Schedule) -> Liveness {
+    let steps_per_scale = schedule.steps_per_scale();
+    let total_steps = schedule.steps.len();
+    // The group index that computes each value (for absorbed nodes, their group's index).
+    let mut group_of = vec![usize::MAX; graph.nodes.len()];
+    for (g, group) in schedule.groups.iter().enumerate() {
+        for v in &group.nodes {
+            group_of[v.0] = g;
+        }
+    }
+    let readers = consumers(graph);
+    let ranges: Vec<LiveRange> = schedule
+        .steps
+        .iter()
+        .map(|step| {
+            let base = step.scale * steps_per_scale;
+            let last = if graph.outputs.iter().any(|h| h.value == step.value) {
+                total_steps - 1
+            } else {
+                base + readers[step.value.0]
+                    .iter()
+                    .map(|r| group_of[r.0])
+                    .max()
+                    .expect("every value is read")
+            };
+            LiveRange {
+                scale: step.scale,
+                value: step.value,
+                len: step.len,
+                reserved: round_up(step.len),
+                first: base + step.group,
+                last,
+            }
+        })
+        .collect();
+    let naive_len = ranges.iter().map(|r| r.reserved).sum();
+    let live_at: Vec<usize> = (0..total_steps)
+        .map(|t| {
+            ranges
+                .iter()
+                .filter(|r| r.first <= t && t <= r.last)
+                .map(|r| r.reserved)
+                .sum()
+        })
+        .collect();
+    let lower_bound_len = live_at.iter().copied().max().unwrap_or(0);
+    Liveness {
+        schedule,
+        ranges,
+        live_at,
+        naive_len,
+        lower_bound_len,
     }
 }
 
@@ -93,151 +446,58 @@ pub struct Plan {
     pub strategy: &'static str,
 }
 
-/// The nodes that read each value.
-fn consumers(graph: &Graph) -> Vec<Vec<ValueId>> {
-    let mut readers = vec![Vec::new(); graph.nodes.len()];
-    for (i, node) in graph.nodes.iter().enumerate() {
-        for v in &node.inputs {
-            readers[v.0].push(ValueId(i));
-        }
-    }
-    readers
-}
-
-/// Groups the graph's nodes for computation (see the module docs for the fusion rule).
-pub fn fuse(graph: &Graph) -> Vec<Group> {
-    let readers = consumers(graph);
-    let is_head = |v: ValueId| graph.outputs.iter().any(|h| h.value == v);
-    // The single reader of `v`, if `v` has exactly one and is not a head.
-    let sole_reader = |v: ValueId| match readers[v.0].as_slice() {
-        [only] if !is_head(v) => Some(*only),
-        _ => None,
-    };
-    let mut absorbed = vec![false; graph.nodes.len()];
-    let mut groups = Vec::new();
-    for (i, node) in graph.nodes.iter().enumerate() {
-        if absorbed[i] || matches!(node.op, Op::Input { .. }) {
-            continue;
-        }
-        let mut group = vec![ValueId(i)];
-        if let Op::Conv(conv) = node.op {
-            let mut cur = ValueId(i);
-            if let Some(next) = sole_reader(cur)
-                && matches!(graph.node(next).op, Op::Relu | Op::Prelu | Op::Sigmoid)
-            {
-                group.push(next);
-                cur = next;
-            }
-            // The depthwise kernel has no fused pool.
-            if let Some(next) = sole_reader(cur)
-                && !conv.is_depthwise()
-                && let Op::MaxPool(w) = graph.node(next).op
-                && w.kernel == w.stride
-                && w.pad == 0
-            {
-                group.push(next);
-            }
-        }
-        for v in &group[1..] {
-            absorbed[v.0] = true;
-        }
-        groups.push(Group { nodes: group });
-    }
-    groups
-}
-
-fn round_up(n: usize) -> usize {
-    n.div_ceil(ALIGN_FLOATS) * ALIGN_FLOATS
-}
-
-/// Plans `graph` for inputs of the given `(height, width)` sizes.
+/// Plans `graph` for inputs of the given `(height, width)` sizes: every stage from
+/// [`infer_shapes`] to [`place`], in order. The plan is not verified; see [`verify`].
 ///
-/// Fails when some size is too small for the network, or when the input is itself a head (it is
-/// not in the arena, so it cannot be returned from it).
+/// Fails when some size is too small for the network, or when the input is itself a head.
 pub fn plan(graph: &Graph, sizes: &[(usize, usize)]) -> Result<Plan, ModelError> {
-    if let Some(head) = graph.outputs.iter().find(|h| h.value == graph.input()) {
-        return Err(graph.error_at(
-            head.span,
-            ErrorKind::BadGraph,
-            format!(
-                "head `{}` is the input itself; compiled networks return computed values",
-                head.name
-            ),
-        ));
-    }
-    let shapes: Vec<Shapes> = sizes
+    let shapes = infer_shapes(graph, sizes)?;
+    let fused = fuse(graph)?;
+    let schedule = schedule(graph, fused, sizes, shapes);
+    let liveness = liveness(graph, schedule);
+    Ok(place(liveness))
+}
+
+/// Gives every live range an arena offset: the smallest arena that the greedy orders and the swap
+/// search find (see the module docs).
+pub fn place(liveness: Liveness) -> Plan {
+    let Liveness {
+        schedule,
+        ranges,
+        naive_len,
+        lower_bound_len,
+        ..
+    } = liveness;
+    let (strategy, arena_len, offsets) = place_best(&ranges, lower_bound_len);
+    let buffers = ranges
         .iter()
-        .map(|&(h, w)| graph.infer_shapes(h, w))
-        .collect::<Result<_, _>>()?;
-    let groups = fuse(graph);
-    let steps_per_scale = groups.len();
-    let total_steps = steps_per_scale * sizes.len();
-    // The group index that computes each value (for absorbed nodes, their group's index).
-    let mut group_of = vec![usize::MAX; graph.nodes.len()];
-    for (g, group) in groups.iter().enumerate() {
-        for v in &group.nodes {
-            group_of[v.0] = g;
-        }
-    }
-    let readers = consumers(graph);
-    let mut buffers = Vec::with_capacity(total_steps);
-    for (scale, scale_shapes) in shapes.iter().enumerate() {
-        let base = scale * steps_per_scale;
-        for (g, group) in groups.iter().enumerate() {
-            let value = group.output();
-            let len = scale_shapes.of(value).len();
-            let last = if graph.outputs.iter().any(|h| h.value == value) {
-                total_steps - 1
-            } else {
-                base + readers[value.0]
-                    .iter()
-                    .map(|r| group_of[r.0])
-                    .max()
-                    .expect("every value is read")
-            };
-            buffers.push(Buffer {
-                scale,
-                value,
-                offset: 0,
-                len,
-                reserved: round_up(len),
-                first: base + g,
-                last,
-            });
-        }
-    }
-    let naive_len = buffers.iter().map(|b| b.reserved).sum();
-    let lower_bound_len = (0..total_steps)
-        .map(|t| {
-            buffers
-                .iter()
-                .filter(|b| b.first <= t && t <= b.last)
-                .map(|b| b.reserved)
-                .sum()
+        .zip(offsets)
+        .map(|(r, offset)| Buffer {
+            scale: r.scale,
+            value: r.value,
+            offset,
+            len: r.len,
+            reserved: r.reserved,
+            first: r.first,
+            last: r.last,
         })
-        .max()
-        .unwrap_or(0);
-    let (strategy, arena_len) = place_best(&mut buffers, lower_bound_len);
-    let flops = shapes.iter().map(|s| graph.flops(s).iter().sum()).collect();
-    let plan = Plan {
-        name: graph.name.clone(),
-        groups,
-        sizes: sizes.to_vec(),
-        shapes,
-        flops,
+        .collect();
+    Plan {
+        name: schedule.name,
+        groups: schedule.groups,
+        sizes: schedule.sizes,
+        shapes: schedule.shapes,
+        flops: schedule.flops,
         buffers,
         arena_len,
         naive_len,
         lower_bound_len,
         strategy,
-    };
-    plan.verify()
-        .expect("a fresh plan satisfies its own invariants");
-    Ok(plan)
+    }
 }
 
 /// Orders tried for greedy placement, by name.
-type Order = (&'static str, fn(&Buffer) -> (i64, i64, i64));
+type Order = (&'static str, fn(&LiveRange) -> (i64, i64, i64));
 
 const ORDERS: &[Order] = &[
     ("largest first", |b| {
@@ -262,11 +522,35 @@ const ORDERS: &[Order] = &[
     }),
 ];
 
-/// Places `buffers` with each greedy order, then improves the best order by seeded swaps while
-/// the arena is above the lower bound; keeps the smallest arena and returns its size.
-fn place_best(buffers: &mut [Buffer], lower_bound: usize) -> (&'static str, usize) {
+/// The swap search's generator (SplitMix64), private to the planner. A fixed seed gives a model
+/// the same plan on every build; the plans in the snapshots were found with this exact sequence.
+struct SwapRng(u64);
+
+impl SwapRng {
+    fn new(seed: u64) -> SwapRng {
+        SwapRng(seed ^ 0x9E37_79B9_7F4A_7C15)
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `0..n`.
+    fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+}
+
+/// Places `ranges` with each greedy order, then improves the best order by seeded swaps while
+/// the arena is above the lower bound; keeps the smallest arena. Returns the strategy's name, the
+/// arena's size and each range's offset.
+fn place_best(ranges: &[LiveRange], lower_bound: usize) -> (&'static str, usize, Vec<usize>) {
     let arena = |offsets: &[usize]| {
-        buffers
+        ranges
             .iter()
             .zip(offsets)
             .map(|(b, o)| o + b.reserved)
@@ -275,9 +559,9 @@ fn place_best(buffers: &mut [Buffer], lower_bound: usize) -> (&'static str, usiz
     };
     let mut best: Option<(&'static str, usize, Vec<usize>)> = None;
     for (name, key) in ORDERS {
-        let mut order: Vec<usize> = (0..buffers.len()).collect();
-        order.sort_by_key(|&i| (key(&buffers[i]), i));
-        let offsets = place_in_order(buffers, &order);
+        let mut order: Vec<usize> = (0..ranges.len()).collect();
+        order.sort_by_key(|&i| (key(&ranges[i]), i));
+        let offsets = place_in_order(ranges, &order);
         let len = arena(&offsets);
         if best.as_ref().is_none_or(|(_, best_len, _)| len < *best_len) {
             best = Some((name, len, order));
@@ -286,15 +570,15 @@ fn place_best(buffers: &mut [Buffer], lower_bound: usize) -> (&'static str, usiz
     let (mut name, mut best_len, mut order) = best.expect("at least one order");
     // Hill climbing on the order: swap two buffers, keep the swap unless the arena grows. Plans
     // have tens to hundreds of buffers, so a few thousand placements take milliseconds.
-    let mut rng = crate::testing::Rng::new(0x5EED);
-    let tries = if buffers.len() < 2 { 0 } else { 4000 };
+    let mut rng = SwapRng::new(0x5EED);
+    let tries = if ranges.len() < 2 { 0 } else { 4000 };
     for _ in 0..tries {
         if best_len == lower_bound {
             break;
         }
-        let (i, j) = (rng.range(0, order.len() - 1), rng.range(0, order.len() - 1));
+        let (i, j) = (rng.below(order.len()), rng.below(order.len()));
         order.swap(i, j);
-        let len = arena(&place_in_order(buffers, &order));
+        let len = arena(&place_in_order(ranges, &order));
         if len <= best_len {
             if len < best_len {
                 name = "greedy, improved by swaps";
@@ -304,27 +588,23 @@ fn place_best(buffers: &mut [Buffer], lower_bound: usize) -> (&'static str, usiz
             order.swap(i, j);
         }
     }
-    let offsets = place_in_order(buffers, &order);
-    for (b, o) in buffers.iter_mut().zip(offsets) {
-        b.offset = o;
-    }
-    (name, best_len)
+    (name, best_len, place_in_order(ranges, &order))
 }
 
-/// Puts each buffer, in `order`, at the lowest offset not used by an already placed buffer that
+/// Puts each range, in `order`, at the lowest offset not used by an already placed range that
 /// is live at the same time.
-fn place_in_order(buffers: &[Buffer], order: &[usize]) -> Vec<usize> {
-    let mut offsets = vec![usize::MAX; buffers.len()];
+fn place_in_order(ranges: &[LiveRange], order: &[usize]) -> Vec<usize> {
+    let mut offsets = vec![usize::MAX; ranges.len()];
     let mut placed: Vec<usize> = Vec::with_capacity(order.len());
     let mut busy: Vec<(usize, usize)> = Vec::new();
     for &i in order {
-        let b = &buffers[i];
+        let b = &ranges[i];
         busy.clear();
         busy.extend(
             placed
                 .iter()
-                .filter(|&&j| buffers[j].overlaps_in_time(b))
-                .map(|&j| (offsets[j], offsets[j] + buffers[j].reserved)),
+                .filter(|&&j| ranges[j].overlaps_in_time(b))
+                .map(|&j| (offsets[j], offsets[j] + ranges[j].reserved)),
         );
         busy.sort_unstable();
         let mut offset = 0;
@@ -338,6 +618,77 @@ fn place_in_order(buffers: &[Buffer], order: &[usize]) -> Vec<usize> {
         placed.push(i);
     }
     offsets
+}
+
+/// A broken invariant of a [`Plan`]: a bug in the planner, never in the user's model. Buffers are
+/// named by their index in [`Plan::buffers`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PlanError {
+    /// A buffer's offset is not a multiple of [`ALIGN_FLOATS`].
+    Misaligned { buffer: usize, offset: usize },
+    /// A buffer reaches past the arena, or holds more than it reserves.
+    OutsideArena { buffer: usize },
+    /// Two buffers live at the same step share bytes.
+    Overlap {
+        buffers: (usize, usize),
+        live: ((usize, usize), (usize, usize)),
+    },
+    /// The arena is smaller than the bytes live at some step.
+    BelowLowerBound,
+}
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PlanError::Misaligned { buffer, offset } => {
+                write!(f, "buffer {buffer} at offset {offset} is not aligned")
+            }
+            PlanError::OutsideArena { buffer } => {
+                write!(f, "buffer {buffer} does not fit the arena")
+            }
+            PlanError::Overlap {
+                buffers: (i, j),
+                live: ((a_first, a_last), (b_first, b_last)),
+            } => write!(
+                f,
+                "buffers {i} and {j} are live together (steps {a_first}..={a_last} and \
+                 {b_first}..={b_last}) and overlap"
+            ),
+            PlanError::BelowLowerBound => {
+                write!(f, "the arena is below the lower bound, which is impossible")
+            }
+        }
+    }
+}
+
+impl std::error::Error for PlanError {}
+
+/// Checks the invariants the generated code relies on: offsets aligned, buffers inside the arena,
+/// and no two buffers live at the same step sharing a byte.
+pub fn verify(plan: &Plan) -> Result<(), PlanError> {
+    for (i, a) in plan.buffers.iter().enumerate() {
+        if a.offset % ALIGN_FLOATS != 0 {
+            return Err(PlanError::Misaligned {
+                buffer: i,
+                offset: a.offset,
+            });
+        }
+        if a.offset + a.reserved > plan.arena_len || a.len > a.reserved {
+            return Err(PlanError::OutsideArena { buffer: i });
+        }
+        for (j, b) in plan.buffers.iter().enumerate().skip(i + 1) {
+            if a.overlaps_in_time(b) && a.overlaps_in_space(b) {
+                return Err(PlanError::Overlap {
+                    buffers: (i, j),
+                    live: ((a.first, a.last), (b.first, b.last)),
+                });
+            }
+        }
+    }
+    if plan.arena_len < plan.lower_bound_len {
+        return Err(PlanError::BelowLowerBound);
+    }
+    Ok(())
 }
 
 impl Plan {
@@ -359,31 +710,6 @@ impl Plan {
         &self.buffers[scale * self.steps_per_scale() + g]
     }
 
-    /// Checks the invariants the generated code relies on: offsets aligned, buffers inside the
-    /// arena, and no two buffers live at the same step sharing a byte.
-    pub fn verify(&self) -> Result<(), String> {
-        for (i, a) in self.buffers.iter().enumerate() {
-            if a.offset % ALIGN_FLOATS != 0 {
-                return Err(format!("buffer {i} at offset {} is not aligned", a.offset));
-            }
-            if a.offset + a.reserved > self.arena_len || a.len > a.reserved {
-                return Err(format!("buffer {i} does not fit the arena"));
-            }
-            for (j, b) in self.buffers.iter().enumerate().skip(i + 1) {
-                if a.overlaps_in_time(b) && a.overlaps_in_space(b) {
-                    return Err(format!(
-                        "buffers {i} and {j} are live together (steps {}..={} and {}..={}) and overlap",
-                        a.first, a.last, b.first, b.last
-                    ));
-                }
-            }
-        }
-        if self.arena_len < self.lower_bound_len {
-            return Err("the arena is below the lower bound, which is impossible".to_string());
-        }
-        Ok(())
-    }
-
     /// A listing against a graph (for value names), for snapshots and explanations.
     pub fn display<'a>(&'a self, graph: &'a Graph) -> impl fmt::Display + 'a {
         DisplayPlan { plan: self, graph }
@@ -398,7 +724,6 @@ struct DisplayPlan<'a> {
 impl fmt::Display for DisplayPlan<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (plan, graph) = (self.plan, self.graph);
-        let bytes = |floats: usize| floats * 4;
         writeln!(
             f,
             "plan {} for {} scales, {} steps each",
@@ -422,17 +747,12 @@ impl fmt::Display for DisplayPlan<'_> {
             )?;
             for group in &plan.groups {
                 let b = plan.buffer(scale, group.output());
-                let names: Vec<&str> = group
-                    .nodes
-                    .iter()
-                    .map(|v| graph.node(*v).name.as_str())
-                    .collect();
                 let shape = plan.shapes[scale].of(group.output());
                 writeln!(
                     f,
                     "    t={:<3} {:<24} {:<11} offset={:<9} bytes={:<9} live={}..={}",
                     b.first,
-                    names.join("+"),
+                    label(graph, group),
                     shape.to_string(),
                     bytes(b.offset),
                     bytes(b.reserved),

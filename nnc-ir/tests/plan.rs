@@ -1,7 +1,7 @@
 //! Arena plans: fusion as intended, no two live buffers sharing a byte, and the arena at the
 //! liveness lower bound.
 
-use nnc_ir::plan::{Plan, plan};
+use nnc_ir::plan::{Plan, PlanError, fuse, infer_shapes, liveness, place, plan, schedule, verify};
 use nnc_ir::testing::{Rng, random_network};
 use nnc_ir::{Graph, parse_graph};
 
@@ -86,7 +86,7 @@ fn too_small_scale_is_an_error_naming_the_layer() {
 }
 
 fn check_plan(p: &Plan) {
-    p.verify().unwrap();
+    verify(p).unwrap();
     assert!(p.lower_bound_len <= p.arena_len && p.arena_len <= p.naive_len);
 }
 
@@ -156,8 +156,58 @@ fn verify_catches_overlapping_live_buffers() {
         "x = input(channels=1)\na = conv(x, out=4, k=1)\nb = conv(a, out=4, k=1)\noutput b\n",
     );
     let mut p = plan(&g, &[(8, 8)]).unwrap();
-    p.verify().unwrap();
+    verify(&p).unwrap();
     // `a` and `b` are both live while `b` is computed; put them on the same bytes.
     p.buffers[1].offset = p.buffers[0].offset;
-    assert!(p.verify().unwrap_err().contains("overlap"));
+    let e = verify(&p).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            PlanError::Overlap {
+                buffers: (0, 1),
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("overlap"), "{e}");
+}
+
+#[test]
+fn verify_catches_misaligned_and_out_of_arena_buffers() {
+    let g = graph("x = input(channels=1)\na = conv(x, out=4, k=1)\noutput a\n");
+    let p = plan(&g, &[(8, 8)]).unwrap();
+    let mut misaligned = p.clone();
+    misaligned.buffers[0].offset += 1;
+    assert!(matches!(
+        verify(&misaligned),
+        Err(PlanError::Misaligned { buffer: 0, .. })
+    ));
+    let mut outside = p.clone();
+    outside.arena_len -= 1;
+    assert!(matches!(
+        verify(&outside),
+        Err(PlanError::OutsideArena { buffer: 0 })
+    ));
+}
+
+/// The stages one by one, on the shipped models with a multi-scale pyramid: what the schedule
+/// runs and how long each tensor lives, as a person reviews them.
+#[test]
+fn schedule_and_liveness_of_shipped_detectors() {
+    for model in ["face_student", "testnet"] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../models")
+            .join(format!("{model}.nnc"));
+        let shown = format!("models/{model}.nnc");
+        let g = parse_graph(&std::fs::read_to_string(&path).unwrap(), shown.as_ref()).unwrap();
+        let shapes = infer_shapes(&g, &PYRAMID).unwrap();
+        let fused = fuse(&g).unwrap();
+        let schedule = schedule(&g, fused, &PYRAMID, shapes);
+        insta::assert_snapshot!(format!("{model}_schedule"), schedule.to_string());
+        let liveness = liveness(&g, schedule);
+        insta::assert_snapshot!(format!("{model}_liveness"), liveness.to_string());
+        // The stages compose to exactly what `plan` returns.
+        assert_eq!(place(liveness), plan(&g, &PYRAMID).unwrap());
+    }
 }

@@ -3,8 +3,8 @@
 //! max-pool it fuses).
 
 use nnc_runtime::ir::testing::{Rng, random_input, random_weights};
-use nnc_runtime::ir::{Dtype, Model, Shape, ValueId, WeightRole, pack, parse_graph};
-use nnc_runtime::kernels::{ConvPtrs, act};
+use nnc_runtime::ir::{Dtype, Model, Shape, ValueId, WeightRole, parse_graph};
+use nnc_runtime::kernels::{ConvPtrs, act, layout};
 use nnc_runtime::{Interpreter, Tensor};
 use std::io::Write as _;
 
@@ -94,9 +94,9 @@ fn case(g: Geometry, act_op: &str) -> Case {
         .1;
     Case {
         input,
-        kernel: pack::conv_kernel(&kernel.data, co, ci / groups, k),
-        bias: pack::channel_vector(&bias.data),
-        alpha: pack::channel_vector(&alpha),
+        kernel: layout::conv_kernel(&kernel.data, co, ci / groups, k),
+        bias: layout::channel_vector(&bias.data),
+        alpha: layout::channel_vector(&alpha),
         expect,
     }
 }
@@ -130,11 +130,11 @@ macro_rules! conv_case {
     ($name:ident: $h:literal x $w:literal, ci=$ci:literal co=$co:literal k=$k:literal st=$st:literal p=$p:literal $act:ident $act_op:literal pk=$pk:literal) => {
         #[test]
         fn $name() {
-            const COB: usize = pack::vectors($co);
+            const COB: usize = layout::vectors($co);
             const NPX: usize = if $pk > 1 {
                 $pk * $pk
             } else {
-                pack::pixels_per_block(COB)
+                layout::pixels_per_block(COB)
             };
             let geometry = Geometry {
                 h: $h,
@@ -223,8 +223,8 @@ macro_rules! depthwise_case {
     ($name:ident: $h:literal x $w:literal, c=$c:literal k=$k:literal st=$st:literal p=$p:literal $act:ident $act_op:literal) => {
         #[test]
         fn $name() {
-            const CB: usize = pack::vectors($c);
-            const NPX: usize = pack::DEPTHWISE_PIXELS_PER_BLOCK;
+            const CB: usize = layout::vectors($c);
+            const NPX: usize = layout::DEPTHWISE_PIXELS_PER_BLOCK;
             let geometry = Geometry {
                 h: $h,
                 w: $w,

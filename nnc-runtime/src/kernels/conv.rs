@@ -98,9 +98,9 @@ pub unsafe fn conv<
     let ow = out_len(W, K, ST, P);
     let inside = interior::<H, W, K, ST, P>();
 
-    if PK == 1 && nnc_ir::pack::vectors_per_block(COB) < COB {
+    if PK == 1 && super::layout::vectors_per_block(COB) < COB {
         // Many output vectors: each block of NPX pixels computes them two vectors at a time, so
-        // that NPX pixels' accumulators fill the registers (the rule is `pack::vectors_per_block`).
+        // that NPX pixels' accumulators fill the registers (the rule is `layout::vectors_per_block`).
         for oy in 0..oh {
             let mut ox = 0;
             while ox + NPX <= ow {

@@ -7,11 +7,16 @@
 //! [`depthwise_portable`] for depthwise convolutions), and the generated code picks one per run
 //! after [`simd::has_avx2_fma`].
 //!
+//! [`layout`] holds the weight layouts these kernels read and the register-block rules that size
+//! their `COB` and `NPX` arguments; the compiler packs weights and picks those arguments with it,
+//! so the rules live in one place, beside the kernels they describe.
+//!
 //! These functions take raw pointers into the arena: the plan guarantees sizes and that a step's
 //! output never overlaps its inputs, so the hot loops carry no bounds checks.
 
 pub mod conv;
 pub mod depthwise;
+pub mod layout;
 pub mod other;
 pub mod simd;
 mod weights;

@@ -1,4 +1,6 @@
-//! Weights repacked, at build time, in the order the generated kernels read them.
+//! The layouts the kernels read their weights in, and how many registers' worth of work one block
+//! of a kernel does. The compiler packs weights with these functions at build time, and sizes each
+//! kernel call's const generics with these rules, so that both agree with the kernels beside them.
 
 /// Output-channel vectors of eight lanes needed for `channels`.
 pub const fn vectors(channels: usize) -> usize {
