@@ -104,6 +104,18 @@ impl<'a> Lexer<'a> {
         }
     }
 
+    /// A syntax error about the text from `start` (at `line`:`col`) to here.
+    fn syntax_error(
+        &self,
+        start: usize,
+        line: u32,
+        col: u32,
+        message: impl Into<String>,
+    ) -> ModelError {
+        let span = self.span_from(start, line, col);
+        error_at(self.src, self.file, ErrorKind::Syntax, span, message)
+    }
+
     fn bump(&mut self) -> Option<char> {
         let c = self.src[self.pos..].chars().next()?;
         self.pos += c.len_utf8();
@@ -149,12 +161,10 @@ impl<'a> Lexer<'a> {
                                 break Tok::Str(text);
                             }
                             Some('\n') | None => {
-                                let span = self.span_from(start, line, col);
-                                errors.push(error_at(
-                                    self.src,
-                                    self.file,
-                                    ErrorKind::Syntax,
-                                    span,
+                                errors.push(self.syntax_error(
+                                    start,
+                                    line,
+                                    col,
                                     "unterminated string",
                                 ));
                                 break Tok::Str(text);
@@ -179,12 +189,10 @@ impl<'a> Lexer<'a> {
                     } else if let Ok(x) = text.parse::<f64>() {
                         Tok::Float(x)
                     } else {
-                        let span = self.span_from(start, line, col);
-                        errors.push(error_at(
-                            self.src,
-                            self.file,
-                            ErrorKind::Syntax,
-                            span,
+                        errors.push(self.syntax_error(
+                            start,
+                            line,
+                            col,
                             format!("`{text}` is not a number"),
                         ));
                         Tok::Int(0)
@@ -200,12 +208,10 @@ impl<'a> Lexer<'a> {
                     Tok::Ident(self.src[start..self.pos].to_string())
                 }
                 other => {
-                    let span = self.span_from(start, line, col);
-                    errors.push(error_at(
-                        self.src,
-                        self.file,
-                        ErrorKind::Syntax,
-                        span,
+                    errors.push(self.syntax_error(
+                        start,
+                        line,
+                        col,
                         format!("unexpected character `{}`", other.escape_default()),
                     ));
                     continue;
