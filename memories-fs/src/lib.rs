@@ -93,11 +93,6 @@ impl AtomicFile {
         self.temp.as_file()
     }
 
-    /// The target, for error messages.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     /// Syncs the file, renames it over the target and syncs the folder.
     pub fn commit(self) -> Result<(), WriteError> {
         let AtomicFile { path, temp } = self;
