@@ -5,7 +5,6 @@
 //! [`decode_rgb`] is the single decoding entry point, so a face detector added later gets its
 //! RGB input from the same code (and the same EXIF orientation handling) as these measures.
 
-use std::io::Cursor;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
@@ -17,6 +16,7 @@ use thiserror::Error;
 
 use memories_vision::Decoded;
 
+use crate::jpeg;
 use crate::metadata::PhotoMeta;
 use crate::scan::{self, Format, Sniffed};
 
@@ -28,7 +28,7 @@ pub const ANALYSIS_SIDE: u32 = 512;
 #[derive(Debug, Error)]
 pub enum DecodeError {
     #[error("corrupt or unsupported JPEG: {0}")]
-    Jpeg(#[from] jpeg_decoder::Error),
+    Jpeg(String),
     #[error("corrupt or unsupported image: {0}")]
     Image(#[from] image::ImageError),
     #[error("the decoder crashed on this file ({0})")]
@@ -128,33 +128,12 @@ pub fn decode_rgb(
 }
 
 fn decode_jpeg(bytes: &[u8], max_side: u32) -> Result<(RgbImage, u32, u32), DecodeError> {
-    let mut decoder = jpeg_decoder::Decoder::new(Cursor::new(bytes));
-    decoder.read_info()?;
-    let info = decoder.info().ok_or(DecodeError::Empty)?;
-    let (full_w, full_h) = (u32::from(info.width), u32::from(info.height));
-    if info.pixel_format == jpeg_decoder::PixelFormat::CMYK32 {
+    match jpeg::decode(bytes, max_side).map_err(DecodeError::Jpeg)? {
+        jpeg::Decoded::Rgb(scaled) => Ok((scaled.image, scaled.full_width, scaled.full_height)),
         // CMYK JPEGs (print workflows) are rare in photo libraries; the image crate converts
         // them correctly, so they skip DCT scaling rather than duplicate that conversion.
-        return decode_generic(bytes, ImageFormat::Jpeg, max_side);
+        jpeg::Decoded::Cmyk => decode_generic(bytes, ImageFormat::Jpeg, max_side),
     }
-    let (want_w, want_h) = fit(full_w, full_h, max_side);
-    decoder.scale(clamp_u16(want_w), clamp_u16(want_h))?;
-    let pixels = decoder.decode()?;
-    let info = decoder.info().ok_or(DecodeError::Empty)?;
-    let (w, h) = (u32::from(info.width), u32::from(info.height));
-    let image = match info.pixel_format {
-        jpeg_decoder::PixelFormat::RGB24 => RgbImage::from_raw(w, h, pixels),
-        jpeg_decoder::PixelFormat::L8 => {
-            GrayImage::from_raw(w, h, pixels).map(|g| DynamicImage::ImageLuma8(g).into_rgb8())
-        }
-        // 16-bit samples come big-endian; the high byte is plenty for these measures.
-        jpeg_decoder::PixelFormat::L16 => {
-            let high: Vec<u8> = pixels.chunks_exact(2).map(|p| p[0]).collect();
-            GrayImage::from_raw(w, h, high).map(|g| DynamicImage::ImageLuma8(g).into_rgb8())
-        }
-        jpeg_decoder::PixelFormat::CMYK32 => None,
-    };
-    Ok((image.ok_or(DecodeError::Empty)?, full_w, full_h))
 }
 
 fn decode_generic(
@@ -187,10 +166,6 @@ fn fit(w: u32, h: u32, max_side: u32) -> (u32, u32) {
         ((u64::from(side) * u64::from(max_side)).div_ceil(u64::from(long)) as u32).max(1)
     };
     (scale(w), scale(h))
-}
-
-fn clamp_u16(v: u32) -> u16 {
-    v.min(u32::from(u16::MAX)) as u16
 }
 
 /// Mean brightness and how much of the frame is blown out or crushed, all in 0..=1.
@@ -618,7 +593,7 @@ mod tests {
     }
 
     fn encode(image: &RgbImage, format: ImageFormat) -> Vec<u8> {
-        let mut out = Cursor::new(Vec::new());
+        let mut out = std::io::Cursor::new(Vec::new());
         image.write_to(&mut out, format).unwrap();
         out.into_inner()
     }

@@ -60,6 +60,7 @@ pub mod config;
 pub mod events;
 pub mod index;
 pub mod indexing;
+pub mod jpeg;
 pub mod metadata;
 pub mod people;
 pub mod places;

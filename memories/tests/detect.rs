@@ -73,9 +73,13 @@ fn unusual_images_are_handled_and_broken_files_skipped_with_a_reason() {
     std::fs::write(&empty, b"").unwrap();
     let text = d.join("notes.jpg");
     std::fs::write(&text, b"this is text, not a photo").unwrap();
-    let truncated = d.join("truncated.jpg");
+    // Cut short in its pixel data, a JPEG decodes, grey where the data is missing (a photo cut
+    // off by a failed copy still shows its top); cut inside its header, it is skipped.
     let whole = std::fs::read(&tall).unwrap();
+    let truncated = d.join("truncated.jpg");
     std::fs::write(&truncated, &whole[..whole.len() / 3]).unwrap();
+    let header_only = d.join("header-only.jpg");
+    std::fs::write(&header_only, &whole[..100]).unwrap();
     // A PNG whose header claims 100000 x 100000 pixels: refused before any decoding.
     let bomb = d.join("bomb.png");
     let mut png = Vec::new();
@@ -95,7 +99,17 @@ fn unusual_images_are_handled_and_broken_files_skipped_with_a_reason() {
     let missing = d.join("vanished.jpg");
 
     let paths = [
-        &tiny, &grey, &rgba, &deep, &tall, &empty, &text, &truncated, &bomb, &missing,
+        &tiny,
+        &grey,
+        &rgba,
+        &deep,
+        &tall,
+        &truncated,
+        &empty,
+        &text,
+        &header_only,
+        &bomb,
+        &missing,
     ];
     let (lines, stderr) = detect(&paths.map(|p| p.as_path()));
     let sizes: Vec<(String, u64, u64)> = lines
@@ -122,12 +136,13 @@ fn unusual_images_are_handled_and_broken_files_skipped_with_a_reason() {
             ("rgba.png".to_string(), 120, 90),
             ("sixteen-bit.png".to_string(), 64, 48),
             ("tall.jpg".to_string(), 20, 2000),
+            ("truncated.jpg".to_string(), 20, 2000),
         ]
     );
     for (file, reason) in [
         ("empty.jpg", "empty file"),
         ("notes.jpg", "not a JPEG, PNG or WebP image"),
-        ("truncated.jpg", "truncated.jpg: "),
+        ("header-only.jpg", "corrupt or unsupported"),
         ("bomb.png", "decompression bomb"),
         ("vanished.jpg", "cannot read"),
     ] {
@@ -139,7 +154,7 @@ fn unusual_images_are_handled_and_broken_files_skipped_with_a_reason() {
     }
     let summary = stderr.lines().last().unwrap_or_default();
     assert!(
-        summary.starts_with("memories: 5 photos, ") && summary.ends_with(", 5 files skipped"),
+        summary.starts_with("memories: 6 photos, ") && summary.ends_with(", 5 files skipped"),
         "{summary}"
     );
 }
