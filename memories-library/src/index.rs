@@ -5,7 +5,9 @@
 //! trusted without reading the file; a file whose bytes match another row's hash (a copy or a
 //! move) reuses that analysis. Rows are written one by one in autocommit mode, so a run killed
 //! half-way keeps everything it finished. The index is a cache: when it is unreadable, belongs
-//! to another program or has an older schema, it is moved aside and rebuilt, never patched.
+//! to another program or has an older schema, it is moved aside and rebuilt, never patched. An
+//! index of a newer schema is refused and left alone. One run at a time uses an index: a
+//! [`RunLock`] on a file beside it makes a second run wait.
 
 use std::collections::HashSet;
 use std::fs;
@@ -38,6 +40,13 @@ pub enum IndexError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "index {} was written by a newer memories (schema version {version}; this one reads {SCHEMA_VERSION}): run the newer memories, or give this one another index with --cache",
+        path.display()
+    )]
+    Newer { path: PathBuf, version: i64 },
+    #[error("index {}: this process is already using it (an earlier report still holds it)", path.display())]
+    InUse { path: PathBuf },
     #[error("index {}: stored analysis of {rel} is unreadable: {source}", path.display())]
     Row {
         path: PathBuf,
@@ -95,6 +104,78 @@ pub enum Opened {
 pub struct Index {
     conn: Connection,
     path: PathBuf,
+}
+
+/// One run's exclusive hold on an index and the files beside it (the people book and face
+/// graph), taken before the index is opened and released when dropped. The operating system
+/// releases it when the process dies, so a killed run never leaves a stale lock.
+#[derive(Debug)]
+pub struct RunLock {
+    _file: fs::File,
+    path: PathBuf,
+}
+
+/// Lock files this process holds: a second lock of one of them would wait for itself.
+static HELD: std::sync::Mutex<Vec<PathBuf>> = std::sync::Mutex::new(Vec::new());
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+        held.retain(|p| *p != self.path);
+    }
+}
+
+impl RunLock {
+    /// Where the lock of the index at `index_path` lives.
+    pub fn path(index_path: &Path) -> PathBuf {
+        let mut name = index_path.file_name().unwrap_or_default().to_os_string();
+        name.push(".lock");
+        index_path.with_file_name(name)
+    }
+
+    /// Takes the lock of the index at `index_path`. When another run holds it, calls `waiting`
+    /// once and waits for that run to end.
+    pub fn take(index_path: &Path, waiting: impl FnOnce(&Path)) -> Result<RunLock, IndexError> {
+        let path = Self::path(index_path);
+        let io = |source| IndexError::Io {
+            path: path.clone(),
+            source,
+        };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent).map_err(io)?;
+        }
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io)?;
+        let canonical = path.canonicalize().map_err(io)?;
+        if HELD
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&canonical)
+        {
+            return Err(IndexError::InUse {
+                path: index_path.to_path_buf(),
+            });
+        }
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                waiting(index_path);
+                file.lock().map_err(io)?;
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
+        HELD.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(canonical.clone());
+        Ok(RunLock {
+            _file: file,
+            path: canonical,
+        })
+    }
 }
 
 /// The default index file for a folder: in the user's cache directory, named after the folder
@@ -176,6 +257,14 @@ impl Index {
                 };
                 index.configure()?;
                 return Ok(Ok(index));
+            }
+            // Rebuilding would throw away what a newer program stored and hand it back an
+            // index of the old schema: refused, and the file is left as it is.
+            Ok(Ok((app, version))) if app == APP && version > SCHEMA_VERSION => {
+                return Err(IndexError::Newer {
+                    path: path.to_path_buf(),
+                    version,
+                });
             }
             Ok(Ok((app, version))) if app == APP => {
                 format!("it has schema version {version}, this program uses {SCHEMA_VERSION}")
@@ -474,6 +563,48 @@ mod tests {
         );
         let (_, opened) = Index::open(&path).unwrap();
         assert_eq!(opened, Opened::Existing);
+    }
+
+    #[test]
+    fn a_newer_index_is_refused_and_left_as_it_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.sqlite");
+        let (index, _) = Index::open(&path).unwrap();
+        index
+            .put(&record("a.jpg", Outcome::Failed("x".into())))
+            .unwrap();
+        index
+            .conn
+            .execute(
+                "UPDATE schema_version SET version = ?1",
+                [SCHEMA_VERSION + 1],
+            )
+            .unwrap();
+        drop(index);
+        let before = std::fs::read(&path).unwrap();
+        let err = Index::open(&path).err().expect("refused").to_string();
+        assert!(
+            err.contains("newer memories")
+                && err.contains(&format!("schema version {}", SCHEMA_VERSION + 1))
+                && err.contains("index.sqlite"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_second_lock_in_one_process_is_an_error_not_a_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.sqlite");
+        let lock = RunLock::take(&path, |_| panic!("nothing else holds it")).unwrap();
+        let err = RunLock::take(&path, |_| panic!("must not wait for itself"))
+            .err()
+            .expect("refused")
+            .to_string();
+        assert!(err.contains("already using it"), "{err}");
+        drop(lock);
+        RunLock::take(&path, |_| panic!("released")).unwrap();
     }
 
     #[test]

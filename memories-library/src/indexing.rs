@@ -21,7 +21,7 @@ use memories_vision::embedding::FaceEmbedder;
 use memories_vision::faces::{DECODE_SIDE, DEFAULT_SCORE, FaceBox, FaceDetector};
 
 use crate::analysis::{ANALYSIS_SIDE, analyse, decode_rgb, shrink};
-use crate::index::{Index, IndexError, Opened, Outcome, PhotoInfo, Record};
+use crate::index::{Index, IndexError, Opened, Outcome, PhotoInfo, Record, RunLock};
 use crate::metadata::PhotoMeta;
 use crate::scan::{self, FoundPhoto, Problem, Skipped};
 
@@ -68,6 +68,9 @@ pub struct IndexReport {
     pub problems: Vec<Problem>,
     /// The whole index after the pass, in path order.
     pub records: Vec<Record>,
+    /// Held while the report lives, so that the people book and face graph written after the
+    /// pass are this run's alone.
+    pub lock: RunLock,
 }
 
 /// Indexes `root`, storing the index at `index_path` or the default cache location.
@@ -94,6 +97,14 @@ pub fn index_folder(
     if file_inside_folder(&index_path, &root) {
         return Err(IndexingError::IndexInsideFolder { path: index_path });
     }
+    let lock = RunLock::take(&index_path, |path| {
+        if show_progress {
+            eprintln!(
+                "memories: another memories run is using the index {}; waiting for it to finish",
+                path.display()
+            );
+        }
+    })?;
     let found = scan::scan(&root);
     let (mut index, opened) = Index::open(&index_path)?;
 
@@ -186,6 +197,7 @@ pub fn index_folder(
         skipped: found.skipped,
         problems: found.problems,
         records,
+        lock,
     })
 }
 

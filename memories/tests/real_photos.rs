@@ -182,10 +182,13 @@ fn second_run_analyses_nothing_and_new_files_only_are_analysed() {
     for path in &names[..4] {
         std::fs::copy(path, folder.path().join(path.file_name().unwrap())).unwrap();
     }
+    // Each report holds the index until it is dropped.
     let first = index_folder(folder.path(), Some(&cache), false).unwrap();
     assert_eq!((first.analysed, first.unchanged), (4, 0));
+    drop(first);
     let second = index_folder(folder.path(), Some(&cache), false).unwrap();
     assert_eq!((second.analysed, second.unchanged), (0, 4));
+    drop(second);
     for path in &names[4..] {
         std::fs::copy(path, folder.path().join(path.file_name().unwrap())).unwrap();
     }
