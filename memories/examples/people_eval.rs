@@ -10,7 +10,7 @@
 
 use memories_library::analysis::decode_rgb;
 use memories_library::metadata::PhotoMeta;
-use memories_library::people::{Params, dbscan, distance};
+use memories_library::people::{FaceGraph, Params, dbscan, distance};
 use memories_library::scan::{Sniffed, sniff};
 use memories_vision::align::chip;
 use memories_vision::embedding::FaceEmbedder;
@@ -91,8 +91,17 @@ fn main() {
         people.len()
     );
 
+    // Clustered as `memories people` does, through the face graph; the labels must equal exact
+    // DBSCAN's, since every pair is compared at this size.
     let refs: Vec<&[f32]> = described.iter().map(|(_, d)| d.as_slice()).collect();
-    let labels = dbscan(&refs, Params::default());
+    let keys: Vec<String> = (0..refs.len()).map(|i| format!("bbt{i}#0")).collect();
+    let params = Params::default();
+    let (graph, _) = FaceGraph::default().update(&keys, &refs, params.eps);
+    let labels = graph.labels(params.min_faces);
+    println!(
+        "bbt: face-graph labels equal exact DBSCAN's: {}",
+        labels == dbscan(&refs, params)
+    );
     let mut clusters: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
     for ((who, _), label) in described.iter().zip(&labels) {
         if let Some(l) = label {

@@ -288,9 +288,11 @@ fn run(dir: &Path, args: &RunArgs, explain: bool) -> Result<(), AppError> {
     let today = args.today.unwrap_or_else(|| Local::now().date_naive());
     // People, so that hidden and excluded people's photos are kept out.
     let faces = memories_library::people::library_faces(&report.records);
+    let params = memories_library::people::Params::default();
+    let graph = people_graph(&report.index_path, &faces, params)?;
     let book_path = memories_library::people::book_path(&report.index_path);
     let mut book = memories_library::people::Book::load(&book_path)?;
-    let people = book.assign_library(&faces, memories_library::people::Params::default());
+    let people = book.assign_library(&faces, &graph, params);
     book.save(&book_path)?;
     let in_photos = memories_library::people::photo_people(&report.records, &faces, &people);
     let plan = plan::make(&report.records, &config, &rules, today, &in_photos);
@@ -473,6 +475,19 @@ fn detect(args: &DetectArgs) {
     }
 }
 
+/// The face graph beside the index, brought up to date with `faces` and saved.
+fn people_graph(
+    index_path: &std::path::Path,
+    faces: &[memories_library::people::LibraryFace<'_>],
+    params: memories_library::people::Params,
+) -> Result<memories_library::people::FaceGraph, memories_fs::WriteError> {
+    let (graph, update) = memories_library::people::library_graph(index_path, faces, params);
+    if update.searched > 0 || update.removed > 0 {
+        graph.save(&memories_library::people::graph_path(index_path))?;
+    }
+    Ok(graph)
+}
+
 /// `memories people`: index, cluster, apply the corrections given, and list the people.
 fn people(args: &PeopleArgs) -> Result<(), Box<dyn std::error::Error>> {
     use memories_library::people::{Book, Params, book_path, contact_sheet, library_faces};
@@ -490,10 +505,11 @@ fn people(args: &PeopleArgs) -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("{}", status_line(&report));
     }
     let faces = library_faces(&report.records);
+    let params = Params::default();
+    let graph = people_graph(&report.index_path, &faces, params)?;
     let path = book_path(&report.index_path);
     let mut book = Book::load(&path)?;
-    let params = Params::default();
-    book.assign_library(&faces, params);
+    book.assign_library(&faces, &graph, params);
     for pair in args.name.chunks(2) {
         let id: u32 = pair[0]
             .parse()
@@ -513,7 +529,7 @@ fn people(args: &PeopleArgs) -> Result<(), Box<dyn std::error::Error>> {
         book.set_hidden(id, false)?;
     }
     // Corrections can move faces: cluster again with them in the book.
-    let people = book.assign_library(&faces, params);
+    let people = book.assign_library(&faces, &graph, params);
     book.save(&path)?;
 
     let mut out = String::new();

@@ -765,7 +765,9 @@ fn only_on_this_day_follows_the_date_across_a_year() {
     let dir = tempfile::tempdir().unwrap();
     let report = index_folder(&demo(""), Some(&dir.path().join("i.sqlite")), false).unwrap();
     let faces = people::library_faces(&report.records);
-    let found = people::Book::default().assign_library(&faces, people::Params::default());
+    let params = people::Params::default();
+    let (graph, _) = people::library_graph(&report.index_path, &faces, params);
+    let found = people::Book::default().assign_library(&faces, &graph, params);
     let in_photos = people::photo_people(&report.records, &faces, &found);
     let config = Config::default();
     let window = i64::from(config.events.on_this_day_window_days);
@@ -983,4 +985,38 @@ fn places_are_named_offline_in_the_plan_and_its_json() {
         text.contains("Burbank, January 2017: 2017-01-25 Wed 21:30–22:20   2 photos  Burbank, California  cover"),
         "{text}"
     );
+}
+
+/// Two runs on one index: the second says that it waits, touches nothing while the first holds
+/// the index, and goes on when the first is done. The test holds the lock as a run would.
+#[test]
+fn a_second_run_on_the_same_index_waits_for_the_first() {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+    let cache = tempfile::tempdir().unwrap();
+    let index = cache.path().join("i.sqlite");
+    let lock =
+        memories_library::index::RunLock::take(&index, |_| panic!("nobody holds it")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_memories"))
+        .args(["people", path_str(&demo("outing")), "--cache"])
+        .arg(&index)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    // Blocks until the run has reached the lock and said so.
+    stderr.read_line(&mut line).unwrap();
+    assert!(
+        line.contains("another memories run is using the index") && line.contains("i.sqlite"),
+        "{line}"
+    );
+    assert!(child.try_wait().unwrap().is_none(), "it waits");
+    assert!(!index.exists(), "nothing written while the index is held");
+    drop(lock);
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    assert!(child.wait().unwrap().success(), "{rest}");
+    assert!(index.exists() && !rest.contains("panicked"), "{rest}");
 }

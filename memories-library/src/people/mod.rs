@@ -7,7 +7,10 @@
 //! other faces within `eps` of a core face join its person. Lone faces stay unassigned: a person
 //! needs several close faces.
 //!
-//! Clustering is redone from all faces on every run, so person ids come from the [`Book`], a
+//! Finding each face's neighbours is the costly half of clustering; [`graph::FaceGraph`] keeps
+//! them in a file beside the index, so that a run searches only for new faces (with an HNSW
+//! index once a search is too large to compare every pair). The labelling of the graph is
+//! redone from all faces on every run, so person ids come from the [`Book`], a
 //! small file beside the index that remembers each person's faces, name, whether they are
 //! hidden, merges and faces split off. A new cluster takes the id of the known person with whom
 //! it shares the most faces; a cluster sharing none is a new person. The book is the user's
@@ -19,6 +22,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
+
+pub mod graph;
+
+pub use graph::FaceGraph;
 
 /// A face's name across runs: `<content hash of the photo>#<rank of the face in the photo>`.
 pub type FaceKey = String;
@@ -53,8 +60,10 @@ pub fn distance(a: &[f32], b: &[f32]) -> f32 {
         .sqrt()
 }
 
-/// DBSCAN over `points`: the cluster of each point, `None` for noise. Clusters are numbered in
-/// the order of their first point, so the result depends only on the input order.
+/// DBSCAN over `points`, every pair compared: the cluster of each point, `None` for noise.
+/// Clusters are numbered in the order of their first point, so the result depends only on the
+/// input order. The reference for [`FaceGraph::labels`], which gives the same labels when its
+/// search was exact.
 pub fn dbscan(points: &[&[f32]], params: Params) -> Vec<Option<usize>> {
     let n = points.len();
     let neighbours: Vec<Vec<usize>> = (0..n)
@@ -253,15 +262,22 @@ impl Book {
         Ok(entry.id)
     }
 
-    /// Clusters `descriptors` (one per face, named by `keys`), gives each cluster its known
-    /// person's id or a new one, applies the user's corrections, and records the result.
+    /// Clusters `descriptors` (one per face, named by `keys`) from scratch, then
+    /// [`Book::assign_labels`].
     pub fn assign(
         &mut self,
         keys: &[FaceKey],
         descriptors: &[&[f32]],
         params: Params,
     ) -> Vec<Person> {
-        let labels = dbscan(descriptors, params);
+        let (graph, _) = FaceGraph::default().update(keys, descriptors, params.eps);
+        self.assign_labels(keys, &graph.labels(params.min_faces))
+    }
+
+    /// Gives each cluster of `labels` (one per face, named by `keys`) its known person's id or
+    /// a new one, applies the user's corrections, and records the result.
+    pub fn assign_labels(&mut self, keys: &[FaceKey], labels: &[Option<usize>]) -> Vec<Person> {
+        assert_eq!(keys.len(), labels.len(), "one label per face");
         let mut clusters: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         for (face, label) in labels.iter().enumerate() {
             if let Some(label) = label {
@@ -669,12 +685,37 @@ pub fn book_path(index_path: &Path) -> std::path::PathBuf {
     index_path.with_file_name(name)
 }
 
+/// Where the face graph of the index at `index_path` lives: beside it.
+pub fn graph_path(index_path: &Path) -> std::path::PathBuf {
+    let mut name = index_path.file_name().unwrap_or_default().to_os_string();
+    name.push(".faces");
+    index_path.with_file_name(name)
+}
+
+/// The library's face graph: the one saved beside the index brought up to date with `faces`.
+/// The caller saves it with [`FaceGraph::save`].
+pub fn library_graph(
+    index_path: &Path,
+    faces: &[LibraryFace<'_>],
+    params: Params,
+) -> (FaceGraph, graph::Update) {
+    let keys: Vec<FaceKey> = faces.iter().map(|f| f.key.clone()).collect();
+    let descriptors: Vec<&[f32]> = faces.iter().map(|f| f.descriptor).collect();
+    FaceGraph::load(&graph_path(index_path)).update(&keys, &descriptors, params.eps)
+}
+
 impl Book {
-    /// [`Book::assign`] over the library's faces.
-    pub fn assign_library(&mut self, faces: &[LibraryFace<'_>], params: Params) -> Vec<Person> {
+    /// [`Book::assign_labels`] over the library's faces, clustered by `graph` (of the same
+    /// faces, in the same order: see [`library_graph`]).
+    pub fn assign_library(
+        &mut self,
+        faces: &[LibraryFace<'_>],
+        graph: &FaceGraph,
+        params: Params,
+    ) -> Vec<Person> {
         let keys: Vec<FaceKey> = faces.iter().map(|f| f.key.clone()).collect();
-        let descriptors: Vec<&[f32]> = faces.iter().map(|f| f.descriptor).collect();
-        self.assign(&keys, &descriptors, params)
+        assert_eq!(graph.keys(), keys, "the graph of these faces");
+        self.assign_labels(&keys, &graph.labels(params.min_faces))
     }
 }
 
