@@ -4,7 +4,9 @@
 //! A file is a candidate when its extension says it is an image or a video; its first bytes then
 //! decide what it really is, because extensions lie (a PNG saved as `.jpg` is common). Hidden
 //! files and folders (`.thumbnails`, `.git`) and symlinked folders (which can form loops) are not
-//! entered. Nothing is ever written to the folder.
+//! entered; a link to a file is followed only when the file is inside the folder. Names that
+//! are not UTF-8 or hold control characters are skipped with the reason. Nothing is ever
+//! written to the folder.
 
 use std::fmt;
 use std::fs;
@@ -184,8 +186,60 @@ fn walk(root: &Path, dir: &Path, out: &mut Scan) {
         if kind.is_dir() {
             walk(root, &path, out);
         } else if let Some(claim) = claimed(&path) {
-            classify(&path, rel(&path), claim, out);
+            let outside = kind.is_symlink()
+                && !fs::canonicalize(&path).is_ok_and(|target| {
+                    target.starts_with(fs::canonicalize(root).as_deref().unwrap_or(root))
+                });
+            let unusable = if outside {
+                Some(
+                    "a link to a file outside the photo folder (links out of the folder are not followed)",
+                )
+            } else {
+                unusable_name(root, &path)
+            };
+            match unusable {
+                Some(reason) => out.skipped.push(Skipped {
+                    rel: rel(&path),
+                    reason,
+                }),
+                None => classify(&path, rel(&path), claim, out),
+            }
         }
+    }
+}
+
+/// A name as one line of text: control characters (a newline, a tab) are written as escapes
+/// (`\n`, `\t`, `\u{1b}`), everything else as it is. For names the scan reports but does not
+/// index, and for the folder itself.
+pub fn shown(name: &str) -> std::borrow::Cow<'_, str> {
+    if !name.chars().any(char::is_control) {
+        return name.into();
+    }
+    name.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect::<String>()
+        .into()
+}
+
+/// Why a photo's path below the folder cannot be used as its name, if it cannot. The index,
+/// the plan and the page name photos by that path as text: a name that is not UTF-8 would be
+/// stored altered (two such names could even become one, and the photo could not be found
+/// again by it), and a control character (a newline, a tab) would break the lines of the text
+/// plan. Such photos are listed as skipped, with the reason, rather than renamed.
+fn unusable_name(root: &Path, path: &Path) -> Option<&'static str> {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    match rel.to_str() {
+        None => Some("its file or folder name is not valid UTF-8; rename it to index it"),
+        Some(text) if text.chars().any(char::is_control) => Some(
+            "its file or folder name holds a control character (a newline or tab); rename it to index it",
+        ),
+        Some(_) => None,
     }
 }
 

@@ -379,14 +379,14 @@ fn detect(args: &DetectArgs) {
             for s in &found.skipped {
                 eprintln!(
                     "memories: skipped {}: {}",
-                    path.join(&s.rel).display(),
+                    memories_library::scan::shown(&path.join(&s.rel).display().to_string()),
                     s.reason
                 );
             }
             for p in &found.problems {
                 eprintln!(
                     "memories: skipped {}: {}",
-                    path.join(&p.rel).display(),
+                    memories_library::scan::shown(&path.join(&p.rel).display().to_string()),
                     p.problem
                 );
             }
@@ -610,17 +610,22 @@ fn status_line(r: &IndexReport) -> String {
 }
 
 fn header(r: &IndexReport) -> String {
-    let mut text = format!("Photo folder {}: {} photos\n", r.root.display(), r.found);
+    use memories_library::scan::shown;
+    let mut text = format!(
+        "Photo folder {}: {} photos\n",
+        shown(&r.root.display().to_string()),
+        r.found
+    );
     if !r.skipped.is_empty() {
         text += &format!("Skipped {} files:\n", r.skipped.len());
         for s in &r.skipped {
-            text += &format!("  - {}: {}\n", s.rel, s.reason);
+            text += &format!("  - {}: {}\n", shown(&s.rel), s.reason);
         }
     }
     if !r.problems.is_empty() {
         text += &format!("Could not read {} files or folders:\n", r.problems.len());
         for p in &r.problems {
-            text += &format!("  ! {}: {}\n", p.rel, p.problem);
+            text += &format!("  ! {}: {}\n", shown(&p.rel), p.problem);
         }
     }
     text

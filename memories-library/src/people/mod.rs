@@ -145,6 +145,8 @@ pub enum BookError {
     NoPerson(u32),
     #[error("person {0} was merged into person {1}")]
     Merged(u32, u32),
+    #[error("{0:?} is not a name: a name is one line of text, with no control character")]
+    BadName(String),
     #[error("no person has the face {0}")]
     NoFace(FaceKey),
     #[error("people file {0}")]
@@ -222,7 +224,12 @@ impl Book {
         }
     }
 
+    /// Names person `id`. A name is one line of text: empty names and control characters
+    /// (newlines, tabs) are refused.
     pub fn name(&mut self, id: u32, name: &str) -> Result<(), BookError> {
+        if name.trim().is_empty() || name.chars().any(char::is_control) {
+            return Err(BookError::BadName(name.to_string()));
+        }
         self.entry_mut(id)?.name = Some(name.to_string());
         Ok(())
     }
