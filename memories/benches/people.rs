@@ -22,18 +22,17 @@
 //! cargo bench -p memories --bench people            # writes target/people-bench/results.json
 //! ```
 
-use memories_library::analysis::decode_rgb;
-use memories_library::metadata::PhotoMeta;
-use memories_library::people::graph::{FaceGraph, Search, Update, distance};
-use memories_library::people::{FaceKey, Params};
-use memories_library::scan::{Sniffed, sniff};
-use memories_vision::align::chip;
+use memories_library::people::graph::{FaceGraph, Search, Update};
+use memories_library::people::{FaceKey, Params, dbscan};
 use memories_vision::embedding::FaceEmbedder;
 use memories_vision::faces::FaceDetector;
-use rayon::prelude::*;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+#[path = "../examples/support/describe.rs"]
+mod describe;
+use describe::describe;
 
 // Only the probe is used here.
 #[allow(dead_code)]
@@ -42,28 +41,6 @@ mod support;
 
 /// Real descriptors wanted: enough people with several photos each.
 const REAL: usize = 2500;
-
-/// The descriptor of the largest face in the photo.
-fn describe(
-    path: &Path,
-    detector: &mut FaceDetector,
-    embedder: &mut FaceEmbedder,
-) -> Option<Vec<f32>> {
-    let bytes = std::fs::read(path).ok()?;
-    let Sniffed::Image(format) = sniff(&bytes) else {
-        return None;
-    };
-    let meta = PhotoMeta::read(&bytes, std::time::SystemTime::UNIX_EPOCH);
-    let decoded = decode_rgb(&bytes, format, meta.orientation, 640).ok()?;
-    let found = detector.detect_decoded(&decoded);
-    let face = found
-        .faces
-        .iter()
-        .max_by(|a, b| (a.w * a.h).total_cmp(&(b.w * b.h)))?;
-    let scale = decoded.image.width() as f32 / decoded.full_width as f32;
-    let landmarks = face.landmarks?.map(|(x, y)| (x * scale, y * scale));
-    Some(embedder.embed(&chip(&decoded.image, &landmarks)).to_vec())
-}
 
 /// (person, descriptor) of LFW photos of people with two photos or more, in name order.
 fn real_descriptors(lfw: &Path, cache: &Path) -> Vec<(u32, Vec<f32>)> {
@@ -157,52 +134,6 @@ fn library(real: &[(u32, Vec<f32>)], n: usize, sigma: f32, seed: u64) -> (Vec<Ve
 
 fn keys(n: usize, prefix: &str) -> Vec<FaceKey> {
     (0..n).map(|i| format!("{prefix}{i:06}#0")).collect()
-}
-
-/// Exact DBSCAN, every pair compared on all cores, no cap on neighbours: the reference.
-fn exact_labels(points: &[&[f32]], params: Params) -> Vec<Option<usize>> {
-    // Rows in blocks of 64, so that each face is read from memory once per block.
-    let rows: Vec<usize> = (0..points.len()).collect();
-    let neighbours: Vec<Vec<u32>> = rows
-        .par_chunks(64)
-        .flat_map_iter(|block| {
-            let mut lists = vec![Vec::new(); block.len()];
-            for (j, p) in points.iter().enumerate() {
-                for (list, &i) in lists.iter_mut().zip(block) {
-                    if i != j && distance(points[i], p) <= params.eps {
-                        list.push(j as u32);
-                    }
-                }
-            }
-            lists
-        })
-        .collect();
-    let core: Vec<bool> = neighbours
-        .iter()
-        .map(|n| n.len() + 1 >= params.min_faces)
-        .collect();
-    let mut label = vec![None; points.len()];
-    let mut clusters = 0;
-    for start in 0..points.len() {
-        if !core[start] || label[start].is_some() {
-            continue;
-        }
-        label[start] = Some(clusters);
-        let mut stack = vec![start];
-        while let Some(i) = stack.pop() {
-            for &j in &neighbours[i] {
-                let j = j as usize;
-                if label[j].is_none() {
-                    label[j] = Some(clusters);
-                    if core[j] {
-                        stack.push(j);
-                    }
-                }
-            }
-        }
-        clusters += 1;
-    }
-    label
 }
 
 /// Same-cluster pairs of `a` that are same-cluster in `b`, and the number of them; noise is
@@ -403,7 +334,7 @@ fn main() {
         );
         // Quality, untimed: exact DBSCAN over the same faces on all cores.
         let t = Instant::now();
-        let reference = exact_labels(base_refs, params);
+        let reference = dbscan(base_refs, params);
         let t_reference = seconds(t);
         let (kept, of) = pairs_kept(&reference, &labels);
         let (kept_back, of_back) = pairs_kept(&labels, &reference);

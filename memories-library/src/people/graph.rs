@@ -283,7 +283,6 @@ impl FaceGraph {
     /// one cluster; a face next to a core face joins the first cluster that reaches it.
     /// Clusters are numbered in the order of their first face.
     pub fn labels(&self, min_faces: usize) -> Vec<Option<usize>> {
-        let n = self.len();
         let mut adjacent: Vec<Vec<u32>> = self
             .neighbours
             .iter()
@@ -298,31 +297,7 @@ impl FaceGraph {
             list.sort_unstable();
             list.dedup();
         }
-        let core: Vec<bool> = adjacent.iter().map(|a| a.len() + 1 >= min_faces).collect();
-        let mut label: Vec<Option<usize>> = vec![None; n];
-        let mut clusters = 0;
-        for start in 0..n {
-            if !core[start] || label[start].is_some() {
-                continue;
-            }
-            let id = clusters;
-            clusters += 1;
-            label[start] = Some(id);
-            let mut stack = vec![start];
-            while let Some(i) = stack.pop() {
-                for &j in &adjacent[i] {
-                    let j = j as usize;
-                    if label[j].is_none() {
-                        label[j] = Some(id);
-                        // Border faces join but do not spread the cluster.
-                        if core[j] {
-                            stack.push(j);
-                        }
-                    }
-                }
-            }
-        }
-        label
+        label(&adjacent, min_faces)
     }
 
     /// The graph saved at `path`, or an empty graph when there is none or it cannot be read:
@@ -358,6 +333,39 @@ impl FaceGraph {
         out.extend_from_slice(&sum.as_bytes()[..16]);
         out
     }
+}
+
+/// DBSCAN's labelling over `adjacent` (each face's neighbours within eps, itself left out, in
+/// both directions, in ascending order): a face with at least `min_faces` faces counting itself
+/// is a core face; core faces that are neighbours are one cluster; a face next to a core face
+/// joins the first cluster that reaches it. Clusters are numbered in the order of their first
+/// face.
+pub(super) fn label(adjacent: &[Vec<u32>], min_faces: usize) -> Vec<Option<usize>> {
+    let core: Vec<bool> = adjacent.iter().map(|a| a.len() + 1 >= min_faces).collect();
+    let mut label: Vec<Option<usize>> = vec![None; adjacent.len()];
+    let mut clusters = 0;
+    for start in 0..adjacent.len() {
+        if !core[start] || label[start].is_some() {
+            continue;
+        }
+        let id = clusters;
+        clusters += 1;
+        label[start] = Some(id);
+        let mut stack = vec![start];
+        while let Some(i) = stack.pop() {
+            for &j in &adjacent[i] {
+                let j = j as usize;
+                if label[j].is_none() {
+                    label[j] = Some(id);
+                    // Border faces join but do not spread the cluster.
+                    if core[j] {
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+    }
+    label
 }
 
 /// The file's first bytes; a new layout gets a new version here, and old files are rebuilt.

@@ -60,46 +60,29 @@ pub fn distance(a: &[f32], b: &[f32]) -> f32 {
         .sqrt()
 }
 
-/// DBSCAN over `points`, every pair compared: the cluster of each point, `None` for noise.
-/// Clusters are numbered in the order of their first point, so the result depends only on the
-/// input order. The reference for [`FaceGraph::labels`], which gives the same labels when its
-/// search was exact.
+/// DBSCAN over `points`, every pair compared (on every core): the cluster of each point, `None`
+/// for noise. Clusters are numbered in the order of their first point, so the result depends
+/// only on the input order. The reference for [`FaceGraph::labels`], which gives the same
+/// labels when its search was exact.
 pub fn dbscan(points: &[&[f32]], params: Params) -> Vec<Option<usize>> {
-    let n = points.len();
-    let neighbours: Vec<Vec<usize>> = (0..n)
-        .map(|i| {
-            (0..n)
-                .filter(|&j| distance(points[i], points[j]) <= params.eps)
-                .collect()
-        })
-        .collect();
-    let core: Vec<bool> = neighbours
-        .iter()
-        .map(|n| n.len() >= params.min_faces)
-        .collect();
-    let mut label: Vec<Option<usize>> = vec![None; n];
-    let mut clusters = 0;
-    for start in 0..n {
-        if !core[start] || label[start].is_some() {
-            continue;
-        }
-        let id = clusters;
-        clusters += 1;
-        label[start] = Some(id);
-        let mut stack = vec![start];
-        while let Some(i) = stack.pop() {
-            for &j in &neighbours[i] {
-                if label[j].is_none() {
-                    label[j] = Some(id);
-                    // Border faces join but do not spread the cluster.
-                    if core[j] {
-                        stack.push(j);
+    use rayon::prelude::*;
+    // Rows in blocks of 64, so that each point is read from memory once per block.
+    let rows: Vec<usize> = (0..points.len()).collect();
+    let neighbours: Vec<Vec<u32>> = rows
+        .par_chunks(64)
+        .flat_map_iter(|block| {
+            let mut lists = vec![Vec::new(); block.len()];
+            for (j, p) in points.iter().enumerate() {
+                for (list, &i) in lists.iter_mut().zip(block) {
+                    if i != j && graph::distance(points[i], p) <= params.eps {
+                        list.push(j as u32);
                     }
                 }
             }
-        }
-    }
-    label
+            lists
+        })
+        .collect();
+    graph::label(&neighbours, params.min_faces)
 }
 
 /// One person as the user knows them.
