@@ -175,11 +175,6 @@ impl FaceGraph {
         &self.keys
     }
 
-    /// The neighbours kept for face `i`: (face, distance), nearest first.
-    pub fn neighbours(&self, i: usize) -> &[(u32, f32)] {
-        &self.neighbours[i]
-    }
-
     /// The graph of `keys` (one descriptor each), reusing what `self` found for the faces it
     /// already had with the same descriptor and the same `eps`.
     pub fn update(self, keys: &[FaceKey], descriptors: &[&[f32]], eps: f32) -> (FaceGraph, Update) {
