@@ -582,7 +582,7 @@ mod tests {
             .unwrap();
         drop(index);
         let before = std::fs::read(&path).unwrap();
-        let err = Index::open(&path).err().expect("refused").to_string();
+        let err = Index::open(&path).expect_err("refused").to_string();
         assert!(
             err.contains("newer memories")
                 && err.contains(&format!("schema version {}", SCHEMA_VERSION + 1))
@@ -599,8 +599,7 @@ mod tests {
         let path = dir.path().join("index.sqlite");
         let lock = RunLock::take(&path, |_| panic!("nothing else holds it")).unwrap();
         let err = RunLock::take(&path, |_| panic!("must not wait for itself"))
-            .err()
-            .expect("refused")
+            .expect_err("refused")
             .to_string();
         assert!(err.contains("already using it"), "{err}");
         drop(lock);

@@ -672,9 +672,8 @@ mod tests {
         }
         let p = refs(&points);
         let params = Params::default();
-        assert_eq!(
+        assert!(
             distance(p[0], p[60]) < 0.4 && distance(p[0], p[1]) < 0.06,
-            true,
             "photos {} apart, copies {}",
             distance(p[0], p[60]),
             distance(p[0], p[1])
