@@ -106,6 +106,71 @@ impl AtomicFile {
     }
 }
 
+/// The target's file name of a temporary file named by [`AtomicFile`] (`.NAME.XXXXXX.partial`),
+/// or `None` for any other name.
+pub fn leftover_target(name: &str) -> Option<&str> {
+    let inner = name.strip_prefix('.')?.strip_suffix(".partial")?;
+    let (target, random) = inner.rsplit_once('.')?;
+    let random_ok = random.len() == 6 && random.bytes().all(|b| b.is_ascii_alphanumeric());
+    (random_ok && !target.is_empty()).then_some(target)
+}
+
+/// Removes from `dir` the temporary files that runs killed part way (SIGKILL, a power cut) left
+/// behind, for the targets that `ours` accepts; returns what it removed. Call it only while
+/// holding the claim on `dir` (a [`FolderLock`], or the index's run lock for the cache folder),
+/// so that no live writer's file is taken from under it.
+pub fn remove_leftovers(dir: &Path, ours: impl Fn(&str) -> bool) -> io::Result<Vec<PathBuf>> {
+    let mut removed = Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(removed),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(target) = name.to_str().and_then(leftover_target) else {
+            continue;
+        };
+        if ours(target) && entry.file_type()?.is_file() {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => removed.push(entry.path()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(removed)
+}
+
+/// An exclusive claim on an output folder for as long as it is held: two runs never write into
+/// one folder at once, and the holder may clear the leftovers of killed runs. An advisory
+/// `flock` on the folder itself, so nothing is added to the folder and the claim ends with the
+/// process, however it ends.
+#[derive(Debug)]
+pub struct FolderLock {
+    _dir: File,
+}
+
+impl FolderLock {
+    /// Takes the claim on `dir`, which must exist. When another process holds it, calls
+    /// `waiting` once and waits for that process to let go.
+    pub fn take(dir: &Path, waiting: impl FnOnce(&Path)) -> Result<FolderLock, WriteError> {
+        let file = File::open(dir).map_err(step(dir, "cannot open the folder to claim it"))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                waiting(dir);
+                file.lock().map_err(step(dir, "cannot claim the folder"))?;
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(step(dir, "cannot claim the folder")(e));
+            }
+        }
+        Ok(FolderLock { _dir: file })
+    }
+}
+
 /// Writes `contents` in place of `path` atomically and durably (see the crate docs).
 pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), WriteError> {
     let file = AtomicFile::create(path)?;
@@ -262,6 +327,74 @@ mod tests {
         let message = err.to_string();
         assert!(message.contains("out.txt"), "{message}");
         println!("write cut short: {message}");
+    }
+
+    #[test]
+    fn leftovers_of_killed_writers_are_found_by_name_and_removed() {
+        assert_eq!(
+            leftover_target(".event-0.mp4.a1B2c3.partial"),
+            Some("event-0.mp4")
+        );
+        assert_eq!(
+            leftover_target(".index.html.zzzzzz.partial"),
+            Some("index.html")
+        );
+        assert_eq!(leftover_target("event-0.mp4"), None);
+        assert_eq!(leftover_target(".event-0.mp4.partial"), None);
+        assert_eq!(leftover_target(".x.toolong1.partial"), None);
+        assert_eq!(leftover_target("..abcdef.partial"), None);
+
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("event-0.mp4");
+        // A writer killed part way: its file stays, as SIGKILL leaves it.
+        let killed = AtomicFile::create(&target).unwrap();
+        killed.file().write_all(b"half a movie").unwrap();
+        let (_, left) = killed.temp.keep().unwrap();
+        fs::write(
+            dir.path().join(".notes.txt.abcdef.partial"),
+            b"someone else's",
+        )
+        .unwrap();
+        fs::write(dir.path().join("event-0.jpg"), b"a poster").unwrap();
+        let claim = FolderLock::take(dir.path(), |_| panic!("nobody else holds it")).unwrap();
+        let removed = remove_leftovers(dir.path(), |t| t.ends_with(".mp4")).unwrap();
+        assert_eq!(removed, [left]);
+        let mut names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, [".notes.txt.abcdef.partial", "event-0.jpg"]);
+        drop(claim);
+        assert!(
+            remove_leftovers(&dir.path().join("missing"), |_| true)
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    /// A second claim on a folder waits for the first; here a second process (the shell's
+    /// `flock`, which takes the same kind of lock) cannot take it while this one holds it.
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_claimed_folder_cannot_be_claimed_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let claim = FolderLock::take(dir.path(), |_| panic!("free")).unwrap();
+        let other = std::process::Command::new("flock")
+            .args(["--nonblock", "--exclusive"])
+            .arg(dir.path())
+            .arg("true")
+            .status()
+            .expect("flock(1), from util-linux");
+        assert!(!other.success(), "a second process claimed the folder");
+        drop(claim);
+        let other = std::process::Command::new("flock")
+            .args(["--nonblock", "--exclusive"])
+            .arg(dir.path())
+            .arg("true")
+            .status()
+            .unwrap();
+        assert!(other.success(), "the claim outlived its holder");
     }
 
     #[test]

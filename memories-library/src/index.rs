@@ -45,6 +45,12 @@ pub enum IndexError {
         path.display()
     )]
     Newer { path: PathBuf, version: i64 },
+    #[error(
+        "cache folder {} is not a folder, so the index {} cannot be kept there; choose another --cache",
+        folder.display(),
+        index.display()
+    )]
+    CacheNotAFolder { folder: PathBuf, index: PathBuf },
     #[error("index {}: this process is already using it (an earlier report still holds it)", path.display())]
     InUse { path: PathBuf },
     #[error("index {}: stored analysis of {rel} is unreadable: {source}", path.display())]
@@ -142,6 +148,17 @@ impl RunLock {
             source,
         };
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            // A file in the way gives "File exists" from mkdir: say what it means.
+            let in_the_way = parent
+                .ancestors()
+                .find(|p| p.exists())
+                .filter(|p| !p.is_dir());
+            if let Some(folder) = in_the_way {
+                return Err(IndexError::CacheNotAFolder {
+                    folder: folder.to_path_buf(),
+                    index: index_path.to_path_buf(),
+                });
+            }
             fs::create_dir_all(parent).map_err(io)?;
         }
         let file = fs::OpenOptions::new()

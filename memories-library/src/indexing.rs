@@ -105,6 +105,25 @@ pub fn index_folder(
             );
         }
     })?;
+    // The people book and face graph beside the index are written atomically; a run killed
+    // while writing one leaves its temporary file, cleared here under the run lock.
+    if let (Some(dir), Some(name)) = (index_path.parent(), index_path.file_name()) {
+        let name = name.to_string_lossy();
+        let ours = |target: &str| {
+            target
+                .strip_prefix(name.as_ref())
+                .is_some_and(|rest| matches!(rest, ".people.json" | ".faces"))
+        };
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        memories_fs::remove_leftovers(dir, ours).map_err(|source| IndexError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
     let found = scan::scan(&root);
     let (mut index, opened) = Index::open(&index_path)?;
 
@@ -140,8 +159,10 @@ pub fn index_folder(
         .expect("the template is valid"),
     );
     let (mut analysed, mut copies) = (0, 0);
+    // Photos that changed or vanished while they were read: not stored this run.
+    let mut unsettled: Vec<(String, Unsettled)> = Vec::new();
     let stop = AtomicBool::new(false);
-    let (tx, rx) = mpsc::channel::<(Record, bool)>();
+    let (tx, rx) = mpsc::channel::<Analysed>();
     let stored: Result<(), IndexingError> = std::thread::scope(|s| {
         let (todo, known, stop) = (&todo, &known, &stop);
         s.spawn(move || {
@@ -163,7 +184,15 @@ pub fn index_folder(
             );
             drop(tx);
         });
-        for (record, copied) in rx {
+        for analysed_file in rx {
+            let (record, copied) = match analysed_file {
+                Analysed::Stored(record, copied) => (record, copied),
+                Analysed::Unsettled(rel, why) => {
+                    progress.inc(1);
+                    unsettled.push((rel, why));
+                    continue;
+                }
+            };
             if let Err(e) = index.put(&record) {
                 // Tell the workers to stop; the channel drains as they notice.
                 stop.store(true, Ordering::Relaxed);
@@ -182,9 +211,26 @@ pub fn index_folder(
     progress.finish_and_clear();
     stored?;
 
-    let present: HashSet<&str> = found.photos.iter().map(|p| p.rel.as_str()).collect();
+    // A photo gone while it was read is gone from the index too; one that changed keeps its
+    // old row, which no longer matches its size or time, so the next run reads it again.
+    let gone: HashSet<&str> = unsettled
+        .iter()
+        .filter(|(_, why)| *why == Unsettled::Gone)
+        .map(|(rel, _)| rel.as_str())
+        .collect();
+    let present: HashSet<&str> = found
+        .photos
+        .iter()
+        .map(|p| p.rel.as_str())
+        .filter(|rel| !gone.contains(rel))
+        .collect();
     let removed = index.retain(&present)?;
     let records = index.records()?;
+    let mut problems = found.problems;
+    problems.extend(unsettled.into_iter().map(|(rel, why)| Problem {
+        rel,
+        problem: why.to_string(),
+    }));
     Ok(IndexReport {
         root,
         index_path: index.path().to_path_buf(),
@@ -195,22 +241,99 @@ pub fn index_folder(
         copies,
         removed,
         skipped: found.skipped,
-        problems: found.problems,
+        problems,
         records,
         lock,
     })
 }
 
-/// Reads, hashes and (unless its bytes are known) decodes and measures one photo. Returns the
-/// record and whether it was a copy of known bytes.
+/// What analysing one file gave the storing thread.
+enum Analysed {
+    /// A record to store, and whether it was a copy of known bytes.
+    Stored(Record, bool),
+    /// Nothing to store this run.
+    Unsettled(String, Unsettled),
+}
+
+/// Why a photo could not be read as one whole version of itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum Unsettled {
+    #[error("changed while it was being read; it will be read again on the next run")]
+    Changed,
+    #[error("disappeared while the folder was being indexed")]
+    Gone,
+}
+
+/// How reading a photo went.
+#[derive(Debug)]
+pub enum ReadPhoto {
+    Whole(Vec<u8>),
+    Unsettled(Unsettled),
+    Failed(std::io::Error),
+}
+
+/// Reads `photo` whole, and makes sure that what was read is one version of it: the file must be
+/// the size and age the scan saw before the read, the same size and age after it, still under
+/// its path, and the bytes read its whole length. Otherwise someone is writing, replacing or
+/// deleting it, and it is left for the next run. `after_read` runs between the read and the
+/// checks after it: nothing in a real run, a test's change to the file in the tests.
+pub fn read_photo(photo: &FoundPhoto, after_read: impl FnOnce()) -> ReadPhoto {
+    use std::io::Read;
+    #[cfg(unix)]
+    use std::os::unix::fs::MetadataExt;
+
+    let gone_or_failed = |e: std::io::Error| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            ReadPhoto::Unsettled(Unsettled::Gone)
+        } else {
+            ReadPhoto::Failed(e)
+        }
+    };
+    let mut file = match fs::File::open(&photo.path) {
+        Ok(file) => file,
+        Err(e) => return gone_or_failed(e),
+    };
+    let stamp = |m: &fs::Metadata| {
+        #[cfg(unix)]
+        let id = (m.dev(), m.ino());
+        #[cfg(not(unix))]
+        let id = (0u64, 0u64);
+        (m.len(), m.modified().ok(), id)
+    };
+    let before = match file.metadata() {
+        Ok(m) => stamp(&m),
+        Err(e) => return ReadPhoto::Failed(e),
+    };
+    if (before.0, before.1) != (photo.size, Some(photo.modified)) {
+        return ReadPhoto::Unsettled(Unsettled::Changed);
+    }
+    let mut bytes = Vec::with_capacity(photo.size as usize);
+    if let Err(e) = file.read_to_end(&mut bytes) {
+        return ReadPhoto::Failed(e);
+    }
+    after_read();
+    let after = match file.metadata() {
+        Ok(m) => stamp(&m),
+        Err(e) => return ReadPhoto::Failed(e),
+    };
+    let under_path = match fs::metadata(&photo.path) {
+        Ok(m) => stamp(&m),
+        Err(e) => return gone_or_failed(e),
+    };
+    if after != before || under_path != before || bytes.len() as u64 != before.0 {
+        return ReadPhoto::Unsettled(Unsettled::Changed);
+    }
+    ReadPhoto::Whole(bytes)
+}
+
+/// Reads, hashes and (unless its bytes are known) decodes and measures one photo.
 fn analyse_file(
     photo: &FoundPhoto,
     known: &HashMap<String, PhotoInfo>,
     detector: &mut FaceDetector,
     embedder: &mut FaceEmbedder,
-) -> (Record, bool) {
-    // Size and time come from the scan, taken before reading: if the file changes while we read
-    // it, the next run sees a newer time and analyses it again.
+) -> Analysed {
+    // Size and time come from the scan, and the read checks that the file still has them.
     let record = |content_hash: String, outcome| Record {
         rel: photo.rel.clone(),
         size: photo.size,
@@ -218,10 +341,11 @@ fn analyse_file(
         content_hash,
         outcome,
     };
-    let bytes = match fs::read(&photo.path) {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            return (
+    let bytes = match read_photo(photo, || {}) {
+        ReadPhoto::Whole(bytes) => bytes,
+        ReadPhoto::Unsettled(why) => return Analysed::Unsettled(photo.rel.clone(), why),
+        ReadPhoto::Failed(e) => {
+            return Analysed::Stored(
                 record(String::new(), Outcome::Failed(format!("cannot read: {e}"))),
                 false,
             );
@@ -229,7 +353,7 @@ fn analyse_file(
     };
     let hash = blake3::hash(&bytes).to_hex().to_string();
     if let Some(info) = known.get(&hash) {
-        return (
+        return Analysed::Stored(
             record(hash, Outcome::Analysed(Box::new(info.clone()))),
             true,
         );
@@ -261,7 +385,7 @@ fn analyse_file(
         }
         Err(e) => Outcome::Failed(e.to_string()),
     };
-    (record(hash, outcome), false)
+    Analysed::Stored(record(hash, outcome), false)
 }
 
 fn nanos(time: SystemTime) -> i64 {
@@ -274,6 +398,71 @@ fn nanos(time: SystemTime) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A photo file as the scan found it.
+    fn scanned(dir: &Path, name: &str, bytes: &[u8]) -> FoundPhoto {
+        let path = dir.join(name);
+        fs::write(&path, bytes).unwrap();
+        let meta = fs::metadata(&path).unwrap();
+        FoundPhoto {
+            path,
+            rel: name.to_string(),
+            format: crate::scan::Format::Jpeg,
+            size: meta.len(),
+            modified: meta.modified().unwrap(),
+        }
+    }
+
+    fn outcome(read: ReadPhoto) -> String {
+        match read {
+            ReadPhoto::Whole(bytes) => format!("whole {}", bytes.len()),
+            ReadPhoto::Unsettled(why) => format!("{why:?}"),
+            ReadPhoto::Failed(e) => format!("failed {e}"),
+        }
+    }
+
+    #[test]
+    fn a_photo_that_changes_or_vanishes_while_it_is_read_is_left_for_the_next_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let photo = scanned(dir.path(), "a.jpg", b"the whole photo");
+        assert_eq!(outcome(read_photo(&photo, || {})), "whole 15");
+
+        // Appended to while read.
+        let grown = || {
+            let mut f = fs::OpenOptions::new()
+                .append(true)
+                .open(&photo.path)
+                .unwrap();
+            std::io::Write::write_all(&mut f, b" and more").unwrap();
+        };
+        assert_eq!(outcome(read_photo(&photo, grown)), "Changed");
+
+        // Replaced by another file of the same size and time (an editor's save by rename).
+        let photo = scanned(dir.path(), "b.jpg", b"version one");
+        let replaced = || {
+            let other = dir.path().join("b.jpg.new");
+            fs::write(&other, b"version two").unwrap();
+            fs::File::options()
+                .write(true)
+                .open(&other)
+                .unwrap()
+                .set_modified(photo.modified)
+                .unwrap();
+            fs::rename(&other, &photo.path).unwrap();
+        };
+        assert_eq!(outcome(read_photo(&photo, replaced)), "Changed");
+
+        // Deleted while read, or between the scan and the read.
+        let photo = scanned(dir.path(), "c.jpg", b"soon gone");
+        let deleted = || fs::remove_file(&photo.path).unwrap();
+        assert_eq!(outcome(read_photo(&photo, deleted)), "Gone");
+        assert_eq!(outcome(read_photo(&photo, || {})), "Gone");
+
+        // Changed between the scan and the read.
+        let photo = scanned(dir.path(), "d.jpg", b"as scanned");
+        fs::write(&photo.path, b"rewritten since, longer").unwrap();
+        assert_eq!(outcome(read_photo(&photo, || {})), "Changed");
+    }
 
     #[test]
     fn times_before_the_epoch_are_negative() {

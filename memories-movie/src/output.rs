@@ -82,11 +82,38 @@ pub fn write_folder(
         Some(dir) => Some(check_out_dir(dir, root, options.force_inside)?),
         None => None,
     };
+    // Each folder is claimed for the whole run: a second run into it waits, and what runs killed
+    // part way left there (temporary files under `.NAME.XXXXXX.partial`) is cleared.
+    let mut claims = Vec::new();
     for dir in std::iter::once(&out).chain(&frames_dir) {
         std::fs::create_dir_all(dir).map_err(|source| MovieError::Write {
             path: dir.clone(),
             source,
         })?;
+        claims.push(memories_fs::FolderLock::take(dir, |dir| {
+            log(Note::Progress(&format!(
+                "another memories run is writing into {}; waiting for it to finish",
+                dir.display()
+            )))
+        })?);
+        let ours = |target: &str| {
+            target == "index.html"
+                || [".mp4", ".jpg", ".png"]
+                    .iter()
+                    .any(|ext| target.ends_with(ext))
+        };
+        let removed =
+            memories_fs::remove_leftovers(dir, ours).map_err(|source| MovieError::Write {
+                path: dir.clone(),
+                source,
+            })?;
+        if !removed.is_empty() {
+            log(Note::Progress(&format!(
+                "removed {} unfinished files that an interrupted run left in {}",
+                removed.len(),
+                dir.display()
+            )));
+        }
     }
     let all = memories(plan, root);
     for id in &options.only {

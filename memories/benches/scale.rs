@@ -51,6 +51,8 @@ fn run(command: &mut Command) -> Usage {
     // SAFETY: the hook does nothing, so it is async-signal-safe.
     unsafe { command.pre_exec(|| Ok(())) };
     let start = Instant::now();
+    // Reaped by wait4 below, which also gives its usage: Child::wait would not.
+    #[allow(clippy::zombie_processes)]
     let child = command.spawn().expect("memories starts");
     let mut status = 0;
     // SAFETY: rusage is plain data that wait4 fills; the pid is our own child's.

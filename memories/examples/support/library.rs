@@ -572,7 +572,7 @@ pub fn render_screenshot(item: &Item, seed: u64) -> RgbImage {
 
 /// The EXIF block (APP1 payload) for `item`'s photo.
 fn exif_block(item: &Item, seed: u64) -> Vec<u8> {
-    let (make, model) = CAMERAS[(seed ^ item.scene / 500) as usize % CAMERAS.len()];
+    let (make, model) = CAMERAS[(seed ^ (item.scene / 500)) as usize % CAMERAS.len()];
     let ascii = |tag, text: &str| Field {
         tag,
         ifd_num: In::PRIMARY,
