@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+#[allow(dead_code)]
 #[path = "support/library.rs"]
 mod library;
 

@@ -375,15 +375,39 @@ fn outings_of(outings: usize, seed: u64) -> Vec<Item> {
     items
 }
 
-/// The photo of `item`, drawn from its scene (and its place in a burst).
-pub fn render_photo(sources: &Sources, item: &Item, seed: u64) -> RgbImage {
+/// A face pasted into a photo: who, which of their photos, and where (the square's top-left
+/// corner and side, in the photo's pixels). The library's ground truth for people.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlacedFace {
+    /// Index into the cast.
+    pub person: usize,
+    /// Index into that person's face photos.
+    pub photo: usize,
+    pub x: f64,
+    pub y: f64,
+    pub size: u32,
+}
+
+/// Everything about a photo that is drawn from its scene and place in a burst.
+struct Scene {
+    size: (u32, u32),
+    background: usize,
+    crop: (f64, f64, f64, f64),
+    flip: bool,
+    gains: [f64; 3],
+    lift: f64,
+    faces: Vec<PlacedFace>,
+}
+
+fn scene(sources: &Sources, item: &Item, seed: u64) -> Scene {
     let mut rng = Rng::new(seed ^ item.scene.wrapping_mul(0xA24B_AED4_963E_E407));
     let (w, h) = match rng.below(10) {
         0..=4 => (1280, 960),
         5..=7 => (960, 1280),
         _ => (1600, 1200),
     };
-    let bg = &sources.backgrounds[rng.below(sources.backgrounds.len())];
+    let background = rng.below(sources.backgrounds.len());
+    let bg = &sources.backgrounds[background];
     let (bw, bh) = (bg.width() as f64, bg.height() as f64);
     // The largest crop of the output's shape, scaled by 0.6 to 1.
     let aspect = w as f64 / h as f64;
@@ -404,14 +428,14 @@ pub fn render_photo(sources: &Sources, item: &Item, seed: u64) -> RgbImage {
         rng.range(0.85, 1.15),
     ];
     let lift = rng.range(-20.0, 20.0);
-    let faces = match rng.below(10) {
+    let count = match rng.below(10) {
         0..=2 => 0,
         3..=6 => 1,
         7..=8 => 2,
         _ => 3 + rng.below(2),
     };
-    let mut placed = Vec::new();
-    for _ in 0..faces {
+    let mut drawn = Vec::new();
+    for _ in 0..count {
         let person = if rng.unit() < 0.7 {
             rng.below(HOUSEHOLD)
         } else {
@@ -421,7 +445,7 @@ pub fn render_photo(sources: &Sources, item: &Item, seed: u64) -> RgbImage {
         let fx = rng.range(0.05, 0.95) * w as f64;
         let fy = rng.range(0.15, 0.8) * h as f64;
         let pick = rng.next();
-        placed.push((person, pick, size, fx, fy));
+        drawn.push((person, pick, size, fx, fy));
     }
     // A burst: the camera moved a little between shots.
     let mut jitter = Rng::new(seed ^ item.scene ^ (u64::from(item.burst_index) << 40));
@@ -429,26 +453,60 @@ pub fn render_photo(sources: &Sources, item: &Item, seed: u64) -> RgbImage {
         x = (x + jitter.range(-8.0, 8.0)).clamp(0.0, bw - cw);
         y = (y + jitter.range(-8.0, 8.0)).clamp(0.0, bh - ch);
     }
-
-    let mut img = resample(bg, (x, y, cw, ch), (w, h), flip, gains, lift);
-    for (person, pick, size, fx, fy) in placed {
-        let faces = &sources.cast[person];
-        if faces.is_empty() {
+    let mut faces = Vec::new();
+    for (person, pick, size, fx, fy) in drawn {
+        let photos = sources.cast[person].len();
+        if photos == 0 {
             continue;
         }
-        let face = &faces[(pick % faces.len() as u64) as usize];
-        let face = imageops::resize(face, size, size, FilterType::CatmullRom);
         let dx = if item.burst_index > 0 {
             jitter.range(-4.0, 4.0)
         } else {
             0.0
         };
-        paste_face(
-            &mut img,
-            &face,
-            fx + dx - size as f64 / 2.0,
-            fy - size as f64 / 2.0,
-        );
+        faces.push(PlacedFace {
+            person,
+            photo: (pick % photos as u64) as usize,
+            x: fx + dx - size as f64 / 2.0,
+            y: fy - size as f64 / 2.0,
+            size,
+        });
+    }
+    Scene {
+        size: (w, h),
+        background,
+        crop: (x, y, cw, ch),
+        flip,
+        gains,
+        lift,
+        faces,
+    }
+}
+
+/// The faces pasted into `item`'s photo (none in a screenshot).
+pub fn faces_in(sources: &Sources, item: &Item, seed: u64) -> Vec<PlacedFace> {
+    match item.kind {
+        ItemKind::Photo => scene(sources, item, seed).faces,
+        ItemKind::Screenshot => Vec::new(),
+    }
+}
+
+/// The photo of `item`, drawn from its scene (and its place in a burst).
+pub fn render_photo(sources: &Sources, item: &Item, seed: u64) -> RgbImage {
+    let scene = scene(sources, item, seed);
+    let bg = &sources.backgrounds[scene.background];
+    let mut img = resample(
+        bg,
+        scene.crop,
+        scene.size,
+        scene.flip,
+        scene.gains,
+        scene.lift,
+    );
+    for f in &scene.faces {
+        let face = &sources.cast[f.person][f.photo];
+        let face = imageops::resize(face, f.size, f.size, FilterType::CatmullRom);
+        paste_face(&mut img, &face, f.x, f.y);
     }
     img
 }
