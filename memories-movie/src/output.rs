@@ -84,8 +84,12 @@ pub fn write_folder(
     };
     // Each folder is claimed for the whole run: a second run into it waits, and what runs killed
     // part way left there (temporary files under `.NAME.XXXXXX.partial`) is cleared.
+    // One claim per folder: a second claim of the same folder by this process would wait for
+    // itself (`--frames-dir` may be the `--out` folder).
     let mut claims = Vec::new();
-    for dir in std::iter::once(&out).chain(&frames_dir) {
+    let mut folders = vec![&out];
+    folders.extend(frames_dir.as_ref().filter(|dir| **dir != out));
+    for dir in folders {
         std::fs::create_dir_all(dir).map_err(|source| MovieError::Write {
             path: dir.clone(),
             source,

@@ -480,3 +480,46 @@ fn a_photo_deleted_after_indexing_is_left_out_with_a_warning_naming_it() {
     );
     assert_eq!(names(&out), ["index.html"]);
 }
+
+/// `--frames-dir` may name the `--out` folder itself: the run claims it once (a second claim
+/// would wait for itself) and writes the frames beside the movie.
+#[test]
+fn frames_dir_may_be_the_out_folder() {
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("movies");
+    let cache = work.path().join("i.sqlite");
+    let result = memories_cmd(&[
+        demo("outing").to_str().unwrap(),
+        "--cache",
+        cache.to_str().unwrap(),
+        "--today",
+        TODAY,
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+        "--theme",
+        "uplifting",
+        "--length",
+        "short",
+        "--frames-dir",
+        out.to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(result.status.success(), "{stderr}");
+    let names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for name in ["event-0.mp4", "event-0.jpg", "index.html"] {
+        assert!(names.iter().any(|n| n == name), "{name} missing: {names:?}");
+    }
+    assert!(
+        names
+            .iter()
+            .any(|n| n.starts_with("event-0-") && n.ends_with(".png"))
+    );
+    assert!(
+        names.iter().all(|n| !n.ends_with(".partial")),
+        "temporary files left: {names:?}"
+    );
+}
