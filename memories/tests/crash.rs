@@ -62,18 +62,9 @@ fn killing_a_run_at_random_moments_loses_and_corrupts_nothing() {
             // Each run starts where the last was killed, so kills up to half a full run apart
             // land in every stage: scan, analysis, clustering, the people files, and after.
             let delay = full_run.mul_f64(0.05 + 0.45 * uniform());
-            let mut child = plan(&index)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap();
-            std::thread::sleep(delay);
-            if child.try_wait().unwrap().is_none() {
+            if runs::kill_after(&mut plan(&index), delay) {
                 killed_running += 1;
             }
-            // SIGKILL: nothing in the process runs after it.
-            child.kill().unwrap();
-            child.wait().unwrap();
             kills += 1;
             rows_after.push((delay.as_millis(), check_index(&index)));
         }
@@ -150,13 +141,9 @@ fn killing_a_render_leaves_whole_files_or_none() {
     let mut seen = Vec::new();
     for kill in 0..RENDER_KILLS {
         let delay = full_run.mul_f64(0.1 + 0.85 * seeded.uniform());
-        let mut child = render(&cache, &out).stderr(Stdio::null()).spawn().unwrap();
-        std::thread::sleep(delay);
-        if child.try_wait().unwrap().is_none() {
+        if runs::kill_after(&mut render(&cache, &out), delay) {
             killed_running += 1;
         }
-        child.kill().unwrap();
-        child.wait().unwrap();
         let mut names = Vec::new();
         for (name, bytes) in runs::files_in(&out) {
             if memories_fs::leftover_target(&name).is_some() {
@@ -289,17 +276,9 @@ fn killing_a_people_correction_applies_all_of_it_or_none() {
         let cache = trial.join("i.sqlite");
         // Up to a little past a whole run, so that some kills land after the book is written.
         let delay = full_run.mul_f64(1.1 * seeded.uniform());
-        let mut child = people(&cache, &corrections)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(delay);
-        if child.try_wait().unwrap().is_none() {
+        if runs::kill_after(&mut people(&cache, &corrections), delay) {
             killed_running += 1;
         }
-        child.kill().unwrap();
-        child.wait().unwrap();
         check_index(&cache);
         let now = book(&cache);
         if now == before {

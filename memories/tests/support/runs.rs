@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use memories_library::index::PhotoInfo;
 
@@ -80,6 +81,21 @@ pub fn check_index(index: &Path) -> usize {
         }
     }
     rows.len()
+}
+
+/// Starts `command` with its output thrown away, SIGKILLs it after `delay` (nothing in the
+/// process runs after that), and reaps it. Returns whether it was still running when killed.
+pub fn kill_after(command: &mut Command, delay: Duration) -> bool {
+    let mut child = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(delay);
+    let running = child.try_wait().unwrap().is_none();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    running
 }
 
 /// The rows of the index as (path, size, content hash, analysis JSON, problem), by path: what
