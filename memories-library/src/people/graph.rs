@@ -273,6 +273,12 @@ impl FaceGraph {
         (graph, update)
     }
 
+    /// Each face's kept neighbours with their distances, nearest first (in one direction: a
+    /// face may be on another's list and not the other way round).
+    pub fn neighbours(&self) -> &[Vec<(u32, f32)>] {
+        &self.neighbours
+    }
+
     /// DBSCAN over the graph: a face with at least `min_faces` faces (itself included) among
     /// its neighbours, in either direction, is a core face; core faces that are neighbours are
     /// one cluster; a face next to a core face joins the first cluster that reaches it.
