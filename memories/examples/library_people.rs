@@ -59,6 +59,7 @@ fn main() {
     let params = people::Params::default();
     let (graph, _) = people::library_graph(&args.cache, &faces, params);
     let labels = graph.labels(params.min_faces);
+    let before = graph.dbscan(params.min_faces);
 
     // The true person of each detected face, where one matches.
     let who: Vec<Option<usize>> = faces
@@ -82,6 +83,73 @@ fn main() {
         })
         .collect();
     let matched = who.iter().flatten().count();
+    // The pasted photo of each matched face, (person, photo).
+    let source: Vec<Option<(usize, usize)>> = faces
+        .iter()
+        .map(|f| {
+            let b = &f.face;
+            truth
+                .get(f.rel)?
+                .iter()
+                .filter_map(|t| {
+                    let (cx, cy) = (t.x + t.size as f64 / 2.0, t.y + t.size as f64 / 2.0);
+                    let inside = cx >= f64::from(b.x)
+                        && cx <= f64::from(b.x + b.w)
+                        && cy >= f64::from(b.y)
+                        && cy <= f64::from(b.y + b.h);
+                    let (bx, by) = (f64::from(b.x + b.w / 2.0), f64::from(b.y + b.h / 2.0));
+                    inside.then(|| ((cx - bx).powi(2) + (cy - by).powi(2), (t.person, t.photo)))
+                })
+                .min_by(|a, b| a.0.total_cmp(&b.0))
+                .map(|(_, s)| s)
+        })
+        .collect();
+    {
+        let mut same_photo = Vec::new();
+        let mut same_person = Vec::new();
+        let mut other = Vec::new();
+        let idx: Vec<usize> = (0..faces.len()).filter(|&i| source[i].is_some()).collect();
+        let stride = idx.len().div_ceil(2000).max(1);
+        let idx: Vec<usize> = idx.into_iter().step_by(stride).collect();
+        for (a, &i) in idx.iter().enumerate() {
+            for &j in &idx[a + 1..] {
+                let d = people::distance(faces[i].descriptor, faces[j].descriptor);
+                let (si, sj) = (source[i].unwrap(), source[j].unwrap());
+                if si == sj {
+                    same_photo.push(d);
+                } else if si.0 == sj.0 {
+                    same_person.push(d);
+                } else {
+                    other.push(d);
+                }
+            }
+        }
+        for (name, v) in [
+            ("same pasted photo", &mut same_photo),
+            ("same person, other photo", &mut same_person),
+            ("different people", &mut other),
+        ] {
+            v.sort_by(f32::total_cmp);
+            let q = |f: f64| {
+                v.get(((v.len() as f64 - 1.0) * f) as usize)
+                    .copied()
+                    .unwrap_or(f32::NAN)
+            };
+            let below =
+                |t: f32| v.iter().filter(|&&d| d < t).count() as f64 / v.len().max(1) as f64;
+            println!(
+                "  distances, {name}: {} pairs, quantiles 1% {:.3} 10% {:.3} 50% {:.3} 90% {:.3}; under 0.1 {:.4}, 0.15 {:.4}, 0.2 {:.4}",
+                v.len(),
+                q(0.01),
+                q(0.1),
+                q(0.5),
+                q(0.9),
+                below(0.1),
+                below(0.15),
+                below(0.2)
+            );
+        }
+    }
 
     // How separable the pasted faces are: pairs of matched faces within eps, same person or not
     // (every pair up to 3,000 faces, a fixed stride of them past that).
@@ -119,7 +187,11 @@ fn main() {
         faces.len(),
     );
     println!(
-        "  memories people (DBSCAN over the face graph): {clusters} clusters holding {clustered} matched faces; purity {purity:.4}, completeness {completeness:.4}; largest {sizes:?}"
+        "  memories people (Chinese whispers over the face graph): {clusters} clusters holding {clustered} matched faces; purity {purity:.4}, completeness {completeness:.4}; largest {sizes:?}"
+    );
+    let (clusters, clustered, purity, completeness, sizes) = score(&before, &who);
+    println!(
+        "  DBSCAN over the face graph (the rule before): {clusters} clusters holding {clustered} matched faces; purity {purity:.4}, completeness {completeness:.4}; largest {sizes:?}"
     );
     if args.chinese_whispers {
         // An experiment, not the product: Chinese whispers (dlib's face clustering) over every
@@ -145,11 +217,47 @@ fn main() {
                 within(&descriptors, params.eps),
             ));
         }
-        for (name, lists) in variants {
-            let cw = chinese_whispers(&lists, params.eps, params.min_faces);
-            let (clusters, clustered, purity, completeness, sizes) = score(&cw, &who);
+        for (name, lists) in &variants {
+            for uniform in [false, true] {
+                let cw = chinese_whispers(lists, params.eps, params.min_faces, uniform);
+                let (clusters, clustered, purity, completeness, sizes) = score(&cw, &who);
+                let weights = if uniform { "every edge 1" } else { "1 - d/eps" };
+                println!(
+                    "  Chinese whispers over {name} ({weights}): {clusters} clusters holding {clustered} matched faces; purity {purity:.4}, completeness {completeness:.4}; largest {sizes:?}"
+                );
+            }
+        }
+        // The best any clustering at this eps could do: the faces of one person joined only
+        // through pairs of that person within eps (each person's connected pieces).
+        if let Some((_, lists)) = variants.get(1) {
+            let mut parent: Vec<usize> = (0..faces.len()).collect();
+            fn root(parent: &mut [usize], mut i: usize) -> usize {
+                while parent[i] != i {
+                    parent[i] = parent[parent[i]];
+                    i = parent[i];
+                }
+                i
+            }
+            for (i, list) in lists.iter().enumerate() {
+                for &(j, _) in list {
+                    if who[i].is_some() && who[i] == who[j] {
+                        let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+                        parent[a.max(b)] = a.min(b);
+                    }
+                }
+            }
+            let pieces: Vec<usize> = (0..faces.len()).map(|i| root(&mut parent, i)).collect();
+            let mut size: HashMap<usize, usize> = HashMap::new();
+            for &p in &pieces {
+                *size.entry(p).or_default() += 1;
+            }
+            let oracle: Vec<Option<usize>> = pieces
+                .iter()
+                .map(|p| (size[p] >= params.min_faces).then_some(*p))
+                .collect();
+            let (clusters, clustered, purity, completeness, _) = score(&oracle, &who);
             println!(
-                "  Chinese whispers over {name}: {clusters} clusters holding {clustered} matched faces; purity {purity:.4}, completeness {completeness:.4}; largest {sizes:?}"
+                "  ceiling: each person's pieces joined by their own pairs within eps: {clusters} clusters holding {clustered} matched faces; purity {purity:.4}, completeness {completeness:.4}"
             );
         }
     }
@@ -210,6 +318,7 @@ fn chinese_whispers(
     neighbours: &[Vec<(usize, f32)>],
     eps: f32,
     min_faces: usize,
+    uniform: bool,
 ) -> Vec<Option<usize>> {
     let n = neighbours.len();
     let mut labels: Vec<usize> = (0..n).collect();
@@ -223,7 +332,7 @@ fn chinese_whispers(
         for &i in &order {
             let mut weight: HashMap<usize, f32> = HashMap::new();
             for &(j, d) in &neighbours[i] {
-                *weight.entry(labels[j]).or_default() += 1.0 - d / eps;
+                *weight.entry(labels[j]).or_default() += if uniform { 1.0 } else { 1.0 - d / eps };
             }
             let best = weight
                 .into_iter()

@@ -75,57 +75,19 @@ fn main() {
     let keys: Vec<String> = (0..refs.len()).map(|i| format!("bbt{i}#0")).collect();
     let params = Params::default();
     let (graph, _) = FaceGraph::default().update(&keys, &refs, params.eps);
-    let labels = graph.labels(params.min_faces);
     println!(
-        "bbt: face-graph labels equal exact DBSCAN's: {}",
-        labels == dbscan(&refs, params)
+        "bbt: the face graph's DBSCAN equals exact DBSCAN's: {}",
+        graph.dbscan(params.min_faces) == dbscan(&refs, params)
     );
-    let mut clusters: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
-    for ((who, _), label) in described.iter().zip(&labels) {
-        if let Some(l) = label {
-            clusters.entry(*l).or_default().push(who);
-        }
+    for (rule, labels) in [
+        ("DBSCAN (before)", graph.dbscan(params.min_faces)),
+        (
+            "Chinese whispers (memories people)",
+            graph.labels(params.min_faces),
+        ),
+    ] {
+        cluster_report(rule, &described, &labels);
     }
-    let majority = |names: &[&str]| {
-        let mut count: BTreeMap<&str, usize> = BTreeMap::new();
-        for n in names {
-            *count.entry(n).or_default() += 1;
-        }
-        count
-            .into_iter()
-            .max_by_key(|(_, c)| *c)
-            .map(|(n, c)| (n.to_string(), c))
-            .unwrap()
-    };
-    let assigned: usize = clusters.values().map(Vec::len).sum();
-    let pure: usize = clusters.values().map(|c| majority(c).1).sum();
-    // Completeness: for each person, the share of their photos in their largest cluster.
-    let mut by_person: BTreeMap<&str, Vec<Option<usize>>> = BTreeMap::new();
-    for ((who, _), label) in described.iter().zip(&labels) {
-        by_person.entry(who).or_default().push(*label);
-    }
-    let together: usize = by_person
-        .values()
-        .map(|ls| {
-            let mut count: BTreeMap<usize, usize> = BTreeMap::new();
-            for l in ls.iter().flatten() {
-                *count.entry(*l).or_default() += 1;
-            }
-            count.values().max().copied().unwrap_or(0)
-        })
-        .sum();
-    println!(
-        "bbt clustering (eps {}, {} faces): {} clusters for {} people, purity {:.3}, completeness {:.3}, {} of {} faces unassigned",
-        Params::default().eps,
-        Params::default().min_faces,
-        clusters.len(),
-        by_person.len(),
-        pure as f64 / assigned.max(1) as f64,
-        together as f64 / described.len() as f64,
-        described.len() - assigned,
-        described.len()
-    );
-
     // Speed of one embedding: the compiled network on one chip, single-threaded.
     let chip_image = image::RgbImage::from_fn(150, 150, |x, y| image::Rgb([x as u8, y as u8, 128]));
     let rounds = 50;
@@ -203,4 +165,53 @@ fn main() {
     }
     let (acc, n) = accuracy(&pairs);
     println!("lfw: pair accuracy {acc:.3} over {n} pairs ({missing} pairs without a face)");
+}
+
+/// Purity and completeness of `labels` against the true people of `described`.
+fn cluster_report(rule: &str, described: &[(String, Vec<f32>)], labels: &[Option<usize>]) {
+    let mut clusters: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
+    for ((who, _), label) in described.iter().zip(labels) {
+        if let Some(l) = label {
+            clusters.entry(*l).or_default().push(who);
+        }
+    }
+    let majority = |names: &[&str]| {
+        let mut count: BTreeMap<&str, usize> = BTreeMap::new();
+        for n in names {
+            *count.entry(n).or_default() += 1;
+        }
+        count
+            .into_iter()
+            .max_by_key(|(_, c)| *c)
+            .map(|(n, c)| (n.to_string(), c))
+            .unwrap()
+    };
+    let assigned: usize = clusters.values().map(Vec::len).sum();
+    let pure: usize = clusters.values().map(|c| majority(c).1).sum();
+    // Completeness: for each person, the share of their photos in their largest cluster.
+    let mut by_person: BTreeMap<&str, Vec<Option<usize>>> = BTreeMap::new();
+    for ((who, _), label) in described.iter().zip(labels) {
+        by_person.entry(who).or_default().push(*label);
+    }
+    let together: usize = by_person
+        .values()
+        .map(|ls| {
+            let mut count: BTreeMap<usize, usize> = BTreeMap::new();
+            for l in ls.iter().flatten() {
+                *count.entry(*l).or_default() += 1;
+            }
+            count.values().max().copied().unwrap_or(0)
+        })
+        .sum();
+    println!(
+        "bbt clustering, {rule} (eps {}, {} faces): {} clusters for {} people, purity {:.3}, completeness {:.3}, {} of {} faces unassigned",
+        Params::default().eps,
+        Params::default().min_faces,
+        clusters.len(),
+        by_person.len(),
+        pure as f64 / assigned.max(1) as f64,
+        together as f64 / described.len() as f64,
+        described.len() - assigned,
+        described.len()
+    );
 }
