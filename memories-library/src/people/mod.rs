@@ -1,11 +1,11 @@
 //! People: faces grouped by identity, with the user's corrections kept across runs.
 //!
 //! Every face has a 128-d identity descriptor (dlib's ResNet compiled by nnc; two faces of one
-//! person are usually under 0.6 apart). Faces are clustered with a density rule, as DBSCAN
-//! does: a face with at least [`Params::min_faces`] faces (itself included) within
-//! [`Params::eps`] is a core face, core faces within `eps` of each other are one person, and
-//! other faces within `eps` of a core face join its person. Lone faces stay unassigned: a person
-//! needs several close faces.
+//! person are usually under 0.6 apart). Faces are clustered by Chinese whispers, dlib's face
+//! clustering, over each face's neighbours within [`Params::eps`] ([`FaceGraph::labels`]): a
+//! face takes the person that weighs most among its neighbours, so that a look-alike or two do
+//! not join two people, as they did under DBSCAN ([`dbscan`], kept as a reference). A person
+//! needs [`Params::min_faces`] faces; lone faces stay unassigned.
 //!
 //! Finding each face's neighbours is the costly half of clustering; [`graph::FaceGraph`] keeps
 //! them in a file beside the index, so that a run searches only for new faces (with an HNSW
@@ -41,8 +41,8 @@ pub struct Params {
 
 impl Default for Params {
     /// dlib's descriptors put one person's faces under 0.6 apart (99.6% pair accuracy at 0.6 on
-    /// `identities/`); a tighter 0.5 keeps look-alikes of different people from chaining into
-    /// one cluster through a single in-between face. Three faces make a person.
+    /// `identities/`); a tighter 0.5 keeps look-alikes of different people apart. Three faces
+    /// make a person.
     fn default() -> Self {
         Params {
             eps: 0.5,
@@ -62,8 +62,9 @@ pub fn distance(a: &[f32], b: &[f32]) -> f32 {
 
 /// DBSCAN over `points`, every pair compared (on every core): the cluster of each point, `None`
 /// for noise. Clusters are numbered in the order of their first point, so the result depends
-/// only on the input order. The reference for [`FaceGraph::labels`], which gives the same
-/// labels when its search was exact.
+/// only on the input order. The reference for [`FaceGraph::dbscan`], which gives the same
+/// labels when its search was exact; `memories people` used it until it was found to chain
+/// people together in libraries of a few hundred photos.
 pub fn dbscan(points: &[&[f32]], params: Params) -> Vec<Option<usize>> {
     use rayon::prelude::*;
     // Rows in blocks of 64, so that each point is read from memory once per block.
