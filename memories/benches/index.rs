@@ -42,7 +42,24 @@ fn large_jpegs(dir: &Path, out: &mut Vec<(PathBuf, u32, u32)>) {
     }
 }
 
+// Only the probe is used here.
+#[allow(dead_code)]
+#[path = "../../benches/support/mod.rs"]
+mod support;
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
 fn main() {
+    println!("load average before: {}", load_average());
+    match support::fma_peak() {
+        Some(p) => println!("single-core FP32 peak (FMA-chain probe): {p:.1} GFLOP/s"),
+        None => println!("single-core FP32 peak: not measured (no AVX2/FMA)"),
+    }
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
     let mut photos = Vec::new();
     for sub in ["exif", "identities"] {
@@ -127,4 +144,5 @@ fn main() {
             100.0 * d.as_secs_f64() / total.as_secs_f64()
         );
     }
+    println!("load average after: {}", load_average());
 }
