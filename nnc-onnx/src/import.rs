@@ -1,0 +1,903 @@
+//! Lowering an ONNX graph to an nnc description and weights: one pass over the nodes in their
+//! (topological) order, one match arm per op in [`Import::node`].
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::ops::RangeInclusive;
+use std::path::{Path, PathBuf};
+
+use nnc_ir::{Model, ModelErrors};
+use prost::Message;
+
+use crate::proto::{AttributeProto, FLOAT, GraphProto, ModelProto, NodeProto, TensorProto};
+
+/// The standard operator set versions nnc reads.
+pub const OPSETS: RangeInclusive<i64> = 9..=21;
+
+/// The op types that import (under the conditions of [`SUPPORTED`]).
+const OPS: [&str; 12] = [
+    "Identity",
+    "Dropout",
+    "Conv",
+    "BatchNormalization",
+    "Relu",
+    "Sigmoid",
+    "LeakyRelu",
+    "PRelu",
+    "MaxPool",
+    "AveragePool",
+    "Add",
+    "Concat",
+];
+
+/// What imports, for error messages and documentation.
+pub const SUPPORTED: &str = "Conv (square kernel, equal strides, the same padding on every side, \
+     no dilation, group 1 or depthwise), BatchNormalization after a Conv (folded into it), Relu, \
+     PRelu, LeakyRelu, Sigmoid, MaxPool and AveragePool (square, floor mode; AveragePool without \
+     counting padding), Add of two values, Concat on channels, Identity and Dropout (removed)";
+
+/// An imported network: its description and its weights, ready for [`Model::from_sources`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Imported {
+    /// The graph's name, or the file's stem when the graph has none.
+    pub name: String,
+    /// The `.nnc` text.
+    pub description: String,
+    /// The weights, as a safetensors file's bytes (f32).
+    pub weights: Vec<u8>,
+}
+
+impl Imported {
+    /// The model, checked by the same pipeline as a `.nnc` file. `file` is the ONNX file: the
+    /// description and weights are named after it (`.nnc`, `.safetensors`) in errors.
+    pub fn model(&self, file: &Path) -> Result<Model, ModelErrors> {
+        Model::from_sources(
+            &self.description,
+            &file.with_extension("nnc"),
+            &self.weights,
+            &file.with_extension("safetensors"),
+        )
+    }
+}
+
+/// One problem with an ONNX file, at a node or with the file as a whole.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportError {
+    /// The node, described as `name (OpType, opset N, inputs: a, b)`.
+    pub node: Option<String>,
+    pub message: String,
+}
+
+/// Every problem found in one ONNX file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportErrors {
+    pub file: PathBuf,
+    pub errors: Vec<ImportError>,
+    /// Whether some node's op is not one nnc runs: the message then lists what it runs.
+    pub unsupported: bool,
+}
+
+impl fmt::Display for ImportErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let file = self.file.display();
+        for (i, e) in self.errors.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            match &e.node {
+                Some(node) => write!(f, "{file}: node {node}: {}", e.message)?,
+                None => write!(f, "{file}: {}", e.message)?,
+            }
+        }
+        if self.unsupported {
+            write!(f, "\n{file}: nnc imports {SUPPORTED}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ImportErrors {}
+
+/// Decodes an ONNX file's bytes and lowers its graph. `file` names the file in errors and, by
+/// its stem, a graph without a name.
+pub fn import(bytes: &[u8], file: &Path) -> Result<Imported, ImportErrors> {
+    let fail = |message: String| ImportErrors {
+        file: file.to_path_buf(),
+        errors: vec![ImportError {
+            node: None,
+            message,
+        }],
+        unsupported: false,
+    };
+    let model = ModelProto::decode(bytes)
+        .map_err(|e| fail(format!("not an ONNX model (protobuf decoding failed: {e})")))?;
+    let opset = model
+        .opset_import
+        .iter()
+        .find(|o| o.domain.is_empty() || o.domain == "ai.onnx")
+        .map(|o| o.version)
+        .ok_or_else(|| fail("no standard (ai.onnx) operator set is imported".to_string()))?;
+    if !OPSETS.contains(&opset) {
+        return Err(fail(format!(
+            "operator set {opset} is not one nnc reads ({} to {})",
+            OPSETS.start(),
+            OPSETS.end()
+        )));
+    }
+    let graph = model
+        .graph
+        .as_ref()
+        .ok_or_else(|| fail("the model has no graph".to_string()))?;
+    let name = if graph.name.is_empty() {
+        file.file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    } else {
+        graph.name.clone()
+    };
+    let mut import = Import::new(graph, opset);
+    import.graph(graph);
+    if !import.errors.is_empty() {
+        return Err(ImportErrors {
+            file: file.to_path_buf(),
+            errors: import.errors,
+            unsupported: import.unsupported,
+        });
+    }
+    let (description, weights) = import.render(&name, file);
+    Ok(Imported {
+        name,
+        description,
+        weights,
+    })
+}
+
+/// An nnc value: its layer's name and channel count.
+#[derive(Clone, Debug)]
+struct Value {
+    layer: usize,
+    channels: usize,
+}
+
+/// One nnc layer, before rendering.
+#[derive(Clone, Debug)]
+struct Layer {
+    name: String,
+    op: LayerOp,
+    /// Layers read, by index.
+    inputs: Vec<usize>,
+}
+
+#[derive(Clone, Debug)]
+enum LayerOp {
+    Input {
+        channels: usize,
+    },
+    Conv {
+        out: usize,
+        k: usize,
+        stride: usize,
+        pad: usize,
+        groups: usize,
+        /// `[out, in / groups, k, k]`.
+        kernel: Vec<f32>,
+        kernel_shape: Vec<usize>,
+        bias: Option<Vec<f32>>,
+    },
+    /// `relu`, `sigmoid`, `add` or `concat`: no arguments but the inputs.
+    Plain(&'static str),
+    Prelu {
+        alpha: Vec<f32>,
+    },
+    Pool {
+        op: &'static str,
+        k: usize,
+        stride: usize,
+        pad: usize,
+    },
+}
+
+struct Import<'g> {
+    opset: i64,
+    initializers: HashMap<&'g str, &'g TensorProto>,
+    /// How many node inputs and graph outputs read each ONNX value.
+    readers: HashMap<&'g str, usize>,
+    values: HashMap<String, Value>,
+    layers: Vec<Layer>,
+    names: HashSet<String>,
+    errors: Vec<ImportError>,
+    unsupported: bool,
+    /// The graph's outputs, by ONNX name.
+    outputs: Vec<String>,
+}
+
+impl<'g> Import<'g> {
+    fn new(graph: &'g GraphProto, opset: i64) -> Import<'g> {
+        let mut readers: HashMap<&str, usize> = HashMap::new();
+        for node in &graph.node {
+            for input in &node.input {
+                *readers.entry(input.as_str()).or_default() += 1;
+            }
+        }
+        for output in &graph.output {
+            *readers.entry(output.name.as_str()).or_default() += 1;
+        }
+        Import {
+            opset,
+            initializers: graph
+                .initializer
+                .iter()
+                .map(|t| (t.name.as_str(), t))
+                .collect(),
+            readers,
+            values: HashMap::new(),
+            layers: Vec::new(),
+            names: HashSet::new(),
+            errors: Vec::new(),
+            unsupported: false,
+            outputs: Vec::new(),
+        }
+    }
+
+    fn graph(&mut self, graph: &'g GraphProto) {
+        self.input(graph);
+        // Values of nodes that failed: the nodes reading them are checked only for their op,
+        // so that one problem is reported once, and every unsupported node still is.
+        let mut failed: HashSet<&str> = HashSet::new();
+        for node in &graph.node {
+            let result = if node.input.iter().any(|i| failed.contains(i.as_str())) {
+                if OPS.contains(&node.op_type.as_str()) {
+                    Err(None)
+                } else {
+                    self.unsupported = true;
+                    Err(Some("this op is not one nnc imports".to_string()))
+                }
+            } else {
+                self.node(node).map_err(Some)
+            };
+            if let Err(message) = result {
+                failed.extend(node.output.iter().map(String::as_str));
+                if let Some(message) = message {
+                    self.errors.push(ImportError {
+                        node: Some(describe(node, self.opset)),
+                        message,
+                    });
+                }
+            }
+        }
+        if graph.output.is_empty() {
+            self.errors.push(ImportError {
+                node: None,
+                message: "the graph has no outputs".to_string(),
+            });
+        }
+        for output in &graph.output {
+            if !self.values.contains_key(&output.name) && self.errors.is_empty() {
+                self.errors.push(ImportError {
+                    node: None,
+                    message: format!("output `{}` is not computed by any node", output.name),
+                });
+            }
+        }
+        self.outputs = graph.output.iter().map(|o| o.name.clone()).collect();
+    }
+
+    /// The image input: the one graph input that is not an initializer, `[1, C, H, W]` floats
+    /// with a fixed channel count.
+    fn input(&mut self, graph: &'g GraphProto) {
+        let inputs: Vec<_> = graph
+            .input
+            .iter()
+            .filter(|i| !self.initializers.contains_key(i.name.as_str()))
+            .collect();
+        let [input] = inputs.as_slice() else {
+            let names: Vec<&str> = inputs.iter().map(|i| i.name.as_str()).collect();
+            self.errors.push(ImportError {
+                node: None,
+                message: format!(
+                    "nnc compiles networks with one image input; this graph has {} ({})",
+                    names.len(),
+                    names.join(", ")
+                ),
+            });
+            return;
+        };
+        let tensor = input.r#type.as_ref().and_then(|t| t.tensor_type.as_ref());
+        let dims = tensor
+            .and_then(|t| t.shape.as_ref())
+            .map(|s| s.dim.as_slice())
+            .unwrap_or_default();
+        let problem = if tensor.is_some_and(|t| t.elem_type != FLOAT) {
+            Some("is not a float tensor".to_string())
+        } else if dims.len() != 4 {
+            Some(format!(
+                "has {} dimensions; nnc reads NCHW images, [1, channels, height, width]",
+                dims.len()
+            ))
+        } else if dims[0].dim_value.is_some_and(|n| n != 1) {
+            Some(format!(
+                "has a batch of {}; nnc runs one image at a time",
+                dims[0].dim_value.unwrap_or_default()
+            ))
+        } else {
+            match dims[1].dim_value {
+                Some(c) if c >= 1 => {
+                    self.define(
+                        &input.name,
+                        LayerOp::Input {
+                            channels: c as usize,
+                        },
+                        Vec::new(),
+                    );
+                    None
+                }
+                _ => Some("has a dynamic or missing channel count; nnc needs it fixed".to_string()),
+            }
+        };
+        if let Some(problem) = problem {
+            self.errors.push(ImportError {
+                node: None,
+                message: format!("input `{}` {problem}", input.name),
+            });
+        }
+    }
+
+    /// Lowers one node: a layer, a fold into the layer before, or an alias.
+    fn node(&mut self, node: &'g NodeProto) -> Result<(), String> {
+        if !(node.domain.is_empty() || node.domain == "ai.onnx") {
+            self.unsupported = true;
+            return Err(format!("domain `{}` is not the standard one", node.domain));
+        }
+        let output = node
+            .output
+            .first()
+            .filter(|o| !o.is_empty())
+            .ok_or("the node has no output")?;
+        // Every output past the first must be unused (Dropout's mask, MaxPool's indices,
+        // BatchNormalization's running statistics).
+        if let Some(extra) = node.output[1..]
+            .iter()
+            .find(|o| !o.is_empty() && self.readers.contains_key(o.as_str()))
+        {
+            self.unsupported = true;
+            return Err(format!(
+                "its output `{extra}` is used; nnc computes only the first"
+            ));
+        }
+        let op = node.op_type.as_str();
+        match op {
+            "Identity" | "Dropout" => {
+                let value = self.value(node, 0)?;
+                self.values.insert(output.clone(), value);
+                Ok(())
+            }
+            "Conv" => self.conv(node, output),
+            "BatchNormalization" => self.batch_norm(node, output),
+            "Relu" | "Sigmoid" => {
+                let x = self.value(node, 0)?;
+                let plain = if op == "Relu" { "relu" } else { "sigmoid" };
+                self.define(output, LayerOp::Plain(plain), vec![x]);
+                Ok(())
+            }
+            "LeakyRelu" => {
+                let x = self.value(node, 0)?;
+                let alpha = attribute(node, "alpha").map_or(0.01, |a| a.f);
+                let alpha = vec![alpha; x.channels];
+                self.define(output, LayerOp::Prelu { alpha }, vec![x]);
+                Ok(())
+            }
+            "PRelu" => {
+                let x = self.value(node, 0)?;
+                let slope = self.constant(node, 1)?;
+                let alpha = match slope.len() {
+                    1 => vec![slope[0]; x.channels],
+                    n if n == x.channels => slope,
+                    n => {
+                        return Err(format!(
+                            "its slope has {n} values for {} channels; nnc takes one per channel",
+                            x.channels
+                        ));
+                    }
+                };
+                self.define(output, LayerOp::Prelu { alpha }, vec![x]);
+                Ok(())
+            }
+            "MaxPool" | "AveragePool" => self.pool(node, output),
+            "Add" => {
+                if node.input.len() != 2
+                    || node
+                        .input
+                        .iter()
+                        .any(|i| self.initializers.contains_key(i.as_str()))
+                {
+                    self.unsupported = true;
+                    return Err(
+                        "nnc adds two computed values of one shape, not a constant".to_string()
+                    );
+                }
+                let (a, b) = (self.value(node, 0)?, self.value(node, 1)?);
+                self.define(output, LayerOp::Plain("add"), vec![a, b]);
+                Ok(())
+            }
+            "Concat" => {
+                let axis = attribute(node, "axis").map(|a| a.i);
+                if !matches!(axis, Some(1) | Some(-3)) {
+                    self.unsupported = true;
+                    return Err(format!(
+                        "axis {}; nnc concatenates channels (axis 1)",
+                        axis.map_or("missing".to_string(), |a| a.to_string())
+                    ));
+                }
+                let inputs = (0..node.input.len())
+                    .map(|i| self.value(node, i))
+                    .collect::<Result<Vec<_>, _>>()?;
+                self.define(output, LayerOp::Plain("concat"), inputs);
+                Ok(())
+            }
+            _ => {
+                self.unsupported = true;
+                Err("this op is not one nnc imports".to_string())
+            }
+        }
+    }
+
+    fn conv(&mut self, node: &'g NodeProto, output: &str) -> Result<(), String> {
+        let x = self.value(node, 0)?;
+        let w = self.initializer(node, 1)?;
+        let shape = dims(w)?;
+        let [out, per_group, kh, kw] = shape[..] else {
+            return Err(format!(
+                "its kernel has shape {shape:?}; nnc needs [out, in, k, k]"
+            ));
+        };
+        let k = square(node, "kernel_shape", kh, kw)?;
+        let (stride, pad) = window(node, k)?;
+        let groups = attribute(node, "group").map_or(1, |a| a.i);
+        let groups = match groups {
+            1 if per_group == x.channels => 1,
+            g if g == x.channels as i64 && out == x.channels && per_group == 1 => x.channels,
+            1 => {
+                return Err(format!(
+                    "its kernel reads {per_group} channels and its input has {}",
+                    x.channels
+                ));
+            }
+            g => {
+                self.unsupported = true;
+                return Err(format!(
+                    "group {g} on {} channels; nnc runs group 1 or depthwise convolutions",
+                    x.channels
+                ));
+            }
+        };
+        let kernel = floats(w)?;
+        let bias = match node.input.get(2).filter(|b| !b.is_empty()) {
+            Some(_) => {
+                let b = self.constant(node, 2)?;
+                if b.len() != out {
+                    return Err(format!("its bias has {} values for {out} outputs", b.len()));
+                }
+                Some(b)
+            }
+            None => None,
+        };
+        self.define(
+            output,
+            LayerOp::Conv {
+                out,
+                k,
+                stride,
+                pad,
+                groups,
+                kernel,
+                kernel_shape: shape,
+                bias,
+            },
+            vec![x],
+        );
+        Ok(())
+    }
+
+    /// Folds `y = (x - mean) / sqrt(var + epsilon) * scale + b` into the convolution that makes
+    /// `x`, when nothing else reads that convolution's output.
+    fn batch_norm(&mut self, node: &'g NodeProto, output: &str) -> Result<(), String> {
+        let x = self.value(node, 0)?;
+        let x_name = &node.input[0];
+        let epsilon = attribute(node, "epsilon").map_or(1e-5, |a| a.f);
+        let [scale, b, mean, var] = [1, 2, 3, 4].map(|i| self.constant(node, i));
+        let (scale, b, mean, var) = (scale?, b?, mean?, var?);
+        let read_once = self.readers.get(x_name.as_str()) == Some(&1);
+        let layer = &mut self.layers[x.layer];
+        let LayerOp::Conv {
+            out, kernel, bias, ..
+        } = &mut layer.op
+        else {
+            self.unsupported = true;
+            return Err(
+                "nnc folds a BatchNormalization into the Conv before it, and this one follows no Conv"
+                    .to_string(),
+            );
+        };
+        if !read_once {
+            self.unsupported = true;
+            return Err(format!(
+                "`{x_name}` is also read elsewhere, so the BatchNormalization cannot be folded into its Conv"
+            ));
+        }
+        if [&scale, &b, &mean, &var].iter().any(|v| v.len() != *out) {
+            return Err(format!("its parameters do not have {out} values each"));
+        }
+        let per_out = kernel.len() / *out;
+        let mut folded = bias.take().unwrap_or_else(|| vec![0.0; *out]);
+        for c in 0..*out {
+            let s = scale[c] / (var[c] + epsilon).sqrt();
+            for w in &mut kernel[c * per_out..(c + 1) * per_out] {
+                *w *= s;
+            }
+            folded[c] = (folded[c] - mean[c]) * s + b[c];
+        }
+        *bias = Some(folded);
+        self.values.insert(output.to_string(), x);
+        Ok(())
+    }
+
+    fn pool(&mut self, node: &'g NodeProto, output: &str) -> Result<(), String> {
+        let x = self.value(node, 0)?;
+        let kernel = attribute(node, "kernel_shape")
+            .map(|a| a.ints.clone())
+            .unwrap_or_default();
+        let [kh, kw] = kernel[..] else {
+            return Err(format!("kernel_shape {kernel:?}; nnc needs two sides"));
+        };
+        let k = square(node, "kernel_shape", kh as usize, kw as usize)?;
+        let (stride, pad) = window(node, k)?;
+        if attribute(node, "ceil_mode").is_some_and(|a| a.i != 0) {
+            self.unsupported = true;
+            return Err("ceil_mode 1; nnc pools in floor mode".to_string());
+        }
+        let op = if node.op_type == "MaxPool" {
+            if attribute(node, "storage_order").is_some_and(|a| a.i != 0) {
+                self.unsupported = true;
+                return Err("storage_order 1 is not supported".to_string());
+            }
+            "maxpool"
+        } else {
+            if pad > 0 && attribute(node, "count_include_pad").is_some_and(|a| a.i != 0) {
+                self.unsupported = true;
+                return Err(
+                    "count_include_pad 1 with padding; nnc's avgpool averages the pixels inside the image"
+                        .to_string(),
+                );
+            }
+            "avgpool"
+        };
+        self.define(output, LayerOp::Pool { op, k, stride, pad }, vec![x]);
+        Ok(())
+    }
+
+    /// The nnc value of input `i` of `node`.
+    fn value(&self, node: &NodeProto, i: usize) -> Result<Value, String> {
+        let name = node
+            .input
+            .get(i)
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| format!("input {i} is missing"))?;
+        if self.initializers.contains_key(name.as_str()) {
+            return Err(format!(
+                "input `{name}` is a constant where nnc needs a computed value"
+            ));
+        }
+        self.values
+            .get(name)
+            .cloned()
+            .ok_or_else(|| format!("input `{name}` is not computed before this node"))
+    }
+
+    /// Input `i` of `node`, which must be an initializer.
+    fn initializer(&self, node: &NodeProto, i: usize) -> Result<&'g TensorProto, String> {
+        let name = node
+            .input
+            .get(i)
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| format!("input {i} is missing"))?;
+        self.initializers
+            .get(name.as_str())
+            .copied()
+            .ok_or_else(|| {
+                format!(
+                    "input `{name}` is computed; nnc needs it to be a constant (an initializer)"
+                )
+            })
+    }
+
+    /// Input `i` of `node` as floats.
+    fn constant(&self, node: &NodeProto, i: usize) -> Result<Vec<f32>, String> {
+        floats(self.initializer(node, i)?)
+    }
+
+    /// Adds a layer named after the ONNX value `output`.
+    fn define(&mut self, output: &str, op: LayerOp, inputs: Vec<Value>) {
+        let channels = match &op {
+            LayerOp::Input { channels } => *channels,
+            LayerOp::Conv { out, .. } => *out,
+            LayerOp::Plain("concat") => inputs.iter().map(|v| v.channels).sum(),
+            _ => inputs.first().map_or(0, |v| v.channels),
+        };
+        let name = self.fresh_name(output);
+        self.layers.push(Layer {
+            name,
+            op,
+            inputs: inputs.iter().map(|v| v.layer).collect(),
+        });
+        self.values.insert(
+            output.to_string(),
+            Value {
+                layer: self.layers.len() - 1,
+                channels,
+            },
+        );
+    }
+
+    /// An nnc identifier for an ONNX name: letters, digits and `_`, not starting with a digit,
+    /// not `output`, and not taken.
+    fn fresh_name(&mut self, onnx: &str) -> String {
+        let mut base: String = onnx
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        if base.is_empty() || base.starts_with(|c: char| c.is_ascii_digit()) {
+            base.insert_str(0, "v_");
+        }
+        if base == "output" {
+            base.push('_');
+        }
+        let mut name = base.clone();
+        let mut n = 2;
+        while self.names.contains(&name) {
+            name = format!("{base}_{n}");
+            n += 1;
+        }
+        self.names.insert(name.clone());
+        name
+    }
+
+    /// The description text and the safetensors bytes.
+    fn render(&self, name: &str, file: &Path) -> (String, Vec<u8>) {
+        let mut text = format!(
+            "# {name}: imported from {} by nnc-onnx (opset {}).\n\n",
+            file.file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            self.opset
+        );
+        let mut tensors: Vec<(String, Vec<usize>, Vec<f32>)> = Vec::new();
+        for layer in &self.layers {
+            let args: Vec<&str> = layer
+                .inputs
+                .iter()
+                .map(|&i| self.layers[i].name.as_str())
+                .collect();
+            let args = args.join(", ");
+            let call = match &layer.op {
+                LayerOp::Input { channels } => format!("input(channels={channels})"),
+                LayerOp::Conv {
+                    out,
+                    k,
+                    stride,
+                    pad,
+                    groups,
+                    kernel,
+                    kernel_shape,
+                    bias,
+                } => {
+                    tensors.push((
+                        format!("{}.weight", layer.name),
+                        kernel_shape.clone(),
+                        kernel.clone(),
+                    ));
+                    if let Some(b) = bias {
+                        tensors.push((format!("{}.bias", layer.name), vec![*out], b.clone()));
+                    }
+                    let mut call = format!("conv({args}, out={out}, k={k}");
+                    if *stride != 1 {
+                        call += &format!(", stride={stride}");
+                    }
+                    if *pad != 0 {
+                        call += &format!(", pad={pad}");
+                    }
+                    if bias.is_none() {
+                        call += ", bias=false";
+                    }
+                    if *groups != 1 {
+                        call += &format!(", groups={groups}");
+                    }
+                    call + ")"
+                }
+                LayerOp::Plain(op) => format!("{op}({args})"),
+                LayerOp::Prelu { alpha } => {
+                    tensors.push((
+                        format!("{}.alpha", layer.name),
+                        vec![alpha.len()],
+                        alpha.clone(),
+                    ));
+                    format!("prelu({args})")
+                }
+                LayerOp::Pool { op, k, stride, pad } => {
+                    let mut call = format!("{op}({args}, k={k}");
+                    if stride != k {
+                        call += &format!(", stride={stride}");
+                    }
+                    if *pad != 0 {
+                        call += &format!(", pad={pad}");
+                    }
+                    call + ")"
+                }
+            };
+            text += &format!("{} = {call}\n", layer.name);
+        }
+        text.push('\n');
+        let mut heads = HashSet::new();
+        for output in &self.outputs {
+            let value = &self.values[output];
+            let layer = &self.layers[value.layer].name;
+            // A head is named after the ONNX output, unless that name is another layer's.
+            let mut head: String = output
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .collect();
+            if head.is_empty()
+                || head.starts_with(|c: char| c.is_ascii_digit())
+                || (head != *layer && self.names.contains(&head))
+                || !heads.insert(head.clone())
+            {
+                head = format!("out_{}", heads.len());
+                heads.insert(head.clone());
+            }
+            text += &format!("output {head} = {layer}\n");
+        }
+        let bytes: Vec<Vec<u8>> = tensors
+            .iter()
+            .map(|(_, _, data)| data.iter().flat_map(|x| x.to_le_bytes()).collect())
+            .collect();
+        let views: Vec<(String, safetensors::tensor::TensorView<'_>)> = tensors
+            .iter()
+            .zip(&bytes)
+            .map(|((name, shape, _), bytes)| {
+                let view = safetensors::tensor::TensorView::new(
+                    safetensors::Dtype::F32,
+                    shape.clone(),
+                    bytes,
+                )
+                .expect("the shape matches the data");
+                (name.clone(), view)
+            })
+            .collect();
+        let weights = safetensors::serialize(views, None).expect("f32 tensors serialize");
+        (text, weights)
+    }
+}
+
+/// `name (OpType, opset N, inputs: a, b)`.
+fn describe(node: &NodeProto, opset: i64) -> String {
+    let name = if node.name.is_empty() {
+        node.output.first().map_or("", String::as_str)
+    } else {
+        &node.name
+    };
+    format!(
+        "`{name}` ({}, opset {opset}, inputs: {})",
+        node.op_type,
+        node.input.join(", ")
+    )
+}
+
+fn attribute<'n>(node: &'n NodeProto, name: &str) -> Option<&'n AttributeProto> {
+    node.attribute.iter().find(|a| a.name == name)
+}
+
+/// A tensor's dimensions as sizes.
+fn dims(t: &TensorProto) -> Result<Vec<usize>, String> {
+    t.dims
+        .iter()
+        .map(|&d| usize::try_from(d).map_err(|_| format!("`{}` has dimension {d}", t.name)))
+        .collect()
+}
+
+/// A float tensor's values, from `float_data` or `raw_data`, checked against its dimensions.
+fn floats(t: &TensorProto) -> Result<Vec<f32>, String> {
+    if t.data_location == 1 {
+        return Err(format!(
+            "`{}` keeps its data in an external file, which nnc does not read",
+            t.name
+        ));
+    }
+    if t.data_type != FLOAT {
+        return Err(format!(
+            "`{}` has data type {}; nnc reads float (1) weights",
+            t.name, t.data_type
+        ));
+    }
+    let values: Vec<f32> = if t.raw_data.is_empty() {
+        t.float_data.clone()
+    } else {
+        if !t.raw_data.len().is_multiple_of(4) {
+            return Err(format!("`{}` has a partial float in its data", t.name));
+        }
+        t.raw_data
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect()
+    };
+    let expected = dims(t)?
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| format!("`{}` is too large", t.name))?;
+    if values.len() != expected {
+        return Err(format!(
+            "`{}` has {} values for dimensions {:?}",
+            t.name,
+            values.len(),
+            t.dims
+        ));
+    }
+    Ok(values)
+}
+
+/// The side of a square kernel.
+fn square(node: &NodeProto, what: &str, h: usize, w: usize) -> Result<usize, String> {
+    if let Some(a) = attribute(node, what)
+        && a.ints.len() == 2
+        && (a.ints[0] as usize, a.ints[1] as usize) != (h, w)
+    {
+        return Err(format!(
+            "{what} {:?} differs from the kernel's {h}x{w}",
+            a.ints
+        ));
+    }
+    if h != w || h == 0 {
+        return Err(format!("a {h}x{w} kernel; nnc needs a square one"));
+    }
+    Ok(h)
+}
+
+/// Stride and padding of a square window of side `k`: the same along both axes and on every
+/// side, no dilation.
+fn window(node: &NodeProto, k: usize) -> Result<(usize, usize), String> {
+    let ints = |name: &str| attribute(node, name).map(|a| a.ints.clone());
+    let strides = ints("strides").unwrap_or_else(|| vec![1, 1]);
+    let stride = match strides[..] {
+        [s, t] if s == t && s >= 1 => s as usize,
+        _ => {
+            return Err(format!(
+                "strides {strides:?}; nnc needs one stride for both axes"
+            ));
+        }
+    };
+    if let Some(d) = ints("dilations")
+        && d.iter().any(|&d| d != 1)
+    {
+        return Err(format!("dilations {d:?}; nnc does not dilate"));
+    }
+    let auto_pad = attribute(node, "auto_pad")
+        .map(|a| String::from_utf8_lossy(&a.s).into_owned())
+        .unwrap_or_default();
+    let pad = match auto_pad.as_str() {
+        "" | "NOTSET" => {
+            let pads = ints("pads").unwrap_or_else(|| vec![0; 4]);
+            match pads[..] {
+                [a, b, c, d] if a == b && b == c && c == d && a >= 0 => a as usize,
+                _ => {
+                    return Err(format!("pads {pads:?}; nnc pads every side the same"));
+                }
+            }
+        }
+        "VALID" => 0,
+        "SAME_UPPER" | "SAME_LOWER" if stride == 1 && k % 2 == 1 => k / 2,
+        other => {
+            return Err(format!(
+                "auto_pad {other} with stride {stride} and kernel {k}; nnc pads every side the same"
+            ));
+        }
+    };
+    Ok((stride, pad))
+}
