@@ -15,7 +15,15 @@ use crate::proto::{AttributeProto, FLOAT, GraphProto, ModelProto, NodeProto, Ten
 pub const OPSETS: RangeInclusive<i64> = 9..=21;
 
 /// The op types that import (under the conditions of [`SUPPORTED`]).
-const OPS: [&str; 12] = [
+const OPS: [&str; 20] = [
+    "Transpose",
+    "Reshape",
+    "Flatten",
+    "Shape",
+    "Gather",
+    "Unsqueeze",
+    "Constant",
+    "Cast",
     "Identity",
     "Dropout",
     "Conv",
@@ -34,7 +42,10 @@ const OPS: [&str; 12] = [
 pub const SUPPORTED: &str = "Conv (square kernel, equal strides, the same padding on every side, \
      no dilation, group 1 or depthwise), BatchNormalization after a Conv (folded into it), Relu, \
      PRelu, LeakyRelu, Sigmoid, MaxPool and AveragePool (square, floor mode; AveragePool without \
-     counting padding), Add of two values, Concat on channels, Identity and Dropout (removed)";
+     counting padding), Add of two values, Concat on channels, Identity and Dropout (removed); \
+     before a graph output, Transpose to NHWC and then Reshape or Flatten keeping channels last \
+     (nnc's own layout), with the shape computed by Shape, Gather, Unsqueeze, Concat, Constant \
+     and Cast";
 
 /// An imported network: its description and its weights, ready for [`Model::from_sources`].
 #[derive(Clone, Debug, PartialEq)]
@@ -157,6 +168,9 @@ pub fn import(bytes: &[u8], file: &Path) -> Result<Imported, ImportErrors> {
 struct Value {
     layer: usize,
     channels: usize,
+    /// The layer's data transposed to NHWC (and perhaps flattened): nnc's own layout, so a graph
+    /// output may read it as a head; no layer may.
+    nhwc: bool,
 }
 
 /// One nnc layer, before rendering.
@@ -209,6 +223,9 @@ struct Import<'g> {
     unsupported: bool,
     /// The graph's outputs, by ONNX name.
     outputs: Vec<String>,
+    /// Integer vectors computed from shapes (`Shape`, `Gather`, `Unsqueeze`, `Concat`,
+    /// `Constant`), folded here; `None` where an element is the dynamic height or width.
+    shapes: HashMap<String, Vec<Option<i64>>>,
 }
 
 impl<'g> Import<'g> {
@@ -236,6 +253,7 @@ impl<'g> Import<'g> {
             errors: Vec::new(),
             unsupported: false,
             outputs: Vec::new(),
+            shapes: HashMap::new(),
         }
     }
 
@@ -366,17 +384,123 @@ impl<'g> Import<'g> {
         }
         let op = node.op_type.as_str();
         match op {
+            "Identity" | "Dropout" | "Cast" if self.shape_of(&node.input[0]).is_some() => {
+                let shape = self.shape_of(&node.input[0]).unwrap_or_default();
+                self.shapes.insert(output.clone(), shape);
+                Ok(())
+            }
             "Identity" | "Dropout" => {
-                let value = self.value(node, 0)?;
+                let value = self.any_value(node, 0)?;
                 self.values.insert(output.clone(), value);
+                Ok(())
+            }
+            "Constant" => {
+                let tensor = attribute(node, "value")
+                    .and_then(|a| a.t.as_ref())
+                    .ok_or("nnc reads Constant nodes with a `value` tensor")?;
+                if let Ok(ints) = int64s(tensor) {
+                    self.shapes
+                        .insert(output.clone(), ints.into_iter().map(Some).collect());
+                }
+                self.initializers.insert(output.as_str(), tensor);
+                Ok(())
+            }
+            "Shape" => {
+                let x = self.value(node, 0)?;
+                if attribute(node, "start").is_some() || attribute(node, "end").is_some() {
+                    return Err("nnc folds Shape without start and end".to_string());
+                }
+                let channels = x.channels as i64;
+                self.shapes
+                    .insert(output.clone(), vec![Some(1), Some(channels), None, None]);
+                Ok(())
+            }
+            "Gather" => {
+                let data = self.shape_input(node, 0)?;
+                let indices = self.shape_input(node, 1)?;
+                if attribute(node, "axis").is_some_and(|a| a.i != 0) {
+                    return Err("nnc folds Gather on axis 0 of a shape".to_string());
+                }
+                let picked = indices
+                    .iter()
+                    .map(|i| {
+                        let i = i.ok_or("a dynamic index")?;
+                        let at = if i < 0 { i + data.len() as i64 } else { i };
+                        usize::try_from(at)
+                            .ok()
+                            .and_then(|at| data.get(at).copied())
+                            .ok_or_else(|| {
+                                format!("index {i} is outside a shape of {}", data.len())
+                            })
+                    })
+                    .collect::<Result<Vec<_>, String>>()?;
+                self.shapes.insert(output.clone(), picked);
+                Ok(())
+            }
+            "Unsqueeze" => {
+                let shape = self.shape_input(node, 0)?;
+                self.shapes.insert(output.clone(), shape);
+                Ok(())
+            }
+            "Concat" if node.input.iter().all(|i| self.shape_of(i).is_some()) => {
+                let mut joined = Vec::new();
+                for i in 0..node.input.len() {
+                    joined.extend(self.shape_input(node, i)?);
+                }
+                self.shapes.insert(output.clone(), joined);
+                Ok(())
+            }
+            "Transpose" => {
+                let x = self.value(node, 0)?;
+                let perm = attribute(node, "perm").map(|a| a.ints.clone());
+                if perm.as_deref() != Some(&[0, 2, 3, 1][..]) {
+                    self.unsupported = true;
+                    return Err(format!(
+                        "perm {perm:?}; nnc reads only NCHW to NHWC ([0, 2, 3, 1]) before an output"
+                    ));
+                }
+                self.values
+                    .insert(output.clone(), Value { nhwc: true, ..x });
+                Ok(())
+            }
+            "Reshape" | "Flatten" => {
+                let x = self.any_value(node, 0)?;
+                if !x.nhwc {
+                    self.unsupported = true;
+                    return Err(
+                        "nnc reads a Reshape or Flatten only after a Transpose to NHWC, before an output"
+                            .to_string(),
+                    );
+                }
+                if op == "Reshape" {
+                    let target = self.shape_input(node, 1)?;
+                    let flat = matches!(target[..], [Some(1) | None, Some(-1) | None]);
+                    if target.last() != Some(&Some(x.channels as i64)) && !flat {
+                        self.unsupported = true;
+                        return Err(format!(
+                            "shape {}; nnc reads a reshape that keeps the {} channels last",
+                            show(&target),
+                            x.channels
+                        ));
+                    }
+                } else if attribute(node, "axis").is_some_and(|a| a.i != 1) {
+                    self.unsupported = true;
+                    return Err("nnc reads Flatten on axis 1".to_string());
+                }
+                self.values.insert(output.clone(), x);
                 Ok(())
             }
             "Conv" => self.conv(node, output),
             "BatchNormalization" => self.batch_norm(node, output),
             "Relu" | "Sigmoid" => {
-                let x = self.value(node, 0)?;
+                // Element-wise, so it may follow a transpose or reshape to NHWC.
+                let x = self.any_value(node, 0)?;
+                let nhwc = x.nhwc;
                 let plain = if op == "Relu" { "relu" } else { "sigmoid" };
                 self.define(output, LayerOp::Plain(plain), vec![x]);
+                if let Some(v) = self.values.get_mut(output.as_str()) {
+                    v.nhwc = nhwc;
+                }
                 Ok(())
             }
             "LeakyRelu" => {
@@ -577,6 +701,38 @@ impl<'g> Import<'g> {
 
     /// The nnc value of input `i` of `node`.
     fn value(&self, node: &NodeProto, i: usize) -> Result<Value, String> {
+        let value = self.any_value(node, i)?;
+        if value.nhwc {
+            return Err(format!(
+                "input `{}` is transposed to NHWC; nnc reads that only before an output",
+                node.input[i]
+            ));
+        }
+        Ok(value)
+    }
+
+    /// The integer vector of input `i` of `node`: a folded shape or an integer initializer.
+    fn shape_input(&self, node: &NodeProto, i: usize) -> Result<Vec<Option<i64>>, String> {
+        let name = node
+            .input
+            .get(i)
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| format!("input {i} is missing"))?;
+        self.shape_of(name).ok_or_else(|| {
+            format!("input `{name}` is not a shape or an integer constant that nnc can fold")
+        })
+    }
+
+    fn shape_of(&self, name: &str) -> Option<Vec<Option<i64>>> {
+        if let Some(shape) = self.shapes.get(name) {
+            return Some(shape.clone());
+        }
+        let ints = int64s(self.initializers.get(name)?).ok()?;
+        Some(ints.into_iter().map(Some).collect())
+    }
+
+    /// The nnc value of input `i` of `node`, in either layout.
+    fn any_value(&self, node: &NodeProto, i: usize) -> Result<Value, String> {
         let name = node
             .input
             .get(i)
@@ -634,6 +790,7 @@ impl<'g> Import<'g> {
             Value {
                 layer: self.layers.len() - 1,
                 channels,
+                nhwc: false,
             },
         );
     }
@@ -841,6 +998,28 @@ fn floats(t: &TensorProto) -> Result<Vec<f32>, String> {
         ));
     }
     Ok(values)
+}
+
+/// An integer tensor's values (INT64, or INT32 widened).
+fn int64s(t: &TensorProto) -> Result<Vec<i64>, String> {
+    match t.data_type {
+        7 if t.raw_data.is_empty() => Ok(t.int64_data.clone()),
+        7 if t.raw_data.len().is_multiple_of(8) => Ok(t
+            .raw_data
+            .chunks_exact(8)
+            .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")))
+            .collect()),
+        _ => Err(format!("`{}` is not an int64 tensor", t.name)),
+    }
+}
+
+/// A folded shape as ONNX writes it, `?` for a dynamic element.
+fn show(shape: &[Option<i64>]) -> String {
+    let items: Vec<String> = shape
+        .iter()
+        .map(|d| d.map_or("?".to_string(), |d| d.to_string()))
+        .collect();
+    format!("[{}]", items.join(", "))
 }
 
 /// The side of a square kernel.

@@ -266,6 +266,147 @@ fn batch_norm_is_folded_into_the_conv_before_it() {
     }
 }
 
+fn int_tensor(name: &str, data: &[i64]) -> TensorProto {
+    TensorProto {
+        name: name.to_string(),
+        dims: vec![data.len() as i64],
+        data_type: 7,
+        int64_data: data.to_vec(),
+        ..TensorProto::default()
+    }
+}
+
+/// YuNet's heads: a 1x1 convolution, transposed to NHWC and reshaped to `[1, -1, C]` with the
+/// shape computed from the tensor's own (`Shape`, `Gather`, `Unsqueeze`, `Concat`), then a
+/// sigmoid; and the same convolution reshaped by a constant shape, and flattened. All three are
+/// heads over nnc's NHWC data: the ONNX output's elements in order are the head's.
+#[test]
+fn transposed_and_reshaped_outputs_are_nhwc_heads() {
+    let kernel = [0.5f32, -1.0, 0.25, 2.0, -0.5, 1.5];
+    let bias = [0.1f32, -0.2, 0.3];
+    let mut gather = node("pick_n", "Gather", &["shape", "zero"], "n");
+    gather.attribute.push(AttributeProto {
+        name: "axis".to_string(),
+        i: 0,
+        r#type: 2,
+        ..AttributeProto::default()
+    });
+    let mut unsqueeze = node("n_1d", "Unsqueeze", &["n"], "n1");
+    unsqueeze.attribute.push(ints("axes", &[0]));
+    let mut concat = node("target", "Concat", &["n1", "minus_one", "three"], "target");
+    concat.attribute.push(AttributeProto {
+        name: "axis".to_string(),
+        i: 0,
+        r#type: 2,
+        ..AttributeProto::default()
+    });
+    let mut transpose = node("to_nhwc", "Transpose", &["c"], "t");
+    transpose.attribute.push(ints("perm", &[0, 2, 3, 1]));
+    let graph = GraphProto {
+        name: "heads".to_string(),
+        node: vec![
+            node("conv", "Conv", &["x", "k", "b"], "c"),
+            transpose,
+            node("shape_of_c", "Shape", &["c"], "shape"),
+            gather,
+            unsqueeze,
+            concat,
+            node("reshape", "Reshape", &["t", "target"], "r"),
+            node("sigmoid", "Sigmoid", &["r"], "score"),
+            node("reshape2", "Reshape", &["t", "fixed"], "boxes"),
+            node("flatten", "Flatten", &["t"], "flat"),
+        ],
+        initializer: vec![
+            float_tensor("k", &[3, 2, 1, 1], &kernel),
+            float_tensor("b", &[3], &bias),
+            int_tensor("zero", &[0]),
+            int_tensor("minus_one", &[-1]),
+            int_tensor("three", &[3]),
+            int_tensor("fixed", &[1, -1, 3]),
+        ],
+        input: vec![image("x", 2)],
+        output: vec![image("score", 3), image("boxes", 3), image("flat", 3)],
+    };
+    let file = Path::new("heads.onnx");
+    let imported = import(&model_bytes(graph, 13), file).unwrap();
+    let model = imported.model(file).unwrap();
+    let heads: Vec<&str> = model
+        .graph
+        .outputs
+        .iter()
+        .map(|h| h.name.as_str())
+        .collect();
+    assert_eq!(
+        heads,
+        ["score", "boxes", "flat"],
+        "{}",
+        imported.description
+    );
+
+    let (h, w) = (3, 4);
+    let input: Vec<f32> = (0..h * w * 2).map(|i| (i as f32 - 11.0) / 7.0).collect();
+    let out = Interpreter::new(model)
+        .run(&Tensor::from_vec(
+            nnc_ir::Shape { h, w, c: 2 },
+            input.clone(),
+        ))
+        .unwrap();
+    // ONNX's output element [0, y * w + x, o], in order.
+    let mut conv = Vec::new();
+    for y in 0..h {
+        for x in 0..w {
+            for o in 0..3 {
+                let at = (y * w + x) * 2;
+                conv.push(bias[o] + kernel[o * 2] * input[at] + kernel[o * 2 + 1] * input[at + 1]);
+            }
+        }
+    }
+    let sigmoid: Vec<f32> = conv.iter().map(|v| 1.0 / (1.0 + (-v).exp())).collect();
+    let close = |a: &[f32], b: &[f32]| {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (x - y).abs() <= 1e-6)
+    };
+    assert!(close(&out.get("score").unwrap().data, &sigmoid));
+    assert!(close(&out.get("boxes").unwrap().data, &conv));
+    assert!(close(&out.get("flat").unwrap().data, &conv));
+
+    // A reshape that does not keep the channels last is refused, as is reading the NHWC data
+    // in a layer.
+    let mut g = GraphProto {
+        name: "bad_heads".to_string(),
+        node: vec![
+            node("conv", "Conv", &["x", "k", "b"], "c"),
+            {
+                let mut t = node("to_nhwc", "Transpose", &["c"], "t");
+                t.attribute.push(ints("perm", &[0, 2, 3, 1]));
+                t
+            },
+            node("reshape", "Reshape", &["t", "fixed"], "y"),
+            node("conv_after", "Conv", &["t", "k", "b"], "z"),
+        ],
+        initializer: vec![
+            float_tensor("k", &[3, 2, 1, 1], &kernel),
+            float_tensor("b", &[3], &bias),
+            int_tensor("fixed", &[1, 3, -1]),
+        ],
+        input: vec![image("x", 2)],
+        output: vec![image("y", 3), image("z", 3)],
+    };
+    let text = errors(&model_bytes(g.clone(), 13)).to_string();
+    assert!(
+        text.contains("shape [1, 3, -1]; nnc reads a reshape that keeps the 3 channels last"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "node `conv_after` (Conv, opset 13, inputs: t, k, b): input `t` is transposed to NHWC"
+        ),
+        "{text}"
+    );
+    g.node.truncate(2);
+    g.output = vec![image("t", 3)];
+    assert!(import(&model_bytes(g, 13), "t.onnx".as_ref()).is_ok());
+}
+
 fn errors(bytes: &[u8]) -> ImportErrors {
     import(bytes, "bad.onnx".as_ref()).unwrap_err()
 }
