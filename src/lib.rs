@@ -38,6 +38,9 @@
 //! assert!(testnet::ARENA_BYTES <= testnet::NAIVE_BYTES);
 //! ```
 //!
+//! `model` may also name an ONNX file, with no `weights` (they are its initializers): `nnc-onnx`
+//! imports it to a description and weights first, and says which nodes it cannot import.
+//!
 //! The module holds:
 //! - `Network`, which owns the arena and the weights; `Network::new()` picks AVX2+FMA when the CPU
 //!   has them, `Network::portable()` never does;

@@ -27,6 +27,26 @@ nnc::nnc! {
     }
 }
 
+nnc::nnc! {
+    /// A small feature pyramid: strided stages, each coarse map upsampled (`upsample`) and added
+    /// to the finer one, as YuNet's neck does.
+    mod fpn {
+        model: "tests/models/fpn.nnc",
+        weights: "tests/models/fpn.safetensors",
+        inputs: [64 x 48, 48 x 64],
+        scales: [1.0, 0.5],
+    }
+}
+
+nnc::nnc! {
+    /// YuNet-s (libfacedetection, Apache-2.0), compiled from its ONNX file as published.
+    mod yunet {
+        model: "models/yunet_s.onnx",
+        inputs: [640 x 480],
+        scales: [1.0],
+    }
+}
+
 fn load(name: &str) -> Model {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     Model::load(
@@ -368,4 +388,86 @@ fn face_student_every_scale_on_both_paths() {
         }
     }
     const { assert!(face::ARENA_BYTES == face::LOWER_BOUND_BYTES) };
+}
+
+#[test]
+fn upsampling_in_a_feature_pyramid_matches_the_interpreter() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let model = Model::load(
+        &root.join("tests/models/fpn.nnc"),
+        &root.join("tests/models/fpn.safetensors"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let interpreter = Interpreter::new(model);
+    let mut rng = Rng::new(21);
+    for mut net in [fpn::Network::new(), fpn::Network::portable()] {
+        let path = if net.uses_avx2() { "avx2" } else { "portable" };
+        for (variant, sizes) in [("64x48", fpn::v64x48::SIZES), ("48x64", fpn::v48x64::SIZES)] {
+            for (s, &size) in sizes.iter().enumerate() {
+                let data = input(&mut rng, size);
+                let expect = reference(&interpreter, &data, size);
+                let heads: [Vec<f32>; 3] = match (variant, s) {
+                    ("64x48", 0) => {
+                        let o = net.v64x48().scale0(data.as_slice().try_into().unwrap());
+                        [o.score.data(), o.m2.data(), o.wide.data()].map(<[f32]>::to_vec)
+                    }
+                    ("64x48", _) => {
+                        let o = net.v64x48().scale1(data.as_slice().try_into().unwrap());
+                        [o.score.data(), o.m2.data(), o.wide.data()].map(<[f32]>::to_vec)
+                    }
+                    (_, 0) => {
+                        let o = net.v48x64().scale0(data.as_slice().try_into().unwrap());
+                        [o.score.data(), o.m2.data(), o.wide.data()].map(<[f32]>::to_vec)
+                    }
+                    _ => {
+                        let o = net.v48x64().scale1(data.as_slice().try_into().unwrap());
+                        [o.score.data(), o.m2.data(), o.wide.data()].map(<[f32]>::to_vec)
+                    }
+                };
+                for (head, got) in ["score", "m2", "wide"].iter().zip(&heads) {
+                    compare(
+                        got,
+                        expect.get(head).unwrap(),
+                        &format!("{path} {variant} scale{s} {head}"),
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn yunet_compiled_from_onnx_matches_the_interpreter() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/yunet_s.onnx");
+    let imported = nnc_onnx::import(&std::fs::read(&path).unwrap(), &path).unwrap();
+    let interpreter = Interpreter::new(imported.model(&path).unwrap());
+    let mut rng = Rng::new(23);
+    let size = yunet::v640x480::SIZES[0];
+    let data = input(&mut rng, size);
+    let expect = reference(&interpreter, &data, size);
+    for mut net in [yunet::Network::new(), yunet::Network::portable()] {
+        let path = if net.uses_avx2() { "avx2" } else { "portable" };
+        let o = net.v640x480().scale0(data.as_slice().try_into().unwrap());
+        let heads = [
+            ("cls_8", o.cls_8.data()),
+            ("cls_16", o.cls_16.data()),
+            ("cls_32", o.cls_32.data()),
+            ("obj_8", o.obj_8.data()),
+            ("obj_16", o.obj_16.data()),
+            ("obj_32", o.obj_32.data()),
+            ("bbox_8", o.bbox_8.data()),
+            ("bbox_16", o.bbox_16.data()),
+            ("bbox_32", o.bbox_32.data()),
+            ("kps_8", o.kps_8.data()),
+            ("kps_16", o.kps_16.data()),
+            ("kps_32", o.kps_32.data()),
+        ];
+        for (name, got) in heads {
+            compare(
+                got,
+                expect.get(name).unwrap(),
+                &format!("{path} yunet {name}"),
+            );
+        }
+    }
 }

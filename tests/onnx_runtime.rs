@@ -45,6 +45,9 @@ struct Case {
     onnx: PathBuf,
     input: Tensor,
     expected: nnc::Outputs,
+    /// The ONNX outputs are `[1, H * W, C]`, transposed to NHWC and flattened by the graph (as
+    /// nnc-onnx imports them), rather than NCHW.
+    nhwc: bool,
 }
 
 /// A Python with `onnxruntime`, or `None` (said on stderr) where there is none and
@@ -109,6 +112,7 @@ fn cases(what: &str, model: Model, onnx: PathBuf, sizes: &[(usize, usize)]) -> V
                 onnx: onnx.clone(),
                 input,
                 expected,
+                nhwc: false,
             }
         })
         .collect()
@@ -197,6 +201,40 @@ fn exported_models_run_in_onnx_runtime_as_in_the_interpreter() {
     );
     let onnx = exported(&model, &dir, "padadd");
     all.extend(cases("padadd", model, onnx, &[(13, 17), (8, 8)]));
+    // upsample, exported as Resize (nearest, asymmetric, floor), in a small feature pyramid.
+    let model = load(
+        &root.join("tests/models/fpn.nnc"),
+        &root.join("tests/models/fpn.safetensors"),
+    );
+    let onnx = exported(&model, &dir, "fpn");
+    all.extend(cases("fpn", model, onnx, &[(48, 64), (24, 40)]));
+    // YuNet, from the teachers' ONNX files as they are, imported by nnc-onnx: the interpreter
+    // on the imported network against ONNX Runtime on the file.
+    let teachers = root.join("../shared/data/teachers");
+    if teachers.is_dir() {
+        for (file, size) in [
+            ("yunet_n_dynamic.onnx", (480, 640)),
+            ("yunet_s_dynamic.onnx", (480, 640)),
+            ("yunet_s_640_640.onnx", (640, 640)),
+        ] {
+            let path = teachers.join(file);
+            let imported = nnc_onnx::import(&std::fs::read(&path).unwrap(), &path)
+                .unwrap_or_else(|e| panic!("{e}"));
+            let model = imported.model(&path).unwrap_or_else(|e| panic!("{e}"));
+            all.extend(
+                cases(file, model, path, &[size])
+                    .into_iter()
+                    .map(|case| Case { nhwc: true, ..case }),
+            );
+        }
+    } else if std::env::var("MEMORIES_REQUIRE_SHARED_DATA").as_deref() == Ok("1") {
+        panic!("{} is missing", teachers.display());
+    } else {
+        eprintln!(
+            "onnx_runtime: no {}; the YuNet cases are skipped",
+            teachers.display()
+        );
+    }
     // The face embedding network, where padadd joins each downsampling block to its skip path.
     let models = root.join("models");
     let model = load(
@@ -259,14 +297,20 @@ fn exported_models_run_in_onnx_runtime_as_in_the_interpreter() {
         for (head, (name, expect)) in heads.iter().zip(&case.expected.heads) {
             let shape: Vec<u64> = serde_json::from_value(head["shape"].clone()).unwrap();
             let (c, h, w) = (expect.c as u64, expect.h as u64, expect.w as u64);
-            assert_eq!(shape, [1, c, h, w], "{what}: head {name}");
             let got = f32s(Path::new(head["path"].as_str().unwrap()));
-            let expect = nchw(expect);
+            let expect = if case.nhwc {
+                assert_eq!(shape, [1, h * w, c], "{what}: head {name}");
+                expect.data.clone()
+            } else {
+                assert_eq!(shape, [1, c, h, w], "{what}: head {name}");
+                nchw(expect)
+            };
             assert_eq!(got.len(), expect.len(), "{what}: head {name}");
             for (i, (g, e)) in got.iter().zip(&expect).enumerate() {
                 assert!(
                     (g - e).abs() <= 1e-4 * (1.0 + e.abs()),
-                    "{what}: head {name}[{i}] (NCHW): ONNX Runtime {g}, interpreter {e}"
+                    "{what}: head {name}[{i}] ({}): ONNX Runtime {g}, interpreter {e}",
+                    if case.nhwc { "NHWC" } else { "NCHW" }
                 );
             }
         }

@@ -46,6 +46,17 @@ pub struct MacroInput {
     pub errors: Vec<syn::Error>,
 }
 
+impl MacroInput {
+    /// Whether `model` names an ONNX file (by its `.onnx` extension).
+    pub fn is_onnx(&self) -> bool {
+        self.model.as_ref().is_some_and(|lit| {
+            std::path::Path::new(&lit.value())
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("onnx"))
+        })
+    }
+}
+
 const FIELDS: &[&str] = &[
     "model",
     "weights",
@@ -165,7 +176,8 @@ impl Parse for MacroInput {
         }
         for (field, given) in [
             ("model", input.model.is_some()),
-            ("weights", input.weights.is_some()),
+            // An ONNX file carries its weights as initializers.
+            ("weights", input.weights.is_some() || input.is_onnx()),
             (
                 "input",
                 !input.frames.is_empty() || seen.iter().any(|s| s == "inputs"),

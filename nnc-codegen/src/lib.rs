@@ -207,6 +207,9 @@ impl Sources {
                 }
             }
         };
+        if input.is_onnx() {
+            return Sources::onnx(input, read, errors);
+        }
         let model_file = input.model.as_ref().and_then(|lit| read(lit, errors));
         let weights_file = input.weights.as_ref().and_then(|lit| read(lit, errors));
         let (Some((model_path, model_shown, src)), Some((weights_path, weights_shown, weights))) =
@@ -236,6 +239,41 @@ impl Sources {
             model_text,
             weights,
         })
+    }
+}
+
+impl Sources {
+    /// An ONNX file, imported by `nnc-onnx` to a description and weights: both "files" are the
+    /// ONNX file, and every error points at its path literal.
+    fn onnx(
+        input: &MacroInput,
+        read: impl Fn(&syn::LitStr, &mut Vec<syn::Error>) -> Option<(PathBuf, PathBuf, Vec<u8>)>,
+        errors: &mut Vec<syn::Error>,
+    ) -> Option<Sources> {
+        let lit = input.model.as_ref()?;
+        if let Some(weights) = &input.weights {
+            errors.push(syn::Error::new(
+                weights.span(),
+                "an ONNX model carries its weights (its initializers); leave out `weights`",
+            ));
+        }
+        let (path, shown, bytes) = read(lit, errors)?;
+        match nnc_onnx::import(&bytes, &shown) {
+            Ok(imported) => Some(Sources {
+                model_path: path.clone(),
+                weights_path: path,
+                model_shown: shown.clone(),
+                weights_shown: shown,
+                model_span: lit.span(),
+                weights_span: lit.span(),
+                model_text: imported.description,
+                weights: imported.weights,
+            }),
+            Err(e) => {
+                errors.push(syn::Error::new(lit.span(), e.to_string()));
+                None
+            }
+        }
     }
 }
 

@@ -58,6 +58,7 @@ pub fn step(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
         Op::Add => add(cx, group),
         Op::PadAdd => pad_add(cx, group),
         Op::Concat => concat(cx, group),
+        Op::Upsample { .. } => upsample(cx, group),
         Op::Input { .. } => unreachable!("the input is not a step"),
     }
 }
@@ -187,6 +188,19 @@ fn pad_add(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
     let ([h, w, c], [ha, wa, ca], [hb, wb, cb]) = (dims(group.first()), dims(a), dims(b));
     let (a, b, dst) = (cx.ptr(a), cx.ptr(b), cx.out(group));
     quote! { rt::other::pad_add::<#h, #w, #c, #ha, #wa, #ca, #hb, #wb, #cb>(#a, #b, #dst); }
+}
+
+/// Nearest-neighbour upsampling.
+fn upsample(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
+    let node = cx.graph.node(group.first());
+    let Op::Upsample { factor } = node.op else {
+        unreachable!()
+    };
+    let input = node.inputs[0];
+    let s = cx.shape(input);
+    let [h, w, c, f] = [s.h, s.w, s.c, factor].map(n);
+    let (src, dst) = (cx.ptr(input), cx.out(group));
+    quote! { rt::other::upsample::<#h, #w, #c, #f>(#src, #dst); }
 }
 
 fn concat(cx: &StepCtx<'_>, group: &Group) -> TokenStream {

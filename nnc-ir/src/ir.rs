@@ -105,12 +105,13 @@ pub enum OpKind {
     Add,
     PadAdd,
     Concat,
+    Upsample,
 }
 
 impl OpKind {
     /// Every op and its name as written in a description: the one table that lowering (name to
     /// op) and [`Op::name`] (op to name) both read.
-    pub const TABLE: [(OpKind, &'static str); 10] = [
+    pub const TABLE: [(OpKind, &'static str); 11] = [
         (OpKind::Input, "input"),
         (OpKind::Conv, "conv"),
         (OpKind::Relu, "relu"),
@@ -121,6 +122,7 @@ impl OpKind {
         (OpKind::Add, "add"),
         (OpKind::PadAdd, "padadd"),
         (OpKind::Concat, "concat"),
+        (OpKind::Upsample, "upsample"),
     ];
 
     /// The name a description writes this op by.
@@ -174,6 +176,9 @@ pub enum Op {
     PadAdd,
     /// The inputs' channels one after the other, for inputs of the same height and width.
     Concat,
+    /// Nearest-neighbour upsampling by a whole factor: each pixel repeated `factor` times along
+    /// both axes (ONNX's `Resize` with `mode=nearest`, `asymmetric` coordinates and `floor`).
+    Upsample { factor: usize },
 }
 
 /// How many inputs an op takes.
@@ -225,6 +230,7 @@ impl Op {
             Op::Add => OpKind::Add,
             Op::PadAdd => OpKind::PadAdd,
             Op::Concat => OpKind::Concat,
+            Op::Upsample { .. } => OpKind::Upsample,
         }
     }
 
@@ -237,9 +243,13 @@ impl Op {
     pub fn arity(&self) -> Arity {
         match self {
             Op::Input { .. } => Arity::Exactly(0),
-            Op::Conv(_) | Op::Relu | Op::Prelu | Op::Sigmoid | Op::MaxPool(_) | Op::AvgPool(_) => {
-                Arity::Exactly(1)
-            }
+            Op::Conv(_)
+            | Op::Relu
+            | Op::Prelu
+            | Op::Sigmoid
+            | Op::MaxPool(_)
+            | Op::AvgPool(_)
+            | Op::Upsample { .. } => Arity::Exactly(1),
             Op::Add | Op::PadAdd => Arity::Exactly(2),
             Op::Concat => Arity::AtLeast(2),
         }
@@ -262,7 +272,12 @@ impl Op {
                 }
             }
             Op::Conv(conv) => Ok(conv.out_channels),
-            Op::Relu | Op::Prelu | Op::Sigmoid | Op::MaxPool(_) | Op::AvgPool(_) => Ok(inputs[0]),
+            Op::Relu
+            | Op::Prelu
+            | Op::Sigmoid
+            | Op::MaxPool(_)
+            | Op::AvgPool(_)
+            | Op::Upsample { .. } => Ok(inputs[0]),
             Op::Add => {
                 if inputs[0] == inputs[1] {
                     Ok(inputs[0])
@@ -287,6 +302,10 @@ impl Op {
             Op::Conv(conv) => conv.window,
             Op::MaxPool(window) | Op::AvgPool(window) => *window,
             Op::Relu | Op::Prelu | Op::Sigmoid => return Ok(inputs[0]),
+            Op::Upsample { factor } => {
+                let (h, w) = inputs[0];
+                return Ok((h * factor, w * factor));
+            }
             Op::PadAdd => {
                 let ((ha, wa), (hb, wb)) = (inputs[0], inputs[1]);
                 return Ok((ha.max(hb), wa.max(wb)));
@@ -352,7 +371,7 @@ impl Op {
             Op::Sigmoid => 4 * elems,
             Op::MaxPool(w) | Op::AvgPool(w) => elems * (w.kernel * w.kernel) as u64,
             Op::Add | Op::PadAdd => elems,
-            Op::Concat => 0,
+            Op::Concat | Op::Upsample { .. } => 0,
         }
     }
 }
@@ -372,6 +391,7 @@ impl fmt::Display for Op {
                 Ok(())
             }
             Op::MaxPool(w) | Op::AvgPool(w) => write!(f, "{} {w}", self.name()),
+            Op::Upsample { factor } => write!(f, "upsample factor={factor}"),
             _ => f.write_str(self.name()),
         }
     }

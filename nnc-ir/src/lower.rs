@@ -14,6 +14,8 @@ use std::path::Path;
 /// Largest kernel, stride and padding accepted: far beyond any useful network, small enough that
 /// shape arithmetic can never overflow.
 const MAX_WINDOW: i64 = 256;
+/// The largest upsampling factor a description may ask for.
+const MAX_UPSAMPLE: i64 = 64;
 /// Largest channel count accepted.
 const MAX_CHANNELS: i64 = 1 << 16;
 
@@ -243,6 +245,11 @@ fn build_op(lw: &mut Lowerer<'_>, op: &Ident, mut kw: Kwargs<'_>) -> Option<Op> 
         Some(OpKind::Add) => (Some(Op::Add), &[]),
         Some(OpKind::PadAdd) => (Some(Op::PadAdd), &[]),
         Some(OpKind::Concat) => (Some(Op::Concat), &[]),
+        Some(OpKind::Upsample) => (
+            kw.int(lw, "factor", None, 2, MAX_UPSAMPLE, call)
+                .map(|factor| Op::Upsample { factor }),
+            &["factor"],
+        ),
         None => {
             let other = op.text.as_str();
             let ops = OpKind::names().collect::<Vec<_>>().join(", ");

@@ -51,11 +51,12 @@ pub struct OnnxNode {
     pub attributes: Vec<Attribute>,
 }
 
-/// A node attribute; nnc's ops need only integers and integer lists.
+/// A node attribute; nnc's ops need integers, integer lists and strings.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Attribute {
     Int(&'static str, i64),
     Ints(&'static str, Vec<i64>),
+    Str(&'static str, &'static str),
 }
 
 /// A constant tensor (a weight), f32.
@@ -236,6 +237,26 @@ fn lower_node(
             ("Add", Vec::new())
         }
         Op::Concat => ("Concat", vec![Attribute::Int("axis", 1)]),
+        Op::Upsample { factor } => {
+            // No region of interest (an empty optional input), then the scales.
+            let f = factor as f32;
+            let scales = format!("{name}/scales");
+            onnx.initializers.push(Initializer {
+                name: scales.clone(),
+                dims: vec![4],
+                data: vec![1.0, 1.0, f, f],
+            });
+            inputs.push(String::new());
+            inputs.push(scales);
+            (
+                "Resize",
+                vec![
+                    Attribute::Str("mode", "nearest"),
+                    Attribute::Str("coordinate_transformation_mode", "asymmetric"),
+                    Attribute::Str("nearest_mode", "floor"),
+                ],
+            )
+        }
     };
     onnx.nodes.push(OnnxNode {
         name: name.to_string(),
@@ -322,6 +343,11 @@ fn encode_node(node: &OnnxNode) -> Proto {
                     a.int(8, *v);
                 }
                 a.int(20, 7); // AttributeType INTS
+            }
+            Attribute::Str(name, value) => {
+                a.string(1, name);
+                a.string(4, value);
+                a.int(20, 3); // AttributeType STRING
             }
         }
         p.message(5, &a);

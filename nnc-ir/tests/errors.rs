@@ -102,6 +102,27 @@ fn arguments_missing_unknown_repeated_or_out_of_range() {
 }
 
 #[test]
+fn upsample_needs_a_whole_factor_of_two_or_more() {
+    check(
+        "bad_upsample",
+        &format!(
+            "{STEM}u1 = upsample(image)
+u2 = upsample(image, factor=1)
+\
+             u3 = upsample(image, factor=2.5)
+u4 = upsample(image, factor=2)
+output u4
+"
+        ),
+        &[
+            ErrorKind::BadArgument,
+            ErrorKind::BadArgument,
+            ErrorKind::BadArgument,
+        ],
+    );
+}
+
+#[test]
 fn wrong_number_of_inputs() {
     check(
         "arity",

@@ -15,7 +15,9 @@ use crate::proto::{AttributeProto, FLOAT, GraphProto, ModelProto, NodeProto, Ten
 pub const OPSETS: RangeInclusive<i64> = 9..=21;
 
 /// The op types that import (under the conditions of [`SUPPORTED`]).
-const OPS: [&str; 20] = [
+const OPS: [&str; 22] = [
+    "Resize",
+    "Upsample",
     "Transpose",
     "Reshape",
     "Flatten",
@@ -42,7 +44,8 @@ const OPS: [&str; 20] = [
 pub const SUPPORTED: &str = "Conv (square kernel, equal strides, the same padding on every side, \
      no dilation, group 1 or depthwise), BatchNormalization after a Conv (folded into it), Relu, \
      PRelu, LeakyRelu, Sigmoid, MaxPool and AveragePool (square, floor mode; AveragePool without \
-     counting padding), Add of two values, Concat on channels, Identity and Dropout (removed); \
+     counting padding), Add of two values, Concat on channels, Resize and Upsample (nearest, one \
+     whole factor, where each pixel is repeated), Identity and Dropout (removed); \
      before a graph output, Transpose to NHWC and then Reshape or Flatten keeping channels last \
      (nnc's own layout), with the shape computed by Shape, Gather, Unsqueeze, Concat, Constant \
      and Cast";
@@ -202,6 +205,9 @@ enum LayerOp {
     Plain(&'static str),
     Prelu {
         alpha: Vec<f32>,
+    },
+    Upsample {
+        factor: usize,
     },
     Pool {
         op: &'static str,
@@ -527,6 +533,7 @@ impl<'g> Import<'g> {
                 Ok(())
             }
             "MaxPool" | "AveragePool" => self.pool(node, output),
+            "Resize" | "Upsample" => self.resize(node, output),
             "Add" => {
                 if node.input.len() != 2
                     || node
@@ -696,6 +703,71 @@ impl<'g> Import<'g> {
             "avgpool"
         };
         self.define(output, LayerOp::Pool { op, k, stride, pad }, vec![x]);
+        Ok(())
+    }
+
+    /// Nearest-neighbour resizing by one whole factor on both axes, in a coordinate mode where
+    /// that repeats each pixel (output `y` reads input `y / factor`), as `upsample`.
+    fn resize(&mut self, node: &'g NodeProto, output: &str) -> Result<(), String> {
+        let x = self.value(node, 0)?;
+        let text = |name: &str, default: &str| {
+            attribute(node, name).map_or(default.to_string(), |a| {
+                String::from_utf8_lossy(&a.s).into_owned()
+            })
+        };
+        let mode = text("mode", "nearest");
+        if mode != "nearest" {
+            self.unsupported = true;
+            return Err(format!("mode {mode}; nnc upsamples nearest-neighbour only"));
+        }
+        // Upsample and opset 10's Resize: the scales are input 1, coordinates asymmetric, floor.
+        let (scales, coordinates, rounding) = if node.op_type == "Upsample" || self.opset < 11 {
+            (1, "asymmetric".to_string(), "floor".to_string())
+        } else {
+            (
+                2,
+                text("coordinate_transformation_mode", "half_pixel"),
+                text("nearest_mode", "round_prefer_floor"),
+            )
+        };
+        // Whole factors repeat each pixel in these modes (see `Op::Upsample`).
+        let repeats = matches!(
+            (coordinates.as_str(), rounding.as_str()),
+            ("asymmetric" | "tf_half_pixel_for_nn", "floor")
+                | (
+                    "half_pixel" | "pytorch_half_pixel",
+                    "round_prefer_floor" | "round_prefer_ceil"
+                )
+        );
+        if !repeats {
+            self.unsupported = true;
+            return Err(format!(
+                "coordinate_transformation_mode {coordinates} with nearest_mode {rounding}; nnc \
+                 upsamples where each pixel is repeated (asymmetric with floor, half_pixel with \
+                 rounding)"
+            ));
+        }
+        if node.input.get(scales).is_none_or(|s| s.is_empty()) {
+            self.unsupported = true;
+            return Err(
+                "the output sizes are given, not the scales; nnc needs constant scales".to_string(),
+            );
+        }
+        let factors = self.constant(node, scales)?;
+        let factor = match factors[..] {
+            [1.0, 1.0, h, w] if h == w && h >= 1.0 && h.fract() == 0.0 && h <= 64.0 => h as usize,
+            _ => {
+                self.unsupported = true;
+                return Err(format!(
+                    "scales {factors:?}; nnc upsamples height and width by one whole factor"
+                ));
+            }
+        };
+        if factor == 1 {
+            self.values.insert(output.to_string(), x);
+        } else {
+            self.define(output, LayerOp::Upsample { factor }, vec![x]);
+        }
         Ok(())
     }
 
@@ -879,6 +951,7 @@ impl<'g> Import<'g> {
                     ));
                     format!("prelu({args})")
                 }
+                LayerOp::Upsample { factor } => format!("upsample({args}, factor={factor})"),
                 LayerOp::Pool { op, k, stride, pad } => {
                     let mut call = format!("{op}({args}, k={k}");
                     if stride != k {

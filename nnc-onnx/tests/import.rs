@@ -416,14 +416,11 @@ fn every_unsupported_node_is_listed_at_once() {
     let graph = GraphProto {
         name: "unsupported".to_string(),
         node: vec![
-            node("up", "Resize", &["x", "", "scales"], "u"),
+            node("up", "GlobalAveragePool", &["x"], "u"),
             node("act", "Relu", &["x"], "r"),
             node("head", "Gemm", &["r", "g"], "y"),
         ],
-        initializer: vec![
-            float_tensor("scales", &[4], &[1.0, 1.0, 2.0, 2.0]),
-            float_tensor("g", &[3, 3], &[0.0; 9]),
-        ],
+        initializer: vec![float_tensor("g", &[3, 3], &[0.0; 9])],
         input: vec![image("x", 3)],
         output: vec![image("y", 3), image("u", 3)],
     };
@@ -431,7 +428,7 @@ fn every_unsupported_node_is_listed_at_once() {
     let text = e.to_string();
     assert_eq!(e.errors.len(), 2, "{text}");
     assert!(
-        text.contains("bad.onnx: node `up` (Resize, opset 13, inputs: x, , scales): this op is not one nnc imports"),
+        text.contains("bad.onnx: node `up` (GlobalAveragePool, opset 13, inputs: x): this op is not one nnc imports"),
         "{text}"
     );
     assert!(
@@ -484,7 +481,7 @@ fn bad_files_are_errors_that_name_the_file() {
         "{text}"
     );
     // A grouped convolution that is not depthwise, and asymmetric padding: each reported once,
-    // the Relu that reads the failed convolution not at all, and the Resize after it still.
+    // the Relu that reads the failed convolution not at all, and the Softmax after it still.
     let mut g = graph();
     let mut conv = node("grouped", "Conv", &["x", "k"], "c");
     conv.attribute.push(AttributeProto {
@@ -499,7 +496,7 @@ fn bad_files_are_errors_that_name_the_file() {
         conv,
         padded,
         node("after", "Relu", &["c"], "r"),
-        node("up", "Resize", &["r"], "y"),
+        node("soft", "Softmax", &["r"], "y"),
     ];
     g.input = vec![image("x", 4)];
     g.initializer = vec![
@@ -517,7 +514,7 @@ fn bad_files_are_errors_that_name_the_file() {
         text.contains("node `padded` (Conv, opset 13, inputs: x, k2): pads [0, 0, 1, 1]"),
         "{text}"
     );
-    assert!(text.contains("node `up` (Resize"), "{text}");
+    assert!(text.contains("node `soft` (Softmax"), "{text}");
 }
 
 #[test]

@@ -165,6 +165,7 @@ impl Interpreter {
                 Op::Add => add(ins[0], ins[1]),
                 Op::PadAdd => pad_add(ins[0], ins[1], out_shape),
                 Op::Concat => concat(&ins, out_shape),
+                Op::Upsample { factor } => upsample(ins[0], factor, out_shape),
             };
             debug_assert_eq!(out.shape(), out_shape, "layer `{}`", node.name);
             values[i] = Some(out);
@@ -314,6 +315,19 @@ fn pad_add(a: &Tensor, b: &Tensor, out: Shape) -> Tensor {
         }
     }
     y
+}
+
+/// Each pixel repeated `factor` times along both axes: output `(y, x)` is input
+/// `(y / factor, x / factor)`.
+fn upsample(x: &Tensor, factor: usize, out: Shape) -> Tensor {
+    let mut data = Vec::with_capacity(out.len());
+    for y in 0..out.h {
+        for ox in 0..out.w {
+            let at = ((y / factor) * x.w + ox / factor) * x.c;
+            data.extend_from_slice(&x.data[at..at + x.c]);
+        }
+    }
+    Tensor::from_vec(out, data)
 }
 
 fn concat(ins: &[&Tensor], out: Shape) -> Tensor {

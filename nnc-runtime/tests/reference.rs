@@ -149,6 +149,19 @@ fn evaluate_f64(model: &Model, input: &Tensor) -> Vec<(String, T64)> {
                     }
                 }
             }
+            Op::Upsample { factor } => {
+                // Output pixel (y, x) is the input's (y / factor, x / factor), read by position.
+                let x = arg(0);
+                for y in 0..s.h {
+                    for xx in 0..s.w {
+                        let (sy, sx) = ((y / factor) as isize, (xx / factor) as isize);
+                        for c in 0..s.c {
+                            let idx = at(&mut out, y, xx, c);
+                            out.d[idx] = x.get(sy, sx, c).expect("inside the input");
+                        }
+                    }
+                }
+            }
             Op::Concat => {
                 let mut offset = 0;
                 for n in 0..node.inputs.len() {
@@ -249,5 +262,20 @@ fn the_committed_test_model_matches_a_float64_evaluation() {
             random_input(&mut rng, h, w, 3),
         );
         check(model.clone(), &input, &format!("testnet at {h}x{w}"));
+    }
+}
+
+/// `upsample`, which the random networks do not draw, in the feature pyramid of `tests/models`.
+#[test]
+fn the_feature_pyramid_model_matches_a_float64_evaluation() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/models");
+    let model = Model::load(&root.join("fpn.nnc"), &root.join("fpn.safetensors")).unwrap();
+    let mut rng = Rng::new(43);
+    for (h, w) in [(8, 8), (48, 64), (40, 24)] {
+        let input = Tensor::from_vec(
+            nnc_runtime::ir::Shape { h, w, c: 3 },
+            random_input(&mut rng, h, w, 3),
+        );
+        check(model.clone(), &input, &format!("fpn at {h}x{w}"));
     }
 }

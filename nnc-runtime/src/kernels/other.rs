@@ -1,5 +1,5 @@
-//! The ops that are not fused into a convolution: pooling, activations, add, padded add and
-//! concat.
+//! The ops that are not fused into a convolution: pooling, activations, add, padded add,
+//! concat and upsampling.
 //!
 //! They are memory-bound and cheap next to the convolutions, so they are plain loops over the
 //! contiguous channels of each pixel, with constant bounds that the compiler vectorizes.
@@ -184,5 +184,32 @@ pub unsafe fn concat_part<
         unsafe {
             std::ptr::copy_nonoverlapping(input.add(p * C), output.add(p * TOTAL + OFFSET), C)
         };
+    }
+}
+
+/// Nearest-neighbour upsampling by `F`: output pixel `(y, x)` is input pixel `(y / F, x / F)`, all
+/// `C` channels. Each input row is widened once into the first of its `F` output rows, which the
+/// others copy.
+///
+/// # Safety
+/// `input` is valid for `H * W * C` reads, `output` for `H * F * W * F * C` writes, and they do not
+/// overlap.
+#[inline(never)]
+pub unsafe fn upsample<const H: usize, const W: usize, const C: usize, const F: usize>(
+    input: *const f32,
+    output: *mut f32,
+) {
+    let row = W * F * C;
+    for y in 0..H {
+        let first = unsafe { output.add(y * F * row) };
+        for x in 0..W {
+            let pixel = unsafe { input.add((y * W + x) * C) };
+            for dx in 0..F {
+                unsafe { std::ptr::copy_nonoverlapping(pixel, first.add((x * F + dx) * C), C) };
+            }
+        }
+        for dy in 1..F {
+            unsafe { std::ptr::copy_nonoverlapping(first, first.add(dy * row), row) };
+        }
     }
 }
