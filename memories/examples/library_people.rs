@@ -61,29 +61,7 @@ fn main() {
     let labels = graph.labels(params.min_faces);
     let before = graph.dbscan(params.min_faces);
 
-    // The true person of each detected face, where one matches.
-    let who: Vec<Option<usize>> = faces
-        .iter()
-        .map(|f| {
-            let b = &f.face;
-            truth
-                .get(f.rel)?
-                .iter()
-                .filter_map(|t| {
-                    let (cx, cy) = (t.x + t.size as f64 / 2.0, t.y + t.size as f64 / 2.0);
-                    let inside = cx >= f64::from(b.x)
-                        && cx <= f64::from(b.x + b.w)
-                        && cy >= f64::from(b.y)
-                        && cy <= f64::from(b.y + b.h);
-                    let (bx, by) = (f64::from(b.x + b.w / 2.0), f64::from(b.y + b.h / 2.0));
-                    inside.then(|| ((cx - bx).powi(2) + (cy - by).powi(2), t.person))
-                })
-                .min_by(|a, b| a.0.total_cmp(&b.0))
-                .map(|(_, person)| person)
-        })
-        .collect();
-    let matched = who.iter().flatten().count();
-    // The pasted photo of each matched face, (person, photo).
+    // The pasted face each detected face is, where one matches: (person, photo of theirs).
     let source: Vec<Option<(usize, usize)>> = faces
         .iter()
         .map(|f| {
@@ -104,6 +82,9 @@ fn main() {
                 .map(|(_, s)| s)
         })
         .collect();
+    // The true person of each detected face.
+    let who: Vec<Option<usize>> = source.iter().map(|s| s.map(|(person, _)| person)).collect();
+    let matched = who.iter().flatten().count();
     {
         let mut same_photo = Vec::new();
         let mut same_person = Vec::new();

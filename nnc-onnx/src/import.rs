@@ -870,10 +870,7 @@ impl<'g> Import<'g> {
     /// An nnc identifier for an ONNX name: letters, digits and `_`, not starting with a digit,
     /// not `output`, and not taken.
     fn fresh_name(&mut self, onnx: &str) -> String {
-        let mut base: String = onnx
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect();
+        let mut base = letters(onnx);
         if base.is_empty() || base.starts_with(|c: char| c.is_ascii_digit()) {
             base.insert_str(0, "v_");
         }
@@ -971,10 +968,7 @@ impl<'g> Import<'g> {
             let value = &self.values[output];
             let layer = &self.layers[value.layer].name;
             // A head is named after the ONNX output, unless that name is another layer's.
-            let mut head: String = output
-                .chars()
-                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-                .collect();
+            let mut head = letters(output);
             if head.is_empty()
                 || head.starts_with(|c: char| c.is_ascii_digit())
                 || (head != *layer && self.names.contains(&head))
@@ -1005,6 +999,13 @@ impl<'g> Import<'g> {
         let weights = safetensors::serialize(views, None).expect("f32 tensors serialize");
         (text, weights)
     }
+}
+
+/// `name` with every character but ASCII letters and digits made `_`.
+fn letters(name: &str) -> String {
+    name.chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect()
 }
 
 /// `name (OpType, opset N, inputs: a, b)`.

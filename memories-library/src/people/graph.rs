@@ -726,6 +726,23 @@ mod tests {
         out
     }
 
+    /// A seeded point maker: `around(centre, scale)` moves every coordinate of `centre` by a
+    /// uniform amount in `[-scale / 2, scale / 2)`.
+    fn jitter(seed: u64) -> impl FnMut(&[f32], f32) -> Vec<f32> {
+        let mut state = seed;
+        move |centre, scale| {
+            centre
+                .iter()
+                .map(|c| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    c + ((state >> 11) as f32 / (1u64 << 53) as f32 - 0.5) * scale
+                })
+                .collect()
+        }
+    }
+
     fn keys(n: usize, prefix: &str) -> Vec<FaceKey> {
         (0..n).map(|i| format!("{prefix}{i}#0")).collect()
     }
@@ -812,16 +829,7 @@ mod tests {
     /// would make each burst a person of its own.
     #[test]
     fn a_burst_of_copies_does_not_cut_a_person_apart() {
-        let mut state = 99u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f32 / (1u64 << 53) as f32 - 0.5
-        };
-        let mut around = |centre: &[f32], scale: f32| -> Vec<f32> {
-            centre.iter().map(|c| c + next() * scale).collect()
-        };
+        let mut around = jitter(99);
         let zero = vec![0.0; 128];
         let mut points = Vec::new();
         for person in 0..2 {
@@ -873,16 +881,7 @@ mod tests {
         for (x, y) in b.iter_mut().zip(&a) {
             *x = y + (*x - y) * 0.9 / gap;
         }
-        let mut state = 5u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 11) as f32 / (1u64 << 53) as f32 - 0.5
-        };
-        let mut around = |centre: &[f32], scale: f32| -> Vec<f32> {
-            centre.iter().map(|c| c + next() * scale).collect()
-        };
+        let mut around = jitter(5);
         let mut points = Vec::new();
         // Twenty photos of each, about 0.28 apart (not near-copies).
         for centre in [&a, &b] {
