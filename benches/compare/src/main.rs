@@ -22,6 +22,9 @@
 //! 4. sizes the code and weights each runtime needs;
 //! 5. times each fused step of the network alone at each scale (the per-layer breakdown).
 //!
+//! `--yunet` compares YuNet-s at 640x480 instead (nnc compiling `models/yunet_s.onnx` from ONNX,
+//! against ONNX Runtime and tract on the same file; see `yunet.rs`).
+//!
 //! `--quick` shortens every timing budget. ONNX Runtime's library is found through
 //! `ORT_DYLIB_PATH`, else in `benches/.venv`; without it the run says so and goes on.
 
@@ -30,6 +33,7 @@ mod support;
 
 mod runners;
 mod steps;
+mod yunet;
 
 use nnc::ir::testing::{Rng, random_input};
 use runners::{Inputs, Runtime};
@@ -96,6 +100,13 @@ fn main() -> ExitCode {
     let quick = args.iter().any(|a| a == "--quick");
     let budget = Duration::from_millis(if quick { 200 } else { 1500 });
     let files = Files::new();
+    if args.iter().any(|a| a == "--yunet") {
+        return if yunet::compare(&files.root, budget) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
     let inputs = make_inputs();
 
     // Prepare every runtime that is available, then check them all against the interpreter.

@@ -76,6 +76,16 @@ fn to_nchw(nhwc: &[f32], h: usize, w: usize, c: usize) -> Vec<f32> {
     out
 }
 
+/// An ONNX output as NHWC: `[1, C, H, W]` transposed, or `[1, H * W, C]` (a head the graph already
+/// transposed and flattened, as YuNet's) as it is.
+fn to_nhwc(data: &[f32], shape: &[usize]) -> Vec<f32> {
+    if shape.len() == 3 {
+        data.to_vec()
+    } else {
+        nchw_to_nhwc(data, shape[1])
+    }
+}
+
 fn nchw_to_nhwc(nchw: &[f32], c: usize) -> Vec<f32> {
     let hw = nchw.len() / c;
     let mut out = vec![0.0; nchw.len()];
@@ -210,7 +220,7 @@ pub fn onnxruntime_library() -> Result<PathBuf, String> {
     })
 }
 
-struct OnnxRuntime<'a> {
+pub struct OnnxRuntime<'a> {
     session: ort::session::Session,
     input_name: String,
     output_names: Vec<String>,
@@ -223,7 +233,7 @@ static ORT_ENVIRONMENT: std::sync::OnceLock<Result<ort::environment::Environment
     std::sync::OnceLock::new();
 
 impl<'a> OnnxRuntime<'a> {
-    fn new(onnx: &Path, inputs: &'a Inputs) -> Result<OnnxRuntime<'a>, String> {
+    pub fn new(onnx: &Path, inputs: &'a Inputs) -> Result<OnnxRuntime<'a>, String> {
         let library = onnxruntime_library()?;
         let fail = |what: &str, e: &dyn std::fmt::Display| format!("onnxruntime: {what}: {e}");
         let environment = ORT_ENVIRONMENT
@@ -276,7 +286,8 @@ impl<'a> OnnxRuntime<'a> {
                 let (shape, data) = outputs[name.as_str()]
                     .try_extract_tensor::<f32>()
                     .expect("an f32 output");
-                (name.clone(), nchw_to_nhwc(data, shape[1] as usize))
+                let shape: Vec<usize> = shape.iter().map(|&d| d as usize).collect();
+                (name.clone(), to_nhwc(data, &shape))
             })
             .collect()
     }
@@ -303,14 +314,14 @@ impl Runner for OnnxRuntime<'_> {
 }
 
 /// tract with one optimized plan per scale: tract optimizes best for concrete shapes.
-struct Tract {
+pub struct Tract {
     states: Vec<tract_onnx::prelude::TypedSimpleState>,
     inputs: Vec<tract_onnx::prelude::TValue>,
     output_names: Vec<String>,
 }
 
 impl Tract {
-    fn new(path: &Path, inputs: &Inputs) -> Result<Tract, String> {
+    pub fn new(path: &Path, inputs: &Inputs) -> Result<Tract, String> {
         use tract_onnx::prelude::*;
         let fail = |what: &str, e: &dyn std::fmt::Display| format!("tract: {what}: {e:#}");
         let model = tract_onnx::onnx()
@@ -367,9 +378,8 @@ impl Runner for Tract {
             .zip(outputs)
             .map(|(name, value)| {
                 let view = value.to_plain_array_view::<f32>().expect("an f32 output");
-                let channels = view.shape()[1];
-                let nchw: Vec<f32> = view.iter().copied().collect();
-                (name.clone(), nchw_to_nhwc(&nchw, channels))
+                let data: Vec<f32> = view.iter().copied().collect();
+                (name.clone(), to_nhwc(&data, view.shape()))
             })
             .collect()
     }
