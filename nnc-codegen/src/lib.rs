@@ -79,6 +79,34 @@ pub fn compile(input: &MacroInput, manifest_dir: &Path) -> Result<Compiled, Vec<
     let Some(sources) = Sources::read(input, manifest_dir, &mut errors) else {
         return Err(errors);
     };
+    // An ONNX file may fix its input's height and width: every size compiled must be that one.
+    if let Some(imported) = &sources.onnx {
+        for frame in &input.frames {
+            for (&scale, &(h, w)) in input.scales.iter().zip(&scaled_sizes(frame, &input.scales)) {
+                if let Some(problem) = imported.size_problem(h, w) {
+                    let at = if scale == 1.0 {
+                        format!("`inputs` asks for {} x {}", frame.width, frame.height)
+                    } else {
+                        format!(
+                            "the input {} x {} at scale {scale} is {w} x {h}",
+                            frame.width, frame.height
+                        )
+                    };
+                    errors.push(syn::Error::new(
+                        if scale == 1.0 {
+                            input.frames_span
+                        } else {
+                            input.scales_span
+                        },
+                        format!("{}: {problem}; {at}", sources.model_shown.display()),
+                    ));
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+    }
     // Parse the description (`syntax::parse`), lower it to a graph (`lower::lower`) and bind the
     // weights to it (`weights::bind`).
     let model = match Model::from_sources(
@@ -180,6 +208,8 @@ struct Sources {
     weights_span: Span,
     model_text: String,
     weights: Vec<u8>,
+    /// What `nnc-onnx` made of an ONNX model, which also knows the input size it fixes.
+    onnx: Option<nnc_onnx::Imported>,
 }
 
 impl Sources {
@@ -238,6 +268,7 @@ impl Sources {
             weights_span,
             model_text,
             weights,
+            onnx: None,
         })
     }
 }
@@ -266,8 +297,9 @@ impl Sources {
                 weights_shown: shown,
                 model_span: lit.span(),
                 weights_span: lit.span(),
-                model_text: imported.description,
-                weights: imported.weights,
+                model_text: imported.description.clone(),
+                weights: imported.weights.clone(),
+                onnx: Some(imported),
             }),
             Err(e) => {
                 errors.push(syn::Error::new(lit.span(), e.to_string()));

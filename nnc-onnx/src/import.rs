@@ -59,6 +59,27 @@ pub struct Imported {
     pub description: String,
     /// The weights, as a safetensors file's bytes (f32).
     pub weights: Vec<u8>,
+    /// The input's height and width where the file fixes them (`None` where a dimension is
+    /// dynamic): a compiled size must match them.
+    pub fixed_size: (Option<usize>, Option<usize>),
+}
+
+impl Imported {
+    /// Why the input size `(height, width)` cannot be given to this network, if it cannot: a
+    /// dimension the file fixes to another value.
+    pub fn size_problem(&self, height: usize, width: usize) -> Option<String> {
+        let (fh, fw) = self.fixed_size;
+        let matches = fh.is_none_or(|h| h == height) && fw.is_none_or(|w| w == width);
+        if matches {
+            return None;
+        }
+        let side = |d: Option<usize>| d.map_or("any".to_string(), |d| d.to_string());
+        Some(format!(
+            "the ONNX file fixes its input to {} x {} (width x height), not {width} x {height}",
+            side(fw),
+            side(fh)
+        ))
+    }
 }
 
 impl Imported {
@@ -163,6 +184,7 @@ pub fn import(bytes: &[u8], file: &Path) -> Result<Imported, ImportErrors> {
         name,
         description,
         weights,
+        fixed_size: import.fixed_size,
     })
 }
 
@@ -232,6 +254,8 @@ struct Import<'g> {
     /// Integer vectors computed from shapes (`Shape`, `Gather`, `Unsqueeze`, `Concat`,
     /// `Constant`), folded here; `None` where an element is the dynamic height or width.
     shapes: HashMap<String, Vec<Option<i64>>>,
+    /// The input's height and width, where fixed.
+    fixed_size: (Option<usize>, Option<usize>),
 }
 
 impl<'g> Import<'g> {
@@ -260,14 +284,20 @@ impl<'g> Import<'g> {
             unsupported: false,
             outputs: Vec::new(),
             shapes: HashMap::new(),
+            fixed_size: (None, None),
         }
     }
 
     fn graph(&mut self, graph: &'g GraphProto) {
+        let input_errors = self.errors.len();
         self.input(graph);
-        // Values of nodes that failed: the nodes reading them are checked only for their op,
-        // so that one problem is reported once, and every unsupported node still is.
+        // Values of nodes that failed (and the graph's inputs, if the image input did): the
+        // nodes reading them are checked only for their op, so that one problem is reported
+        // once, and every unsupported node still is.
         let mut failed: HashSet<&str> = HashSet::new();
+        if self.errors.len() > input_errors {
+            failed.extend(graph.input.iter().map(|i| i.name.as_str()));
+        }
         for node in &graph.node {
             let result = if node.input.iter().any(|i| failed.contains(i.as_str())) {
                 if OPS.contains(&node.op_type.as_str()) {
@@ -344,6 +374,12 @@ impl<'g> Import<'g> {
                 dims[0].dim_value.unwrap_or_default()
             ))
         } else {
+            let fixed = |d: &crate::proto::Dimension| {
+                d.dim_value
+                    .and_then(|v| usize::try_from(v).ok())
+                    .filter(|&v| v > 0)
+            };
+            self.fixed_size = (fixed(&dims[2]), fixed(&dims[3]));
             match dims[1].dim_value {
                 Some(c) if c >= 1 => {
                     self.define(

@@ -536,3 +536,22 @@ fn mutated_files_never_panic() {
         }
     }
 }
+
+/// Every class of mistake the compile-error tests (`tests/ui/onnx_*.rs`) show through `nnc!`,
+/// as the importer words it: a snapshot per file.
+#[test]
+fn error_messages_per_class_of_mistake() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/ui/models");
+    for class in ["unsupported", "dynamic_channels", "truncated", "not_onnx"] {
+        let file = format!("tests/ui/models/onnx_{class}.onnx");
+        let bytes = std::fs::read(dir.join(format!("onnx_{class}.onnx"))).unwrap();
+        let e = import(&bytes, file.as_ref()).unwrap_err();
+        insta::assert_snapshot!(format!("error_{class}"), e.to_string());
+    }
+    // A file that fixes its input size, asked for another.
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/onnx/fixed_opset21_conv.onnx");
+    let imported = import(&std::fs::read(&file).unwrap(), &file).unwrap();
+    assert_eq!(imported.fixed_size, (Some(37), Some(23)));
+    assert_eq!(imported.size_problem(37, 23), None);
+    insta::assert_snapshot!("error_fixed_size", imported.size_problem(480, 640).unwrap());
+}

@@ -1,0 +1,359 @@
+"""Writes the op-by-op ONNX fixtures of `tests/onnx_ops.rs`: one small ONNX file per op and
+attribute combination (built with onnx.helper, no framework), and beside it the outputs ONNX
+Runtime computes for a seeded input, as a safetensors file. CI then needs no Python.
+
+    benches/.venv/bin/python models/onnx_ops/make_fixtures.py [OUT_DIR]   # default tests/onnx
+
+`bash benches/setup-onnxruntime.sh` makes benches/.venv; add `pip install onnx` to it.
+
+Sizes are odd on purpose: a 37-row, 23-column input (`inputs: 23 x 37` in `nnc!`), 5 or 13
+channels. Every graph has one input, `image`, and its outputs are named `y` (and `z`). The input's
+height and width are dynamic (`height`, `width`) except in the fixtures named `fixed_*`.
+
+Each `NAME.safetensors` holds `input` (NCHW, float32) and every graph output by name, as ONNX
+Runtime returns it on one thread.
+"""
+
+import os
+import sys
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto, helper, numpy_helper
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "train"))
+from safetensors_io import save_safetensors  # noqa: E402
+
+HEIGHT, WIDTH = 37, 23
+FIXTURES = {}
+
+
+def fixture(opset=13, channels=5, fixed=False):
+    """Registers a graph builder under its function name."""
+
+    def register(build):
+        FIXTURES[build.__name__] = (build, opset, channels, fixed)
+        return build
+
+    return register
+
+
+class Graph:
+    """Nodes and initializers, with seeded random weights."""
+
+    def __init__(self, rng, channels):
+        self.rng = rng
+        self.nodes = []
+        self.initializers = []
+        self.channels = channels
+        self.count = 0
+        # Output shapes that shape inference cannot find (a Reshape to a computed shape).
+        self.output_shapes = {}
+
+    def name(self, base):
+        self.count += 1
+        return f"{base}{self.count}"
+
+    def constant(self, base, array, dtype=np.float32):
+        name = self.name(base)
+        self.initializers.append(numpy_helper.from_array(np.asarray(array, dtype=dtype), name))
+        return name
+
+    def node(self, op, inputs, outputs=None, **attrs):
+        outputs = outputs or [self.name(op.lower())]
+        self.nodes.append(helper.make_node(op, inputs, outputs, name=self.name(op), **attrs))
+        return outputs[0]
+
+    def conv(self, x, cin, cout, k, group=1, bias=True, output=None, **attrs):
+        kh, kw = (k, k) if isinstance(k, int) else k
+        fan_in = cin // group * kh * kw
+        w = self.rng.normal(0, 1 / np.sqrt(fan_in), (cout, cin // group, kh, kw))
+        inputs = [x, self.constant("w", w)]
+        if bias:
+            inputs.append(self.constant("b", self.rng.normal(0, 0.5, cout)))
+        outputs = [output] if output else None
+        return self.node("Conv", inputs, outputs, kernel_shape=[kh, kw], group=group, **attrs)
+
+
+# Convolution: kernels, strides, pads, groups, bias.
+
+
+@fixture()
+def conv_3x3_pad1(g):
+    g.conv("image", 5, 13, 3, pads=[1, 1, 1, 1], output="y")
+
+
+@fixture()
+def conv_1x1_no_bias(g):
+    g.conv("image", 5, 13, 1, bias=False, output="y")
+
+
+@fixture()
+def conv_5x5_stride2_pad2(g):
+    g.conv("image", 5, 13, 5, strides=[2, 2], pads=[2, 2, 2, 2], output="y")
+
+
+@fixture()
+def conv_3x3_stride2_no_pad(g):
+    g.conv("image", 5, 13, 3, strides=[2, 2], output="y")
+
+
+@fixture()
+def conv_7x7_stride2_pad3(g):
+    g.conv("image", 5, 13, 7, strides=[2, 2], pads=[3, 3, 3, 3], output="y")
+
+
+@fixture(channels=13)
+def conv_depthwise_3x3(g):
+    g.conv("image", 13, 13, 3, group=13, pads=[1, 1, 1, 1], output="y")
+
+
+@fixture(channels=13)
+def conv_depthwise_3x3_stride2(g):
+    g.conv("image", 13, 13, 3, group=13, strides=[2, 2], pads=[1, 1, 1, 1], output="y")
+
+
+@fixture()
+def conv_auto_pad_same_upper(g):
+    g.conv("image", 5, 13, 3, auto_pad="SAME_UPPER", output="y")
+
+
+@fixture()
+def conv_auto_pad_valid(g):
+    g.conv("image", 5, 13, 3, auto_pad="VALID", output="y")
+
+
+@fixture()
+def conv_batch_norm(g):
+    x = g.conv("image", 5, 13, 3, pads=[1, 1, 1, 1])
+    scale = g.constant("scale", g.rng.uniform(0.5, 1.5, 13))
+    bias = g.constant("shift", g.rng.normal(0, 0.5, 13))
+    mean = g.constant("mean", g.rng.normal(0, 0.5, 13))
+    var = g.constant("var", g.rng.uniform(0.5, 2.0, 13))
+    g.node("BatchNormalization", [x, scale, bias, mean, var], ["y"], epsilon=1e-3)
+
+
+# Activations.
+
+
+@fixture()
+def relu(g):
+    g.node("Relu", ["image"], ["y"])
+
+
+@fixture()
+def sigmoid(g):
+    g.node("Sigmoid", ["image"], ["y"])
+
+
+@fixture()
+def leaky_relu(g):
+    g.node("LeakyRelu", ["image"], ["y"], alpha=0.2)
+
+
+@fixture()
+def prelu_per_channel(g):
+    slope = g.constant("slope", g.rng.uniform(-0.5, 0.5, (5, 1, 1)))
+    g.node("PRelu", ["image", slope], ["y"])
+
+
+@fixture()
+def prelu_one_slope(g):
+    slope = g.constant("slope", [0.25])
+    g.node("PRelu", ["image", slope], ["y"])
+
+
+# Pooling.
+
+
+@fixture()
+def max_pool_2x2(g):
+    g.node("MaxPool", ["image"], ["y"], kernel_shape=[2, 2], strides=[2, 2])
+
+
+@fixture()
+def max_pool_3x3_stride2_pad1(g):
+    g.node("MaxPool", ["image"], ["y"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])
+
+
+@fixture()
+def max_pool_3x3_stride1_pad1(g):
+    g.node("MaxPool", ["image"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+
+
+@fixture()
+def average_pool_2x2(g):
+    g.node("AveragePool", ["image"], ["y"], kernel_shape=[2, 2], strides=[2, 2])
+
+
+@fixture()
+def average_pool_3x3_pad1_excluding_pad(g):
+    g.node("AveragePool", ["image"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], count_include_pad=0)
+
+
+# Joining.
+
+
+@fixture()
+def add(g):
+    a = g.conv("image", 5, 13, 3, pads=[1, 1, 1, 1])
+    b = g.conv("image", 5, 13, 1)
+    g.node("Add", [a, b], ["y"])
+
+
+@fixture()
+def concat(g):
+    a = g.conv("image", 5, 13, 3, pads=[1, 1, 1, 1])
+    b = g.conv("image", 5, 7, 1)
+    g.node("Concat", [a, "image", b], ["y"], axis=1)
+
+
+# Upsampling.
+
+
+@fixture(opset=13)
+def resize_nearest_asymmetric_2x(g):
+    roi = g.constant("roi", [], np.float32)
+    scales = g.constant("scales", [1, 1, 2, 2])
+    g.node("Resize", ["image", roi, scales], ["y"], mode="nearest",
+           coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+
+
+@fixture(opset=11)
+def resize_nearest_half_pixel_3x(g):
+    roi = g.constant("roi", [], np.float32)
+    scales = g.constant("scales", [1, 1, 3, 3])
+    g.node("Resize", ["image", roi, scales], ["y"], mode="nearest",
+           coordinate_transformation_mode="half_pixel", nearest_mode="round_prefer_floor")
+
+
+@fixture(opset=19)
+def resize_nearest_default_modes_2x(g):
+    scales = g.constant("scales", [1, 1, 2, 2])
+    g.node("Resize", ["image", "", scales], ["y"], mode="nearest")
+
+
+@fixture(opset=9)
+def upsample_opset9_2x(g):
+    scales = g.constant("scales", [1, 1, 2, 2])
+    g.node("Upsample", ["image", scales], ["y"], mode="nearest")
+
+
+# Heads and plumbing.
+
+
+@fixture()
+def nhwc_head(g):
+    x = g.conv("image", 5, 13, 3, pads=[1, 1, 1, 1])
+    t = g.node("Transpose", [x], perm=[0, 2, 3, 1])
+    shape = g.constant("shape", [1, -1, 13], np.int64)
+    g.node("Reshape", [t, shape], ["y"])
+
+
+@fixture()
+def nhwc_head_from_computed_shape(g):
+    x = g.conv("image", 5, 13, 3, strides=[2, 2], pads=[1, 1, 1, 1])
+    t = g.node("Transpose", [x], perm=[0, 2, 3, 1])
+    s = g.node("Shape", [x])
+    n = g.node("Gather", [s, g.constant("zero", 0, np.int64)], axis=0)
+    n = g.node("Unsqueeze", [n, g.constant("axes", [0], np.int64)])
+    rest = g.constant("rest", [-1, 13], np.int64)
+    shape = g.node("Concat", [n, rest], axis=0)
+    g.node("Reshape", [t, shape], ["y"])
+    g.output_shapes["y"] = [1, "cells", 13]
+    g.node("Sigmoid", [x], ["z"])
+
+
+@fixture()
+def identity_and_dropout(g):
+    x = g.node("Identity", ["image"])
+    x = g.conv(x, 5, 13, 3, pads=[1, 1, 1, 1])
+    g.node("Dropout", [x], ["y"])
+
+
+@fixture(opset=9)
+def opset9_conv_relu_pool(g):
+    x = g.conv("image", 5, 13, 3, pads=[1, 1, 1, 1])
+    x = g.node("Relu", [x])
+    g.node("MaxPool", [x], ["y"], kernel_shape=[2, 2], strides=[2, 2])
+
+
+@fixture(opset=21, fixed=True)
+def fixed_opset21_conv(g):
+    g.conv("image", 5, 13, 3, pads=[1, 1, 1, 1], output="y")
+
+
+def build(name, rng):
+    build_graph, opset, channels, fixed = FIXTURES[name]
+    g = Graph(rng, channels)
+    build_graph(g)
+    dims = [1, channels, HEIGHT, WIDTH] if fixed else [1, channels, "height", "width"]
+    image = helper.make_tensor_value_info("image", TensorProto.FLOAT, dims)
+    produced = {o for n in g.nodes for o in n.output}
+    outputs = [helper.make_tensor_value_info(o, TensorProto.FLOAT, g.output_shapes.get(o))
+               for o in ["y", "z"] if o in produced]
+    graph = helper.make_graph(g.nodes, name, [image], outputs, g.initializers)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
+                              producer_name="nnc make_fixtures.py")
+    model.ir_version = 7 if opset <= 15 else 10
+    # Shape inference gives the outputs their shapes (symbolic where the input's are), which the
+    # checker wants.
+    model = onnx.shape_inference.infer_shapes(model, strict_mode=True)
+    onnx.checker.check_model(model)
+    return model, channels
+
+
+def error_fixtures(out):
+    """The ONNX files of the compile-error tests (`tests/ui/onnx_*.rs`), one per class of mistake."""
+    rng = np.random.default_rng(7)
+
+    def save(name, nodes, initializers, dims, opset=13):
+        image = helper.make_tensor_value_info("image", TensorProto.FLOAT, dims)
+        y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+        graph = helper.make_graph(nodes, name, [image], [y], initializers)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+        model.ir_version = 7
+        onnx.save(model, os.path.join(out, name + ".onnx"))
+
+    w = numpy_helper.from_array(rng.normal(0, 0.3, (8, 5, 3, 3)).astype(np.float32), "w")
+    # Three nodes nnc does not run, after one it does: all three are reported at once.
+    save("onnx_unsupported", [
+        helper.make_node("Conv", ["image", "w"], ["c"], name="dilated", kernel_shape=[3, 3], dilations=[2, 2]),
+        helper.make_node("Relu", ["image"], ["r"], name="fine"),
+        helper.make_node("Softplus", ["r"], ["s"], name="softplus"),
+        helper.make_node("LRN", ["s"], ["n"], name="lrn", size=3),
+        helper.make_node("Add", ["c", "n"], ["y"], name="join"),
+    ], [w], [1, 5, "height", "width"])
+    save("onnx_dynamic_channels", [helper.make_node("Relu", ["image"], ["y"])], [], [1, "channels", "height", "width"])
+    # The first 100 bytes of a valid file.
+    with open(os.path.join(out, "..", "..", "onnx", "conv_3x3_pad1.onnx"), "rb") as f:
+        whole = f.read()
+    with open(os.path.join(out, "onnx_truncated.onnx"), "wb") as f:
+        f.write(whole[:100])
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..", "tests", "onnx")
+    os.makedirs(out, exist_ok=True)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    for i, name in enumerate(sorted(FIXTURES)):
+        rng = np.random.default_rng(1000 + i)
+        model, channels = build(name, rng)
+        path = os.path.join(out, name + ".onnx")
+        onnx.save(model, path)
+        x = rng.uniform(-1, 1, (1, channels, HEIGHT, WIDTH)).astype(np.float32)
+        session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        names = [o.name for o in session.get_outputs()]
+        results = session.run(None, {"image": x})
+        tensors = {"input": x}
+        tensors.update({n: np.asarray(r, dtype=np.float32) for n, r in zip(names, results)})
+        save_safetensors(tensors, os.path.join(out, name + ".safetensors"))
+        shapes = ", ".join(f"{n} {list(r.shape)}" for n, r in zip(names, results))
+        print(f"{name}: opset {model.opset_import[0].version}, {shapes}")
+    error_fixtures(os.path.join(out, "..", "ui", "models"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,209 @@
+//! Op-by-op ONNX fixtures: one small ONNX file per op and attribute combination in `tests/onnx/`,
+//! each with the outputs ONNX Runtime computed for a seeded input (`NAME.safetensors`), written by
+//! `models/onnx_ops/make_fixtures.py`. Every fixture is imported and run through the interpreter,
+//! and compiled by `nnc!` and run on both code paths; both must match ONNX Runtime within
+//! `1e-4 * (1 + |expected|)`.
+//!
+//! The sizes are odd on purpose (37 rows, 23 columns, 5 or 13 channels), so that no kernel's
+//! blocking divides them.
+
+use nnc::ir::Shape;
+use nnc::{Interpreter, Tensor};
+use safetensors::SafeTensors;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// One fixture's compiled network, run on one code path: every head's data, by name.
+type Compiled = fn(avx2: bool, input: &[f32]) -> Vec<(&'static str, Vec<f32>)>;
+
+/// Compiles each fixture at 23 x 37 (width x height) and lists how to run it, by name.
+macro_rules! fixtures {
+    ($($name:ident: $path:tt => [$($head:ident),+]),* $(,)?) => {
+        $(
+            nnc::nnc! {
+                mod $name {
+                    model: $path,
+                    input: 23 x 37,
+                }
+            }
+        )*
+        const COMPILED: &[(&str, Compiled)] = &[$(
+            (stringify!($name), |avx2, input| {
+                let mut net = if avx2 { $name::Network::new() } else { $name::Network::portable() };
+                let o = net.v23x37().scale0(input.try_into().expect("the fixture's input size"));
+                vec![$((stringify!($head), o.$head.data().to_vec())),+]
+            }),
+        )*];
+    };
+}
+
+fixtures! {
+    add: "tests/onnx/add.onnx" => [y],
+    average_pool_2x2: "tests/onnx/average_pool_2x2.onnx" => [y],
+    average_pool_3x3_pad1_excluding_pad: "tests/onnx/average_pool_3x3_pad1_excluding_pad.onnx" => [y],
+    concat: "tests/onnx/concat.onnx" => [y],
+    conv_1x1_no_bias: "tests/onnx/conv_1x1_no_bias.onnx" => [y],
+    conv_3x3_pad1: "tests/onnx/conv_3x3_pad1.onnx" => [y],
+    conv_3x3_stride2_no_pad: "tests/onnx/conv_3x3_stride2_no_pad.onnx" => [y],
+    conv_5x5_stride2_pad2: "tests/onnx/conv_5x5_stride2_pad2.onnx" => [y],
+    conv_7x7_stride2_pad3: "tests/onnx/conv_7x7_stride2_pad3.onnx" => [y],
+    conv_auto_pad_same_upper: "tests/onnx/conv_auto_pad_same_upper.onnx" => [y],
+    conv_auto_pad_valid: "tests/onnx/conv_auto_pad_valid.onnx" => [y],
+    conv_batch_norm: "tests/onnx/conv_batch_norm.onnx" => [y],
+    conv_depthwise_3x3: "tests/onnx/conv_depthwise_3x3.onnx" => [y],
+    conv_depthwise_3x3_stride2: "tests/onnx/conv_depthwise_3x3_stride2.onnx" => [y],
+    fixed_opset21_conv: "tests/onnx/fixed_opset21_conv.onnx" => [y],
+    identity_and_dropout: "tests/onnx/identity_and_dropout.onnx" => [y],
+    leaky_relu: "tests/onnx/leaky_relu.onnx" => [y],
+    max_pool_2x2: "tests/onnx/max_pool_2x2.onnx" => [y],
+    max_pool_3x3_stride1_pad1: "tests/onnx/max_pool_3x3_stride1_pad1.onnx" => [y],
+    max_pool_3x3_stride2_pad1: "tests/onnx/max_pool_3x3_stride2_pad1.onnx" => [y],
+    nhwc_head: "tests/onnx/nhwc_head.onnx" => [y],
+    nhwc_head_from_computed_shape: "tests/onnx/nhwc_head_from_computed_shape.onnx" => [y, z],
+    opset9_conv_relu_pool: "tests/onnx/opset9_conv_relu_pool.onnx" => [y],
+    prelu_one_slope: "tests/onnx/prelu_one_slope.onnx" => [y],
+    prelu_per_channel: "tests/onnx/prelu_per_channel.onnx" => [y],
+    relu: "tests/onnx/relu.onnx" => [y],
+    resize_nearest_asymmetric_2x: "tests/onnx/resize_nearest_asymmetric_2x.onnx" => [y],
+    resize_nearest_default_modes_2x: "tests/onnx/resize_nearest_default_modes_2x.onnx" => [y],
+    resize_nearest_half_pixel_3x: "tests/onnx/resize_nearest_half_pixel_3x.onnx" => [y],
+    sigmoid: "tests/onnx/sigmoid.onnx" => [y],
+    upsample_opset9_2x: "tests/onnx/upsample_opset9_2x.onnx" => [y],
+}
+
+/// A fixture: its ONNX file and what ONNX Runtime computed from its input.
+struct Fixture {
+    name: String,
+    onnx: PathBuf,
+    /// The input, NHWC.
+    input: Tensor,
+    /// Every graph output by name, in nnc's layout (NHWC, or as the graph flattened it).
+    expected: Vec<(String, Vec<f32>)>,
+}
+
+fn fixtures() -> Vec<Fixture> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/onnx");
+    let mut onnx: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "onnx"))
+        .collect();
+    onnx.sort();
+    assert!(
+        onnx.len() >= 30,
+        "{} fixtures in {}",
+        onnx.len(),
+        dir.display()
+    );
+    onnx.into_iter().map(fixture).collect()
+}
+
+fn fixture(onnx: PathBuf) -> Fixture {
+    let outputs = onnx.with_extension("safetensors");
+    let bytes = std::fs::read(&outputs).unwrap_or_else(|e| panic!("{}: {e}", outputs.display()));
+    let tensors = SafeTensors::deserialize(&bytes).unwrap();
+    let read = |name: &str| {
+        let t = tensors.tensor(name).unwrap();
+        let data: Vec<f32> = t
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+            .collect();
+        (t.shape().to_vec(), data)
+    };
+    let (shape, data) = read("input");
+    let [1, c, h, w] = shape[..] else {
+        panic!("{}: input shape {shape:?}", outputs.display())
+    };
+    let input = Tensor::from_vec(Shape { h, w, c }, nhwc(&data, c, h, w));
+    let mut expected = Vec::new();
+    for name in tensors.names() {
+        if name == "input" {
+            continue;
+        }
+        let (shape, data) = read(name);
+        let data = match shape[..] {
+            [1, c, h, w] => nhwc(&data, c, h, w),
+            _ => data,
+        };
+        expected.push((name.to_string(), data));
+    }
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    Fixture {
+        name: onnx.file_stem().unwrap().to_string_lossy().into_owned(),
+        onnx,
+        input,
+        expected,
+    }
+}
+
+/// NCHW data (batch 1) in NHWC order.
+fn nhwc(data: &[f32], c: usize, h: usize, w: usize) -> Vec<f32> {
+    let mut out = Vec::with_capacity(data.len());
+    for y in 0..h {
+        for x in 0..w {
+            for ch in 0..c {
+                out.push(data[(ch * h + y) * w + x]);
+            }
+        }
+    }
+    out
+}
+
+fn compare(got: &[f32], expect: &[f32], what: &str) {
+    assert_eq!(got.len(), expect.len(), "{what}: length");
+    for (i, (g, e)) in got.iter().zip(expect).enumerate() {
+        assert!(
+            (g - e).abs() <= 1e-4 * (1.0 + e.abs()),
+            "{what}[{i}]: nnc {g}, ONNX Runtime {e}"
+        );
+    }
+}
+
+#[test]
+fn every_fixture_is_compiled() {
+    let on_disk: BTreeSet<String> = fixtures().into_iter().map(|f| f.name).collect();
+    let compiled: BTreeSet<String> = COMPILED.iter().map(|(n, _)| n.to_string()).collect();
+    assert_eq!(
+        on_disk, compiled,
+        "tests/onnx and the `fixtures!` list differ"
+    );
+}
+
+#[test]
+fn the_interpreter_matches_onnx_runtime_op_by_op() {
+    for f in fixtures() {
+        let bytes = std::fs::read(&f.onnx).unwrap();
+        let imported = nnc_onnx::import(&bytes, &f.onnx).unwrap_or_else(|e| panic!("{e}"));
+        let model = imported
+            .model(&f.onnx)
+            .unwrap_or_else(|e| panic!("{}: {e}", f.name));
+        let outputs = Interpreter::new(model).run(&f.input).unwrap();
+        assert_eq!(outputs.heads.len(), f.expected.len(), "{}: heads", f.name);
+        for (name, expect) in &f.expected {
+            let got = outputs
+                .get(name)
+                .unwrap_or_else(|| panic!("{}: no head `{name}`", f.name));
+            compare(&got.data, expect, &format!("{} interpreter {name}", f.name));
+        }
+    }
+}
+
+#[test]
+fn compiled_code_matches_onnx_runtime_op_by_op_on_both_paths() {
+    for f in fixtures() {
+        let (_, run) = COMPILED
+            .iter()
+            .find(|(n, _)| *n == f.name)
+            .unwrap_or_else(|| panic!("{} is not compiled", f.name));
+        for avx2 in [true, false] {
+            let heads = run(avx2, &f.input.data);
+            assert_eq!(heads.len(), f.expected.len(), "{}: heads", f.name);
+            for ((name, got), (expect_name, expect)) in heads.iter().zip(&f.expected) {
+                assert_eq!(name, expect_name, "{}: head order", f.name);
+                let path = if avx2 { "avx2" } else { "portable" };
+                compare(got, expect, &format!("{} {path} {name}", f.name));
+            }
+        }
+    }
+}
