@@ -184,16 +184,9 @@ fn planner_bug(frame: &Frame, e: &plan::PlanError, model_span: Span) -> syn::Err
     )
 }
 
-/// The input size of each scale of `frame`, as (height, width), never below one pixel.
+/// The input size of each scale of `frame`, as (height, width): see [`plan::scaled_sizes`].
 fn scaled_sizes(frame: &Frame, scales: &[f64]) -> Vec<(usize, usize)> {
-    scales
-        .iter()
-        .map(|s| {
-            let h = (frame.height as f64 * s).round().max(1.0) as usize;
-            let w = (frame.width as f64 * s).round().max(1.0) as usize;
-            (h, w)
-        })
-        .collect()
+    plan::scaled_sizes((frame.height, frame.width), scales)
 }
 
 /// The two files a model is made of, read, with the names and spans errors refer to them by.

@@ -446,6 +446,20 @@ pub struct Plan {
     pub strategy: &'static str,
 }
 
+/// The input size of each scale of a `(height, width)` frame, as `(height, width)`: each side
+/// times the scale, rounded, never below one pixel. The one rule by which `nnc!` and `nnc plan`
+/// size a pyramid.
+pub fn scaled_sizes((height, width): (usize, usize), scales: &[f64]) -> Vec<(usize, usize)> {
+    scales
+        .iter()
+        .map(|s| {
+            let h = (height as f64 * s).round().max(1.0) as usize;
+            let w = (width as f64 * s).round().max(1.0) as usize;
+            (h, w)
+        })
+        .collect()
+}
+
 /// Plans `graph` for inputs of the given `(height, width)` sizes: every stage from
 /// [`infer_shapes`] to [`place`], in order. The plan is not verified; see [`verify`].
 ///
