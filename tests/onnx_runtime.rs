@@ -235,6 +235,29 @@ fn exported_models_run_in_onnx_runtime_as_in_the_interpreter() {
             teachers.display()
         );
     }
+    // Every op-by-op fixture (tests/onnx), imported and exported again: what nnc-onnx reads, the
+    // exporter writes back in a form ONNX Runtime runs the same (`clip`, `hardswish`, `affine`,
+    // `pad`, `softmax`, ... included).
+    let fixtures = root.join("tests/onnx");
+    let mut stems: Vec<String> = std::fs::read_dir(&fixtures)
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().into_string().unwrap();
+            name.strip_suffix(".onnx").map(String::from)
+        })
+        .collect();
+    stems.sort();
+    for stem in &stems {
+        let path = fixtures.join(format!("{stem}.onnx"));
+        let imported = nnc_onnx::import(&std::fs::read(&path).unwrap(), &path)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let model = imported.model(&path).unwrap_or_else(|e| panic!("{e}"));
+        if imported.fixed_size != (None, None) {
+            continue;
+        }
+        let onnx = exported(&model, &dir, &format!("fixture_{stem}"));
+        all.extend(cases(stem, model, onnx, &[(37, 23), (20, 31)]));
+    }
     // The face embedding network, where padadd joins each downsampling block to its skip path.
     let models = root.join("models");
     let model = load(

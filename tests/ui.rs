@@ -11,7 +11,11 @@
 //!   `depthwise_channels`;
 //! - the weights against the description: `weight_names` (missing and unused tensors),
 //!   `weight_shape`, `weight_dtype`;
-//! - the sizes it is compiled for: `scale_too_small`, `shape_mismatch`.
+//! - the sizes it is compiled for: `scale_too_small`, `shape_mismatch`;
+//! - ONNX files (at the path, every problem in the file at once): `onnx_unsupported` (ops and
+//!   attributes nnc does not run), `onnx_dynamic_channels`, `onnx_truncated`, `onnx_not_onnx`,
+//!   and `onnx_fixed_size` (at `inputs` or `scales`: a size the file does not allow). The ONNX
+//!   files come from `models/onnx_ops/make_fixtures.py`.
 
 #[test]
 fn compile_errors() {

@@ -16,6 +16,7 @@ Runtime returns it on one thread.
 
 import os
 import sys
+import zlib
 
 import numpy as np
 import onnx
@@ -284,6 +285,183 @@ def fixed_opset21_conv(g):
     g.conv("image", 5, 13, 3, pads=[1, 1, 1, 1], output="y")
 
 
+# Activations that clamp.
+
+
+@fixture()
+def clip_both_bounds(g):
+    lo, hi = g.constant("lo", np.float32(-0.5)), g.constant("hi", np.float32(0.5))
+    g.node("Clip", ["image", lo, hi], ["y"])
+
+
+@fixture()
+def clip_relu6_after_conv(g):
+    x = g.conv("image", 5, 13, 3, pads=[1, 1, 1, 1])
+    x = g.node("Mul", [x, g.constant("gain", np.float32(8.0))])
+    lo, hi = g.constant("lo", np.float32(0.0)), g.constant("hi", np.float32(6.0))
+    g.node("Clip", [x, lo, hi], ["y"])
+
+
+@fixture()
+def clip_min_only(g):
+    lo = g.constant("lo", np.float32(-0.25))
+    g.node("Clip", ["image", lo], ["y"])
+
+
+@fixture(opset=9)
+def clip_opset9_attributes(g):
+    g.node("Clip", ["image"], ["y"], min=-0.3, max=0.7)
+
+
+@fixture()
+def hard_sigmoid(g):
+    g.node("HardSigmoid", ["image"], ["y"], alpha=1.5, beta=0.4)
+
+
+@fixture(opset=14)
+def hard_swish(g):
+    x = g.node("Mul", ["image", g.constant("gain", np.float32(5.0))])
+    g.node("HardSwish", [x], ["y"])
+
+
+# Arithmetic with constants, and products.
+
+
+@fixture()
+def mul_two_values(g):
+    a = g.conv("image", 5, 13, 3, pads=[1, 1, 1, 1])
+    b = g.conv("image", 5, 13, 1)
+    g.node("Mul", [a, b], ["y"])
+
+
+@fixture()
+def mul_per_channel_constant(g):
+    x = g.node("Relu", ["image"])
+    g.node("Mul", [x, g.constant("c", g.rng.normal(0, 1, (1, 5, 1, 1)))], ["y"])
+
+
+@fixture()
+def add_per_channel_constant_folded_into_conv(g):
+    x = g.conv("image", 5, 13, 3, pads=[1, 1, 1, 1])
+    g.node("Add", [g.constant("c", g.rng.normal(0, 1, (13, 1, 1))), x], ["y"])
+
+
+@fixture()
+def conv_mul_add_folded(g):
+    x = g.conv("image", 5, 13, 3, pads=[1, 1, 1, 1], bias=False)
+    x = g.node("Mul", [x, g.constant("s", g.rng.normal(0, 1, (13, 1, 1)))])
+    g.node("Add", [x, g.constant("t", g.rng.normal(0, 1, (13, 1, 1)))], ["y"])
+
+
+@fixture()
+def sub_and_div_by_constants(g):
+    x = g.node("Sub", ["image", g.constant("mean", g.rng.normal(0, 1, (1, 5, 1, 1)))])
+    g.node("Div", [x, g.constant("std", g.rng.uniform(0.5, 2, (1, 5, 1, 1)))], ["y"])
+
+
+@fixture()
+def sub_from_constant(g):
+    g.node("Sub", [g.constant("c", np.float32(0.25)), "image"], ["y"])
+
+
+@fixture()
+def batch_norm_alone(g):
+    scale = g.constant("scale", g.rng.uniform(0.5, 1.5, 5))
+    bias = g.constant("shift", g.rng.normal(0, 0.5, 5))
+    mean = g.constant("mean", g.rng.normal(0, 0.5, 5))
+    var = g.constant("var", g.rng.uniform(0.5, 2.0, 5))
+    g.node("BatchNormalization", ["image", scale, bias, mean, var], ["y"])
+
+
+# Padding.
+
+
+@fixture()
+def pad_height_and_width(g):
+    pads = g.constant("pads", [0, 0, 1, 2, 0, 0, 3, 0], np.int64)
+    g.node("Pad", ["image", pads], ["y"])
+
+
+@fixture(opset=9)
+def pad_opset9_attributes(g):
+    g.node("Pad", ["image"], ["y"], pads=[0, 0, 2, 0, 0, 0, 0, 1])
+
+
+@fixture()
+def conv_asymmetric_pads_stride2(g):
+    g.conv("image", 5, 13, 3, strides=[2, 2], pads=[0, 0, 1, 1], output="y")
+
+
+@fixture()
+def conv_uneven_pads(g):
+    g.conv("image", 5, 13, 3, pads=[1, 2, 2, 1], output="y")
+
+
+@fixture()
+def conv_auto_pad_same_lower_even_kernel(g):
+    g.conv("image", 5, 13, 2, auto_pad="SAME_LOWER", output="y")
+
+
+@fixture()
+def conv_auto_pad_same_upper_even_kernel(g):
+    g.conv("image", 5, 13, 4, auto_pad="SAME_UPPER", output="y")
+
+
+@fixture()
+def average_pool_3x3_stride2_counting_pad(g):
+    g.node("AveragePool", ["image"], ["y"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1],
+           count_include_pad=1)
+
+
+@fixture()
+def average_pool_2x2_counting_uneven_pad(g):
+    g.node("AveragePool", ["image"], ["y"], kernel_shape=[2, 2], strides=[2, 2], pads=[0, 0, 1, 1],
+           count_include_pad=1)
+
+
+# Global pooling and classifier heads.
+
+
+@fixture()
+def global_average_pool(g):
+    g.node("GlobalAveragePool", ["image"], ["y"])
+
+
+@fixture(opset=11)
+def classifier_gemm_softmax_opset11(g):
+    x = g.conv("image", 5, 13, 3, pads=[1, 1, 1, 1])
+    x = g.node("Relu", [x])
+    x = g.node("GlobalAveragePool", [x])
+    x = g.node("Flatten", [x], axis=1)
+    w = g.constant("fc", g.rng.normal(0, 0.5, (7, 13)))
+    b = g.constant("fc_bias", g.rng.normal(0, 0.5, 7))
+    x = g.node("Gemm", [x, w, b], transB=1, alpha=0.75, beta=1.25)
+    g.node("Softmax", [x], ["y"], axis=1)
+
+
+@fixture()
+def embedding_matmul_add(g):
+    x = g.conv("image", 5, 13, 3, strides=[2, 2], pads=[1, 1, 1, 1])
+    x = g.node("GlobalAveragePool", [x])
+    x = g.node("Reshape", [x, g.constant("flat", [1, -1], np.int64)])
+    x = g.node("MatMul", [x, g.constant("proj", g.rng.normal(0, 0.5, (13, 9)))])
+    g.node("Add", [x, g.constant("proj_bias", g.rng.normal(0, 0.5, 9))], ["y"])
+
+
+@fixture()
+def softmax_over_channels(g):
+    x = g.conv("image", 5, 13, 1)
+    g.node("Softmax", [x], ["y"], axis=1)
+
+
+@fixture()
+def softmax_nhwc_head(g):
+    x = g.conv("image", 5, 13, 3, pads=[1, 1, 1, 1])
+    t = g.node("Transpose", [x], perm=[0, 2, 3, 1])
+    r = g.node("Reshape", [t, g.constant("shape", [1, -1, 13], np.int64)])
+    g.node("Softmax", [r], ["y"], axis=-1)
+
+
 def build(name, rng):
     build_graph, opset, channels, fixed = FIXTURES[name]
     g = Graph(rng, channels)
@@ -338,8 +516,9 @@ def main():
     os.makedirs(out, exist_ok=True)
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
-    for i, name in enumerate(sorted(FIXTURES)):
-        rng = np.random.default_rng(1000 + i)
+    for name in sorted(FIXTURES):
+        # Seeded by the name, so that adding a fixture changes no other.
+        rng = np.random.default_rng(zlib.crc32(name.encode()))
         model, channels = build(name, rng)
         path = os.path.join(out, name + ".onnx")
         onnx.save(model, path)

@@ -59,6 +59,12 @@ pub fn step(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
         Op::PadAdd => pad_add(cx, group),
         Op::Concat => concat(cx, group),
         Op::Upsample { .. } => upsample(cx, group),
+        Op::Clip { .. } | Op::HardSigmoid { .. } | Op::HardSwish => hard(cx, group),
+        Op::Affine => affine(cx, group),
+        Op::Mul => mul(cx, group),
+        Op::GlobalAvgPool => global_avg_pool(cx, group),
+        Op::Softmax => softmax(cx, group),
+        Op::Pad(_) => pad(cx, group),
         Op::Input { .. } => unreachable!("the input is not a step"),
     }
 }
@@ -220,4 +226,66 @@ fn concat(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
     });
     let parts: Vec<TokenStream> = parts.collect();
     quote! { #(#parts)* }
+}
+
+/// `clip`, `hardsigmoid` and `hardswish`: one clamped affine map, times `x` for `hardswish`.
+fn hard(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
+    let node = cx.graph.node(group.first());
+    let len = n(cx.shape(group.first()).len());
+    let ([a, b, lo, hi], times_x) = match node.op {
+        Op::Clip { min, max } => ([1.0, 0.0, min.0, max.0], false),
+        Op::HardSigmoid { alpha, beta } => ([alpha.0, beta.0, 0.0, 1.0], false),
+        Op::HardSwish => ([1.0 / 6.0, 0.5, 0.0, 1.0], true),
+        _ => unreachable!(),
+    };
+    let [a, b, lo, hi] = [a, b, lo, hi].map(Literal::f32_suffixed);
+    let (src, dst) = (cx.ptr(node.inputs[0]), cx.out(group));
+    quote! { rt::other::hard::<#len, #times_x>(#src, [#a, #b, #lo, #hi], #dst); }
+}
+
+fn affine(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
+    let v = group.first();
+    let node = cx.graph.node(v);
+    let s = cx.shape(v);
+    let (pixels, c) = (n(s.h * s.w), n(s.c));
+    let (scale, shift) = cx.params.affine[&v];
+    let (scale, shift) = (n(scale), n(shift));
+    let (src, dst) = (cx.ptr(node.inputs[0]), cx.out(group));
+    quote! { rt::other::affine::<#pixels, #c>(#src, w.ptr(#scale), w.ptr(#shift), #dst); }
+}
+
+fn mul(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
+    let node = cx.graph.node(group.first());
+    let len = n(cx.shape(group.first()).len());
+    let (a, b, dst) = (
+        cx.ptr(node.inputs[0]),
+        cx.ptr(node.inputs[1]),
+        cx.out(group),
+    );
+    quote! { rt::other::mul::<#len>(#a, #b, #dst); }
+}
+
+fn global_avg_pool(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
+    let node = cx.graph.node(group.first());
+    let s = cx.shape(node.inputs[0]);
+    let (pixels, c) = (n(s.h * s.w), n(s.c));
+    let (src, dst) = (cx.ptr(node.inputs[0]), cx.out(group));
+    quote! { rt::other::global_avg_pool::<#pixels, #c>(#src, #dst); }
+}
+
+fn softmax(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
+    let node = cx.graph.node(group.first());
+    let s = cx.shape(group.first());
+    let (pixels, c) = (n(s.h * s.w), n(s.c));
+    let (src, dst) = (cx.ptr(node.inputs[0]), cx.out(group));
+    quote! { rt::other::softmax::<#pixels, #c>(#src, #dst); }
+}
+
+fn pad(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
+    let node = cx.graph.node(group.first());
+    let Op::Pad(p) = node.op else { unreachable!() };
+    let s = cx.shape(node.inputs[0]);
+    let [h, w, c, t, l, b, r] = [s.h, s.w, s.c, p.top, p.left, p.bottom, p.right].map(n);
+    let (src, dst) = (cx.ptr(node.inputs[0]), cx.out(group));
+    quote! { rt::other::pad::<#h, #w, #c, #t, #l, #b, #r>(#src, #dst); }
 }

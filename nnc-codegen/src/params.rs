@@ -25,6 +25,8 @@ pub struct Params {
     pub conv: HashMap<ValueId, (usize, usize)>,
     /// For each PReLU: its slopes' index.
     pub alpha: HashMap<ValueId, usize>,
+    /// For each `affine`: its scale's and shift's index.
+    pub affine: HashMap<ValueId, (usize, usize)>,
 }
 
 /// A static's name from a layer name, which may hold characters identifiers cannot.
@@ -76,6 +78,15 @@ pub fn pack(model: &Model) -> Params {
                     layout::channel_vector(&alpha.data),
                 );
                 params.alpha.insert(v, index);
+            }
+            Op::Affine => {
+                let [scale, shift] = [WeightRole::Scale, WeightRole::Shift].map(|role| {
+                    let w = model.weights.role(v, role).expect("checked by bind");
+                    layout::channel_vector(&w.data)
+                });
+                let scale = params.push(static_name(&node.name, "SCALE"), scale);
+                let shift = params.push(static_name(&node.name, "SHIFT"), shift);
+                params.affine.insert(v, (scale, shift));
             }
             _ => {}
         }

@@ -8,6 +8,7 @@
 
 use crate::error::{ErrorKind, ModelError, Span};
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 
 /// The index of a node, and so of the value (tensor) that node produces.
@@ -92,6 +93,41 @@ impl Conv {
     }
 }
 
+/// A real-valued argument of an op (a clip bound, a slope), compared and hashed by its bits so
+/// that ops stay `Eq` and `Hash`. Always finite.
+#[derive(Clone, Copy, Debug)]
+pub struct Real(pub f32);
+
+impl PartialEq for Real {
+    fn eq(&self, other: &Real) -> bool {
+        self.0.to_bits() == other.0.to_bits()
+    }
+}
+
+impl Eq for Real {}
+
+impl Hash for Real {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.to_bits().hash(state);
+    }
+}
+
+impl fmt::Display for Real {
+    /// The shortest text that reads back as the same `f32`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Zero rows and columns added around a value: the `pad` op.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Padding {
+    pub top: usize,
+    pub left: usize,
+    pub bottom: usize,
+    pub right: usize,
+}
+
 /// An op without its arguments: what a description names with its op word.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OpKind {
@@ -106,12 +142,20 @@ pub enum OpKind {
     PadAdd,
     Concat,
     Upsample,
+    Clip,
+    HardSigmoid,
+    HardSwish,
+    Affine,
+    Mul,
+    GlobalAvgPool,
+    Softmax,
+    Pad,
 }
 
 impl OpKind {
     /// Every op and its name as written in a description: the one table that lowering (name to
     /// op) and [`Op::name`] (op to name) both read.
-    pub const TABLE: [(OpKind, &'static str); 11] = [
+    pub const TABLE: [(OpKind, &'static str); 19] = [
         (OpKind::Input, "input"),
         (OpKind::Conv, "conv"),
         (OpKind::Relu, "relu"),
@@ -123,6 +167,14 @@ impl OpKind {
         (OpKind::PadAdd, "padadd"),
         (OpKind::Concat, "concat"),
         (OpKind::Upsample, "upsample"),
+        (OpKind::Clip, "clip"),
+        (OpKind::HardSigmoid, "hardsigmoid"),
+        (OpKind::HardSwish, "hardswish"),
+        (OpKind::Affine, "affine"),
+        (OpKind::Mul, "mul"),
+        (OpKind::GlobalAvgPool, "globalavgpool"),
+        (OpKind::Softmax, "softmax"),
+        (OpKind::Pad, "pad"),
     ];
 
     /// The name a description writes this op by.
@@ -179,6 +231,23 @@ pub enum Op {
     /// Nearest-neighbour upsampling by a whole factor: each pixel repeated `factor` times along
     /// both axes (ONNX's `Resize` with `mode=nearest`, `asymmetric` coordinates and `floor`).
     Upsample { factor: usize },
+    /// `min(max(x, min), max)`: ONNX's `Clip`, ReLU6 with 0 and 6.
+    Clip { min: Real, max: Real },
+    /// `min(max(alpha * x + beta, 0), 1)`.
+    HardSigmoid { alpha: Real, beta: Real },
+    /// `x * min(max(x / 6 + 1/2, 0), 1)`.
+    HardSwish,
+    /// `x * scale[c] + shift[c]`, with one learned scale and shift per channel (a batch norm
+    /// that follows no convolution, or a multiply or add by a per-channel constant).
+    Affine,
+    /// Element-wise product of two values of the same shape.
+    Mul,
+    /// The mean of every channel over the whole image: a 1x1 output at any input size.
+    GlobalAvgPool,
+    /// `e^x[c] / sum over c' of e^x[c']` at each pixel: a softmax over the channels.
+    Softmax,
+    /// Zero rows and columns added at the top, left, bottom and right.
+    Pad(Padding),
 }
 
 /// How many inputs an op takes.
@@ -197,6 +266,10 @@ pub enum WeightRole {
     Bias,
     /// PReLU slope, `[channels]`.
     Slope,
+    /// Per-channel factor of `affine`, `[channels]`.
+    Scale,
+    /// Per-channel term of `affine`, `[channels]`.
+    Shift,
 }
 
 /// A weight tensor an op needs: the role, the name suffix in the weights file, and its shape.
@@ -231,6 +304,14 @@ impl Op {
             Op::PadAdd => OpKind::PadAdd,
             Op::Concat => OpKind::Concat,
             Op::Upsample { .. } => OpKind::Upsample,
+            Op::Clip { .. } => OpKind::Clip,
+            Op::HardSigmoid { .. } => OpKind::HardSigmoid,
+            Op::HardSwish => OpKind::HardSwish,
+            Op::Affine => OpKind::Affine,
+            Op::Mul => OpKind::Mul,
+            Op::GlobalAvgPool => OpKind::GlobalAvgPool,
+            Op::Softmax => OpKind::Softmax,
+            Op::Pad(_) => OpKind::Pad,
         }
     }
 
@@ -249,8 +330,15 @@ impl Op {
             | Op::Sigmoid
             | Op::MaxPool(_)
             | Op::AvgPool(_)
-            | Op::Upsample { .. } => Arity::Exactly(1),
-            Op::Add | Op::PadAdd => Arity::Exactly(2),
+            | Op::Upsample { .. }
+            | Op::Clip { .. }
+            | Op::HardSigmoid { .. }
+            | Op::HardSwish
+            | Op::Affine
+            | Op::GlobalAvgPool
+            | Op::Softmax
+            | Op::Pad(_) => Arity::Exactly(1),
+            Op::Add | Op::PadAdd | Op::Mul => Arity::Exactly(2),
             Op::Concat => Arity::AtLeast(2),
         }
     }
@@ -277,14 +365,23 @@ impl Op {
             | Op::Sigmoid
             | Op::MaxPool(_)
             | Op::AvgPool(_)
-            | Op::Upsample { .. } => Ok(inputs[0]),
-            Op::Add => {
+            | Op::Upsample { .. }
+            | Op::Clip { .. }
+            | Op::HardSigmoid { .. }
+            | Op::HardSwish
+            | Op::Affine
+            | Op::GlobalAvgPool
+            | Op::Softmax
+            | Op::Pad(_) => Ok(inputs[0]),
+            Op::Add | Op::Mul => {
                 if inputs[0] == inputs[1] {
                     Ok(inputs[0])
                 } else {
                     Err(format!(
-                        "`add` needs inputs with the same channels, got {} and {}",
-                        inputs[0], inputs[1]
+                        "`{}` needs inputs with the same channels, got {} and {}",
+                        self.name(),
+                        inputs[0],
+                        inputs[1]
                     ))
                 }
             }
@@ -301,7 +398,19 @@ impl Op {
             Op::Input { .. } => unreachable!("the input's size is given, not inferred"),
             Op::Conv(conv) => conv.window,
             Op::MaxPool(window) | Op::AvgPool(window) => *window,
-            Op::Relu | Op::Prelu | Op::Sigmoid => return Ok(inputs[0]),
+            Op::Relu
+            | Op::Prelu
+            | Op::Sigmoid
+            | Op::Clip { .. }
+            | Op::HardSigmoid { .. }
+            | Op::HardSwish
+            | Op::Affine
+            | Op::Softmax => return Ok(inputs[0]),
+            Op::GlobalAvgPool => return Ok((1, 1)),
+            Op::Pad(p) => {
+                let (h, w) = inputs[0];
+                return Ok((h + p.top + p.bottom, w + p.left + p.right));
+            }
             Op::Upsample { factor } => {
                 let (h, w) = inputs[0];
                 return Ok((h * factor, w * factor));
@@ -310,7 +419,7 @@ impl Op {
                 let ((ha, wa), (hb, wb)) = (inputs[0], inputs[1]);
                 return Ok((ha.max(hb), wa.max(wb)));
             }
-            Op::Add | Op::Concat => {
+            Op::Add | Op::Mul | Op::Concat => {
                 return if inputs.iter().all(|s| *s == inputs[0]) {
                     Ok(inputs[0])
                 } else {
@@ -351,6 +460,18 @@ impl Op {
                 suffix: "alpha",
                 shape: vec![in_channels[0]],
             }],
+            Op::Affine => vec![
+                WeightSpec {
+                    role: WeightRole::Scale,
+                    suffix: "scale",
+                    shape: vec![in_channels[0]],
+                },
+                WeightSpec {
+                    role: WeightRole::Shift,
+                    suffix: "shift",
+                    shape: vec![in_channels[0]],
+                },
+            ],
             _ => Vec::new(),
         }
     }
@@ -370,8 +491,12 @@ impl Op {
             Op::Prelu => 2 * elems,
             Op::Sigmoid => 4 * elems,
             Op::MaxPool(w) | Op::AvgPool(w) => elems * (w.kernel * w.kernel) as u64,
-            Op::Add | Op::PadAdd => elems,
-            Op::Concat | Op::Upsample { .. } => 0,
+            Op::Add | Op::PadAdd | Op::Mul | Op::Clip { .. } => elems,
+            Op::HardSigmoid { .. } | Op::Affine => 2 * elems,
+            Op::HardSwish => 3 * elems,
+            Op::GlobalAvgPool => inputs[0].len() as u64,
+            Op::Softmax => 6 * elems,
+            Op::Concat | Op::Upsample { .. } | Op::Pad(_) => 0,
         }
     }
 }
@@ -392,6 +517,13 @@ impl fmt::Display for Op {
             }
             Op::MaxPool(w) | Op::AvgPool(w) => write!(f, "{} {w}", self.name()),
             Op::Upsample { factor } => write!(f, "upsample factor={factor}"),
+            Op::Clip { min, max } => write!(f, "clip min={min} max={max}"),
+            Op::HardSigmoid { alpha, beta } => write!(f, "hardsigmoid alpha={alpha} beta={beta}"),
+            Op::Pad(p) => write!(
+                f,
+                "pad top={} left={} bottom={} right={}",
+                p.top, p.left, p.bottom, p.right
+            ),
             _ => f.write_str(self.name()),
         }
     }

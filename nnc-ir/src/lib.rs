@@ -51,7 +51,9 @@ pub mod testing;
 pub mod weights;
 
 pub use error::{ErrorKind, ModelError, ModelErrors, Span};
-pub use ir::{Conv, Graph, Head, Node, Op, OpKind, Shape, Shapes, ValueId, WeightRole, Window};
+pub use ir::{
+    Conv, Graph, Head, Node, Op, OpKind, Padding, Real, Shape, Shapes, ValueId, WeightRole, Window,
+};
 pub use weights::{Dtype, WeightTensor, Weights};
 
 use std::path::Path;

@@ -6,7 +6,7 @@
 //! that one run reports them all.
 
 use crate::error::{ErrorKind, ModelError, ModelErrors, Span};
-use crate::ir::{Arity, Conv, Graph, Head, Node, Op, OpKind, ValueId, Window};
+use crate::ir::{Arity, Conv, Graph, Head, Node, Op, OpKind, Padding, Real, ValueId, Window};
 use crate::syntax::{Arg, Ident, Literal, Statement, SyntaxTree, error_at};
 use std::collections::HashMap;
 use std::path::Path;
@@ -85,6 +85,43 @@ impl<'t> Kwargs<'t> {
                         "`{key}` must be a whole number from {min} to {max}, found {}",
                         show(other)
                     ),
+                );
+                None
+            }
+        }
+    }
+
+    /// A finite real number, written as a whole number or with a decimal point.
+    fn real(
+        &mut self,
+        lw: &mut Lowerer<'_>,
+        key: &str,
+        default: Option<f32>,
+        call: Span,
+    ) -> Option<Real> {
+        let Some((lit, span)) = self.take(key) else {
+            if default.is_none() {
+                lw.error(
+                    ErrorKind::BadArgument,
+                    call,
+                    format!("`{}` needs the argument `{key}`", self.op),
+                )
+                .help = Some(format!("write `{key}=X` with a number X"));
+            }
+            return default.map(Real);
+        };
+        let value = match lit {
+            Literal::Int(i) => Some(*i as f32),
+            Literal::Float(x) => Some(*x as f32),
+            _ => None,
+        };
+        match value.filter(|v| v.is_finite()) {
+            Some(v) => Some(Real(v)),
+            None => {
+                lw.error(
+                    ErrorKind::BadArgument,
+                    span,
+                    format!("`{key}` must be a finite number, found {}", show(lit)),
                 );
                 None
             }
@@ -250,6 +287,53 @@ fn build_op(lw: &mut Lowerer<'_>, op: &Ident, mut kw: Kwargs<'_>) -> Option<Op> 
                 .map(|factor| Op::Upsample { factor }),
             &["factor"],
         ),
+        Some(OpKind::Clip) => {
+            let min = kw.real(lw, "min", None, call);
+            let max = kw.real(lw, "max", None, call);
+            let clip = match (min, max) {
+                (Some(min), Some(max)) if min.0 > max.0 => {
+                    lw.error(
+                        ErrorKind::BadArgument,
+                        call,
+                        format!("`clip` needs min <= max, got min={min} and max={max}"),
+                    );
+                    None
+                }
+                (Some(min), Some(max)) => Some(Op::Clip { min, max }),
+                _ => None,
+            };
+            (clip, &["min", "max"])
+        }
+        Some(OpKind::HardSigmoid) => {
+            let alpha = kw.real(lw, "alpha", Some(0.2), call);
+            let beta = kw.real(lw, "beta", Some(0.5), call);
+            (
+                alpha
+                    .zip(beta)
+                    .map(|(alpha, beta)| Op::HardSigmoid { alpha, beta }),
+                &["alpha", "beta"],
+            )
+        }
+        Some(OpKind::HardSwish) => (Some(Op::HardSwish), &[]),
+        Some(OpKind::Affine) => (Some(Op::Affine), &[]),
+        Some(OpKind::Mul) => (Some(Op::Mul), &[]),
+        Some(OpKind::GlobalAvgPool) => (Some(Op::GlobalAvgPool), &[]),
+        Some(OpKind::Softmax) => (Some(Op::Softmax), &[]),
+        Some(OpKind::Pad) => {
+            let mut side = |key| kw.int(lw, key, Some(0), 0, MAX_WINDOW, call);
+            let (top, left, bottom, right) =
+                (side("top"), side("left"), side("bottom"), side("right"));
+            let pad = match (top, left, bottom, right) {
+                (Some(top), Some(left), Some(bottom), Some(right)) => Some(Op::Pad(Padding {
+                    top,
+                    left,
+                    bottom,
+                    right,
+                })),
+                _ => None,
+            };
+            (pad, &["top", "left", "bottom", "right"])
+        }
         None => {
             let other = op.text.as_str();
             let ops = OpKind::names().collect::<Vec<_>>().join(", ");

@@ -28,6 +28,8 @@ pub const OPSET: i64 = 13;
 const IR_VERSION: i64 = 7;
 /// `TensorProto.DataType.FLOAT`.
 const FLOAT: i64 = 1;
+/// `TensorProto.DataType.INT64`.
+const INT64: i64 = 7;
 
 /// A network as ONNX sees it, before encoding: plain data, so that tests can read it.
 #[derive(Clone, Debug, PartialEq)]
@@ -51,20 +53,23 @@ pub struct OnnxNode {
     pub attributes: Vec<Attribute>,
 }
 
-/// A node attribute; nnc's ops need integers, integer lists and strings.
+/// A node attribute; nnc's ops need integers, integer lists, floats and strings.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Attribute {
     Int(&'static str, i64),
+    Float(&'static str, f32),
     Ints(&'static str, Vec<i64>),
     Str(&'static str, &'static str),
 }
 
-/// A constant tensor (a weight), f32.
+/// A constant tensor: a weight (f32), or the integers an op takes as an input (`Pad`'s pads).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Initializer {
     pub name: String,
     pub dims: Vec<i64>,
     pub data: Vec<f32>,
+    /// When not empty, the tensor is INT64 with these values, and `data` is empty.
+    pub int64: Vec<i64>,
 }
 
 /// Why a model cannot be exported.
@@ -180,18 +185,9 @@ fn lower_node(
         Op::PadAdd => {
             // Each input padded with zeros at the end of every axis up to the larger shape,
             // computed from the runtime shapes (height and width are dynamic), then added.
-            let step =
-                |onnx: &mut OnnxGraph, tag: &str, op_type, inputs: Vec<String>, attributes| {
-                    let output = format!("{name}/{tag}");
-                    onnx.nodes.push(OnnxNode {
-                        name: output.clone(),
-                        op_type,
-                        inputs,
-                        output: output.clone(),
-                        attributes,
-                    });
-                    output
-                };
+            let step = |onnx: &mut OnnxGraph, tag: &str, op_type, inputs, attributes| {
+                extra_node(onnx, name, tag, op_type, inputs, attributes)
+            };
             let (a, b) = (inputs[0].clone(), inputs[1].clone());
             let sa = step(onnx, "shape_a", "Shape", vec![a.clone()], Vec::new());
             let sb = step(onnx, "shape_b", "Shape", vec![b.clone()], Vec::new());
@@ -237,6 +233,74 @@ fn lower_node(
             ("Add", Vec::new())
         }
         Op::Concat => ("Concat", vec![Attribute::Int("axis", 1)]),
+        Op::Clip { min, max } => {
+            for (tag, value) in [("min", min.0), ("max", max.0)] {
+                let bound = format!("{name}/{tag}");
+                onnx.initializers.push(Initializer {
+                    name: bound.clone(),
+                    dims: Vec::new(),
+                    data: vec![value],
+                    int64: Vec::new(),
+                });
+                inputs.push(bound);
+            }
+            ("Clip", Vec::new())
+        }
+        Op::HardSigmoid { alpha, beta } => (
+            "HardSigmoid",
+            vec![
+                Attribute::Float("alpha", alpha.0),
+                Attribute::Float("beta", beta.0),
+            ],
+        ),
+        Op::HardSwish => {
+            // HardSwish is opset 14; in opset 13 it is x times HardSigmoid(x / 6 + 1/2).
+            let gate = extra_node(
+                onnx,
+                name,
+                "gate",
+                "HardSigmoid",
+                inputs.clone(),
+                vec![
+                    Attribute::Float("alpha", 1.0 / 6.0),
+                    Attribute::Float("beta", 0.5),
+                ],
+            );
+            inputs.push(gate);
+            ("Mul", Vec::new())
+        }
+        Op::Affine => {
+            // `x * scale + shift`, each shaped [C, 1, 1] to broadcast over NCHW.
+            for w in weights {
+                onnx.initializers
+                    .push(initializer(w, &[w.data.len(), 1, 1]));
+            }
+            let scaled = extra_node(
+                onnx,
+                name,
+                "scaled",
+                "Mul",
+                vec![inputs[0].clone(), weights[0].name.clone()],
+                Vec::new(),
+            );
+            inputs = vec![scaled, weights[1].name.clone()];
+            ("Add", Vec::new())
+        }
+        Op::Mul => ("Mul", Vec::new()),
+        Op::GlobalAvgPool => ("GlobalAveragePool", Vec::new()),
+        Op::Softmax => ("Softmax", vec![Attribute::Int("axis", 1)]),
+        Op::Pad(p) => {
+            let pads = format!("{name}/pads");
+            let [t, l, b, r] = [p.top, p.left, p.bottom, p.right].map(|v| v as i64);
+            onnx.initializers.push(Initializer {
+                name: pads.clone(),
+                dims: vec![8],
+                data: Vec::new(),
+                int64: vec![0, 0, t, l, 0, 0, b, r],
+            });
+            inputs.push(pads);
+            ("Pad", Vec::new())
+        }
         Op::Upsample { factor } => {
             // No region of interest (an empty optional input), then the scales.
             let f = factor as f32;
@@ -245,6 +309,7 @@ fn lower_node(
                 name: scales.clone(),
                 dims: vec![4],
                 data: vec![1.0, 1.0, f, f],
+                int64: Vec::new(),
             });
             inputs.push(String::new());
             inputs.push(scales);
@@ -267,6 +332,26 @@ fn lower_node(
     });
 }
 
+/// Appends a node computing a part of layer `name`, named `name/tag`, and returns its output.
+fn extra_node(
+    onnx: &mut OnnxGraph,
+    name: &str,
+    tag: &str,
+    op_type: &'static str,
+    inputs: Vec<String>,
+    attributes: Vec<Attribute>,
+) -> String {
+    let output = format!("{name}/{tag}");
+    onnx.nodes.push(OnnxNode {
+        name: output.clone(),
+        op_type,
+        inputs,
+        output: output.clone(),
+        attributes,
+    });
+    output
+}
+
 /// `kernel_shape`, `strides` and `pads` of a square window with the same padding on every side.
 fn window_attributes(window: Window) -> Vec<Attribute> {
     let (k, s, p) = (
@@ -286,6 +371,7 @@ fn initializer(w: &WeightTensor, dims: &[usize]) -> Initializer {
         name: w.name.clone(),
         dims: dims.iter().map(|&d| d as i64).collect(),
         data: w.data.clone(),
+        int64: Vec::new(),
     }
 }
 
@@ -337,6 +423,12 @@ fn encode_node(node: &OnnxNode) -> Proto {
                 a.int(3, *value);
                 a.int(20, 2); // AttributeType INT
             }
+            Attribute::Float(name, value) => {
+                a.string(1, name);
+                a.key(2, 5);
+                a.bytes.extend(value.to_le_bytes());
+                a.int(20, 1); // AttributeType FLOAT
+            }
             Attribute::Ints(name, values) => {
                 a.string(1, name);
                 for v in values {
@@ -360,9 +452,14 @@ fn encode_initializer(init: &Initializer) -> Proto {
     for d in &init.dims {
         p.int(1, *d);
     }
-    p.int(2, FLOAT);
+    let raw: Vec<u8> = if init.int64.is_empty() {
+        p.int(2, FLOAT);
+        init.data.iter().flat_map(|x| x.to_le_bytes()).collect()
+    } else {
+        p.int(2, INT64);
+        init.int64.iter().flat_map(|x| x.to_le_bytes()).collect()
+    };
     p.string(8, &init.name);
-    let raw: Vec<u8> = init.data.iter().flat_map(|x| x.to_le_bytes()).collect();
     p.len_delimited(9, &raw);
     p
 }

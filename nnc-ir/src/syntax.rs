@@ -177,10 +177,18 @@ impl<'a> Lexer<'a> {
                     }
                 }
                 c if c.is_ascii_digit() || c == '-' || c == '+' => {
-                    while self
-                        .peek()
-                        .is_some_and(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_')
-                    {
+                    loop {
+                        let text = &self.src[start..self.pos];
+                        // A sign continues a number only as its exponent's (`1.5e-7`).
+                        let exponent_sign = text.ends_with(['e', 'E'])
+                            && text[..text.len() - 1]
+                                .trim_start_matches(['-', '+'])
+                                .starts_with(|c: char| c.is_ascii_digit());
+                        match self.peek() {
+                            Some(c) if c.is_ascii_alphanumeric() || c == '.' || c == '_' => {}
+                            Some('-' | '+') if exponent_sign => {}
+                            _ => break,
+                        }
                         self.bump();
                     }
                     let text = &self.src[start..self.pos];

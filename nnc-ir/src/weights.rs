@@ -144,6 +144,9 @@ pub fn bind(graph: &Graph, bytes: &[u8], file: &Path) -> Result<Weights, ModelEr
                     }
                     WeightRole::Bias => "a bias has one value per output channel",
                     WeightRole::Slope => "a PReLU slope has one value per channel",
+                    WeightRole::Scale | WeightRole::Shift => {
+                        "an affine scale and shift have one value per channel"
+                    }
                 };
                 errors.push(
                     graph

@@ -102,6 +102,25 @@ fn arguments_missing_unknown_repeated_or_out_of_range() {
 }
 
 #[test]
+fn real_arguments_are_finite_numbers_in_order() {
+    check(
+        "bad_reals",
+        &format!(
+            "{STEM}k1 = clip(image, min=6, max=0)\nk2 = clip(image, max=6)\n\
+             k3 = hardsigmoid(image, alpha=fast)\nk4 = clip(image, min=-1e400, max=1)\n\
+             k5 = pad(image, top=-1)\nk6 = clip(image, min=-5e-1, max=6)\noutput k6\n"
+        ),
+        &[
+            ErrorKind::BadArgument,
+            ErrorKind::BadArgument,
+            ErrorKind::BadArgument,
+            ErrorKind::BadArgument,
+            ErrorKind::BadArgument,
+        ],
+    );
+}
+
+#[test]
 fn upsample_needs_a_whole_factor_of_two_or_more() {
     check(
         "bad_upsample",

@@ -15,7 +15,7 @@ use crate::proto::{AttributeProto, FLOAT, GraphProto, ModelProto, NodeProto, Ten
 pub const OPSETS: RangeInclusive<i64> = 9..=21;
 
 /// The op types that import (under the conditions of [`SUPPORTED`]).
-const OPS: [&str; 22] = [
+const OPS: [&str; 33] = [
     "Resize",
     "Upsample",
     "Transpose",
@@ -38,17 +38,32 @@ const OPS: [&str; 22] = [
     "AveragePool",
     "Add",
     "Concat",
+    "Mul",
+    "Sub",
+    "Div",
+    "Clip",
+    "HardSigmoid",
+    "HardSwish",
+    "Softmax",
+    "GlobalAveragePool",
+    "Gemm",
+    "MatMul",
+    "Pad",
 ];
 
 /// What imports, for error messages and documentation.
-pub const SUPPORTED: &str = "Conv (square kernel, equal strides, the same padding on every side, \
-     no dilation, group 1 or depthwise), BatchNormalization after a Conv (folded into it), Relu, \
-     PRelu, LeakyRelu, Sigmoid, MaxPool and AveragePool (square, floor mode; AveragePool without \
-     counting padding), Add of two values, Concat on channels, Resize and Upsample (nearest, one \
-     whole factor, where each pixel is repeated), Identity and Dropout (removed); \
-     before a graph output, Transpose to NHWC and then Reshape or Flatten keeping channels last \
-     (nnc's own layout), with the shape computed by Shape, Gather, Unsqueeze, Concat, Constant \
-     and Cast";
+pub const SUPPORTED: &str = "Conv (square kernel, one stride for both axes, any padding, no \
+     dilation, group 1 or depthwise), BatchNormalization (folded into the Conv before it, or a \
+     per-channel affine map), Relu, PRelu, LeakyRelu, Sigmoid, Clip, HardSigmoid, HardSwish, \
+     Softmax over channels, MaxPool (square, the same padding on every side, floor mode), \
+     AveragePool (square, floor mode; padding counted or not), GlobalAveragePool, Add and Mul of \
+     two values of one shape, Add, Sub, Mul and Div by a constant of one value or one per \
+     channel (folded into the layer before where possible), Concat on channels, Pad (zeros, \
+     height and width), Resize and Upsample (nearest, one whole factor, where each pixel is \
+     repeated), Identity and Dropout (removed), Gemm and MatMul on a single pixel (after \
+     GlobalAveragePool and Flatten or Reshape); before a graph output, Transpose to NHWC and \
+     then Reshape or Flatten keeping channels last (nnc's own layout), with the shape computed \
+     by Shape, Gather, Unsqueeze, Concat, Constant and Cast";
 
 /// An imported network: its description and its weights, ready for [`Model::from_sources`].
 #[derive(Clone, Debug, PartialEq)]
@@ -196,6 +211,9 @@ struct Value {
     /// The layer's data transposed to NHWC (and perhaps flattened): nnc's own layout, so a graph
     /// output may read it as a head; no layer may.
     nhwc: bool,
+    /// One pixel at every input size (after a global average pool): flattening it changes
+    /// nothing, and a `Gemm` or `MatMul` on it is a 1x1 convolution.
+    one: bool,
 }
 
 /// One nnc layer, before rendering.
@@ -223,13 +241,30 @@ enum LayerOp {
         kernel_shape: Vec<usize>,
         bias: Option<Vec<f32>>,
     },
-    /// `relu`, `sigmoid`, `add` or `concat`: no arguments but the inputs.
+    /// `relu`, `sigmoid`, `hardswish`, `add`, `mul`, `concat`, `globalavgpool` or `softmax`: no
+    /// arguments but the inputs.
     Plain(&'static str),
     Prelu {
         alpha: Vec<f32>,
     },
     Upsample {
         factor: usize,
+    },
+    /// `clip` (`hard: false`) or `hardsigmoid` (`hard: true`) with its two constants.
+    Clamp {
+        hard: bool,
+        a: f32,
+        b: f32,
+    },
+    Affine {
+        scale: Vec<f32>,
+        shift: Vec<f32>,
+    },
+    Pad {
+        top: usize,
+        left: usize,
+        bottom: usize,
+        right: usize,
     },
     Pool {
         op: &'static str,
@@ -505,6 +540,30 @@ impl<'g> Import<'g> {
                     .insert(output.clone(), Value { nhwc: true, ..x });
                 Ok(())
             }
+            "Reshape" | "Flatten" if self.any_value(node, 0).is_ok_and(|x| x.one) => {
+                // One pixel: NCHW and NHWC order agree, so flattening it moves nothing.
+                let x = self.any_value(node, 0)?;
+                if op == "Reshape" {
+                    let target = self.shape_input(node, 1)?;
+                    let known: i64 = target.iter().flatten().filter(|&&d| d > 0).product();
+                    let free = target
+                        .iter()
+                        .filter(|d| matches!(d, None | Some(-1)))
+                        .count();
+                    if !(known == x.channels as i64
+                        || (free == 1 && x.channels as i64 % known == 0))
+                    {
+                        self.unsupported = true;
+                        return Err(format!(
+                            "shape {}; nnc reshapes a 1x1 value of {} channels only to its channels",
+                            show(&target),
+                            x.channels
+                        ));
+                    }
+                }
+                self.values.insert(output.clone(), x);
+                Ok(())
+            }
             "Reshape" | "Flatten" => {
                 let x = self.any_value(node, 0)?;
                 if !x.nhwc {
@@ -537,14 +596,105 @@ impl<'g> Import<'g> {
             "Relu" | "Sigmoid" => {
                 // Element-wise, so it may follow a transpose or reshape to NHWC.
                 let x = self.any_value(node, 0)?;
-                let nhwc = x.nhwc;
                 let plain = if op == "Relu" { "relu" } else { "sigmoid" };
-                self.define(output, LayerOp::Plain(plain), vec![x]);
+                self.define(output, LayerOp::Plain(plain), vec![x.clone()]);
+                self.keep_layout(output, &x);
+                Ok(())
+            }
+            "Clip" => {
+                let x = self.any_value(node, 0)?;
+                // Before opset 11 the bounds are attributes, since then optional inputs.
+                let bound = |i: usize, name: &str, default: f32| -> Result<f32, String> {
+                    if self.opset < 11 {
+                        return Ok(attribute(node, name).map_or(default, |a| a.f));
+                    }
+                    match node.input.get(i).filter(|n| !n.is_empty()) {
+                        Some(_) => match self.constant(node, i)?[..] {
+                            [v] => Ok(v),
+                            ref other => Err(format!("its {name} has {} values", other.len())),
+                        },
+                        None => Ok(default),
+                    }
+                };
+                let (min, max) = (bound(1, "min", f32::MIN)?, bound(2, "max", f32::MAX)?);
+                let (min, max) = (min.max(f32::MIN), max.min(f32::MAX));
+                if min.is_nan() || max.is_nan() || min > max {
+                    return Err(format!("bounds {min} and {max}; nnc clips to min <= max"));
+                }
+                self.define(
+                    output,
+                    LayerOp::Clamp {
+                        hard: false,
+                        a: min,
+                        b: max,
+                    },
+                    vec![x.clone()],
+                );
+                self.keep_layout(output, &x);
+                Ok(())
+            }
+            "HardSigmoid" => {
+                let x = self.any_value(node, 0)?;
+                let alpha = attribute(node, "alpha").map_or(0.2, |a| a.f);
+                let beta = attribute(node, "beta").map_or(0.5, |a| a.f);
+                if !(alpha.is_finite() && beta.is_finite()) {
+                    return Err(format!(
+                        "alpha {alpha} and beta {beta}; nnc needs finite ones"
+                    ));
+                }
+                self.define(
+                    output,
+                    LayerOp::Clamp {
+                        hard: true,
+                        a: alpha,
+                        b: beta,
+                    },
+                    vec![x.clone()],
+                );
+                self.keep_layout(output, &x);
+                Ok(())
+            }
+            "HardSwish" => {
+                let x = self.any_value(node, 0)?;
+                self.define(output, LayerOp::Plain("hardswish"), vec![x.clone()]);
+                self.keep_layout(output, &x);
+                Ok(())
+            }
+            "Softmax" => {
+                let x = self.any_value(node, 0)?;
+                let default = if self.opset < 13 { 1 } else { -1 };
+                let axis = attribute(node, "axis").map_or(default, |a| a.i);
+                // nnc's softmax is over the channels of each pixel. The axis that names them:
+                // the last one once transposed to NHWC; axis 1 of NCHW (or of a flattened
+                // single pixel) from opset 13, where Softmax stopped flattening what follows.
+                let channels = if x.nhwc {
+                    axis == -1
+                } else if x.one {
+                    axis == 1 || axis == -1 && self.opset >= 13
+                } else {
+                    (axis == 1 || axis == -3) && self.opset >= 13
+                };
+                if !channels {
+                    self.unsupported = true;
+                    return Err(format!(
+                        "axis {axis} at opset {}; nnc's softmax runs over the channels of each pixel",
+                        self.opset
+                    ));
+                }
+                self.define(output, LayerOp::Plain("softmax"), vec![x.clone()]);
+                self.keep_layout(output, &x);
+                Ok(())
+            }
+            "GlobalAveragePool" => {
+                let x = self.value(node, 0)?;
+                self.define(output, LayerOp::Plain("globalavgpool"), vec![x]);
                 if let Some(v) = self.values.get_mut(output.as_str()) {
-                    v.nhwc = nhwc;
+                    v.one = true;
                 }
                 Ok(())
             }
+            "Gemm" | "MatMul" => self.dense(node, output),
+            "Pad" => self.pad(node, output),
             "LeakyRelu" => {
                 let x = self.value(node, 0)?;
                 let alpha = attribute(node, "alpha").map_or(0.01, |a| a.f);
@@ -570,22 +720,7 @@ impl<'g> Import<'g> {
             }
             "MaxPool" | "AveragePool" => self.pool(node, output),
             "Resize" | "Upsample" => self.resize(node, output),
-            "Add" => {
-                if node.input.len() != 2
-                    || node
-                        .input
-                        .iter()
-                        .any(|i| self.initializers.contains_key(i.as_str()))
-                {
-                    self.unsupported = true;
-                    return Err(
-                        "nnc adds two computed values of one shape, not a constant".to_string()
-                    );
-                }
-                let (a, b) = (self.value(node, 0)?, self.value(node, 1)?);
-                self.define(output, LayerOp::Plain("add"), vec![a, b]);
-                Ok(())
-            }
+            "Add" | "Mul" | "Sub" | "Div" => self.arithmetic(node, output),
             "Concat" => {
                 let axis = attribute(node, "axis").map(|a| a.i);
                 if !matches!(axis, Some(1) | Some(-3)) {
@@ -618,7 +753,7 @@ impl<'g> Import<'g> {
             ));
         };
         let k = square(node, "kernel_shape", kh, kw)?;
-        let (stride, pad) = window(node, k)?;
+        let (stride, pads) = window(node, k)?;
         let groups = attribute(node, "group").map_or(1, |a| a.i);
         let groups = match groups {
             1 if per_group == x.channels => 1,
@@ -638,6 +773,8 @@ impl<'g> Import<'g> {
             }
         };
         let kernel = floats(w)?;
+        // Padding the same on every side is the convolution's own; the rest is a `pad` layer.
+        let (x, pad) = self.pad_before(x, output, pads);
         let bias = match node.input.get(2).filter(|b| !b.is_empty()) {
             Some(_) => {
                 let b = self.constant(node, 2)?;
@@ -665,46 +802,22 @@ impl<'g> Import<'g> {
         Ok(())
     }
 
-    /// Folds `y = (x - mean) / sqrt(var + epsilon) * scale + b` into the convolution that makes
-    /// `x`, when nothing else reads that convolution's output.
+    /// `y = (x - mean) / sqrt(var + epsilon) * scale + b`: a per-channel affine map, folded
+    /// into the convolution that makes `x` when nothing else reads it (see [`Import::affine`]).
     fn batch_norm(&mut self, node: &'g NodeProto, output: &str) -> Result<(), String> {
         let x = self.value(node, 0)?;
-        let x_name = &node.input[0];
         let epsilon = attribute(node, "epsilon").map_or(1e-5, |a| a.f);
         let [scale, b, mean, var] = [1, 2, 3, 4].map(|i| self.constant(node, i));
         let (scale, b, mean, var) = (scale?, b?, mean?, var?);
-        let read_once = self.readers.get(x_name.as_str()) == Some(&1);
-        let layer = &mut self.layers[x.layer];
-        let LayerOp::Conv {
-            out, kernel, bias, ..
-        } = &mut layer.op
-        else {
-            self.unsupported = true;
-            return Err(
-                "nnc folds a BatchNormalization into the Conv before it, and this one follows no Conv"
-                    .to_string(),
-            );
-        };
-        if !read_once {
-            self.unsupported = true;
-            return Err(format!(
-                "`{x_name}` is also read elsewhere, so the BatchNormalization cannot be folded into its Conv"
-            ));
+        let c = x.channels;
+        if [&scale, &b, &mean, &var].iter().any(|v| v.len() != c) {
+            return Err(format!("its parameters do not have {c} values each"));
         }
-        if [&scale, &b, &mean, &var].iter().any(|v| v.len() != *out) {
-            return Err(format!("its parameters do not have {out} values each"));
-        }
-        let per_out = kernel.len() / *out;
-        let mut folded = bias.take().unwrap_or_else(|| vec![0.0; *out]);
-        for c in 0..*out {
-            let s = scale[c] / (var[c] + epsilon).sqrt();
-            for w in &mut kernel[c * per_out..(c + 1) * per_out] {
-                *w *= s;
-            }
-            folded[c] = (folded[c] - mean[c]) * s + b[c];
-        }
-        *bias = Some(folded);
-        self.values.insert(output.to_string(), x);
+        let s: Vec<f32> = (0..c)
+            .map(|i| scale[i] / (var[i] + epsilon).sqrt())
+            .collect();
+        let t: Vec<f32> = (0..c).map(|i| b[i] - mean[i] * s[i]).collect();
+        self.affine(output, x, s, t);
         Ok(())
     }
 
@@ -717,7 +830,23 @@ impl<'g> Import<'g> {
             return Err(format!("kernel_shape {kernel:?}; nnc needs two sides"));
         };
         let k = square(node, "kernel_shape", kh as usize, kw as usize)?;
-        let (stride, pad) = window(node, k)?;
+        let (stride, pads) = window(node, k)?;
+        let average = node.op_type == "AveragePool";
+        let count_pad = attribute(node, "count_include_pad").is_some_and(|a| a.i != 0);
+        // Counted padding is zeros inside the window: a `pad` layer, then a pool without padding.
+        let (x, pad) = if average && count_pad && pads != [0; 4] {
+            (self.pad_layer(x, output, pads), 0)
+        } else {
+            match pads {
+                [t, l, b, r] if t == l && l == b && b == r => (x, t),
+                _ => {
+                    self.unsupported = true;
+                    return Err(format!(
+                        "pads {pads:?}; nnc pools with the same padding on every side"
+                    ));
+                }
+            }
+        };
         if attribute(node, "ceil_mode").is_some_and(|a| a.i != 0) {
             self.unsupported = true;
             return Err("ceil_mode 1; nnc pools in floor mode".to_string());
@@ -729,13 +858,6 @@ impl<'g> Import<'g> {
             }
             "maxpool"
         } else {
-            if pad > 0 && attribute(node, "count_include_pad").is_some_and(|a| a.i != 0) {
-                self.unsupported = true;
-                return Err(
-                    "count_include_pad 1 with padding; nnc's avgpool averages the pixels inside the image"
-                        .to_string(),
-                );
-            }
             "avgpool"
         };
         self.define(output, LayerOp::Pool { op, k, stride, pad }, vec![x]);
@@ -804,6 +926,330 @@ impl<'g> Import<'g> {
         } else {
             self.define(output, LayerOp::Upsample { factor }, vec![x]);
         }
+        Ok(())
+    }
+
+    /// The convolution's own padding (the same on every side) and, when the sides differ, a
+    /// `pad` layer in front with the rest.
+    fn pad_before(&mut self, x: Value, output: &str, pads: [usize; 4]) -> (Value, usize) {
+        let common = pads.into_iter().min().unwrap_or(0);
+        let rest = pads.map(|p| p - common);
+        if rest == [0; 4] {
+            (x, common)
+        } else {
+            (self.pad_layer(x, output, rest), common)
+        }
+    }
+
+    /// A `pad` layer in front of the layer of `output`, named after it.
+    fn pad_layer(
+        &mut self,
+        x: Value,
+        output: &str,
+        [top, left, bottom, right]: [usize; 4],
+    ) -> Value {
+        let name = self.fresh_name(&format!("{output}_pad"));
+        self.layers.push(Layer {
+            name,
+            op: LayerOp::Pad {
+                top,
+                left,
+                bottom,
+                right,
+            },
+            inputs: vec![x.layer],
+        });
+        Value {
+            layer: self.layers.len() - 1,
+            channels: x.channels,
+            nhwc: false,
+            one: false,
+        }
+    }
+
+    /// An element-wise layer's output keeps its input's layout.
+    fn keep_layout(&mut self, output: &str, x: &Value) {
+        if let Some(v) = self.values.get_mut(output) {
+            v.nhwc = x.nhwc;
+            v.one = x.one;
+        }
+    }
+
+    /// `Add`, `Mul`, `Sub` and `Div`: of two computed values (`add`, `mul`), or of a value and a
+    /// per-channel constant, folded into the convolution or `affine` before it where nothing
+    /// else reads that, and an `affine` layer otherwise.
+    fn arithmetic(&mut self, node: &'g NodeProto, output: &str) -> Result<(), String> {
+        let op = node.op_type.as_str();
+        if node.input.len() != 2 {
+            return Err(format!("{} inputs; nnc reads two", node.input.len()));
+        }
+        let constant = |i: usize| self.initializers.contains_key(node.input[i].as_str());
+        let (x_at, c_at) = match (constant(0), constant(1)) {
+            (false, false) => {
+                let plain = match op {
+                    "Add" => "add",
+                    "Mul" => "mul",
+                    _ => {
+                        self.unsupported = true;
+                        return Err(format!(
+                            "nnc runs {op} by a constant, not of two computed values"
+                        ));
+                    }
+                };
+                let (a, b) = (self.value(node, 0)?, self.value(node, 1)?);
+                if a.channels != b.channels {
+                    self.unsupported = true;
+                    return Err(format!(
+                        "inputs of {} and {} channels; nnc runs {op} on values of one shape",
+                        a.channels, b.channels
+                    ));
+                }
+                let one = a.one && b.one;
+                self.define(output, LayerOp::Plain(plain), vec![a, b]);
+                if let Some(v) = self.values.get_mut(output) {
+                    v.one = one;
+                }
+                return Ok(());
+            }
+            (false, true) => (0, 1),
+            (true, false) => (1, 0),
+            (true, true) => return Err("both inputs are constants".to_string()),
+        };
+        let x = self.any_value(node, x_at)?;
+        let c = match self.per_channel(node, c_at, &x) {
+            Ok(c) => c,
+            Err(e) => {
+                self.unsupported = true;
+                return Err(e);
+            }
+        };
+        let (scale, shift): (Vec<f32>, Vec<f32>) = match (op, c_at) {
+            ("Add", _) => (vec![1.0; c.len()], c),
+            ("Mul", _) => (c, vec![0.0; x.channels]),
+            ("Sub", 1) => (vec![1.0; c.len()], c.iter().map(|v| -v).collect()),
+            ("Sub", _) => (vec![-1.0; c.len()], c),
+            ("Div", 1) => (c.iter().map(|v| 1.0 / v).collect(), vec![0.0; x.channels]),
+            _ => {
+                self.unsupported = true;
+                return Err("nnc divides by a constant, not a constant by a value".to_string());
+            }
+        };
+        self.affine(output, x, scale, shift);
+        Ok(())
+    }
+
+    /// Input `i` of `node` as one value per channel of `x`: a constant that broadcasts over
+    /// the channels only (`[C, 1, 1]`, `[1, C, 1, 1]`, one value, or `[C]` on a value whose
+    /// channels are its last axis).
+    fn per_channel(&self, node: &NodeProto, i: usize, x: &Value) -> Result<Vec<f32>, String> {
+        let t = self.initializer(node, i)?;
+        let shape = dims(t)?;
+        let values = floats(t)?;
+        let c = x.channels;
+        let channels_last = x.nhwc || x.one;
+        let fits = match shape[..] {
+            _ if values.len() == 1 => true,
+            [n] => n == c && channels_last,
+            [1, n] => n == c && channels_last,
+            [n, 1, 1] | [1, n, 1, 1] => n == c && !x.nhwc,
+            _ => false,
+        };
+        if !fits {
+            return Err(format!(
+                "its constant has shape {shape:?}; nnc broadcasts one value, or one per channel \
+                 ([{c}, 1, 1]), over a value of {c} channels"
+            ));
+        }
+        Ok(if values.len() == 1 {
+            vec![values[0]; c]
+        } else {
+            values
+        })
+    }
+
+    /// `x * scale + shift`: folded into `x`'s convolution or `affine` when nothing else reads
+    /// `x`, a new `affine` layer otherwise.
+    fn affine(&mut self, output: &str, x: Value, scale: Vec<f32>, shift: Vec<f32>) {
+        let sole = !x.nhwc
+            && self
+                .layers
+                .get(x.layer)
+                .is_some_and(|_| self.read_once(x.layer));
+        if sole {
+            match &mut self.layers[x.layer].op {
+                LayerOp::Conv {
+                    out, kernel, bias, ..
+                } => {
+                    let per_out = kernel.len() / *out;
+                    let b = bias.get_or_insert_with(|| vec![0.0; *out]);
+                    for o in 0..*out {
+                        for w in &mut kernel[o * per_out..(o + 1) * per_out] {
+                            *w *= scale[o];
+                        }
+                        b[o] = b[o] * scale[o] + shift[o];
+                    }
+                    self.values.insert(output.to_string(), x);
+                    return;
+                }
+                LayerOp::Affine { scale: s, shift: t } => {
+                    for c in 0..s.len() {
+                        s[c] *= scale[c];
+                        t[c] = t[c] * scale[c] + shift[c];
+                    }
+                    self.values.insert(output.to_string(), x);
+                    return;
+                }
+                _ => {}
+            }
+        }
+        self.define(output, LayerOp::Affine { scale, shift }, vec![x.clone()]);
+        self.keep_layout(output, &x);
+    }
+
+    /// Whether layer `layer`'s value is read by exactly one node and is no graph output, so a
+    /// following per-channel map may be folded into it.
+    ///
+    /// The layer's value may go by several ONNX names (Identity, Flatten, earlier folds): each
+    /// name after the first was made by one node reading the one before, so those reads are not
+    /// the network's.
+    fn read_once(&self, layer: usize) -> bool {
+        let names: Vec<&String> = self
+            .values
+            .iter()
+            .filter(|(_, v)| v.layer == layer)
+            .map(|(name, _)| name)
+            .collect();
+        // Graph outputs count as readers.
+        let reads: usize = names
+            .iter()
+            .map(|n| self.readers.get(n.as_str()).copied().unwrap_or(0))
+            .sum();
+        reads == names.len()
+    }
+
+    /// `Gemm` and `MatMul` on a single pixel (after a global average pool): a 1x1 convolution.
+    fn dense(&mut self, node: &'g NodeProto, output: &str) -> Result<(), String> {
+        let x = self.any_value(node, 0)?;
+        if !x.one {
+            self.unsupported = true;
+            return Err(
+                "nnc runs Gemm and MatMul on a single pixel (after GlobalAveragePool), as a 1x1 \
+                 convolution"
+                    .to_string(),
+            );
+        }
+        let int = |name: &str, default: i64| attribute(node, name).map_or(default, |a| a.i);
+        let float = |name: &str| attribute(node, name).map_or(1.0, |a| a.f);
+        let gemm = node.op_type == "Gemm";
+        if gemm && int("transA", 0) != 0 {
+            self.unsupported = true;
+            return Err("transA 1; nnc multiplies the value as a row".to_string());
+        }
+        let trans_b = gemm && int("transB", 0) != 0;
+        let alpha = if gemm { float("alpha") } else { 1.0 };
+        let w = self.initializer(node, 1)?;
+        let shape = dims(w)?;
+        let [rows, cols] = shape[..] else {
+            return Err(format!(
+                "its weights have shape {shape:?}; nnc needs a matrix"
+            ));
+        };
+        let (k, n) = if trans_b { (cols, rows) } else { (rows, cols) };
+        if k != x.channels {
+            return Err(format!(
+                "its weights take {k} values and its input has {} channels",
+                x.channels
+            ));
+        }
+        let b = floats(w)?;
+        // The kernel is [n, k, 1, 1]: row o holds the weights of output o.
+        let kernel: Vec<f32> = (0..n)
+            .flat_map(|o| (0..k).map(move |i| (o, i)))
+            .map(|(o, i)| alpha * if trans_b { b[o * k + i] } else { b[i * n + o] })
+            .collect();
+        let bias = match node.input.get(2).filter(|c| !c.is_empty()) {
+            Some(_) if gemm => {
+                let beta = attribute(node, "beta").map_or(1.0, |a| a.f);
+                let c = self.constant(node, 2)?;
+                match c.len() {
+                    1 => Some(vec![beta * c[0]; n]),
+                    len if len == n => Some(c.iter().map(|v| beta * v).collect()),
+                    len => return Err(format!("its bias has {len} values for {n} outputs")),
+                }
+            }
+            _ => None,
+        };
+        self.define(
+            output,
+            LayerOp::Conv {
+                out: n,
+                k: 1,
+                stride: 1,
+                pad: 0,
+                groups: 1,
+                kernel,
+                kernel_shape: vec![n, k, 1, 1],
+                bias,
+            },
+            vec![x],
+        );
+        if let Some(v) = self.values.get_mut(output) {
+            v.one = true;
+        }
+        Ok(())
+    }
+
+    /// `Pad` with zeros on height and width only.
+    fn pad(&mut self, node: &'g NodeProto, output: &str) -> Result<(), String> {
+        let x = self.value(node, 0)?;
+        let mode = attribute(node, "mode").map_or("constant".to_string(), |a| {
+            String::from_utf8_lossy(&a.s).into_owned()
+        });
+        if mode != "constant" {
+            self.unsupported = true;
+            return Err(format!("mode {mode}; nnc pads with zeros (mode constant)"));
+        }
+        let (pads, value) = if self.opset < 11 {
+            let pads = attribute(node, "pads").map(|a| a.ints.iter().map(|&p| Some(p)).collect());
+            (
+                pads.unwrap_or_default(),
+                attribute(node, "value").map_or(0.0, |a| a.f),
+            )
+        } else {
+            if node.input.get(3).is_some_and(|a| !a.is_empty()) {
+                self.unsupported = true;
+                return Err("its axes input; nnc pads all four axes as listed".to_string());
+            }
+            let value = match node.input.get(2).filter(|v| !v.is_empty()) {
+                Some(_) => self.constant(node, 2)?.first().copied().unwrap_or(0.0),
+                None => 0.0,
+            };
+            (self.shape_input(node, 1)?, value)
+        };
+        let pads: Vec<i64> = pads.into_iter().map(|p| p.unwrap_or(-1)).collect();
+        let [0, 0, t, l, 0, 0, b, r] = pads[..] else {
+            self.unsupported = true;
+            return Err(format!(
+                "pads {pads:?}; nnc pads height and width of an NCHW value"
+            ));
+        };
+        if value != 0.0 || [t, l, b, r].iter().any(|p| !(0..=256).contains(p)) {
+            self.unsupported = true;
+            return Err(format!(
+                "pads {pads:?} with value {value}; nnc adds 0 to 256 rows or columns of zeros"
+            ));
+        }
+        let [top, left, bottom, right] = [t, l, b, r].map(|p| p as usize);
+        self.define(
+            output,
+            LayerOp::Pad {
+                top,
+                left,
+                bottom,
+                right,
+            },
+            vec![x],
+        );
         Ok(())
     }
 
@@ -899,6 +1345,7 @@ impl<'g> Import<'g> {
                 layer: self.layers.len() - 1,
                 channels,
                 nhwc: false,
+                one: false,
             },
         );
     }
@@ -985,6 +1432,28 @@ impl<'g> Import<'g> {
                     format!("prelu({args})")
                 }
                 LayerOp::Upsample { factor } => format!("upsample({args}, factor={factor})"),
+                LayerOp::Clamp { hard: false, a, b } => {
+                    format!("clip({args}, min={}, max={})", real(*a), real(*b))
+                }
+                LayerOp::Clamp { hard: true, a, b } => {
+                    format!("hardsigmoid({args}, alpha={}, beta={})", real(*a), real(*b))
+                }
+                LayerOp::Affine { scale, shift } => {
+                    for (suffix, values) in [("scale", scale), ("shift", shift)] {
+                        tensors.push((
+                            format!("{}.{suffix}", layer.name),
+                            vec![values.len()],
+                            values.clone(),
+                        ));
+                    }
+                    format!("affine({args})")
+                }
+                LayerOp::Pad {
+                    top,
+                    left,
+                    bottom,
+                    right,
+                } => format!("pad({args}, top={top}, left={left}, bottom={bottom}, right={right})"),
                 LayerOp::Pool { op, k, stride, pad } => {
                     let mut call = format!("{op}({args}, k={k}");
                     if stride != k {
@@ -1035,6 +1504,12 @@ impl<'g> Import<'g> {
         let weights = safetensors::serialize(views, None).expect("f32 tensors serialize");
         (text, weights)
     }
+}
+
+/// A real number as a description writes it: the shortest text that reads back as `x`, always
+/// with a decimal point or exponent.
+fn real(x: f32) -> String {
+    format!("{x:?}")
 }
 
 /// `name` with every character but ASCII letters and digits made `_`.
@@ -1149,9 +1624,9 @@ fn square(node: &NodeProto, what: &str, h: usize, w: usize) -> Result<usize, Str
     Ok(h)
 }
 
-/// Stride and padding of a square window of side `k`: the same along both axes and on every
-/// side, no dilation.
-fn window(node: &NodeProto, k: usize) -> Result<(usize, usize), String> {
+/// Stride and padding (top, left, bottom, right) of a square window of side `k`: one stride for
+/// both axes, no dilation.
+fn window(node: &NodeProto, k: usize) -> Result<(usize, [usize; 4]), String> {
     let ints = |name: &str| attribute(node, name).map(|a| a.ints.clone());
     let strides = ints("strides").unwrap_or_else(|| vec![1, 1]);
     let stride = match strides[..] {
@@ -1170,23 +1645,33 @@ fn window(node: &NodeProto, k: usize) -> Result<(usize, usize), String> {
     let auto_pad = attribute(node, "auto_pad")
         .map(|a| String::from_utf8_lossy(&a.s).into_owned())
         .unwrap_or_default();
-    let pad = match auto_pad.as_str() {
+    let pads = match auto_pad.as_str() {
         "" | "NOTSET" => {
             let pads = ints("pads").unwrap_or_else(|| vec![0; 4]);
             match pads[..] {
-                [a, b, c, d] if a == b && b == c && c == d && a >= 0 => a as usize,
-                _ => {
-                    return Err(format!("pads {pads:?}; nnc pads every side the same"));
+                [t, l, b, r] if [t, l, b, r].iter().all(|&p| (0..=256).contains(&p)) => {
+                    [t, l, b, r].map(|p| p as usize)
                 }
+                _ => return Err(format!("pads {pads:?}; nnc needs four sides from 0 to 256")),
             }
         }
-        "VALID" => 0,
-        "SAME_UPPER" | "SAME_LOWER" if stride == 1 && k % 2 == 1 => k / 2,
+        "VALID" => [0; 4],
+        // At stride 1 the total padding is k - 1 whatever the input size; the odd pixel goes
+        // at the end (SAME_UPPER) or the beginning (SAME_LOWER).
+        "SAME_UPPER" | "SAME_LOWER" if stride == 1 => {
+            let (small, large) = ((k - 1) / 2, k - 1 - (k - 1) / 2);
+            if auto_pad == "SAME_UPPER" {
+                [small, small, large, large]
+            } else {
+                [large, large, small, small]
+            }
+        }
         other => {
             return Err(format!(
-                "auto_pad {other} with stride {stride} and kernel {k}; nnc pads every side the same"
+                "auto_pad {other} with stride {stride}; nnc pads by a fixed amount, and SAME \
+                 padding at a stride above 1 depends on the input size"
             ));
         }
     };
-    Ok((stride, pad))
+    Ok((stride, pads))
 }

@@ -416,9 +416,9 @@ fn every_unsupported_node_is_listed_at_once() {
     let graph = GraphProto {
         name: "unsupported".to_string(),
         node: vec![
-            node("up", "GlobalAveragePool", &["x"], "u"),
+            node("up", "LpPool", &["x"], "u"),
             node("act", "Relu", &["x"], "r"),
-            node("head", "Gemm", &["r", "g"], "y"),
+            node("head", "Einsum", &["r", "g"], "y"),
         ],
         initializer: vec![float_tensor("g", &[3, 3], &[0.0; 9])],
         input: vec![image("x", 3)],
@@ -428,11 +428,13 @@ fn every_unsupported_node_is_listed_at_once() {
     let text = e.to_string();
     assert_eq!(e.errors.len(), 2, "{text}");
     assert!(
-        text.contains("bad.onnx: node `up` (GlobalAveragePool, opset 13, inputs: x): this op is not one nnc imports"),
+        text.contains(
+            "bad.onnx: node `up` (LpPool, opset 13, inputs: x): this op is not one nnc imports"
+        ),
         "{text}"
     );
     assert!(
-        text.contains("node `head` (Gemm, opset 13, inputs: r, g)"),
+        text.contains("node `head` (Einsum, opset 13, inputs: r, g)"),
         "{text}"
     );
     assert!(text.contains("nnc imports Conv ("), "{text}");
@@ -480,8 +482,9 @@ fn bad_files_are_errors_that_name_the_file() {
         text.contains("input `x` has a dynamic or missing channel count"),
         "{text}"
     );
-    // A grouped convolution that is not depthwise, and asymmetric padding: each reported once,
-    // the Relu that reads the failed convolution not at all, and the Softmax after it still.
+    // A grouped convolution that is not depthwise, and a dilated one: each reported once, the
+    // Relu that reads the failed convolution not at all, and the unsupported Softplus after it
+    // still.
     let mut g = graph();
     let mut conv = node("grouped", "Conv", &["x", "k"], "c");
     conv.attribute.push(AttributeProto {
@@ -491,12 +494,12 @@ fn bad_files_are_errors_that_name_the_file() {
         ..AttributeProto::default()
     });
     let mut padded = node("padded", "Conv", &["x", "k2"], "p");
-    padded.attribute.push(ints("pads", &[0, 0, 1, 1]));
+    padded.attribute.push(ints("dilations", &[2, 2]));
     g.node = vec![
         conv,
         padded,
         node("after", "Relu", &["c"], "r"),
-        node("soft", "Softmax", &["r"], "y"),
+        node("soft", "Softplus", &["r"], "y"),
     ];
     g.input = vec![image("x", 4)];
     g.initializer = vec![
@@ -511,10 +514,10 @@ fn bad_files_are_errors_that_name_the_file() {
         "{text}"
     );
     assert!(
-        text.contains("node `padded` (Conv, opset 13, inputs: x, k2): pads [0, 0, 1, 1]"),
+        text.contains("node `padded` (Conv, opset 13, inputs: x, k2): dilations [2, 2]"),
         "{text}"
     );
-    assert!(text.contains("node `soft` (Softmax"), "{text}");
+    assert!(text.contains("node `soft` (Softplus"), "{text}");
 }
 
 #[test]

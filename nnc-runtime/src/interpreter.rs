@@ -7,7 +7,7 @@
 //! intermediate tensor is dropped as soon as its last reader has run.
 
 use crate::tensor::Tensor;
-use nnc_ir::{Conv, Model, ModelError, Op, Shape, ValueId, WeightRole, Window};
+use nnc_ir::{Conv, Model, ModelError, Op, Padding, Shape, ValueId, WeightRole, Window};
 use std::fmt;
 
 /// Why a run could not start.
@@ -166,6 +166,22 @@ impl Interpreter {
                 Op::PadAdd => pad_add(ins[0], ins[1], out_shape),
                 Op::Concat => concat(&ins, out_shape),
                 Op::Upsample { factor } => upsample(ins[0], factor, out_shape),
+                Op::Clip { min, max } => map(ins[0], |_, x| x.clamp(min.0, max.0)),
+                Op::HardSigmoid { alpha, beta } => {
+                    map(ins[0], |_, x| (alpha.0 * x + beta.0).clamp(0.0, 1.0))
+                }
+                Op::HardSwish => map(ins[0], |_, x| x * (x / 6.0 + 0.5).clamp(0.0, 1.0)),
+                Op::Affine => {
+                    let (scale, shift) = (&weights[0].data, &weights[1].data);
+                    map(ins[0], |c, x| x * scale[c] + shift[c])
+                }
+                Op::Mul => {
+                    let data = ins[0].data.iter().zip(&ins[1].data).map(|(a, b)| a * b);
+                    Tensor::from_vec(out_shape, data.collect())
+                }
+                Op::GlobalAvgPool => global_avg_pool(ins[0], out_shape),
+                Op::Softmax => softmax(ins[0]),
+                Op::Pad(padding) => pad(ins[0], padding, out_shape),
             };
             debug_assert_eq!(out.shape(), out_shape, "layer `{}`", node.name);
             values[i] = Some(out);
@@ -328,6 +344,41 @@ fn upsample(x: &Tensor, factor: usize, out: Shape) -> Tensor {
         }
     }
     Tensor::from_vec(out, data)
+}
+
+/// The mean of each channel over every pixel.
+fn global_avg_pool(x: &Tensor, out: Shape) -> Tensor {
+    let mut sums = vec![0.0f64; x.c];
+    for pixel in x.data.chunks_exact(x.c) {
+        for (s, &v) in sums.iter_mut().zip(pixel) {
+            *s += f64::from(v);
+        }
+    }
+    let n = (x.h * x.w) as f64;
+    Tensor::from_vec(out, sums.iter().map(|s| (s / n) as f32).collect())
+}
+
+/// A softmax over the channels of each pixel, shifted by the pixel's largest value.
+fn softmax(x: &Tensor) -> Tensor {
+    let mut data = Vec::with_capacity(x.data.len());
+    for pixel in x.data.chunks_exact(x.c) {
+        let top = pixel.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let e: Vec<f64> = pixel.iter().map(|&v| f64::from(v - top).exp()).collect();
+        let sum: f64 = e.iter().sum();
+        data.extend(e.iter().map(|v| (v / sum) as f32));
+    }
+    Tensor { data, ..*x }
+}
+
+/// `x` with zero rows and columns around it.
+fn pad(x: &Tensor, p: Padding, out: Shape) -> Tensor {
+    let mut y = Tensor::zeros(out);
+    for row in 0..x.h {
+        let src = &x.data[row * x.w * x.c..][..x.w * x.c];
+        let at = ((row + p.top) * out.w + p.left) * x.c;
+        y.data[at..at + src.len()].copy_from_slice(src);
+    }
+    y
 }
 
 fn concat(ins: &[&Tensor], out: Shape) -> Tensor {

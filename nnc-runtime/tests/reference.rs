@@ -162,6 +162,74 @@ fn evaluate_f64(model: &Model, input: &Tensor) -> Vec<(String, T64)> {
                     }
                 }
             }
+            Op::Clip { min, max } => {
+                let (lo, hi) = (min.0 as f64, max.0 as f64);
+                out.d = arg(0).d.iter().map(|&v| v.clamp(lo, hi)).collect();
+            }
+            Op::HardSigmoid { alpha, beta } => {
+                let (a, b) = (alpha.0 as f64, beta.0 as f64);
+                out.d = arg(0)
+                    .d
+                    .iter()
+                    .map(|&v| (a * v + b).clamp(0.0, 1.0))
+                    .collect();
+            }
+            Op::HardSwish => {
+                out.d = arg(0)
+                    .d
+                    .iter()
+                    .map(|&v| v * ((v + 3.0).clamp(0.0, 6.0) / 6.0))
+                    .collect();
+            }
+            Op::Affine => {
+                let w = model.weights.of(ValueId(i));
+                let (scale, shift) = (&w[0].data, &w[1].data);
+                out.d = arg(0)
+                    .d
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &v)| v * scale[j % s.c] as f64 + shift[j % s.c] as f64)
+                    .collect();
+            }
+            Op::Mul => out.d = arg(0).d.iter().zip(&arg(1).d).map(|(a, b)| a * b).collect(),
+            Op::GlobalAvgPool => {
+                let x = arg(0);
+                for c in 0..s.c {
+                    let mut sum = 0.0;
+                    for y in 0..x.h {
+                        for xx in 0..x.w {
+                            sum += x.get(y as isize, xx as isize, c).unwrap();
+                        }
+                    }
+                    out.d[c] = sum / (x.h * x.w) as f64;
+                }
+            }
+            Op::Softmax => {
+                // exp(v) / sum exp, unshifted: the inputs here are small.
+                for (o, x) in out.d.chunks_mut(s.c).zip(arg(0).d.chunks(s.c)) {
+                    let sum: f64 = x.iter().map(|v| v.exp()).sum();
+                    for (o, v) in o.iter_mut().zip(x) {
+                        *o = v.exp() / sum;
+                    }
+                }
+            }
+            Op::Pad(p) => {
+                // Output (y, x) reads input (y - top, x - left), zero outside it.
+                let x = arg(0);
+                for y in 0..s.h {
+                    for xx in 0..s.w {
+                        for c in 0..s.c {
+                            let v = x.get(
+                                y as isize - p.top as isize,
+                                xx as isize - p.left as isize,
+                                c,
+                            );
+                            let idx = at(&mut out, y, xx, c);
+                            out.d[idx] = v.unwrap_or(0.0);
+                        }
+                    }
+                }
+            }
             Op::Concat => {
                 let mut offset = 0;
                 for n in 0..node.inputs.len() {
@@ -277,5 +345,37 @@ fn the_feature_pyramid_model_matches_a_float64_evaluation() {
             random_input(&mut rng, h, w, 3),
         );
         check(model.clone(), &input, &format!("fpn at {h}x{w}"));
+    }
+}
+
+/// The ops ONNX import brought (clip, hardsigmoid, hardswish, affine, mul, pad, global average,
+/// softmax), which the random networks do not draw, in one network at odd sizes.
+#[test]
+fn the_imported_ops_match_a_float64_evaluation() {
+    let src = "image = input(channels=3)\n\
+               padded = pad(image, top=1, left=2, bottom=0, right=3)\n\
+               c1 = conv(padded, out=6, k=3, stride=2)\n\
+               scaled = affine(c1)\n\
+               six = clip(scaled, min=-5e-1, max=1.5e+0)\n\
+               gate = hardsigmoid(six, alpha=0.7, beta=0.25)\n\
+               swish = hardswish(scaled)\n\
+               both = mul(gate, swish)\n\
+               pooled = globalavgpool(both)\n\
+               logits = conv(pooled, out=4, k=1)\n\
+               probs = softmax(logits)\n\
+               map = softmax(both)\n\
+               output probs\n\
+               output map\n";
+    let graph = parse_graph(src, "imported_ops.nnc".as_ref()).unwrap_or_else(|e| panic!("{e}"));
+    let mut rng = Rng::new(8);
+    for (dtype, (h, w)) in [(Dtype::F32, (13, 9)), (Dtype::F16, (6, 21))] {
+        let bytes = random_weights(&graph, &mut rng, dtype);
+        let model = Model::from_sources(src, "imported_ops.nnc".as_ref(), &bytes, "w".as_ref())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let input = Tensor::from_vec(
+            nnc_runtime::ir::Shape { h, w, c: 3 },
+            random_input(&mut rng, h, w, 3),
+        );
+        check(model, &input, &format!("imported ops at {h}x{w}"));
     }
 }

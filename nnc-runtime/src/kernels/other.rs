@@ -1,5 +1,5 @@
-//! The ops that are not fused into a convolution: pooling, activations, add, padded add,
-//! concat and upsampling.
+//! The ops that are not fused into a convolution: pooling, activations, add, padded add, multiply,
+//! concat, upsampling, padding, global average and softmax.
 //!
 //! They are memory-bound and cheap next to the convolutions, so they are plain loops over the
 //! contiguous channels of each pixel, with constant bounds that the compiler vectorizes.
@@ -211,5 +211,148 @@ pub unsafe fn upsample<const H: usize, const W: usize, const C: usize, const F: 
         for dy in 1..F {
             unsafe { std::ptr::copy_nonoverlapping(first, first.add(dy * row), row) };
         }
+    }
+}
+
+/// `t = min(max(A * x + B, LO), HI)`, then `y = x * t` when `TIMES_X`, else `y = t`, for `N`
+/// values: `clip` (`A = 1, B = 0`), `hardsigmoid` (`LO = 0, HI = 1`) and `hardswish`
+/// (`A = 1/6, B = 1/2, LO = 0, HI = 1`, times `x`). `[a, b, lo, hi]` are the four constants.
+///
+/// # Safety
+/// `input` and `output` are valid for `N` values and do not overlap.
+#[inline(never)]
+pub unsafe fn hard<const N: usize, const TIMES_X: bool>(
+    input: *const f32,
+    [a, b, lo, hi]: [f32; 4],
+    output: *mut f32,
+) {
+    let x = unsafe { std::slice::from_raw_parts(input, N) };
+    let y = unsafe { std::slice::from_raw_parts_mut(output, N) };
+    for (y, &x) in y.iter_mut().zip(x) {
+        let t = (a * x + b).clamp(lo, hi);
+        *y = if TIMES_X { x * t } else { t };
+    }
+}
+
+/// `x * scale[c] + shift[c]` over `PIXELS` pixels of `C` channels.
+///
+/// # Safety
+/// `input` and `output` are valid for `PIXELS * C` values and do not overlap; `scale` and
+/// `shift` for `C` values.
+#[inline(never)]
+pub unsafe fn affine<const PIXELS: usize, const C: usize>(
+    input: *const f32,
+    scale: *const f32,
+    shift: *const f32,
+    output: *mut f32,
+) {
+    let x = unsafe { std::slice::from_raw_parts(input, PIXELS * C) };
+    let y = unsafe { std::slice::from_raw_parts_mut(output, PIXELS * C) };
+    let (scale, shift) = unsafe {
+        (
+            std::slice::from_raw_parts(scale, C),
+            std::slice::from_raw_parts(shift, C),
+        )
+    };
+    for (yp, xp) in y.chunks_exact_mut(C).zip(x.chunks_exact(C)) {
+        for (((y, &x), &s), &t) in yp.iter_mut().zip(xp).zip(scale).zip(shift) {
+            *y = x * s + t;
+        }
+    }
+}
+
+/// Element-wise product of two tensors of `N` values.
+///
+/// # Safety
+/// All three pointers are valid for `N` values; `output` overlaps neither input.
+#[inline(never)]
+pub unsafe fn mul<const N: usize>(a: *const f32, b: *const f32, output: *mut f32) {
+    let (a, b) = unsafe {
+        (
+            std::slice::from_raw_parts(a, N),
+            std::slice::from_raw_parts(b, N),
+        )
+    };
+    let y = unsafe { std::slice::from_raw_parts_mut(output, N) };
+    for ((y, &a), &b) in y.iter_mut().zip(a).zip(b) {
+        *y = a * b;
+    }
+}
+
+/// The mean of each of `C` channels over `PIXELS` pixels, into `C` values. Sums in f64, as the
+/// interpreter does, so that a large image loses nothing to rounding.
+///
+/// # Safety
+/// `input` is valid for `PIXELS * C` values, `output` for `C`, and they do not overlap.
+#[inline(never)]
+pub unsafe fn global_avg_pool<const PIXELS: usize, const C: usize>(
+    input: *const f32,
+    output: *mut f32,
+) {
+    let x = unsafe { std::slice::from_raw_parts(input, PIXELS * C) };
+    let mut sums = [0.0f64; C];
+    for pixel in x.chunks_exact(C) {
+        for (s, &v) in sums.iter_mut().zip(pixel) {
+            *s += f64::from(v);
+        }
+    }
+    let y = unsafe { std::slice::from_raw_parts_mut(output, C) };
+    for (y, s) in y.iter_mut().zip(sums) {
+        *y = (s / PIXELS as f64) as f32;
+    }
+}
+
+/// A softmax over the `C` channels of each of `PIXELS` pixels.
+///
+/// # Safety
+/// `input` and `output` are valid for `PIXELS * C` values and do not overlap.
+#[inline(never)]
+pub unsafe fn softmax<const PIXELS: usize, const C: usize>(input: *const f32, output: *mut f32) {
+    let x = unsafe { std::slice::from_raw_parts(input, PIXELS * C) };
+    let y = unsafe { std::slice::from_raw_parts_mut(output, PIXELS * C) };
+    let mut e = [0.0f64; C];
+    for (yp, xp) in y.chunks_exact_mut(C).zip(x.chunks_exact(C)) {
+        let top = xp.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let mut sum = 0.0f64;
+        for (e, &v) in e.iter_mut().zip(xp) {
+            *e = f64::from(v - top).exp();
+            sum += *e;
+        }
+        for (y, &e) in yp.iter_mut().zip(&e) {
+            *y = (e / sum) as f32;
+        }
+    }
+}
+
+/// An `H x W x C` tensor with `T`, `L`, `B` and `R` zero rows and columns added at the top,
+/// left, bottom and right.
+///
+/// # Safety
+/// `input` is valid for `H * W * C` reads, `output` for `(H + T + B) * (W + L + R) * C` writes,
+/// and they do not overlap.
+#[inline(never)]
+pub unsafe fn pad<
+    const H: usize,
+    const W: usize,
+    const C: usize,
+    const T: usize,
+    const L: usize,
+    const B: usize,
+    const R: usize,
+>(
+    input: *const f32,
+    output: *mut f32,
+) {
+    let row = (W + L + R) * C;
+    let y = unsafe { std::slice::from_raw_parts_mut(output, (H + T + B) * row) };
+    y[..T * row].fill(0.0);
+    y[(T + H) * row..].fill(0.0);
+    for r in 0..H {
+        let dst = &mut y[(T + r) * row..][..row];
+        dst[..L * C].fill(0.0);
+        dst[(L + W) * C..].fill(0.0);
+        unsafe {
+            std::ptr::copy_nonoverlapping(input.add(r * W * C), dst[L * C..].as_mut_ptr(), W * C)
+        };
     }
 }
