@@ -38,15 +38,6 @@ nnc::nnc! {
     }
 }
 
-nnc::nnc! {
-    /// YuNet-s (libfacedetection, Apache-2.0), compiled from its ONNX file as published.
-    mod yunet {
-        model: "models/yunet_s.onnx",
-        inputs: [640 x 480],
-        scales: [1.0],
-    }
-}
-
 fn load(name: &str) -> Model {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     Model::load(
@@ -432,42 +423,6 @@ fn upsampling_in_a_feature_pyramid_matches_the_interpreter() {
                     );
                 }
             }
-        }
-    }
-}
-
-#[test]
-fn yunet_compiled_from_onnx_matches_the_interpreter() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("models/yunet_s.onnx");
-    let imported = nnc_onnx::import(&std::fs::read(&path).unwrap(), &path).unwrap();
-    let interpreter = Interpreter::new(imported.model(&path).unwrap());
-    let mut rng = Rng::new(23);
-    let size = yunet::v640x480::SIZES[0];
-    let data = input(&mut rng, size);
-    let expect = reference(&interpreter, &data, size);
-    for mut net in [yunet::Network::new(), yunet::Network::portable()] {
-        let path = if net.uses_avx2() { "avx2" } else { "portable" };
-        let o = net.v640x480().scale0(data.as_slice().try_into().unwrap());
-        let heads = [
-            ("cls_8", o.cls_8.data()),
-            ("cls_16", o.cls_16.data()),
-            ("cls_32", o.cls_32.data()),
-            ("obj_8", o.obj_8.data()),
-            ("obj_16", o.obj_16.data()),
-            ("obj_32", o.obj_32.data()),
-            ("bbox_8", o.bbox_8.data()),
-            ("bbox_16", o.bbox_16.data()),
-            ("bbox_32", o.bbox_32.data()),
-            ("kps_8", o.kps_8.data()),
-            ("kps_16", o.kps_16.data()),
-            ("kps_32", o.kps_32.data()),
-        ];
-        for (name, got) in heads {
-            compare(
-                got,
-                expect.get(name).unwrap(),
-                &format!("{path} yunet {name}"),
-            );
         }
     }
 }

@@ -233,3 +233,36 @@ fn compiled_code_matches_onnx_runtime_op_by_op_on_both_paths() {
         }
     }
 }
+
+nnc::nnc! {
+    /// A fixture compiled with f16 weight storage, as `.nnc` models can be.
+    mod conv_f16 {
+        model: "tests/onnx/conv_3x3_pad1.onnx",
+        input: 23 x 37,
+        weights_as: f16,
+    }
+}
+
+#[test]
+fn weights_as_f16_compiles_onnx_weights_to_half_precision() {
+    let f = fixture(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/onnx/conv_3x3_pad1.onnx"));
+    let expect = &f.expected[0].1;
+    let mut net = conv_f16::Network::new();
+    let got = net
+        .v23x37()
+        .scale0(f.input.data.as_slice().try_into().unwrap())
+        .y
+        .data()
+        .to_vec();
+    // f16 keeps 11 significant bits: each of the 45 products is off by up to 2^-11 of itself.
+    let mut largest = 0.0f32;
+    for (g, e) in got.iter().zip(expect) {
+        assert!(
+            (g - e).abs() <= 1e-2 * (1.0 + e.abs()),
+            "f16 {g}, ONNX Runtime {e}"
+        );
+        largest = largest.max((g - e).abs());
+    }
+    // And it is f16: the outputs differ from the f32 ones.
+    assert!(largest > 1e-6, "f16 storage gave f32 results exactly");
+}
