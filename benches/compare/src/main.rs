@@ -22,8 +22,9 @@
 //! 4. sizes the code and weights each runtime needs;
 //! 5. times each fused step of the network alone at each scale (the per-layer breakdown).
 //!
-//! `--yunet` compares YuNet-s at 640x480 instead (nnc compiling `models/yunet_s.onnx` from ONNX,
-//! against ONNX Runtime and tract on the same file; see `yunet.rs`).
+//! The table also has YuNet-s and YuNet-n at 640x480 (cases `yunet_s` and `yunet_n`: nnc
+//! compiling `models/yunet_*.onnx` from ONNX, against ONNX Runtime and tract on the same file;
+//! see `yunet.rs`). `--yunet` runs only those, into `target/nnc-compare-yunet.json`.
 //!
 //! `--quick` shortens every timing budget. ONNX Runtime's library is found through
 //! `ORT_DYLIB_PATH`, else in `benches/.venv`; without it the run says so and goes on.
@@ -101,7 +102,17 @@ fn main() -> ExitCode {
     let budget = Duration::from_millis(if quick { 200 } else { 1500 });
     let files = Files::new();
     if args.iter().any(|a| a == "--yunet") {
-        return if yunet::compare(&files.root, budget) {
+        println!("load average before timing: {}", load_average());
+        let peak = fma_peak();
+        let (rows, agree) = yunet::rows(&files.root, budget, peak);
+        match peak {
+            Some(p) => println!("single-core FP32 peak (FMA-chain probe): {p:.1} GFLOP/s"),
+            None => println!("single-core FP32 peak: not measured"),
+        }
+        println!("YuNet-s and YuNet-n at 640x480, one thread:");
+        support::report(&rows, &files.root.join("target/nnc-compare-yunet.json"));
+        println!("load average after timing: {}", load_average());
+        return if agree && !rows.is_empty() {
             ExitCode::SUCCESS
         } else {
             ExitCode::FAILURE
@@ -154,13 +165,9 @@ fn main() -> ExitCode {
     }
 
     // Other processes on the machine slow every runtime and the peak probe alike; say how busy it was.
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!(
         "load average before timing (1, 5, 15 min): {}",
-        load.split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
+        load_average()
     );
     let peak = fma_peak();
     let mut rows = Vec::new();
@@ -189,6 +196,17 @@ fn main() -> ExitCode {
         ));
     }
     drop(runners);
+    // YuNet-s and YuNet-n, compiled from their ONNX files, in the same table.
+    let (yunet_rows, yunet_agree) = yunet::rows(&files.root, budget, peak);
+    if !yunet_agree {
+        eprintln!("error: some runtime's YuNet heads differ from ONNX Runtime's by more than 1e-3");
+        return ExitCode::FAILURE;
+    }
+    rows.extend(yunet_rows);
+    println!(
+        "load average after timing (1, 5, 15 min): {}",
+        load_average()
+    );
 
     match peak {
         Some(p) => println!("single-core FP32 peak (FMA-chain probe): {p:.1} GFLOP/s"),
@@ -209,6 +227,15 @@ fn main() -> ExitCode {
     println!();
     steps::breakdown(budget, peak, &rows);
     ExitCode::SUCCESS
+}
+
+/// The load averages over 1, 5 and 15 minutes.
+fn load_average() -> String {
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    load.split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// What one fresh process running one runtime reports.

@@ -324,8 +324,17 @@ impl Tract {
     pub fn new(path: &Path, inputs: &Inputs) -> Result<Tract, String> {
         use tract_onnx::prelude::*;
         let fail = |what: &str, e: &dyn std::fmt::Display| format!("tract: {what}: {e:#}");
-        let model = tract_onnx::onnx()
-            .model_for_path(path)
+        // The shapes the file declares for intermediate values may name a symbolic batch,
+        // which the concrete input below cannot unify with (YuNet's): tract infers them instead.
+        let onnx = tract_onnx::onnx().with_ignore_output_shapes(true);
+        let mut proto = onnx
+            .proto_model_for_path(path)
+            .map_err(|e| fail(&format!("reading {}", path.display()), &e))?;
+        if let Some(graph) = proto.graph.as_mut() {
+            graph.value_info.clear();
+        }
+        let model = onnx
+            .model_for_proto_model(&proto)
             .map_err(|e| fail(&format!("loading {}", path.display()), &e))?;
         let output_names = model
             .output_outlets()
