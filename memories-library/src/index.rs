@@ -24,8 +24,9 @@ use memories_vision::faces::FaceBox;
 
 /// Bump when the table layout or the meaning of stored analysis changes; older indexes are then
 /// rebuilt rather than migrated, since everything in them can be recomputed.
-/// Version 2 added the faces of each photo; version 3 their landmarks and identity descriptors.
-pub const SCHEMA_VERSION: i64 = 3;
+/// Version 2 added the faces of each photo; version 3 their landmarks and identity descriptors;
+/// version 4 finds them with YuNet instead of the face student.
+pub const SCHEMA_VERSION: i64 = 4;
 const APP: &str = "memories";
 
 #[derive(Debug, Error)]

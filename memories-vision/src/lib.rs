@@ -13,6 +13,7 @@
 pub mod align;
 pub mod embedding;
 pub mod faces;
+pub mod yunet;
 
 use image::RgbImage;
 

@@ -28,7 +28,7 @@ use memories_library::indexing::{self, IndexReport};
 use memories_library::plan;
 use memories_library::rows::{self, DetectedFace, DetectedPhoto, PersonFace, PersonRow, Row};
 use memories_movie::{self as movie, Length, Resolution, Theme};
-use memories_vision::faces::{DECODE_SIDE, FaceDetector};
+use memories_vision::faces::{DECODE_SIDE, FaceDetector, Model};
 
 /// Finds events, trips and "on this day" memories in a photo folder. The folder is only read;
 /// the index lives in your cache directory.
@@ -99,9 +99,13 @@ struct DetectArgs {
     /// full-resolution pixels after EXIF orientation.
     #[arg(long)]
     json: bool,
-    /// Report faces scoring at least this (0 to 1).
-    #[arg(long, default_value_t = memories_vision::faces::DEFAULT_SCORE, value_name = "SCORE")]
-    min_score: f32,
+    /// The network that finds faces: `yunet` (YuNet-s, compiled by nnc from its ONNX file) or
+    /// `student` (the face student over a five-level image pyramid).
+    #[arg(long, default_value = "yunet", value_parser = parse_model, value_name = "MODEL")]
+    detector: Model,
+    /// Report faces scoring at least this (0 to 1; by default 0.7 with yunet, 0.9 with student).
+    #[arg(long, value_name = "SCORE")]
+    min_score: Option<f32>,
     /// No summary on stderr; skipped files are still reported.
     #[arg(short, long)]
     quiet: bool,
@@ -395,13 +399,16 @@ fn detect(args: &DetectArgs) {
             files.push(path.clone());
         }
     }
+    let min_score = args
+        .min_score
+        .unwrap_or_else(|| args.detector.default_score());
     // One detector (arena and weights) per rayon job, reused for its photos; results come back
     // in input order.
     let results: Vec<_> = if args.interpreter {
         files
             .par_iter()
             .map_init(
-                || FaceDetector::interpreted(args.min_score),
+                || FaceDetector::interpreted(args.detector, min_score),
                 |detector, path| {
                     (
                         path,
@@ -414,7 +421,7 @@ fn detect(args: &DetectArgs) {
         files
             .par_iter()
             .map_init(
-                || FaceDetector::new(args.min_score),
+                || FaceDetector::compiled(args.detector, min_score),
                 |detector, path| {
                     (
                         path,
@@ -629,4 +636,15 @@ fn header(r: &IndexReport) -> String {
         }
     }
     text
+}
+
+/// A detector's name on the command line.
+fn parse_model(name: &str) -> Result<Model, String> {
+    Model::from_name(name).ok_or_else(|| {
+        let names: Vec<&str> = Model::ALL.iter().map(|(_, n)| *n).collect();
+        format!(
+            "`{name}` is not a detector; the detectors are {}",
+            names.join(", ")
+        )
+    })
 }

@@ -222,28 +222,39 @@ fn compiled_detector_finds_what_the_interpreter_finds() {
         "sample4.jpg",
     ]
     .map(|name| people.join(name));
-    let paths: Vec<&Path> = photos.iter().map(|p| p.as_path()).collect();
-    let (compiled, _) = detect(&paths);
-    let (interpreted, _) = detect(&[&[Path::new("--interpreter")], &paths[..]].concat());
-    assert_eq!(compiled.len(), photos.len(), "{compiled:?}");
-    assert_eq!(interpreted.len(), photos.len(), "{interpreted:?}");
-    let mut faces = 0;
-    for (c, i) in compiled.iter().zip(&interpreted) {
-        assert_eq!(c["path"], i["path"]);
-        let (cf, jf) = (
-            c["faces"].as_array().unwrap(),
-            i["faces"].as_array().unwrap(),
+    // Both detectors: YuNet (the default) and the student.
+    for detector in ["yunet", "student"] {
+        let mut args: Vec<&Path> = vec![Path::new("--detector"), Path::new(detector)];
+        args.extend(photos.iter().map(|p| p.as_path()));
+        let (compiled, _) = detect(&args);
+        let (interpreted, _) = detect(&[&[Path::new("--interpreter")], &args[..]].concat());
+        assert_eq!(compiled.len(), photos.len(), "{detector}: {compiled:?}");
+        assert_eq!(
+            interpreted.len(),
+            photos.len(),
+            "{detector}: {interpreted:?}"
         );
-        assert_eq!(cf.len(), jf.len(), "{c}\n{i}");
-        for (a, b) in cf.iter().zip(jf) {
-            for key in ["x", "y", "w", "h"] {
-                let (a, b) = (a[key].as_f64().unwrap(), b[key].as_f64().unwrap());
-                assert!((a - b).abs() <= 0.5, "{key}: {a} vs {b}\n{c}\n{i}");
+        let mut faces = 0;
+        for (c, i) in compiled.iter().zip(&interpreted) {
+            assert_eq!(c["path"], i["path"]);
+            let (cf, jf) = (
+                c["faces"].as_array().unwrap(),
+                i["faces"].as_array().unwrap(),
+            );
+            assert_eq!(cf.len(), jf.len(), "{detector}: {c}\n{i}");
+            for (a, b) in cf.iter().zip(jf) {
+                for key in ["x", "y", "w", "h"] {
+                    let (a, b) = (a[key].as_f64().unwrap(), b[key].as_f64().unwrap());
+                    assert!(
+                        (a - b).abs() <= 0.5,
+                        "{detector} {key}: {a} vs {b}\n{c}\n{i}"
+                    );
+                }
+                let (a, b) = (a["score"].as_f64().unwrap(), b["score"].as_f64().unwrap());
+                assert!((a - b).abs() <= 0.002, "{detector} score: {a} vs {b}");
             }
-            let (a, b) = (a["score"].as_f64().unwrap(), b["score"].as_f64().unwrap());
-            assert!((a - b).abs() <= 0.002, "score: {a} vs {b}");
+            faces += cf.len();
         }
-        faces += cf.len();
+        assert!(faces >= 4, "{detector}: {compiled:?}");
     }
-    assert!(faces >= 4, "{compiled:?}");
 }

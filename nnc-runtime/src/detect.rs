@@ -44,6 +44,30 @@ pub trait Pyramid {
     );
 }
 
+impl<P: Pyramid + ?Sized> Pyramid for Box<P> {
+    fn input_channels(&self) -> usize {
+        (**self).input_channels()
+    }
+
+    fn frames(&self) -> Vec<(usize, usize)> {
+        (**self).frames()
+    }
+
+    fn sizes(&self, variant: usize) -> Vec<(usize, usize)> {
+        (**self).sizes(variant)
+    }
+
+    fn run_scale(
+        &mut self,
+        variant: usize,
+        scale: usize,
+        input: &[f32],
+        visit: &mut dyn FnMut(HeadView<'_>),
+    ) {
+        (**self).run_scale(variant, scale, input, visit)
+    }
+}
+
 /// How the heads encode a face, per output cell `(i, j)` (row, column) of a level:
 ///
 /// - centre of the cell: `(stride * j + offset, stride * i + offset)`;
