@@ -18,7 +18,7 @@ use thiserror::Error;
 use memories_fs::file_inside_folder;
 use memories_vision::Decoded;
 use memories_vision::embedding::FaceEmbedder;
-use memories_vision::faces::{DECODE_SIDE, DEFAULT_SCORE, FaceBox, FaceDetector};
+use memories_vision::faces::{DECODE_SIDE, DEFAULT_MODEL, DEFAULT_SCORE, FaceBox, FaceDetector};
 
 use crate::analysis::{ANALYSIS_SIDE, analyse, decode_rgb, shrink};
 use crate::index::{Index, IndexError, Opened, Outcome, PhotoInfo, Record, RunLock};
@@ -369,7 +369,7 @@ fn analyse_file(
                 .iter()
                 .map(FaceBox::from)
                 .collect();
-            let descriptors = embedder.describe(&decoded, &faces);
+            let descriptors = embedder.describe(&decoded, &faces, DEFAULT_MODEL.describe_score());
             let small = Decoded {
                 image: shrink(decoded.image, ANALYSIS_SIDE),
                 ..decoded

@@ -21,11 +21,6 @@ nnc::nnc! {
     }
 }
 
-/// Faces get a descriptor only when the detector is this sure of them: at the index's 0.9 the
-/// detector's false alarms (hands, stones, lights) are rare in a photo but many in a library,
-/// and their descriptors, alike in being no one, gather into a "person".
-pub const MIN_SCORE: f32 = 0.95;
-
 /// Nor when the face is narrower than this in the decoded image (640 px on the long side):
 /// a chip stretched from fewer pixels says little about who it is.
 pub const MIN_WIDTH: f32 = 36.0;
@@ -49,14 +44,20 @@ impl FaceEmbedder {
     }
 
     /// The descriptor of each face of a decoded photo (faces in full-resolution pixels), in
-    /// order; `None` for a face below [`MIN_SCORE`], narrower than [`MIN_WIDTH`] or without
+    /// order; `None` for a face scoring below `min_score` (the detector's
+    /// [`crate::faces::Model::describe_score`]), narrower than [`MIN_WIDTH`] or without
     /// landmarks. Chips are cut from the decoded image itself.
-    pub fn describe(&mut self, decoded: &Decoded, faces: &[FaceBox]) -> Vec<Option<Vec<f32>>> {
+    pub fn describe(
+        &mut self,
+        decoded: &Decoded,
+        faces: &[FaceBox],
+        min_score: f32,
+    ) -> Vec<Option<Vec<f32>>> {
         let scale = decoded.image.width() as f32 / decoded.full_width.max(1) as f32;
         faces
             .iter()
             .map(|f| {
-                if f.score < MIN_SCORE || f.w * scale < MIN_WIDTH {
+                if f.score < min_score || f.w * scale < MIN_WIDTH {
                     return None;
                 }
                 let landmarks = f.landmarks?.map(|(x, y)| (x * scale, y * scale));

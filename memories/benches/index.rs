@@ -14,7 +14,7 @@ use memories_library::scan::{Format, Sniffed, sniff};
 use memories_vision::Decoded;
 use memories_vision::embedding::FaceEmbedder;
 use memories_vision::faces::FaceBox;
-use memories_vision::faces::{DECODE_SIDE, DEFAULT_SCORE, FaceDetector};
+use memories_vision::faces::{DECODE_SIDE, DEFAULT_MODEL, DEFAULT_SCORE, FaceDetector};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -110,7 +110,7 @@ fn main() {
                 .map(FaceBox::from)
                 .collect();
             lap(4, &mut t);
-            black_box(embedder.describe(&decoded, &faces));
+            black_box(embedder.describe(&decoded, &faces, DEFAULT_MODEL.describe_score()));
             lap(5, &mut t);
             let small = Decoded {
                 image: shrink(decoded.image, ANALYSIS_SIDE),
