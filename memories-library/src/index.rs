@@ -224,7 +224,10 @@ pub fn default_location(canonical_root: &Path) -> Option<PathBuf> {
 impl Index {
     /// Opens the index at `path`, creating it (and its folder) when missing and rebuilding it
     /// when the file there is not a current memories index.
-    pub fn open(path: &Path) -> Result<(Index, Opened), IndexError> {
+    ///
+    /// `detector` names the face detector this run uses: an index whose faces another one found
+    /// is rebuilt.
+    pub fn open(path: &Path, detector: &str) -> Result<(Index, Opened), IndexError> {
         let io = |source| IndexError::Io {
             path: path.to_path_buf(),
             source,
@@ -234,7 +237,7 @@ impl Index {
         }
         let mut opened = Opened::Created;
         if path.exists() {
-            match Self::open_existing(path)? {
+            match Self::open_existing(path, detector)? {
                 Ok(index) => return Ok((index, Opened::Existing)),
                 Err(reason) => {
                     let moved_to = move_aside(path).map_err(io)?;
@@ -242,14 +245,14 @@ impl Index {
                 }
             }
         }
-        let index = Self::create(path)?;
+        let index = Self::create(path, detector)?;
         Ok((index, opened))
     }
 
     /// `Ok(Err(reason))` when the file is not a usable index; `Err` for failures that say
     /// nothing about the file (it is locked, or we may not read it), which must not cost the
     /// user their index.
-    fn open_existing(path: &Path) -> Result<Result<Index, String>, IndexError> {
+    fn open_existing(path: &Path, detector: &str) -> Result<Result<Index, String>, IndexError> {
         let sql = |source| IndexError::Sqlite {
             path: path.to_path_buf(),
             source,
@@ -269,6 +272,15 @@ impl Index {
             });
         let reason = match version {
             Ok(Ok((app, SCHEMA_VERSION))) if app == APP => {
+                let found: Option<String> = conn
+                    .query_row("SELECT name FROM detector", [], |r| r.get(0))
+                    .ok();
+                if found.as_deref() != Some(detector) {
+                    return Ok(Err(format!(
+                        "its faces were found by the {} detector, and this run uses {detector}",
+                        found.as_deref().unwrap_or("unknown")
+                    )));
+                }
                 let index = Index {
                     conn,
                     path: path.to_path_buf(),
@@ -295,7 +307,7 @@ impl Index {
         Ok(Err(reason))
     }
 
-    fn create(path: &Path) -> Result<Index, IndexError> {
+    fn create(path: &Path, detector: &str) -> Result<Index, IndexError> {
         let sql = |source| IndexError::Sqlite {
             path: path.to_path_buf(),
             source,
@@ -305,6 +317,7 @@ impl Index {
         let tx = conn.transaction().map_err(sql)?;
         tx.execute_batch(
             "CREATE TABLE schema_version (app TEXT NOT NULL, version INTEGER NOT NULL);
+             CREATE TABLE detector (name TEXT NOT NULL);
              CREATE TABLE photos (
                  path TEXT PRIMARY KEY,
                  size INTEGER NOT NULL,
@@ -322,6 +335,7 @@ impl Index {
                 params![APP, SCHEMA_VERSION],
             )
         })
+        .and_then(|_| tx.execute("INSERT INTO detector VALUES (?1)", params![detector]))
         .map_err(sql)?;
         tx.commit().map_err(sql)?;
         let index = Index {
@@ -527,7 +541,7 @@ mod tests {
             fs::create_dir_all(path.parent().unwrap()).unwrap();
             fs::write(&path, bytes).unwrap();
         }
-        let (index, opened) = Index::open(&path).unwrap();
+        let (index, opened) = Index::open(&path, "yunet").unwrap();
         let got = match opened {
             Opened::Existing => "existing".to_string(),
             Opened::Created => "created".to_string(),
@@ -562,16 +576,16 @@ mod tests {
             .unwrap()
             .execute_batch("CREATE TABLE other (x)")
             .unwrap();
-        let (_, opened) = Index::open(&path).unwrap();
+        let (_, opened) = Index::open(&path, "yunet").unwrap();
         assert!(matches!(opened, Opened::Rebuilt { .. }), "{opened:?}");
 
-        let (index, _) = Index::open(&path).unwrap();
+        let (index, _) = Index::open(&path, "yunet").unwrap();
         index
             .conn
             .execute("UPDATE schema_version SET version = 0", [])
             .unwrap();
         drop(index);
-        let (_, opened) = Index::open(&path).unwrap();
+        let (_, opened) = Index::open(&path, "yunet").unwrap();
         let Opened::Rebuilt { reason, .. } = opened else {
             panic!("{opened:?}")
         };
@@ -579,7 +593,30 @@ mod tests {
             reason,
             format!("it has schema version 0, this program uses {SCHEMA_VERSION}")
         );
-        let (_, opened) = Index::open(&path).unwrap();
+        let (_, opened) = Index::open(&path, "yunet").unwrap();
+        assert_eq!(opened, Opened::Existing);
+    }
+
+    #[test]
+    fn an_index_made_with_another_detector_is_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("index.sqlite");
+        let (index, _) = Index::open(&path, "student").unwrap();
+        index
+            .put(&record("a.jpg", Outcome::Failed("x".into())))
+            .unwrap();
+        drop(index);
+        let (index, opened) = Index::open(&path, "yunet").unwrap();
+        let Opened::Rebuilt { reason, .. } = opened else {
+            panic!("{opened:?}")
+        };
+        assert_eq!(
+            reason,
+            "its faces were found by the student detector, and this run uses yunet"
+        );
+        assert!(index.records().unwrap().is_empty());
+        drop(index);
+        let (_, opened) = Index::open(&path, "yunet").unwrap();
         assert_eq!(opened, Opened::Existing);
     }
 
@@ -587,7 +624,7 @@ mod tests {
     fn a_newer_index_is_refused_and_left_as_it_is() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("index.sqlite");
-        let (index, _) = Index::open(&path).unwrap();
+        let (index, _) = Index::open(&path, "yunet").unwrap();
         index
             .put(&record("a.jpg", Outcome::Failed("x".into())))
             .unwrap();
@@ -600,7 +637,9 @@ mod tests {
             .unwrap();
         drop(index);
         let before = std::fs::read(&path).unwrap();
-        let err = Index::open(&path).expect_err("refused").to_string();
+        let err = Index::open(&path, "yunet")
+            .expect_err("refused")
+            .to_string();
         assert!(
             err.contains("newer memories")
                 && err.contains(&format!("schema version {}", SCHEMA_VERSION + 1))
@@ -627,7 +666,7 @@ mod tests {
     #[test]
     fn rows_round_trip_and_vanished_files_are_dropped() {
         let dir = tempfile::tempdir().unwrap();
-        let (mut index, _) = Index::open(&dir.path().join("i.sqlite")).unwrap();
+        let (mut index, _) = Index::open(&dir.path().join("i.sqlite"), "yunet").unwrap();
         index
             .put(&record("b.jpg", Outcome::Failed("corrupt".into())))
             .unwrap();
@@ -682,7 +721,7 @@ mod tests {
     fn damaged_index_is_moved_aside_and_rebuilt() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("i.sqlite");
-        let (index, _) = Index::open(&path).unwrap();
+        let (index, _) = Index::open(&path, "yunet").unwrap();
         for n in 0..300 {
             let problem = format!("{n:0>200}");
             index
@@ -697,7 +736,7 @@ mod tests {
         bytes[at..at + 4].fill(0xff);
         fs::write(&path, &bytes).unwrap();
 
-        let (index, opened) = Index::open(&path).unwrap();
+        let (index, opened) = Index::open(&path, "yunet").unwrap();
         let Opened::Rebuilt { moved_to, reason } = opened else {
             panic!("{opened:?}")
         };
@@ -716,7 +755,7 @@ mod tests {
     fn locked_or_unopenable_index_is_an_error_and_stays_put() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("i.sqlite");
-        let (index, _) = Index::open(&path).unwrap();
+        let (index, _) = Index::open(&path, "yunet").unwrap();
         index
             .put(&record("a.jpg", Outcome::Failed("x".into())))
             .unwrap();
@@ -729,7 +768,7 @@ mod tests {
             )
             .unwrap();
         // Waits out the busy timeout (10 s), then gives up.
-        let err = Index::open(&path).unwrap_err().to_string();
+        let err = Index::open(&path, "yunet").unwrap_err().to_string();
         assert!(err.contains("i.sqlite") && err.contains("locked"), "{err}");
         drop(holder);
         let listing = |dir: &Path| {
@@ -741,7 +780,7 @@ mod tests {
             names
         };
         assert!(!listing(dir.path()).iter().any(|n| n.contains("broken")));
-        let (index, opened) = Index::open(&path).unwrap();
+        let (index, opened) = Index::open(&path, "yunet").unwrap();
         assert_eq!(opened, Opened::Existing);
         assert_eq!(index.records().unwrap().len(), 1);
 
@@ -749,7 +788,7 @@ mod tests {
         let folder = dir.path().join("folder.sqlite");
         fs::create_dir(&folder).unwrap();
         fs::write(folder.join("keep"), "mine").unwrap();
-        let err = Index::open(&folder).unwrap_err().to_string();
+        let err = Index::open(&folder, "yunet").unwrap_err().to_string();
         assert!(err.contains("folder.sqlite"), "{err}");
         assert_eq!(fs::read_to_string(folder.join("keep")).unwrap(), "mine");
         assert!(!listing(dir.path()).iter().any(|n| n.contains("broken")));

@@ -18,7 +18,7 @@ use thiserror::Error;
 use memories_fs::file_inside_folder;
 use memories_vision::Decoded;
 use memories_vision::embedding::FaceEmbedder;
-use memories_vision::faces::{DECODE_SIDE, DEFAULT_MODEL, DEFAULT_SCORE, FaceBox, FaceDetector};
+use memories_vision::faces::{DECODE_SIDE, DEFAULT_MODEL, FaceBox, FaceDetector, Model};
 
 use crate::analysis::{ANALYSIS_SIDE, analyse, decode_rgb, shrink};
 use crate::index::{Index, IndexError, Opened, Outcome, PhotoInfo, Record, RunLock};
@@ -73,11 +73,23 @@ pub struct IndexReport {
     pub lock: RunLock,
 }
 
-/// Indexes `root`, storing the index at `index_path` or the default cache location.
+/// Indexes `root` with the default face detector, storing the index at `index_path` or the
+/// default cache location.
 pub fn index_folder(
     root: &Path,
     index_path: Option<&Path>,
     show_progress: bool,
+) -> Result<IndexReport, IndexingError> {
+    index_folder_with(root, index_path, show_progress, DEFAULT_MODEL)
+}
+
+/// Indexes `root`, finding faces with `detector`. An index whose faces another detector found
+/// is rebuilt (every photo analysed again), as for a schema change.
+pub fn index_folder_with(
+    root: &Path,
+    index_path: Option<&Path>,
+    show_progress: bool,
+    detector: Model,
 ) -> Result<IndexReport, IndexingError> {
     let root = root
         .canonicalize()
@@ -125,7 +137,7 @@ pub fn index_folder(
         })?;
     }
     let found = scan::scan(&root);
-    let (mut index, opened) = Index::open(&index_path)?;
+    let (mut index, opened) = Index::open(&index_path, detector.name())?;
 
     let mut todo = Vec::new();
     for photo in &found.photos {
@@ -165,6 +177,7 @@ pub fn index_folder(
     let (tx, rx) = mpsc::channel::<Analysed>();
     let stored: Result<(), IndexingError> = std::thread::scope(|s| {
         let (todo, known, stop) = (&todo, &known, &stop);
+        let describe = detector.describe_score();
         s.spawn(move || {
             // Each rayon job makes one face detector (arena and weights) and reuses it for all of
             // its photos; rayon makes a few jobs per thread, not one per photo.
@@ -172,13 +185,13 @@ pub fn index_folder(
                 || {
                     (
                         tx.clone(),
-                        FaceDetector::new(DEFAULT_SCORE),
+                        FaceDetector::compiled(detector, detector.default_score()),
                         FaceEmbedder::new(),
                     )
                 },
-                |(tx, detector, embedder), photo| {
+                |(tx, finder, embedder), photo| {
                     if !stop.load(Ordering::Relaxed) {
-                        let _ = tx.send(analyse_file(photo, known, detector, embedder));
+                        let _ = tx.send(analyse_file(photo, known, finder, describe, embedder));
                     }
                 },
             );
@@ -331,6 +344,7 @@ fn analyse_file(
     photo: &FoundPhoto,
     known: &HashMap<String, PhotoInfo>,
     detector: &mut FaceDetector,
+    describe_score: f32,
     embedder: &mut FaceEmbedder,
 ) -> Analysed {
     // Size and time come from the scan, and the read checks that the file still has them.
@@ -369,7 +383,7 @@ fn analyse_file(
                 .iter()
                 .map(FaceBox::from)
                 .collect();
-            let descriptors = embedder.describe(&decoded, &faces, DEFAULT_MODEL.describe_score());
+            let descriptors = embedder.describe(&decoded, &faces, describe_score);
             let small = Decoded {
                 image: shrink(decoded.image, ANALYSIS_SIDE),
                 ..decoded

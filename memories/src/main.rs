@@ -62,6 +62,9 @@ struct PeopleArgs {
     /// Index file to use instead of one in the cache directory; the people file sits beside it.
     #[arg(long, value_name = "FILE")]
     cache: Option<PathBuf>,
+    /// The network that finds faces while indexing: `yunet` (the default) or `student`.
+    #[arg(long, default_value = "yunet", value_parser = parse_model, value_name = "MODEL")]
+    detector: Model,
     /// Print one JSON object per line per person:
     /// {"id", "name", "faces": [{"path", "x", "y", "w", "h"}]}; unassigned faces are not listed.
     #[arg(long)]
@@ -121,6 +124,10 @@ struct RunArgs {
     // Optional only to clap: a required positional in flattened args would also be demanded
     // after `plan`, so `main` checks for it instead.
     dir: Option<PathBuf>,
+    /// The network that finds faces while indexing: `yunet` (the default) or `student`. An
+    /// index made with the other one is rebuilt.
+    #[arg(long, default_value = "yunet", value_parser = parse_model, value_name = "MODEL")]
+    detector: Model,
     /// Index file to use instead of one in the cache directory.
     #[arg(long, value_name = "FILE")]
     cache: Option<PathBuf>,
@@ -278,14 +285,9 @@ fn run(dir: &Path, args: &RunArgs, explain: bool) -> Result<(), AppError> {
         check_output(path, dir)?;
     }
     let rules = PathRules::new(&config.exclude.paths)?;
-    let report = indexing::index_folder(dir, args.cache.as_deref(), !args.quiet)?;
-    if let Opened::Rebuilt { moved_to, reason } = &report.opened {
-        eprintln!(
-            "memories: warning: the index {} was not usable ({reason}); moved it to {} and rebuilt it",
-            report.index_path.display(),
-            moved_to.display()
-        );
-    }
+    let report =
+        indexing::index_folder_with(dir, args.cache.as_deref(), !args.quiet, args.detector)?;
+    warn_if_rebuilt(&report);
     if !args.quiet {
         eprintln!("{}", status_line(&report));
     }
@@ -507,7 +509,9 @@ fn people(args: &PeopleArgs) -> Result<(), Box<dyn std::error::Error>> {
             return Err(AppError::OutputInsideFolder { path: dir.clone() }.into());
         }
     }
-    let report = indexing::index_folder(&args.dir, args.cache.as_deref(), !args.quiet)?;
+    let report =
+        indexing::index_folder_with(&args.dir, args.cache.as_deref(), !args.quiet, args.detector)?;
+    warn_if_rebuilt(&report);
     if !args.quiet {
         eprintln!("{}", status_line(&report));
     }
@@ -647,4 +651,15 @@ fn parse_model(name: &str) -> Result<Model, String> {
             names.join(", ")
         )
     })
+}
+
+/// Says on stderr, even with `--quiet`, that the index was moved aside and rebuilt, and why.
+fn warn_if_rebuilt(report: &indexing::IndexReport) {
+    if let Opened::Rebuilt { moved_to, reason } = &report.opened {
+        eprintln!(
+            "memories: warning: the index {} was not usable ({reason}); moved it to {} and rebuilt it",
+            report.index_path.display(),
+            moved_to.display()
+        );
+    }
 }

@@ -1020,3 +1020,39 @@ fn a_second_run_on_the_same_index_waits_for_the_first() {
     assert!(child.wait().unwrap().success(), "{rest}");
     assert!(index.exists() && !rest.contains("panicked"), "{rest}");
 }
+
+/// `--detector` picks the face detector the index is made with; switching rebuilds the index,
+/// and says so, so that no photo keeps the other detector's faces.
+#[test]
+fn switching_the_detector_rebuilds_the_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("i.sqlite");
+    let folder = demo("people");
+    let people = |detector: &str| -> (usize, String) {
+        let (stdout, stderr) = ok(&[
+            "people",
+            path_str(&folder),
+            "--cache",
+            path_str(&index),
+            "--detector",
+            detector,
+            "--json",
+        ]);
+        (stdout.lines().count(), stderr)
+    };
+    let (_, first) = people("student");
+    assert!(!first.contains("rebuilt"), "{first}");
+    let (found, second) = people("yunet");
+    assert!(
+        second.contains("its faces were found by the student detector, and this run uses yunet"),
+        "{second}"
+    );
+    assert!(found >= 2, "YuNet finds the demo's people: {found}");
+    let (_, third) = people("yunet");
+    assert!(third.contains("0 analysed"), "{third}");
+    let bad = fails(&["people", path_str(&folder), "--detector", "retina"]);
+    assert!(
+        bad.contains("`retina` is not a detector; the detectors are yunet, student"),
+        "{bad}"
+    );
+}
