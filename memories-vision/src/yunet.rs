@@ -13,7 +13,7 @@
 //!    landmark `k` at `((col + u_k) * s, (row + v_k) * s)`, as `models/train/teacher.py` does;
 //! 5. keeps the best of overlapping boxes (IoU above 0.3).
 
-use nnc::detect::{Face, HeadView, Pyramid, RgbView, letterboxed, non_maximum_suppression};
+use nnc::detect::{Face, HeadView, Pyramid, RgbView, clip, letterboxed, non_maximum_suppression};
 
 nnc::nnc! {
     /// YuNet-s as published, for 640x480, 480x640 and 640x384 frames.
@@ -123,17 +123,8 @@ impl<P: Pyramid> Yunet<P> {
             }
         }
         let mut faces = non_maximum_suppression(faces, NMS_IOU);
-        let (width, height) = (image.width as f32, image.height as f32);
         for f in &mut faces {
-            let (x0, y0) = (f.x.max(0.0), f.y.max(0.0));
-            let (x1, y1) = ((f.x + f.w).min(width), (f.y + f.h).min(height));
-            *f = Face {
-                x: x0,
-                y: y0,
-                w: (x1 - x0).max(0.0),
-                h: (y1 - y0).max(0.0),
-                ..*f
-            };
+            clip(f, image.width as f32, image.height as f32);
         }
         faces
     }

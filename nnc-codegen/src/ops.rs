@@ -55,13 +55,12 @@ pub fn step(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
         Op::Conv(_) => conv(cx, group),
         Op::Relu | Op::Prelu | Op::Sigmoid => activation(cx, group),
         Op::MaxPool(_) | Op::AvgPool(_) => pool(cx, group),
-        Op::Add => add(cx, group),
+        Op::Add | Op::Mul => add(cx, group),
         Op::PadAdd => pad_add(cx, group),
         Op::Concat => concat(cx, group),
         Op::Upsample { .. } => upsample(cx, group),
         Op::Clip { .. } | Op::HardSigmoid { .. } | Op::HardSwish => hard(cx, group),
         Op::Affine => affine(cx, group),
-        Op::Mul => mul(cx, group),
         Op::GlobalAvgPool => global_avg_pool(cx, group),
         Op::Softmax => softmax(cx, group),
         Op::Pad(_) => pad(cx, group),
@@ -172,15 +171,17 @@ fn pool(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
     quote! { rt::other::pool::<#h, #w, #c, #k, #st, #p, #avg>(#src, #dst); }
 }
 
+/// `add` and `mul`: one element-wise kernel.
 fn add(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
     let node = cx.graph.node(group.first());
     let len = n(cx.shape(group.first()).len());
+    let mul = node.op == Op::Mul;
     let (a, b, dst) = (
         cx.ptr(node.inputs[0]),
         cx.ptr(node.inputs[1]),
         cx.out(group),
     );
-    quote! { rt::other::add::<#len>(#a, #b, #dst); }
+    quote! { rt::other::add::<#len, #mul>(#a, #b, #dst); }
 }
 
 /// A sum whose inputs may be smaller than its output: each is read as zero outside its own shape.
@@ -252,17 +253,6 @@ fn affine(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
     let (scale, shift) = (n(scale), n(shift));
     let (src, dst) = (cx.ptr(node.inputs[0]), cx.out(group));
     quote! { rt::other::affine::<#pixels, #c>(#src, w.ptr(#scale), w.ptr(#shift), #dst); }
-}
-
-fn mul(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
-    let node = cx.graph.node(group.first());
-    let len = n(cx.shape(group.first()).len());
-    let (a, b, dst) = (
-        cx.ptr(node.inputs[0]),
-        cx.ptr(node.inputs[1]),
-        cx.out(group),
-    );
-    quote! { rt::other::mul::<#len>(#a, #b, #dst); }
 }
 
 fn global_avg_pool(cx: &StepCtx<'_>, group: &Group) -> TokenStream {

@@ -55,6 +55,16 @@ impl<'t> Kwargs<'t> {
         Some((found.1, found.2))
     }
 
+    /// Reports that the call lacks the argument `key`, which is written as `form`.
+    fn missing(&self, lw: &mut Lowerer<'_>, key: &str, call: Span, form: String) {
+        lw.error(
+            ErrorKind::BadArgument,
+            call,
+            format!("`{}` needs the argument `{key}`", self.op),
+        )
+        .help = Some(format!("write {form}"));
+    }
+
     fn int(
         &mut self,
         lw: &mut Lowerer<'_>,
@@ -66,12 +76,12 @@ impl<'t> Kwargs<'t> {
     ) -> Option<usize> {
         let Some((lit, span)) = self.take(key) else {
             if default.is_none() {
-                lw.error(
-                    ErrorKind::BadArgument,
+                self.missing(
+                    lw,
+                    key,
                     call,
-                    format!("`{}` needs the argument `{key}`", self.op),
-                )
-                .help = Some(format!("write `{key}=N` with N from {min} to {max}"));
+                    format!("`{key}=N` with N from {min} to {max}"),
+                );
             }
             return default.map(|d| d as usize);
         };
@@ -101,12 +111,7 @@ impl<'t> Kwargs<'t> {
     ) -> Option<Real> {
         let Some((lit, span)) = self.take(key) else {
             if default.is_none() {
-                lw.error(
-                    ErrorKind::BadArgument,
-                    call,
-                    format!("`{}` needs the argument `{key}`", self.op),
-                )
-                .help = Some(format!("write `{key}=X` with a number X"));
+                self.missing(lw, key, call, format!("`{key}=X` with a number X"));
             }
             return default.map(Real);
         };

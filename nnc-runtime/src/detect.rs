@@ -331,7 +331,8 @@ pub fn non_maximum_suppression(mut faces: Vec<Face>, iou: f32) -> Vec<Face> {
     kept
 }
 
-fn clip(f: &mut Face, width: f32, height: f32) {
+/// `f` cut to the `width x height` image.
+pub fn clip(f: &mut Face, width: f32, height: f32) {
     let (x0, y0) = (f.x.max(0.0), f.y.max(0.0));
     let (x1, y1) = ((f.x + f.w).min(width), (f.y + f.h).min(height));
     *f = Face {

@@ -88,12 +88,12 @@ pub unsafe fn activation<const PIXELS: usize, const C: usize, const ACT: u8>(
     }
 }
 
-/// Element-wise sum of two tensors of `N` values.
+/// Element-wise sum (`MUL == false`) or product of two tensors of `N` values.
 ///
 /// # Safety
 /// All three pointers are valid for `N` values; `output` overlaps neither input.
 #[inline(never)]
-pub unsafe fn add<const N: usize>(a: *const f32, b: *const f32, output: *mut f32) {
+pub unsafe fn add<const N: usize, const MUL: bool>(a: *const f32, b: *const f32, output: *mut f32) {
     let (a, b) = unsafe {
         (
             std::slice::from_raw_parts(a, N),
@@ -102,7 +102,7 @@ pub unsafe fn add<const N: usize>(a: *const f32, b: *const f32, output: *mut f32
     };
     let y = unsafe { std::slice::from_raw_parts_mut(output, N) };
     for ((y, &a), &b) in y.iter_mut().zip(a).zip(b) {
-        *y = a + b;
+        *y = if MUL { a * b } else { a + b };
     }
 }
 
@@ -258,24 +258,6 @@ pub unsafe fn affine<const PIXELS: usize, const C: usize>(
         for (((y, &x), &s), &t) in yp.iter_mut().zip(xp).zip(scale).zip(shift) {
             *y = x * s + t;
         }
-    }
-}
-
-/// Element-wise product of two tensors of `N` values.
-///
-/// # Safety
-/// All three pointers are valid for `N` values; `output` overlaps neither input.
-#[inline(never)]
-pub unsafe fn mul<const N: usize>(a: *const f32, b: *const f32, output: *mut f32) {
-    let (a, b) = unsafe {
-        (
-            std::slice::from_raw_parts(a, N),
-            std::slice::from_raw_parts(b, N),
-        )
-    };
-    let y = unsafe { std::slice::from_raw_parts_mut(output, N) };
-    for ((y, &a), &b) in y.iter_mut().zip(a).zip(b) {
-        *y = a * b;
     }
 }
 
