@@ -193,6 +193,33 @@ def average_pool_3x3_pad1_excluding_pad(g):
     g.node("AveragePool", ["image"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], count_include_pad=0)
 
 
+@fixture()
+def max_pool_2x2_ceil(g):
+    g.node("MaxPool", ["image"], ["y"], kernel_shape=[2, 2], strides=[2, 2], ceil_mode=1)
+
+
+@fixture()
+def max_pool_3x3_stride3_ceil(g):
+    g.node("MaxPool", ["image"], ["y"], kernel_shape=[3, 3], strides=[3, 3], ceil_mode=1)
+
+
+@fixture()
+def max_pool_2x2_pad1_ceil_drops_a_window_in_the_padding(g):
+    g.node("MaxPool", ["image"], ["y"], kernel_shape=[2, 2], strides=[2, 2], pads=[1, 1, 1, 1],
+           ceil_mode=1)
+
+
+@fixture()
+def average_pool_3x3_stride3_ceil(g):
+    g.node("AveragePool", ["image"], ["y"], kernel_shape=[3, 3], strides=[3, 3], ceil_mode=1)
+
+
+@fixture()
+def average_pool_2x2_pad1_ceil_excluding_pad(g):
+    g.node("AveragePool", ["image"], ["y"], kernel_shape=[2, 2], strides=[2, 2], pads=[1, 1, 1, 1],
+           ceil_mode=1, count_include_pad=0)
+
+
 # Joining.
 
 

@@ -167,8 +167,9 @@ fn pool(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
     let s = cx.shape(node.inputs[0]);
     let [h, w, c] = [s.h, s.w, s.c].map(n);
     let [k, st, p] = [window.kernel, window.stride, window.pad].map(n);
+    let ceil = window.ceil;
     let (src, dst) = (cx.ptr(node.inputs[0]), cx.out(group));
-    quote! { rt::other::pool::<#h, #w, #c, #k, #st, #p, #avg>(#src, #dst); }
+    quote! { rt::other::pool::<#h, #w, #c, #k, #st, #p, #avg, #ceil>(#src, #dst); }
 }
 
 /// `add` and `mul`: one element-wise kernel.

@@ -50,13 +50,27 @@ pub struct Window {
     pub stride: usize,
     /// Rows and columns added on every side: zeros for convolution, ignored by pooling.
     pub pad: usize,
+    /// Pools only (ONNX's `ceil_mode`): one more window where the last would hang past the
+    /// padded input's end, as long as it starts inside the input or its leading padding; it
+    /// pools the pixels it covers.
+    pub ceil: bool,
 }
 
 impl Window {
     /// Output length along one axis, or `None` when the padded input is shorter than the kernel.
     pub fn output_len(&self, input: usize) -> Option<usize> {
         let padded = input + 2 * self.pad;
-        (padded >= self.kernel).then(|| (padded - self.kernel) / self.stride + 1)
+        let span = padded.checked_sub(self.kernel)?;
+        if !self.ceil {
+            return Some(span / self.stride + 1);
+        }
+        let n = span.div_ceil(self.stride) + 1;
+        // A last window starting in the trailing padding would see no pixel.
+        Some(if (n - 1) * self.stride >= input + self.pad {
+            n - 1
+        } else {
+            n
+        })
     }
 
     /// The smallest input length that gives at least one output.
@@ -71,7 +85,11 @@ impl fmt::Display for Window {
             f,
             "k={} stride={} pad={}",
             self.kernel, self.stride, self.pad
-        )
+        )?;
+        if self.ceil {
+            f.write_str(" ceil=true")?;
+        }
+        Ok(())
     }
 }
 

@@ -239,10 +239,12 @@ fn build_op(lw: &mut Lowerer<'_>, op: &Ident, mut kw: Kwargs<'_>) -> Option<Op> 
             .help = Some("a window made only of padding has no value to pool".to_string());
             return None;
         }
+        let ceil = pool && kw.bool(lw, "ceil", false);
         Some(Window {
             kernel,
             stride,
             pad,
+            ceil,
         })
     };
     let (built, known): (Option<Op>, &[&str]) = match OpKind::from_name(&op.text) {
@@ -275,11 +277,11 @@ fn build_op(lw: &mut Lowerer<'_>, op: &Ident, mut kw: Kwargs<'_>) -> Option<Op> 
         }
         Some(OpKind::MaxPool) => (
             window(lw, &mut kw, true).map(Op::MaxPool),
-            &["k", "stride", "pad"],
+            &["k", "stride", "pad", "ceil"],
         ),
         Some(OpKind::AvgPool) => (
             window(lw, &mut kw, true).map(Op::AvgPool),
-            &["k", "stride", "pad"],
+            &["k", "stride", "pad", "ceil"],
         ),
         Some(OpKind::Relu) => (Some(Op::Relu), &[]),
         Some(OpKind::Prelu) => (Some(Op::Prelu), &[]),

@@ -359,11 +359,15 @@ fn window_attributes(window: Window) -> Vec<Attribute> {
         window.stride as i64,
         window.pad as i64,
     );
-    vec![
+    let mut attributes = vec![
         Attribute::Ints("kernel_shape", vec![k, k]),
         Attribute::Ints("strides", vec![s, s]),
         Attribute::Ints("pads", vec![p, p, p, p]),
-    ]
+    ];
+    if window.ceil {
+        attributes.push(Attribute::Int("ceil_mode", 1));
+    }
+    attributes
 }
 
 fn initializer(w: &WeightTensor, dims: &[usize]) -> Initializer {

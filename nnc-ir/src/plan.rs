@@ -156,6 +156,7 @@ pub fn fuse(graph: &Graph) -> Result<Fused, ModelError> {
                 && let Op::MaxPool(w) = graph.node(next).op
                 && w.kernel == w.stride
                 && w.pad == 0
+                && !w.ceil
             {
                 group.push(next);
             }

@@ -55,8 +55,8 @@ const OPS: [&str; 33] = [
 pub const SUPPORTED: &str = "Conv (square kernel, one stride for both axes, any padding, no \
      dilation, group 1 or depthwise), BatchNormalization (folded into the Conv before it, or a \
      per-channel affine map), Relu, PRelu, LeakyRelu, Sigmoid, Clip, HardSigmoid, HardSwish, \
-     Softmax over channels, MaxPool (square, the same padding on every side, floor mode), \
-     AveragePool (square, floor mode; padding counted or not), GlobalAveragePool, Add and Mul of \
+     Softmax over channels, MaxPool (square, the same padding on every side, floor or ceil mode), \
+     AveragePool (square; padding counted or not, ceil mode when it is not), GlobalAveragePool, Add and Mul of \
      two values of one shape, Add, Sub, Mul and Div by a constant of one value or one per \
      channel (folded into the layer before where possible), Concat on channels, Pad (zeros, \
      height and width), Resize and Upsample (nearest, one whole factor, where each pixel is \
@@ -271,6 +271,7 @@ enum LayerOp {
         k: usize,
         stride: usize,
         pad: usize,
+        ceil: bool,
     },
 }
 
@@ -847,9 +848,13 @@ impl<'g> Import<'g> {
                 }
             }
         };
-        if attribute(node, "ceil_mode").is_some_and(|a| a.i != 0) {
+        let ceil = attribute(node, "ceil_mode").is_some_and(|a| a.i != 0);
+        if ceil && average && count_pad && pads != [0; 4] {
             self.unsupported = true;
-            return Err("ceil_mode 1; nnc pools in floor mode".to_string());
+            return Err(
+                "ceil_mode 1 with counted padding; nnc's ceil mode averages the pixels a window covers"
+                    .to_string(),
+            );
         }
         let op = if node.op_type == "MaxPool" {
             if attribute(node, "storage_order").is_some_and(|a| a.i != 0) {
@@ -860,7 +865,17 @@ impl<'g> Import<'g> {
         } else {
             "avgpool"
         };
-        self.define(output, LayerOp::Pool { op, k, stride, pad }, vec![x]);
+        self.define(
+            output,
+            LayerOp::Pool {
+                op,
+                k,
+                stride,
+                pad,
+                ceil,
+            },
+            vec![x],
+        );
         Ok(())
     }
 
@@ -1454,13 +1469,22 @@ impl<'g> Import<'g> {
                     bottom,
                     right,
                 } => format!("pad({args}, top={top}, left={left}, bottom={bottom}, right={right})"),
-                LayerOp::Pool { op, k, stride, pad } => {
+                LayerOp::Pool {
+                    op,
+                    k,
+                    stride,
+                    pad,
+                    ceil,
+                } => {
                     let mut call = format!("{op}({args}, k={k}");
                     if stride != k {
                         call += &format!(", stride={stride}");
                     }
                     if *pad != 0 {
                         call += &format!(", pad={pad}");
+                    }
+                    if *ceil {
+                        call += ", ceil=true";
                     }
                     call + ")"
                 }

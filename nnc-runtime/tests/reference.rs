@@ -349,7 +349,7 @@ fn the_feature_pyramid_model_matches_a_float64_evaluation() {
 }
 
 /// The ops ONNX import brought (clip, hardsigmoid, hardswish, affine, mul, pad, global average,
-/// softmax), which the random networks do not draw, in one network at odd sizes.
+/// softmax, ceil-mode pooling), which the random networks do not draw, in one network at odd sizes.
 #[test]
 fn the_imported_ops_match_a_float64_evaluation() {
     let src = "image = input(channels=3)\n\
@@ -364,8 +364,11 @@ fn the_imported_ops_match_a_float64_evaluation() {
                logits = conv(pooled, out=4, k=1)\n\
                probs = softmax(logits)\n\
                map = softmax(both)\n\
+               coarse = avgpool(swish, k=3, stride=2, ceil=true)\n\
+               peaks = maxpool(coarse, k=2, pad=1, ceil=true)\n\
                output probs\n\
-               output map\n";
+               output map\n\
+               output peaks\n";
     let graph = parse_graph(src, "imported_ops.nnc".as_ref()).unwrap_or_else(|e| panic!("{e}"));
     let mut rng = Rng::new(8);
     for (dtype, (h, w)) in [(Dtype::F32, (13, 9)), (Dtype::F16, (6, 21))] {

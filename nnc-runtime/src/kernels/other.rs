@@ -6,7 +6,23 @@
 
 use super::conv::out_len;
 
-/// Max-pool (`AVG == false`) or average-pool over `K x K` windows; padding never counts.
+/// Output length of a pool along one axis: [`out_len`], or in ceil mode (`CEIL`) one more
+/// window where the last would hang past the end, unless it would start in the trailing
+/// padding (`nnc_ir::Window::output_len`).
+pub const fn pool_out_len(input: usize, k: usize, stride: usize, pad: usize, ceil: bool) -> usize {
+    if !ceil {
+        return out_len(input, k, stride, pad);
+    }
+    let n = (input + 2 * pad - k).div_ceil(stride) + 1;
+    if (n - 1) * stride >= input + pad {
+        n - 1
+    } else {
+        n
+    }
+}
+
+/// Max-pool (`AVG == false`) or average-pool over `K x K` windows; padding never counts, and
+/// in ceil mode (`CEIL`) the last window pools what it covers.
 ///
 /// # Safety
 /// `input` is valid for `H * W * C` reads, `output` for `OH * OW * C` writes, and they do not overlap.
@@ -19,11 +35,15 @@ pub unsafe fn pool<
     const ST: usize,
     const P: usize,
     const AVG: bool,
+    const CEIL: bool,
 >(
     input: *const f32,
     output: *mut f32,
 ) {
-    let (oh, ow) = (out_len(H, K, ST, P), out_len(W, K, ST, P));
+    let (oh, ow) = (
+        pool_out_len(H, K, ST, P, CEIL),
+        pool_out_len(W, K, ST, P, CEIL),
+    );
     let mut acc = [0.0f32; C];
     for oy in 0..oh {
         // The window's rows and columns clipped to the input.
