@@ -246,6 +246,18 @@ mod tests {
     use super::*;
     use std::fs;
 
+    /// Held by the tests that start processes. A child forked by one test thread holds a copy of
+    /// every descriptor open in the parent, the folder claim's among them, until it execs; a
+    /// claim test dropping its claim meanwhile would find the folder still locked by that child.
+    /// (Seen once in CI under load: "the claim outlived its holder".)
+    static SPAWNING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    fn spawning() -> std::sync::MutexGuard<'static, ()> {
+        SPAWNING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     #[test]
     fn atomic_writes_replace_whole_files() {
         let dir = tempfile::tempdir().unwrap();
@@ -294,6 +306,7 @@ mod tests {
         write_atomically(&path, b"the old report").unwrap();
         // The shell ignores SIGXFSZ (so the write fails with EFBIG rather than killing the
         // process) and limits files to 8 blocks (4 or 8 KiB), then becomes the test binary.
+        let spawning = spawning();
         let out = std::process::Command::new("sh")
             .arg("-c")
             .arg("trap '' XFSZ; ulimit -f 8; exec \"$0\" \"$@\"")
@@ -303,6 +316,7 @@ mod tests {
             .env("MEMORIES_TEST_ATOMIC_PATH", &path)
             .output()
             .unwrap();
+        drop(spawning);
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(
             out.status.success() && stdout.contains("write cut short: "),
@@ -378,6 +392,8 @@ mod tests {
     #[test]
     #[cfg(target_os = "linux")]
     fn a_claimed_folder_cannot_be_claimed_twice() {
+        // No other test's child may hold a copy of the claim's descriptor (see `SPAWNING`).
+        let _spawning = spawning();
         let dir = tempfile::tempdir().unwrap();
         let claim = FolderLock::take(dir.path(), |_| panic!("free")).unwrap();
         let other = std::process::Command::new("flock")
