@@ -598,8 +598,7 @@ impl<'g> Import<'g> {
                 // Element-wise, so it may follow a transpose or reshape to NHWC.
                 let x = self.any_value(node, 0)?;
                 let plain = if op == "Relu" { "relu" } else { "sigmoid" };
-                self.define(output, LayerOp::Plain(plain), vec![x.clone()]);
-                self.keep_layout(output, &x);
+                self.elementwise(output, LayerOp::Plain(plain), x);
                 Ok(())
             }
             "Clip" => {
@@ -622,16 +621,15 @@ impl<'g> Import<'g> {
                 if min.is_nan() || max.is_nan() || min > max {
                     return Err(format!("bounds {min} and {max}; nnc clips to min <= max"));
                 }
-                self.define(
+                self.elementwise(
                     output,
                     LayerOp::Clamp {
                         hard: false,
                         a: min,
                         b: max,
                     },
-                    vec![x.clone()],
+                    x,
                 );
-                self.keep_layout(output, &x);
                 Ok(())
             }
             "HardSigmoid" => {
@@ -643,22 +641,20 @@ impl<'g> Import<'g> {
                         "alpha {alpha} and beta {beta}; nnc needs finite ones"
                     ));
                 }
-                self.define(
+                self.elementwise(
                     output,
                     LayerOp::Clamp {
                         hard: true,
                         a: alpha,
                         b: beta,
                     },
-                    vec![x.clone()],
+                    x,
                 );
-                self.keep_layout(output, &x);
                 Ok(())
             }
             "HardSwish" => {
                 let x = self.any_value(node, 0)?;
-                self.define(output, LayerOp::Plain("hardswish"), vec![x.clone()]);
-                self.keep_layout(output, &x);
+                self.elementwise(output, LayerOp::Plain("hardswish"), x);
                 Ok(())
             }
             "Softmax" => {
@@ -682,8 +678,7 @@ impl<'g> Import<'g> {
                         self.opset
                     ));
                 }
-                self.define(output, LayerOp::Plain("softmax"), vec![x.clone()]);
-                self.keep_layout(output, &x);
+                self.elementwise(output, LayerOp::Plain("softmax"), x);
                 Ok(())
             }
             "GlobalAveragePool" => {
@@ -982,6 +977,12 @@ impl<'g> Import<'g> {
         }
     }
 
+    /// An element-wise layer on `x`, whose output keeps `x`'s layout (NHWC or a single pixel).
+    fn elementwise(&mut self, output: &str, op: LayerOp, x: Value) {
+        self.define(output, op, vec![x.clone()]);
+        self.keep_layout(output, &x);
+    }
+
     /// An element-wise layer's output keeps its input's layout.
     fn keep_layout(&mut self, output: &str, x: &Value) {
         if let Some(v) = self.values.get_mut(output) {
@@ -1117,8 +1118,7 @@ impl<'g> Import<'g> {
                 _ => {}
             }
         }
-        self.define(output, LayerOp::Affine { scale, shift }, vec![x.clone()]);
-        self.keep_layout(output, &x);
+        self.elementwise(output, LayerOp::Affine { scale, shift }, x);
     }
 
     /// Whether layer `layer`'s value is read by exactly one node and is no graph output, so a
