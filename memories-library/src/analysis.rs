@@ -16,9 +16,9 @@ use thiserror::Error;
 
 use memories_vision::Decoded;
 
-use crate::jpeg;
 use crate::metadata::PhotoMeta;
 use crate::scan::{self, Format, Sniffed};
+use crate::{heif, jpeg};
 
 /// Long side, in pixels, of the image the measures are computed on. Sharpness and flatness depend
 /// on scale, so every photo is measured at the same size; 512 px keeps edges of a typical photo
@@ -31,6 +31,8 @@ pub enum DecodeError {
     Jpeg(String),
     #[error("corrupt or unsupported image: {0}")]
     Image(#[from] image::ImageError),
+    #[error("{0}")]
+    Heic(String),
     #[error("the decoder crashed on this file ({0})")]
     Crashed(String),
     #[error("image has no pixels")]
@@ -47,10 +49,10 @@ pub fn decode_file(path: &Path, max_side: u32) -> Result<Decoded, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
     let format = match scan::sniff(&bytes) {
         Sniffed::Image(format) => format,
-        Sniffed::Heif => return Err("HEIC/HEIF is not supported".to_string()),
+        Sniffed::Avif => return Err("AVIF is not supported".to_string()),
         Sniffed::Video => return Err("a video, not a photo".to_string()),
         Sniffed::Unknown if bytes.is_empty() => return Err("empty file".to_string()),
-        Sniffed::Unknown => return Err("not a JPEG, PNG or WebP image".to_string()),
+        Sniffed::Unknown => return Err("not a JPEG, PNG, WebP or HEIC image".to_string()),
     };
     check_dimensions(&bytes, format)?;
     let meta = PhotoMeta::read(&bytes, std::time::SystemTime::UNIX_EPOCH);
@@ -63,6 +65,8 @@ fn check_dimensions(bytes: &[u8], format: Format) -> Result<(), String> {
         Format::Jpeg => image::ImageFormat::Jpeg,
         Format::Png => image::ImageFormat::Png,
         Format::WebP => image::ImageFormat::WebP,
+        // libheif reads the size from the header and the check is in `heif::dimensions`.
+        Format::Heic => return heif::dimensions(bytes).map(|_| ()),
     };
     let reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), image_format);
     let (w, h) = reader
@@ -92,6 +96,7 @@ pub fn decode_rgb(
         Format::Jpeg => decode_jpeg(bytes, max_side),
         Format::Png => decode_generic(bytes, ImageFormat::Png, max_side),
         Format::WebP => decode_generic(bytes, ImageFormat::WebP, max_side),
+        Format::Heic => heif::decode(bytes).map_err(DecodeError::Heic),
     }))
     .map_err(|panic| {
         let message = panic
@@ -106,7 +111,12 @@ pub fn decode_rgb(
         return Err(DecodeError::Empty);
     }
     let mut image = DynamicImage::ImageRgb8(shrink(image, max_side));
-    let orientation = Orientation::from_exif(orientation).unwrap_or(Orientation::NoTransforms);
+    // libheif has already turned a HEIC upright (by its `irot` and `imir`); the EXIF tag that
+    // says the same must not turn it again.
+    let orientation = match format {
+        Format::Heic => Orientation::NoTransforms,
+        _ => Orientation::from_exif(orientation).unwrap_or(Orientation::NoTransforms),
+    };
     image.apply_orientation(orientation);
     let swapped = matches!(
         orientation,
@@ -604,6 +614,8 @@ mod tests {
             Format::Jpeg => encode(&image, ImageFormat::Jpeg),
             Format::Png => encode(&image, ImageFormat::Png),
             Format::WebP => encode(&image, ImageFormat::WebP),
+            // This build has no HEVC encoder: memories/tests/phone.rs decodes real HEICs.
+            Format::Heic => panic!("no HEIC encoder to make a test image with"),
         };
         let d = decode_rgb(&bytes, format, orientation, 256).unwrap();
         assert_eq!(
@@ -628,7 +640,7 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
-        for format in [Format::Jpeg, Format::Png, Format::WebP] {
+        for format in [Format::Jpeg, Format::Png, Format::WebP, Format::Heic] {
             let mut bytes = encode(&camera_like(64, 64, 5), ImageFormat::Png);
             bytes.truncate(40);
             assert!(decode_rgb(&bytes, format, 1, 64).is_err());

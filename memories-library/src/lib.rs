@@ -3,8 +3,9 @@
 //!
 //! The pipeline, one module per step:
 //!
-//! - [`scan`] walks the folder and sniffs each file's content ([`scan::Format`]); HEIC and
-//!   videos are skipped with a reason, unreadable files are reported.
+//! - [`scan`] walks the folder and sniffs each file's content ([`scan::Format`]); AVIF and
+//!   videos are skipped with a reason, unreadable files are reported. HEIC stills are decoded
+//!   by libheif ([`heif`]).
 //! - [`metadata`] reads EXIF into [`metadata::PhotoMeta`]: capture time with its UTC offset
 //!   ([`metadata::CaptureTime`], falling back to the file time, flagged), GPS, orientation,
 //!   camera.
@@ -58,6 +59,7 @@
 pub mod analysis;
 pub mod config;
 pub mod events;
+pub mod heif;
 pub mod index;
 pub mod indexing;
 pub mod jpeg;

@@ -94,9 +94,18 @@ pub struct PhotoMeta {
 }
 
 impl PhotoMeta {
-    /// Reads the EXIF block of a JPEG, PNG or WebP file held in memory.
+    /// Reads the EXIF block of a JPEG, PNG, WebP or HEIC file held in memory.
+    ///
+    /// A HEIC's orientation is always 1 here: libheif decodes it upright by its `irot` and
+    /// `imir` boxes, which carry the same turn as the EXIF tag.
     pub fn read(bytes: &[u8], modified: SystemTime) -> PhotoMeta {
-        let exif = parse_exif(bytes);
+        let heic =
+            crate::scan::sniff(bytes) == crate::scan::Sniffed::Image(crate::scan::Format::Heic);
+        let exif = if heic {
+            crate::heif::exif(bytes).and_then(parse_raw_exif)
+        } else {
+            parse_exif(bytes)
+        };
         let exif = exif.as_ref();
         let text = |tag| {
             exif.and_then(|e| e.get_field(tag, In::PRIMARY))
@@ -129,7 +138,7 @@ impl PhotoMeta {
         let orientation = exif
             .and_then(|e| e.get_field(Tag::Orientation, In::PRIMARY))
             .and_then(|f| f.value.get_uint(0))
-            .filter(|o| (1..=8).contains(o))
+            .filter(|o| (1..=8).contains(o) && !heic)
             .map_or(1, |o| o as u8);
         PhotoMeta {
             taken,
@@ -166,6 +175,19 @@ fn parse_exif(bytes: &[u8]) -> Option<Exif> {
         r
     };
     match reader.read_from_container(&mut Cursor::new(bytes)) {
+        Ok(exif) => Some(exif),
+        Err(e) => e.distill_partial_result(|_ignored| ()).ok(),
+    }
+}
+
+/// Parses a bare TIFF-structured EXIF block (a HEIF file's `Exif` item), leniently.
+fn parse_raw_exif(tiff: Vec<u8>) -> Option<Exif> {
+    let reader = {
+        let mut r = exif::Reader::new();
+        r.continue_on_error(true);
+        r
+    };
+    match reader.read_raw(tiff) {
         Ok(exif) => Some(exif),
         Err(e) => e.distill_partial_result(|_ignored| ()).ok(),
     }

@@ -23,6 +23,8 @@ pub enum Format {
     Jpeg,
     Png,
     WebP,
+    /// HEIC: HEVC-coded HEIF, decoded by libheif ([`crate::heif`]).
+    Heic,
 }
 
 impl fmt::Display for Format {
@@ -31,6 +33,7 @@ impl fmt::Display for Format {
             Format::Jpeg => "JPEG",
             Format::Png => "PNG",
             Format::WebP => "WebP",
+            Format::Heic => "HEIC",
         })
     }
 }
@@ -39,12 +42,14 @@ impl fmt::Display for Format {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sniffed {
     Image(Format),
-    Heif,
+    /// AVIF: AV1-coded HEIF, for which this build has no decoder.
+    Avif,
     Video,
     Unknown,
 }
 
-/// Identifies a file from its first 16 bytes.
+/// Identifies a file from its first bytes ([`HEAD`] of them: the `ftyp` box of a HEIF or MP4 file
+/// with its first compatible brands).
 pub fn sniff(head: &[u8]) -> Sniffed {
     match head {
         [0xFF, 0xD8, 0xFF, ..] => Sniffed::Image(Format::Jpeg),
@@ -81,11 +86,40 @@ pub fn sniff(head: &[u8]) -> Sniffed {
         ] => Sniffed::Video,
         [0x1A, 0x45, 0xDF, 0xA3, ..] => Sniffed::Video,
         // ISO base media files (HEIC, AVIF, MP4, MOV) name their major brand after `ftyp`.
-        [_, _, _, _, b'f', b't', b'y', b'p', b0, b1, b2, b3, ..] => match &[*b0, *b1, *b2, *b3] {
-            b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx" | b"mif1" | b"msf1"
-            | b"avif" | b"avis" => Sniffed::Heif,
-            _ => Sniffed::Video,
-        },
+        [
+            _,
+            _,
+            _,
+            _,
+            b'f',
+            b't',
+            b'y',
+            b'p',
+            b0,
+            b1,
+            b2,
+            b3,
+            rest @ ..,
+        ] => {
+            match &[*b0, *b1, *b2, *b3] {
+                b"heic" | b"heix" | b"heim" | b"heis" | b"hevc" | b"hevx" => {
+                    Sniffed::Image(Format::Heic)
+                }
+                b"avif" | b"avis" => Sniffed::Avif,
+                // The generic HEIF brands: the compatible brands (after the 4-byte minor
+                // version) say which codec.
+                b"mif1" | b"msf1" => {
+                    let brands = rest.get(4..).unwrap_or_default();
+                    let has = |brand: &[u8; 4]| brands.chunks_exact(4).any(|b| b == brand);
+                    if has(b"avif") && !has(b"heic") {
+                        Sniffed::Avif
+                    } else {
+                        Sniffed::Image(Format::Heic)
+                    }
+                }
+                _ => Sniffed::Video,
+            }
+        }
         _ => Sniffed::Unknown,
     }
 }
@@ -260,10 +294,16 @@ fn classify(path: &Path, rel: String, claim: Claimed, out: &mut Scan) {
             size: meta.len(),
             modified: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
         }),
-        (Sniffed::Heif, _) | (Sniffed::Unknown, Claimed::Heif) => out.skipped.push(Skipped {
+        (Sniffed::Avif, _) => out.skipped.push(Skipped {
             rel,
-            reason: "HEIC/HEIF/AVIF photos are not supported yet (no pure-Rust decoder)",
+            reason: "AVIF photos are not supported (this build has no AV1 decoder)",
         }),
+        (Sniffed::Unknown, Claimed::Heif) if head.is_empty() => {
+            out.problems.push(problem("empty file".to_string()))
+        }
+        (Sniffed::Unknown, Claimed::Heif) => out.problems.push(problem(
+            "not a HEIC file despite its extension (no HEIF `ftyp` box)".to_string(),
+        )),
         (Sniffed::Video, _) | (Sniffed::Unknown, Claimed::Video) => out.skipped.push(Skipped {
             rel,
             reason: "videos are not analysed",
@@ -277,9 +317,14 @@ fn classify(path: &Path, rel: String, claim: Claimed, out: &mut Scan) {
     }
 }
 
+/// How many bytes [`sniff`] looks at.
+pub const HEAD: usize = 32;
+
 fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
-    let mut head = Vec::with_capacity(16);
-    fs::File::open(path)?.take(16).read_to_end(&mut head)?;
+    let mut head = Vec::with_capacity(HEAD);
+    fs::File::open(path)?
+        .take(HEAD as u64)
+        .read_to_end(&mut head)?;
     Ok(head)
 }
 
@@ -316,8 +361,13 @@ mod tests {
         );
         check_sniff(b"RIFF\x10\0\0\0WEBPVP8 ", Sniffed::Image(Format::WebP));
         check_sniff(b"RIFF\x10\0\0\0AVI LIST", Sniffed::Video);
-        check_sniff(b"\0\0\0\x18ftypheic\0\0\0\0", Sniffed::Heif);
-        check_sniff(b"\0\0\0\x18ftypmif1\0\0\0\0", Sniffed::Heif);
+        check_sniff(b"\0\0\0\x18ftypheic\0\0\0\0", Sniffed::Image(Format::Heic));
+        check_sniff(
+            b"\0\0\0\x1cftypmif1\0\0\0\0mif1heic",
+            Sniffed::Image(Format::Heic),
+        );
+        check_sniff(b"\0\0\0\x1cftypmif1\0\0\0\0mif1avif", Sniffed::Avif);
+        check_sniff(b"\0\0\0\x18ftypavif\0\0\0\0", Sniffed::Avif);
         check_sniff(b"\0\0\0\x18ftypqt  \0\0\0\0", Sniffed::Video);
         check_sniff(b"\0\0\0\x18ftypisom\0\0\0\0", Sniffed::Video);
         check_sniff(b"GIF89a", Sniffed::Unknown);
@@ -359,14 +409,18 @@ mod tests {
                 (".hidden/c.jpg", jpeg),
                 ("clip.mov", b"\0\0\0\x14ftypqt  "),
                 ("IMG_1.HEIC", b"\0\0\0\x18ftypheic"),
+                ("IMG_2.avif", b"\0\0\0\x18ftypavif"),
                 ("fake.jpg", b"<html>"),
                 ("empty.png", b""),
+                ("empty.heic", b""),
             ],
-            "photo a.jpg JPEG\n\
+            "photo IMG_1.HEIC HEIC\n\
+             photo a.jpg JPEG\n\
              photo sub/b.PNG PNG\n\
              photo sub/deeper/png-named-jpg.jpg PNG\n\
-             skipped IMG_1.HEIC: HEIC/HEIF/AVIF photos are not supported yet (no pure-Rust decoder)\n\
+             skipped IMG_2.avif: AVIF photos are not supported (this build has no AV1 decoder)\n\
              skipped clip.mov: videos are not analysed\n\
+             problem empty.heic: empty file\n\
              problem empty.png: empty file\n\
              problem fake.jpg: not a JPEG, PNG or WebP file despite its extension (unrecognised content)\n",
         );

@@ -1,0 +1,88 @@
+//! HEIC stills, as iPhones and most Android phones write them, through libheif.
+//!
+//! libheif 1.23 is built from source by `libheif-sys` (its `embedded-libheif` feature, with
+//! CMake) and decodes HEVC with the system's libde265. Debian 12's own libheif 1.15 is not used:
+//! it refuses the stills of iOS 18 ("Metadata not correctly assigned to image").
+//!
+//! A phone's HEIC is a grid of 512x512 HEVC tiles with a rotation (`irot`) and mirror (`imir`)
+//! that say how the phone shows it. libheif applies both while decoding, so the image that comes
+//! back is upright, and the EXIF orientation tag (which iPhones also write, with the same
+//! meaning) must not be applied again: [`crate::metadata::PhotoMeta::read`] ignores it for HEIF.
+
+use image::RgbImage;
+use libheif_rs::{ColorSpace, HeifContext, ImageHandle, LibHeif, RgbChroma};
+
+use crate::analysis::MAX_PIXELS;
+
+/// The primary image of a HEIF file, checked against [`MAX_PIXELS`] before anything is decoded.
+fn primary(context: &HeifContext<'_>) -> Result<ImageHandle, String> {
+    let handle = context
+        .primary_image_handle()
+        .map_err(|e| format!("corrupt or unsupported HEIC: {}", e.message))?;
+    let (w, h) = (handle.width(), handle.height());
+    if w == 0 || h == 0 {
+        return Err("HEIC image has no pixels".to_string());
+    }
+    if u64::from(w) * u64::from(h) > MAX_PIXELS {
+        return Err(format!(
+            "{w}x{h} pixels is more than the {MAX_PIXELS} allowed (decompression bomb?)"
+        ));
+    }
+    Ok(handle)
+}
+
+fn open(bytes: &[u8]) -> Result<HeifContext<'_>, String> {
+    HeifContext::read_from_bytes(bytes)
+        .map_err(|e| format!("corrupt or unsupported HEIC: {}", e.message))
+}
+
+/// The upright size of the primary image (after `irot`), without decoding it.
+pub fn dimensions(bytes: &[u8]) -> Result<(u32, u32), String> {
+    let context = open(bytes)?;
+    let handle = primary(&context)?;
+    Ok((handle.width(), handle.height()))
+}
+
+/// Decodes the primary image, upright, at full size; the caller shrinks it. Returns the image
+/// and its full width and height (equal to the image's own).
+pub fn decode(bytes: &[u8]) -> Result<(RgbImage, u32, u32), String> {
+    let context = open(bytes)?;
+    let handle = primary(&context)?;
+    let image = LibHeif::new()
+        .decode(&handle, ColorSpace::Rgb(RgbChroma::Rgb), None)
+        .map_err(|e| format!("corrupt or unsupported HEIC: {}", e.message))?;
+    let planes = image.planes();
+    let plane = planes
+        .interleaved
+        .ok_or("libheif returned no interleaved RGB plane")?;
+    let (w, h) = (plane.width, plane.height);
+    let row = w as usize * 3;
+    if plane.storage_bits_per_pixel != 24 || plane.stride < row {
+        return Err(format!(
+            "libheif returned {} bits per pixel, stride {}, for {w} pixels a row",
+            plane.storage_bits_per_pixel, plane.stride
+        ));
+    }
+    let mut pixels = Vec::with_capacity(row * h as usize);
+    for line in plane.data.chunks(plane.stride).take(h as usize) {
+        pixels.extend_from_slice(&line[..row]);
+    }
+    let image = RgbImage::from_raw(w, h, pixels).ok_or("libheif returned a short image")?;
+    Ok((image, w, h))
+}
+
+/// The EXIF block of the primary image as TIFF data (what follows the 4-byte header offset that
+/// HEIF puts in front of it), or `None` when there is none or the file cannot be read. Where
+/// the block lies in the file does not matter (one test file keeps it in its last bytes).
+pub fn exif(bytes: &[u8]) -> Option<Vec<u8>> {
+    let context = open(bytes).ok()?;
+    let handle = context.primary_image_handle().ok()?;
+    let mut ids = [0; 4];
+    let count = handle.metadata_block_ids(&mut ids, b"Exif");
+    ids[..count].iter().find_map(|&id| {
+        let block = handle.metadata(id).ok()?;
+        let offset = u32::from_be_bytes(block.get(..4)?.try_into().ok()?) as usize;
+        let tiff = block.get(4usize.checked_add(offset)?..)?;
+        (tiff.starts_with(b"II*\0") || tiff.starts_with(b"MM\0*")).then(|| tiff.to_vec())
+    })
+}
