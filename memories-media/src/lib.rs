@@ -18,6 +18,8 @@
 //! 18 ms of CPU per 1080p frame and 7 ms per 720p frame, conversion and encoding together, so
 //! encoding a 1080p movie in real time takes about 0.55 of one core.
 
+pub mod clip;
+pub mod frames;
 mod h264;
 mod mp4;
 mod opus;

@@ -12,7 +12,11 @@ use std::path::Path;
 use memories_library::index::{Outcome, PhotoInfo};
 use memories_library::indexing::{IndexReport, index_folder};
 use memories_library::metadata::TimeSource;
+use memories_media::clip::{Clip, ClipTime};
+use memories_media::frames::decode_range;
 
+#[path = "support/media.rs"]
+mod media;
 #[path = "support/shared_data.rs"]
 mod shared_data;
 
@@ -188,4 +192,214 @@ fn a_truncated_or_empty_heic_is_reported_and_the_rest_is_indexed() {
         .map(|p| format!("{}: {}", p.rel, p.problem))
         .collect();
     assert_eq!(problems, ["empty.heic: empty file"]);
+}
+
+/// What a manifest row says a clip's container holds.
+struct ExpectClip {
+    rel: &'static str,
+    codec: &'static str,
+    upright: (u32, u32),
+    frames: usize,
+    seconds: f64,
+    /// Apple's local creation date as written, or the container's UTC time as RFC 3339.
+    time: &'static str,
+    place: Option<(f64, f64)>,
+    content_identifier: Option<&'static str>,
+}
+
+const CLIPS: &[ExpectClip] = &[
+    ExpectClip {
+        rel: "live/iphone15pro_IMG_4394/IMG_4394.mov",
+        codec: "HEVC",
+        upright: (1440, 1920),
+        frames: 53,
+        seconds: 1.798,
+        time: "2025-08-06T17:14:21-0500",
+        place: Some((34.7309, -86.587)),
+        content_identifier: Some("ED2A2552-C906-486E-9DA5-17DABDF672A7"),
+    },
+    ExpectClip {
+        rel: "live/iphone6s_train/train.mov",
+        codec: "H.264",
+        upright: (1440, 1080),
+        frames: 22,
+        seconds: 1.233,
+        time: "2021-04-10T11:43:59+0100",
+        place: Some((52.2097, -0.8955)),
+        content_identifier: Some("E905E6C6-C747-4805-942F-9904A0281F02"),
+    },
+    ExpectClip {
+        rel: "video/mde-images__with-gps.mov",
+        codec: "H.264",
+        upright: (320, 568),
+        frames: 120,
+        seconds: 4.0,
+        time: "2019-07-24T11:25:40+0300",
+        place: Some((32.0929, 34.862)),
+        content_identifier: None,
+    },
+    // Re-saved in 2024: the Apple date, not the container's, is the capture time.
+    ExpectClip {
+        rel: "video/nom-exif__meta.mov",
+        codec: "H.264",
+        upright: (720, 1280),
+        frames: 30,
+        seconds: 0.5,
+        time: "2019-02-12T15:27:12+08:00",
+        place: Some((27.1281, 100.2508)),
+        content_identifier: None,
+    },
+    ExpectClip {
+        rel: "video/nom-exif__meta.mp4",
+        codec: "H.264",
+        upright: (1080, 1920),
+        frames: 32,
+        seconds: 1.063,
+        time: "2024-02-03T07:05:38Z",
+        place: Some((27.2939, 112.6932)),
+        content_identifier: None,
+    },
+    ExpectClip {
+        rel: "video/mde-images__with-gps.mp4",
+        codec: "H.264",
+        upright: (1920, 1080),
+        frames: 3,
+        // The manifest's 0.171 s is the container's, which the sound track sets.
+        seconds: 0.1,
+        time: "2017-02-22T08:20:28Z",
+        place: Some((51.4169, -0.0806)),
+        content_identifier: None,
+    },
+    // `+00.0000+000.0000/`: a placeholder, no place.
+    ExpectClip {
+        rel: "video/mde-images__ftyp3gp5.mp4",
+        codec: "H.264",
+        upright: (720, 1280),
+        frames: 39,
+        seconds: 1.3,
+        time: "2020-10-23T20:27:29Z",
+        place: None,
+        content_identifier: None,
+    },
+    ExpectClip {
+        rel: "video/nom-exif__udta.auth.mp4",
+        codec: "HEVC",
+        upright: (886, 1920),
+        frames: 1,
+        seconds: 0.012,
+        time: "2025-02-24T10:33:06Z",
+        place: None,
+        content_identifier: None,
+    },
+    ExpectClip {
+        rel: "derived/samsung-one-ui-6.mpvd-payload.mp4",
+        codec: "HEVC",
+        upright: (1080, 1440),
+        frames: 42,
+        seconds: 3.13,
+        time: "2024-01-13T05:38:55Z",
+        place: None,
+        content_identifier: None,
+    },
+];
+
+fn time_text(time: &Option<ClipTime>) -> String {
+    match time {
+        Some(ClipTime::Local(text)) => text.clone(),
+        Some(ClipTime::Utc(secs)) => chrono::DateTime::from_timestamp(*secs, 0)
+            .unwrap()
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string(),
+        None => "none".to_string(),
+    }
+}
+
+/// Every clip's container reads as its manifest row says, and its frames, decoded by OpenH264
+/// or libde265 and turned upright, match ffmpeg's (which applies the rotation itself).
+#[test]
+fn every_phone_clip_reads_as_its_manifest_says_and_decodes_like_ffmpeg() {
+    let Some(phone) = shared_data::shared_data("phone") else {
+        return;
+    };
+    let rows = manifest(&phone);
+    let clip_rows = rows
+        .keys()
+        .filter(|rel| [".mov", ".mp4"].iter().any(|ext| rel.ends_with(ext)))
+        .count();
+    assert_eq!(
+        clip_rows,
+        CLIPS.len(),
+        "a clip in MANIFEST.tsv has no expectation here"
+    );
+    for expect in CLIPS {
+        let rel = expect.rel;
+        assert!(rows.contains_key(rel), "{rel} is not in MANIFEST.tsv");
+        let path = phone.join(rel);
+        let mut file = fs::File::open(&path).unwrap();
+        let len = file.metadata().unwrap().len();
+        let clip = Clip::read(&mut file, 0, len).unwrap_or_else(|e| panic!("{rel}: {e}"));
+        let place = clip
+            .location
+            .map(|(lat, lon)| ((lat * 1e4).round() / 1e4, (lon * 1e4).round() / 1e4));
+        assert_eq!(
+            (
+                clip.codec.name().as_str(),
+                clip.upright_size(),
+                clip.samples.len(),
+                time_text(&clip.time).as_str(),
+                place,
+                clip.content_identifier.as_deref(),
+            ),
+            (
+                expect.codec,
+                expect.upright,
+                expect.frames,
+                expect.time,
+                expect.place,
+                expect.content_identifier,
+            ),
+            "{rel}"
+        );
+        assert!(
+            (clip.seconds() - expect.seconds).abs() < 0.02,
+            "{rel}: {} s",
+            clip.seconds()
+        );
+
+        let mut frames = Vec::new();
+        decode_range(&clip, &mut file, 0..clip.samples.len(), |frame| {
+            frames.push(frame)
+        })
+        .unwrap_or_else(|e| panic!("{rel}: {e}"));
+        assert_eq!(frames.len(), expect.frames, "{rel}: frames decoded");
+        let (w, h) = expect.upright;
+        for k in [0, frames.len() / 2, frames.len() - 1] {
+            let frame = &frames[k];
+            assert_eq!((frame.width, frame.height), (w, h), "{rel} frame {k}");
+            let Some(theirs) = media::decode_frame(&path, k as u32) else {
+                return;
+            };
+            let theirs = theirs.unwrap();
+            assert_eq!(
+                theirs.len(),
+                frame.rgb.len(),
+                "{rel} frame {k}: ffmpeg's size"
+            );
+            let diff: u64 = theirs
+                .iter()
+                .zip(&frame.rgb)
+                .map(|(a, b)| u64::from(a.abs_diff(*b)))
+                .sum();
+            let mean = diff as f64 / theirs.len() as f64;
+            if std::env::var_os("PHONE_DUMP").is_some() {
+                let name = rel.replace('/', "_");
+                fs::write(format!("/tmp/{name}.{k}.ours"), &frame.rgb).unwrap();
+                fs::write(format!("/tmp/{name}.{k}.theirs"), &theirs).unwrap();
+            }
+            assert!(
+                mean < 3.0,
+                "{rel} frame {k}: mean difference {mean:.2} from ffmpeg's"
+            );
+        }
+    }
 }
