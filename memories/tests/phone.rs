@@ -391,11 +391,6 @@ fn every_phone_clip_reads_as_its_manifest_says_and_decodes_like_ffmpeg() {
                 .map(|(a, b)| u64::from(a.abs_diff(*b)))
                 .sum();
             let mean = diff as f64 / theirs.len() as f64;
-            if std::env::var_os("PHONE_DUMP").is_some() {
-                let name = rel.replace('/', "_");
-                fs::write(format!("/tmp/{name}.{k}.ours"), &frame.rgb).unwrap();
-                fs::write(format!("/tmp/{name}.{k}.theirs"), &theirs).unwrap();
-            }
             assert!(
                 mean < 3.0,
                 "{rel} frame {k}: mean difference {mean:.2} from ffmpeg's"
