@@ -33,6 +33,8 @@ pub enum DecodeError {
     Image(#[from] image::ImageError),
     #[error("{0}")]
     Heic(String),
+    #[error("a video clip, not a photo: its frames are read by clips::frame")]
+    Video,
     #[error("the decoder crashed on this file ({0})")]
     Crashed(String),
     #[error("image has no pixels")]
@@ -48,9 +50,11 @@ pub const MAX_PIXELS: u64 = 200_000_000;
 pub fn decode_file(path: &Path, max_side: u32) -> Result<Decoded, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
     let format = match scan::sniff(&bytes) {
+        Sniffed::Image(Format::Video) | Sniffed::OtherVideo => {
+            return Err("a video, not a photo".to_string());
+        }
         Sniffed::Image(format) => format,
         Sniffed::Avif => return Err("AVIF is not supported".to_string()),
-        Sniffed::Video => return Err("a video, not a photo".to_string()),
         Sniffed::Unknown if bytes.is_empty() => return Err("empty file".to_string()),
         Sniffed::Unknown => return Err("not a JPEG, PNG, WebP or HEIC image".to_string()),
     };
@@ -67,6 +71,7 @@ fn check_dimensions(bytes: &[u8], format: Format) -> Result<(), String> {
         Format::WebP => image::ImageFormat::WebP,
         // libheif reads the size from the header and the check is in `heif::dimensions`.
         Format::Heic => return heif::dimensions(bytes).map(|_| ()),
+        Format::Video => return Err("a video, not a photo".to_string()),
     };
     let reader = image::ImageReader::with_format(std::io::Cursor::new(bytes), image_format);
     let (w, h) = reader
@@ -97,6 +102,8 @@ pub fn decode_rgb(
         Format::Png => decode_generic(bytes, ImageFormat::Png, max_side),
         Format::WebP => decode_generic(bytes, ImageFormat::WebP, max_side),
         Format::Heic => heif::decode(bytes).map_err(DecodeError::Heic),
+        // A clip's frames are read from its file by `clips::frame`, not from bytes in memory.
+        Format::Video => Err(DecodeError::Video),
     }))
     .map_err(|panic| {
         let message = panic
@@ -616,6 +623,7 @@ mod tests {
             Format::WebP => encode(&image, ImageFormat::WebP),
             // This build has no HEVC encoder: memories/tests/phone.rs decodes real HEICs.
             Format::Heic => panic!("no HEIC encoder to make a test image with"),
+            Format::Video => panic!("clips are tested in memories/tests/phone.rs"),
         };
         let d = decode_rgb(&bytes, format, orientation, 256).unwrap();
         assert_eq!(

@@ -74,6 +74,10 @@ pub struct PhotoInfo {
     /// for a face without landmarks).
     #[serde(default)]
     pub descriptors: Vec<Option<Vec<f32>>>,
+    /// For a clip ([`Format::Video`]): its length, codec and the frame the measures and faces
+    /// come from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clip: Option<crate::clips::ClipInfo>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -23,7 +23,8 @@ use memories_vision::faces::{DECODE_SIDE, DEFAULT_MODEL, FaceBox, FaceDetector, 
 use crate::analysis::{ANALYSIS_SIDE, analyse, decode_rgb, shrink};
 use crate::index::{Index, IndexError, Opened, Outcome, PhotoInfo, Record, RunLock};
 use crate::metadata::PhotoMeta;
-use crate::scan::{self, FoundPhoto, Problem, Skipped};
+use crate::clips;
+use crate::scan::{self, Format, FoundPhoto, Problem, Skipped};
 
 /// Everything that stops an indexing pass. Problems with single photos are not errors: they are
 /// reported and the pass goes on.
@@ -355,6 +356,9 @@ fn analyse_file(
         content_hash,
         outcome,
     };
+    if photo.format == Format::Video {
+        return analyse_clip(photo, known, detector, describe_score, embedder);
+    }
     let bytes = match read_photo(photo, || {}) {
         ReadPhoto::Whole(bytes) => bytes,
         ReadPhoto::Unsettled(why) => return Analysed::Unsettled(photo.rel.clone(), why),
@@ -395,10 +399,98 @@ fn analyse_file(
                 analysis,
                 faces,
                 descriptors,
+                clip: None,
             }))
         }
         Err(e) => Outcome::Failed(e.to_string()),
     };
+    Analysed::Stored(record(hash, outcome), false)
+}
+
+/// Reads a clip's container and measures a few of its frames ([`clips`]): the same record as a
+/// photo's, from the frame with the most faces. Only the container and those frames are read.
+/// The file must be the size and age the scan saw before and after, as for a photo.
+fn analyse_clip(
+    photo: &FoundPhoto,
+    known: &HashMap<String, PhotoInfo>,
+    detector: &mut FaceDetector,
+    describe_score: f32,
+    embedder: &mut FaceEmbedder,
+) -> Analysed {
+    let record = |content_hash: String, outcome| Record {
+        rel: photo.rel.clone(),
+        size: photo.size,
+        modified_ns: nanos(photo.modified),
+        content_hash,
+        outcome,
+    };
+    let failed = |why: String| Analysed::Stored(record(String::new(), Outcome::Failed(why)), false);
+    let stamp = |path: &Path| {
+        fs::metadata(path)
+            .ok()
+            .map(|m| (m.len(), m.modified().ok()))
+    };
+    if stamp(&photo.path) != Some((photo.size, Some(photo.modified))) {
+        return Analysed::Unsettled(photo.rel.clone(), Unsettled::Changed);
+    }
+    let (mut file, clip) = match clips::open(&photo.path, 0, photo.size) {
+        Ok(opened) => opened,
+        Err(why) => return failed(why),
+    };
+    let hash = clips::fingerprint(&clip, photo.size);
+    if let Some(info) = known.get(&hash) {
+        return Analysed::Stored(
+            record(hash, Outcome::Analysed(Box::new(info.clone()))),
+            true,
+        );
+    }
+    let probes = clips::probe_frames(&mut file, &clip, DECODE_SIDE);
+    if stamp(&photo.path) != Some((photo.size, Some(photo.modified))) {
+        return Analysed::Unsettled(photo.rel.clone(), Unsettled::Changed);
+    }
+    let probes = match probes {
+        Ok(probes) if !probes.is_empty() => probes,
+        Ok(_) => return failed("no frame could be decoded".to_string()),
+        Err(why) => return failed(why),
+    };
+    let meta = clips::meta(&clip, photo.modified);
+    let best = probes
+        .into_iter()
+        .map(|(sample, decoded)| {
+            let faces: Vec<FaceBox> = detector
+                .detect_decoded(&decoded)
+                .faces
+                .iter()
+                .map(FaceBox::from)
+                .collect();
+            (sample, decoded, faces)
+        })
+        .map(|(sample, decoded, faces)| {
+            let small = Decoded {
+                image: shrink(decoded.image.clone(), ANALYSIS_SIDE),
+                ..decoded
+            };
+            let analysis = analyse(&small, meta.camera().is_some());
+            (sample, decoded, faces, analysis)
+        })
+        .max_by(|a, b| {
+            (a.2.len(), a.3.quality())
+                .partial_cmp(&(b.2.len(), b.3.quality()))
+                .unwrap_or(std::cmp::Ordering::Equal)
+                // The earlier probe wins a tie.
+                .then(b.0.cmp(&a.0))
+        })
+        .expect("at least one probe");
+    let (sample, decoded, faces, analysis) = best;
+    let descriptors = embedder.describe(&decoded, &faces, describe_score);
+    let outcome = Outcome::Analysed(Box::new(PhotoInfo {
+        format: photo.format,
+        meta,
+        analysis,
+        faces,
+        descriptors,
+        clip: Some(clips::info(&clip, sample)),
+    }));
     Analysed::Stored(record(hash, outcome), false)
 }
 

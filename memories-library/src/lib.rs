@@ -4,8 +4,9 @@
 //! The pipeline, one module per step:
 //!
 //! - [`scan`] walks the folder and sniffs each file's content ([`scan::Format`]); AVIF and
-//!   videos are skipped with a reason, unreadable files are reported. HEIC stills are decoded
-//!   by libheif ([`heif`]).
+//!   other video containers are skipped with a reason, unreadable files are reported. HEIC
+//!   stills are decoded by libheif ([`heif`]); phone clips (MOV, MP4, 3GP) are items like
+//!   photos, measured on a few frames ([`clips`]).
 //! - [`metadata`] reads EXIF into [`metadata::PhotoMeta`]: capture time with its UTC offset
 //!   ([`metadata::CaptureTime`], falling back to the file time, flagged), GPS, orientation,
 //!   camera.
@@ -57,6 +58,7 @@
 //!   [`analysis::classify`] for the rule.
 
 pub mod analysis;
+pub mod clips;
 pub mod config;
 pub mod events;
 pub mod heif;

@@ -23,6 +23,12 @@ pub enum TimeSource {
     /// TIFF `DateTime`: when the file was last written by software, which for an untouched camera
     /// file is still the capture time and for an edited export is usually close to it.
     ExifModified,
+    /// A clip's `com.apple.quicktime.creationdate`: local time with its offset, kept when the
+    /// file is edited or re-saved.
+    ClipCreationDate,
+    /// A clip's movie header `creation_time`, in UTC (the offset is stored as 0): when the file
+    /// was written, which a re-save moves.
+    ClipContainer,
     /// No EXIF time at all: the file system's modification time, which copying can change.
     FileModified,
 }
@@ -193,7 +199,7 @@ fn parse_raw_exif(tiff: Vec<u8>) -> Option<Exif> {
     }
 }
 
-fn file_time(modified: SystemTime) -> CaptureTime {
+pub(crate) fn file_time(modified: SystemTime) -> CaptureTime {
     let local: DateTime<Local> = modified.into();
     CaptureTime {
         local: local.naive_local(),

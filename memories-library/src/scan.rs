@@ -25,6 +25,9 @@ pub enum Format {
     WebP,
     /// HEIC: HEVC-coded HEIF, decoded by libheif ([`crate::heif`]).
     Heic,
+    /// A clip in an ISO base media file (QuickTime `.mov`, MP4, 3GP), read by
+    /// [`crate::clips`].
+    Video,
 }
 
 impl fmt::Display for Format {
@@ -34,6 +37,7 @@ impl fmt::Display for Format {
             Format::Png => "PNG",
             Format::WebP => "WebP",
             Format::Heic => "HEIC",
+            Format::Video => "video",
         })
     }
 }
@@ -44,7 +48,8 @@ pub enum Sniffed {
     Image(Format),
     /// AVIF: AV1-coded HEIF, for which this build has no decoder.
     Avif,
-    Video,
+    /// A video in a container other than MP4 and QuickTime (AVI, Matroska, WebM).
+    OtherVideo,
     Unknown,
 }
 
@@ -83,8 +88,8 @@ pub fn sniff(head: &[u8]) -> Sniffed {
             b'I',
             b' ',
             ..,
-        ] => Sniffed::Video,
-        [0x1A, 0x45, 0xDF, 0xA3, ..] => Sniffed::Video,
+        ] => Sniffed::OtherVideo,
+        [0x1A, 0x45, 0xDF, 0xA3, ..] => Sniffed::OtherVideo,
         // ISO base media files (HEIC, AVIF, MP4, MOV) name their major brand after `ftyp`.
         [
             _,
@@ -117,9 +122,14 @@ pub fn sniff(head: &[u8]) -> Sniffed {
                         Sniffed::Image(Format::Heic)
                     }
                 }
-                _ => Sniffed::Video,
+                _ => Sniffed::Image(Format::Video),
             }
         }
+        // Old QuickTime files have no `ftyp`: they start with the movie box, the media data or
+        // padding.
+        [_, _, _, _, b'm', b'o', b'o', b'v', ..]
+        | [_, _, _, _, b'm', b'd', b'a', b't', ..]
+        | [_, _, _, _, b'w', b'i', b'd', b'e', ..] => Sniffed::Image(Format::Video),
         _ => Sniffed::Unknown,
     }
 }
@@ -304,10 +314,17 @@ fn classify(path: &Path, rel: String, claim: Claimed, out: &mut Scan) {
         (Sniffed::Unknown, Claimed::Heif) => out.problems.push(problem(
             "not a HEIC file despite its extension (no HEIF `ftyp` box)".to_string(),
         )),
-        (Sniffed::Video, _) | (Sniffed::Unknown, Claimed::Video) => out.skipped.push(Skipped {
+        (Sniffed::OtherVideo, _) => out.skipped.push(Skipped {
             rel,
-            reason: "videos are not analysed",
+            reason: "AVI, Matroska and WebM videos are not read (phones write MP4 and QuickTime)",
         }),
+        (Sniffed::Unknown, Claimed::Video) if head.is_empty() => {
+            out.problems.push(problem("empty file".to_string()))
+        }
+        (Sniffed::Unknown, Claimed::Video) => out.problems.push(problem(
+            "not an MP4 or QuickTime video despite its extension (unrecognised content)"
+                .to_string(),
+        )),
         (Sniffed::Unknown, Claimed::Image) if head.is_empty() => {
             out.problems.push(problem("empty file".to_string()))
         }
@@ -360,7 +377,7 @@ mod tests {
             Sniffed::Image(Format::Png),
         );
         check_sniff(b"RIFF\x10\0\0\0WEBPVP8 ", Sniffed::Image(Format::WebP));
-        check_sniff(b"RIFF\x10\0\0\0AVI LIST", Sniffed::Video);
+        check_sniff(b"RIFF\x10\0\0\0AVI LIST", Sniffed::OtherVideo);
         check_sniff(b"\0\0\0\x18ftypheic\0\0\0\0", Sniffed::Image(Format::Heic));
         check_sniff(
             b"\0\0\0\x1cftypmif1\0\0\0\0mif1heic",
@@ -368,8 +385,10 @@ mod tests {
         );
         check_sniff(b"\0\0\0\x1cftypmif1\0\0\0\0mif1avif", Sniffed::Avif);
         check_sniff(b"\0\0\0\x18ftypavif\0\0\0\0", Sniffed::Avif);
-        check_sniff(b"\0\0\0\x18ftypqt  \0\0\0\0", Sniffed::Video);
-        check_sniff(b"\0\0\0\x18ftypisom\0\0\0\0", Sniffed::Video);
+        check_sniff(b"\0\0\0\x18ftypqt  \0\0\0\0", Sniffed::Image(Format::Video));
+        check_sniff(b"\0\0\0\x18ftypisom\0\0\0\0", Sniffed::Image(Format::Video));
+        check_sniff(b"\0\0\0\x08wide\0\0\0\0", Sniffed::Image(Format::Video));
+        check_sniff(b"\x1a\x45\xdf\xa3\x01", Sniffed::OtherVideo);
         check_sniff(b"GIF89a", Sniffed::Unknown);
         check_sniff(b"", Sniffed::Unknown);
     }
@@ -416,10 +435,10 @@ mod tests {
             ],
             "photo IMG_1.HEIC HEIC\n\
              photo a.jpg JPEG\n\
+             photo clip.mov video\n\
              photo sub/b.PNG PNG\n\
              photo sub/deeper/png-named-jpg.jpg PNG\n\
              skipped IMG_2.avif: AVIF photos are not supported (this build has no AV1 decoder)\n\
-             skipped clip.mov: videos are not analysed\n\
              problem empty.heic: empty file\n\
              problem empty.png: empty file\n\
              problem fake.jpg: not a JPEG, PNG or WebP file despite its extension (unrecognised content)\n",

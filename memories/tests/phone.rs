@@ -12,6 +12,7 @@ use std::path::Path;
 use memories_library::index::{Outcome, PhotoInfo};
 use memories_library::indexing::{IndexReport, index_folder};
 use memories_library::metadata::TimeSource;
+use memories_library::scan::Format;
 use memories_media::clip::{Clip, ClipTime};
 use memories_media::frames::decode_range;
 
@@ -140,8 +141,10 @@ fn check(info: &PhotoInfo, expect: &Expect) {
     );
 }
 
+/// Every file in `phone/` is one analysed item (no file skipped or failed), stills and clips
+/// alike, with the manifest's capture time, place and upright size.
 #[test]
-fn every_phone_still_is_indexed_upright_with_its_time_and_place() {
+fn every_phone_file_is_indexed_upright_with_its_time_and_place() {
     let Some(phone) = shared_data::shared_data("phone") else {
         return;
     };
@@ -157,8 +160,47 @@ fn every_phone_still_is_indexed_upright_with_its_time_and_place() {
         );
     }
     let report = index(&phone);
+    let problems: Vec<String> = report
+        .skipped
+        .iter()
+        .map(|s| format!("skipped {}: {}", s.rel, s.reason))
+        .chain(report.problems.iter().map(|p| format!("{}: {}", p.rel, p.problem)))
+        .collect();
+    assert_eq!(problems, Vec::<String>::new());
+    assert_eq!(report.records.len(), STILLS.len() + CLIPS.len());
+    assert_eq!(rows.len(), STILLS.len() + CLIPS.len());
     for expect in STILLS {
         check(analysed(&report, expect.rel), expect);
+    }
+    for expect in CLIPS {
+        let rel = expect.rel;
+        let info = analysed(&report, rel);
+        assert_eq!(info.format, Format::Video, "{rel}");
+        let clip = info.clip.as_ref().unwrap_or_else(|| panic!("{rel}: no clip info"));
+        assert_eq!(
+            (clip.codec.as_str(), clip.frames),
+            (expect.codec, expect.frames),
+            "{rel}"
+        );
+        let taken = &info.meta.taken;
+        let (stated, source) = match expect.time.strip_suffix('Z') {
+            Some(utc) => (format!("{utc}+0000"), TimeSource::ClipContainer),
+            None => (expect.time.to_string(), TimeSource::ClipCreationDate),
+        };
+        let stated = chrono::DateTime::parse_from_str(&stated, "%Y-%m-%dT%H:%M:%S%z").unwrap();
+        assert_eq!(taken.source, source, "{rel}");
+        assert_eq!(taken.timeline_secs(), stated.timestamp(), "{rel}");
+        assert_eq!(taken.local, stated.naive_local(), "{rel}: the local time");
+        let place = info
+            .meta
+            .gps
+            .map(|p| ((p.lat * 1e4).round() / 1e4, (p.lon * 1e4).round() / 1e4));
+        assert_eq!(place, expect.place, "{rel}");
+        assert_eq!(
+            (info.analysis.width, info.analysis.height),
+            expect.upright,
+            "{rel}"
+        );
     }
 }
 
