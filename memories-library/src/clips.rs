@@ -145,7 +145,13 @@ pub fn fingerprint(clip: &Clip, size: u64) -> String {
         hash.update(&sample.size.to_le_bytes());
         hash.update(&sample.time.to_le_bytes());
     }
-    hash.update(format!("{:?} {:?} {:?}", clip.time, clip.location, clip.content_identifier).as_bytes());
+    hash.update(
+        format!(
+            "{:?} {:?} {:?}",
+            clip.time, clip.location, clip.content_identifier
+        )
+        .as_bytes(),
+    );
     hash.finalize().to_hex().to_string()
 }
 

@@ -21,9 +21,9 @@ use memories_vision::embedding::FaceEmbedder;
 use memories_vision::faces::{DECODE_SIDE, DEFAULT_MODEL, FaceBox, FaceDetector, Model};
 
 use crate::analysis::{ANALYSIS_SIDE, analyse, decode_rgb, shrink};
+use crate::clips;
 use crate::index::{Index, IndexError, Opened, Outcome, PhotoInfo, Record, RunLock};
 use crate::metadata::PhotoMeta;
-use crate::clips;
 use crate::scan::{self, Format, FoundPhoto, Problem, Skipped};
 
 /// Everything that stops an indexing pass. Problems with single photos are not errors: they are

@@ -188,10 +188,18 @@ fn find_moov(file: &mut File, base: u64, len: u64) -> Result<Vec<u8>, ClipError>
         read_exact_at(file, at, &mut head[..n])
             .map_err(|e| ClipError(format!("cannot read a box header at byte {at}: {e}")))?;
         let Some(header) = parse_header(&head[..n], end - at) else {
-            return err(format!(
-                "a box at byte {} has an impossible size",
-                at - base
-            ));
+            let kind = String::from_utf8_lossy(&head[4..8]).to_string();
+            return match parse_header(&head[..n], u64::MAX) {
+                Some(h) if h.payload + h.len > end - at => err(format!(
+                    "truncated: its `{kind}` box at byte {} runs {} bytes past the end of the file",
+                    at - base,
+                    h.payload + h.len - (end - at)
+                )),
+                _ => err(format!(
+                    "its `{kind}` box at byte {} has an impossible size",
+                    at - base
+                )),
+            };
         };
         if &header.kind == b"ftyp" {
             saw_ftyp = true;

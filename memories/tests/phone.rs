@@ -164,7 +164,12 @@ fn every_phone_file_is_indexed_upright_with_its_time_and_place() {
         .skipped
         .iter()
         .map(|s| format!("skipped {}: {}", s.rel, s.reason))
-        .chain(report.problems.iter().map(|p| format!("{}: {}", p.rel, p.problem)))
+        .chain(
+            report
+                .problems
+                .iter()
+                .map(|p| format!("{}: {}", p.rel, p.problem)),
+        )
         .collect();
     assert_eq!(problems, Vec::<String>::new());
     assert_eq!(report.records.len(), STILLS.len() + CLIPS.len());
@@ -176,7 +181,10 @@ fn every_phone_file_is_indexed_upright_with_its_time_and_place() {
         let rel = expect.rel;
         let info = analysed(&report, rel);
         assert_eq!(info.format, Format::Video, "{rel}");
-        let clip = info.clip.as_ref().unwrap_or_else(|| panic!("{rel}: no clip info"));
+        let clip = info
+            .clip
+            .as_ref()
+            .unwrap_or_else(|| panic!("{rel}: no clip info"));
         assert_eq!(
             (clip.codec.as_str(), clip.frames),
             (expect.codec, expect.frames),
@@ -439,4 +447,76 @@ fn every_phone_clip_reads_as_its_manifest_says_and_decodes_like_ffmpeg() {
             );
         }
     }
+}
+
+/// `bytes` with the first `from` after `after` replaced by `to` (same length).
+fn patched(bytes: &[u8], after: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let find = |hay: &[u8], needle: &[u8], start: usize| {
+        hay[start..]
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .map(|i| i + start)
+    };
+    let anchor = find(bytes, after, 0).expect("anchor present");
+    let at = find(bytes, from, anchor).expect("pattern present");
+    let mut out = bytes.to_vec();
+    out[at..at + to.len()].copy_from_slice(to);
+    out
+}
+
+#[test]
+fn broken_clips_are_reported_with_the_reason_and_the_rest_is_indexed() {
+    let Some(phone) = shared_data::shared_data("phone") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let whole = fs::read(phone.join("video/mde-images__with-gps.mov")).unwrap();
+    fs::write(dir.path().join("whole.mov"), &whole).unwrap();
+    fs::write(dir.path().join("cut.mov"), &whole[..whole.len() / 2]).unwrap();
+    fs::write(dir.path().join("header-only.mov"), &whole[..40]).unwrap();
+    fs::write(dir.path().join("empty.mov"), b"").unwrap();
+    // The video track's handler renamed: a file with sound and no video.
+    let no_video = patched(&whole, b"hdlr", b"vide", b"xxxx");
+    fs::write(dir.path().join("no-video.mov"), no_video).unwrap();
+    // The sample entry renamed to VP9's, which this build does not decode.
+    let vp9 = patched(&whole, b"stsd", b"avc1", b"vp09");
+    fs::write(dir.path().join("vp9.mov"), vp9).unwrap();
+    let report = index(dir.path());
+    assert_eq!(analysed(&report, "whole.mov").analysis.width, 320);
+    let mut failed: Vec<String> = report
+        .records
+        .iter()
+        .filter_map(|r| match &r.outcome {
+            Outcome::Failed(why) => Some(format!("{}: {why}", r.rel)),
+            Outcome::Analysed(_) => None,
+        })
+        .collect();
+    failed.sort();
+    // The file's `mdat` box starts at byte 28, after `ftyp`; the cut copies end inside it.
+    assert_eq!(&whole[32..36], b"mdat");
+    let mdat_end = 28 + u32::from_be_bytes(whole[28..32].try_into().unwrap()) as usize;
+    let past = |len: usize| mdat_end - len;
+    assert_eq!(
+        failed,
+        [
+            format!(
+                "cut.mov: truncated: its `mdat` box at byte 28 runs {} bytes past the end of the file",
+                past(whole.len() / 2)
+            )
+            .as_str(),
+            format!(
+                "header-only.mov: truncated: its `mdat` box at byte 28 runs {} bytes past the end of the file",
+                past(40)
+            )
+            .as_str(),
+            "no-video.mov: no video track",
+            "vp9.mov: its video is VP9, which this build cannot decode",
+        ]
+    );
+    let problems: Vec<String> = report
+        .problems
+        .iter()
+        .map(|p| format!("{}: {}", p.rel, p.problem))
+        .collect();
+    assert_eq!(problems, ["empty.mov: empty file"]);
 }
