@@ -44,8 +44,6 @@ pub struct ClipInfo {
     /// Clockwise turn applied to show it upright.
     pub rotation: u32,
     pub has_audio: bool,
-    /// Apple's content identifier, shared by a Live Photo's still and clip.
-    pub content_identifier: Option<String>,
 }
 
 /// A clip's container, read from the file at `path` (or the part of it from `base`, `len`
@@ -80,6 +78,7 @@ pub fn meta(clip: &Clip, modified: SystemTime) -> PhotoMeta {
         orientation: 1,
         make: clip.make.clone(),
         model: clip.model.clone(),
+        content_identifier: clip.content_identifier.clone(),
     }
 }
 
@@ -165,7 +164,6 @@ pub fn info(clip: &Clip, poster_frame: usize) -> ClipInfo {
         poster_seconds: clip.sample_seconds(poster_frame),
         rotation: clip.rotation,
         has_audio: clip.has_audio,
-        content_identifier: clip.content_identifier.clone(),
     }
 }
 

@@ -97,6 +97,10 @@ pub struct PhotoMeta {
     pub orientation: u8,
     pub make: Option<String>,
     pub model: Option<String>,
+    /// Apple's content identifier (a UUID in the maker note of a still, in the QuickTime
+    /// metadata of a clip): a Live Photo's still and clip share it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_identifier: Option<String>,
 }
 
 impl PhotoMeta {
@@ -152,6 +156,7 @@ impl PhotoMeta {
             orientation,
             make: text(Tag::Make),
             model: text(Tag::Model),
+            content_identifier: exif.and_then(apple_content_identifier),
         }
     }
 
@@ -184,6 +189,38 @@ fn parse_exif(bytes: &[u8]) -> Option<Exif> {
         Ok(exif) => Some(exif),
         Err(e) => e.distill_partial_result(|_ignored| ()).ok(),
     }
+}
+
+/// The content identifier in an Apple maker note: `Apple iOS\0`, a version, `MM`, then a
+/// big-endian IFD whose offsets count from the note's start; tag 0x11 is the identifier.
+fn apple_content_identifier(exif: &Exif) -> Option<String> {
+    let field = exif.get_field(Tag::MakerNote, In::PRIMARY)?;
+    let Value::Undefined(note, _) = &field.value else {
+        return None;
+    };
+    if !note.starts_with(b"Apple iOS\0") || note.get(12..14) != Some(b"MM") {
+        return None;
+    }
+    let be16 = |at: usize| Some(u16::from_be_bytes(note.get(at..at + 2)?.try_into().ok()?));
+    let be32 = |at: usize| Some(u32::from_be_bytes(note.get(at..at + 4)?.try_into().ok()?));
+    let count = usize::from(be16(14)?);
+    (0..count.min(256)).find_map(|i| {
+        let entry = 16 + 12 * i;
+        if be16(entry)? != 0x11 || be16(entry + 2)? != 2 {
+            return None;
+        }
+        let len = be32(entry + 4)? as usize;
+        let bytes = if len <= 4 {
+            note.get(entry + 8..entry + 8 + len)?
+        } else {
+            let at = be32(entry + 8)? as usize;
+            note.get(at..at.checked_add(len)?)?
+        };
+        let text = String::from_utf8_lossy(bytes)
+            .trim_matches(|c: char| c == '\0' || c.is_whitespace())
+            .to_string();
+        (!text.is_empty()).then_some(text)
+    })
 }
 
 /// Parses a bare TIFF-structured EXIF block (a HEIF file's `Exif` item), leniently.
@@ -349,6 +386,7 @@ mod tests {
             orientation: 1,
             make: make.map(str::to_string),
             model: model.map(str::to_string),
+            content_identifier: None,
         };
         assert_eq!(meta.camera().as_deref(), expect);
     }

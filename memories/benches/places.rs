@@ -120,6 +120,7 @@ fn record(n: usize, taken: NaiveDateTime, gps: Option<GeoPoint>) -> Record {
             orientation: 1,
             make: None,
             model: None,
+            content_identifier: None,
         },
         analysis: Analysis {
             width: 4000,
@@ -144,6 +145,7 @@ fn record(n: usize, taken: NaiveDateTime, gps: Option<GeoPoint>) -> Record {
         },
         faces: Vec::new(),
         descriptors: Vec::new(),
+        clip: None,
     };
     Record {
         rel: format!("{:04}/IMG_{n:05}.jpg", 2018 + n / 2500),

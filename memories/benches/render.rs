@@ -55,6 +55,7 @@ fn analysed(path: &Path, detector: &mut FaceDetector) -> MemoryPhoto {
             analysis,
             faces,
             descriptors: Vec::new(),
+            clip: None,
         },
     }
 }

@@ -8,10 +8,13 @@
 use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
+use std::sync::OnceLock;
 
+use memories_library::config::{Config, PathRules};
 use memories_library::index::{Outcome, PhotoInfo};
 use memories_library::indexing::{IndexReport, index_folder};
 use memories_library::metadata::TimeSource;
+use memories_library::plan;
 use memories_library::scan::Format;
 use memories_media::clip::{Clip, ClipTime};
 use memories_media::frames::decode_range;
@@ -102,6 +105,18 @@ fn manifest(phone: &Path) -> HashMap<String, String> {
         .collect()
 }
 
+/// The phone folder, indexed once for the tests that read it whole.
+fn phone_index() -> Option<&'static (std::path::PathBuf, IndexReport)> {
+    static INDEXED: OnceLock<Option<(std::path::PathBuf, IndexReport)>> = OnceLock::new();
+    INDEXED
+        .get_or_init(|| {
+            let phone = shared_data::shared_data("phone")?;
+            let report = index(&phone);
+            Some((phone, report))
+        })
+        .as_ref()
+}
+
 fn index(phone: &Path) -> IndexReport {
     let cache = tempfile::tempdir().unwrap();
     index_folder(phone, Some(&cache.path().join("index.sqlite")), false).unwrap()
@@ -145,10 +160,10 @@ fn check(info: &PhotoInfo, expect: &Expect) {
 /// alike, with the manifest's capture time, place and upright size.
 #[test]
 fn every_phone_file_is_indexed_upright_with_its_time_and_place() {
-    let Some(phone) = shared_data::shared_data("phone") else {
+    let Some((phone, report)) = phone_index() else {
         return;
     };
-    let rows = manifest(&phone);
+    let rows = manifest(phone);
     for expect in STILLS {
         let description = rows
             .get(expect.rel)
@@ -159,7 +174,6 @@ fn every_phone_file_is_indexed_upright_with_its_time_and_place() {
             expect.rel
         );
     }
-    let report = index(&phone);
     let problems: Vec<String> = report
         .skipped
         .iter()
@@ -175,11 +189,11 @@ fn every_phone_file_is_indexed_upright_with_its_time_and_place() {
     assert_eq!(report.records.len(), STILLS.len() + CLIPS.len());
     assert_eq!(rows.len(), STILLS.len() + CLIPS.len());
     for expect in STILLS {
-        check(analysed(&report, expect.rel), expect);
+        check(analysed(report, expect.rel), expect);
     }
     for expect in CLIPS {
         let rel = expect.rel;
-        let info = analysed(&report, rel);
+        let info = analysed(report, rel);
         assert_eq!(info.format, Format::Video, "{rel}");
         let clip = info
             .clip
@@ -519,4 +533,64 @@ fn broken_clips_are_reported_with_the_reason_and_the_rest_is_indexed() {
         .map(|p| format!("{}: {}", p.rel, p.problem))
         .collect();
     assert_eq!(problems, ["empty.mov: empty file"]);
+}
+
+/// The two Live Photos are one item each: the still, with its clip as its motion. The iOS 18
+/// pair is found by the content identifier both carry (the still's in its Apple maker note).
+#[test]
+fn live_photos_pair_their_still_and_clip() {
+    let Some((_, report)) = phone_index() else {
+        return;
+    };
+    for (still, id) in [
+        (
+            "live/iphone15pro_IMG_4394/IMG_4394.HEIC",
+            "ED2A2552-C906-486E-9DA5-17DABDF672A7",
+        ),
+        (
+            "live/iphone6s_train/train.jpg",
+            "E905E6C6-C747-4805-942F-9904A0281F02",
+        ),
+        (
+            "heic/mde-images__exif-at-eof.heic",
+            "1745E022-9712-43C7-B024-F308EC6413CB",
+        ),
+    ] {
+        let meta = &analysed(report, still).meta;
+        assert_eq!(meta.content_identifier.as_deref(), Some(id), "{still}");
+    }
+    let config = Config::default();
+    let rules = PathRules::new(&config.exclude.paths).unwrap();
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
+    let plan = plan::make(
+        &report.records,
+        &config,
+        &rules,
+        today,
+        &plan::PhotoPeople::new(),
+    );
+    let motions: Vec<String> = plan
+        .photos
+        .iter()
+        .filter_map(|p| Some(format!("{} + {}", p.rel, p.motion.as_ref()?)))
+        .collect();
+    assert_eq!(
+        motions,
+        [
+            "live/iphone6s_train/train.jpg + live/iphone6s_train/train.mov",
+            "live/iphone15pro_IMG_4394/IMG_4394.HEIC + live/iphone15pro_IMG_4394/IMG_4394.mov",
+        ]
+    );
+    let excluded: Vec<String> = plan
+        .excluded()
+        .filter(|(_, e)| e.key() == "motion")
+        .map(|(p, _)| p.rel.clone())
+        .collect();
+    assert_eq!(
+        excluded,
+        [
+            "live/iphone6s_train/train.mov",
+            "live/iphone15pro_IMG_4394/IMG_4394.mov"
+        ]
+    );
 }

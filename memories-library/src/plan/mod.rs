@@ -4,7 +4,7 @@
 
 mod text;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
@@ -20,12 +20,30 @@ use crate::titles;
 /// Why a photo is kept out of memories.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Exclusion {
-    Path { pattern: String },
-    Date { range: String },
-    Screenshot { why: String },
-    Document { why: String },
-    NearDuplicate { of: String, bits: u32 },
-    Person { who: String, hidden: bool },
+    Path {
+        pattern: String,
+    },
+    Date {
+        range: String,
+    },
+    Screenshot {
+        why: String,
+    },
+    Document {
+        why: String,
+    },
+    NearDuplicate {
+        of: String,
+        bits: u32,
+    },
+    Person {
+        who: String,
+        hidden: bool,
+    },
+    /// A Live Photo's clip: shown as the motion of its still, never as an item of its own.
+    Motion {
+        of: String,
+    },
 }
 
 impl fmt::Display for Exclusion {
@@ -44,6 +62,7 @@ impl fmt::Display for Exclusion {
                     "near-duplicate of {of} ({bits} of 64 hash bits differ), which is sharper"
                 )
             }
+            Exclusion::Motion { of } => write!(f, "the motion of the Live Photo {of}"),
         }
     }
 }
@@ -58,6 +77,7 @@ impl Exclusion {
             Exclusion::Document { .. } => "document",
             Exclusion::NearDuplicate { .. } => "near-duplicate",
             Exclusion::Person { .. } => "person",
+            Exclusion::Motion { .. } => "motion",
         }
     }
 }
@@ -69,6 +89,9 @@ pub struct PlannedPhoto {
     pub excluded: Option<Exclusion>,
     /// The town nearest its GPS position, if any is near enough.
     pub place: Option<Place>,
+    /// For a Live Photo's still: the path of its clip, which the plan keeps out as
+    /// [`Exclusion::Motion`] ([`pair_live_photos`]).
+    pub motion: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -176,6 +199,7 @@ pub fn make(
                 info: (**info).clone(),
                 excluded: None,
                 place: info.meta.gps.and_then(places::name),
+                motion: None,
             }),
             Outcome::Failed(problem) => failed.push((r.rel.clone(), problem.clone())),
         }
@@ -184,7 +208,8 @@ pub fn make(
         let key = |p: &PlannedPhoto| (p.info.meta.taken.timeline_secs(), p.rel.clone());
         key(a).cmp(&key(b))
     });
-    for p in &mut photos {
+    pair_live_photos(&mut photos);
+    for p in photos.iter_mut().filter(|p| p.excluded.is_none()) {
         p.excluded = rule_exclusion(p, config, rules)
             .or_else(|| person_exclusion(people.get(&p.rel), config));
     }
@@ -363,6 +388,62 @@ fn person_exclusion(tags: Option<&Vec<PersonTag>>, config: &Config) -> Option<Ex
 
 /// Groups still-included photos taken within `burst_minutes` whose hashes are within
 /// `duplicate_bits`, and keeps only the best of each group. Photos must be in time order.
+/// Longest clip taken for a Live Photo's motion by its name alone (iPhones record about 3 s;
+/// a longer clip that happens to share a still's name is a clip of its own).
+pub const LIVE_PHOTO_MAX_SECONDS: f64 = 4.0;
+
+/// Pairs each Live Photo's clip with its still, so that the two count once in events,
+/// near-duplicates and selection: the clip is excluded as the still's [`Exclusion::Motion`],
+/// and the still's `motion` names it. A clip belongs to the still with the same Apple content
+/// identifier, or else to a still in the same folder with the same name before the extension
+/// (`IMG_4394.HEIC` and `IMG_4394.mov`, any case) when the clip is at most
+/// [`LIVE_PHOTO_MAX_SECONDS`] long.
+pub fn pair_live_photos(photos: &mut [PlannedPhoto]) {
+    let stem = |rel: &str| {
+        let cut = rel
+            .rfind('.')
+            .filter(|&dot| dot > rel.rfind('/').map_or(0, |s| s + 1));
+        rel[..cut.unwrap_or(rel.len())].to_lowercase()
+    };
+    let stills: Vec<usize> = (0..photos.len())
+        .filter(|&i| photos[i].info.clip.is_none())
+        .collect();
+    let by_id: HashMap<&str, usize> = stills
+        .iter()
+        .filter_map(|&i| Some((photos[i].info.meta.content_identifier.as_deref()?, i)))
+        .collect();
+    let by_name: HashMap<String, usize> =
+        stills.iter().map(|&i| (stem(&photos[i].rel), i)).collect();
+    let mut pairs = Vec::new();
+    for (clip, p) in photos.iter().enumerate() {
+        let Some(info) = &p.info.clip else { continue };
+        let still = p
+            .info
+            .meta
+            .content_identifier
+            .as_deref()
+            .and_then(|id| by_id.get(id))
+            .or_else(|| {
+                (info.seconds <= LIVE_PHOTO_MAX_SECONDS)
+                    .then(|| by_name.get(&stem(&p.rel)))
+                    .flatten()
+            });
+        if let Some(&still) = still {
+            pairs.push((still, clip));
+        }
+    }
+    for (still, clip) in pairs {
+        // A still has one motion: the first clip found (by time, then path) keeps it.
+        if photos[still].motion.is_some() {
+            continue;
+        }
+        photos[still].motion = Some(photos[clip].rel.clone());
+        photos[clip].excluded = Some(Exclusion::Motion {
+            of: photos[still].rel.clone(),
+        });
+    }
+}
+
 fn mark_duplicates(photos: &mut [PlannedPhoto], config: &Config) {
     let window = (config.exclude.burst_minutes * 60.0) as i64;
     let groups = bursts(
@@ -462,17 +543,30 @@ mod tests {
     use crate::metadata::{CaptureTime, PhotoMeta, TimeSource};
     use crate::scan::Format;
 
-    /// "a.jpg 2020-05-01 10:00 hash=0 sharp=100 kind=photo gps=lat,lon time=file" with optional
-    /// fields.
+    /// "a.jpg 2020-05-01 10:00 hash=0 sharp=100 kind=photo gps=lat,lon time=file clip=SECONDS
+    /// id=CONTENT_ID" with optional fields; `clip` makes it a video clip that long.
     fn record(spec: &str) -> Record {
         let mut parts = spec.split_whitespace();
         let rel = parts.next().unwrap().to_string();
         let time = format!("{} {}", parts.next().unwrap(), parts.next().unwrap());
         let (mut dhash, mut sharpness, mut kind, mut gps) = (0u64, 100.0f32, Kind::Photo, None);
         let mut source = TimeSource::ExifOriginal;
+        let (mut clip, mut content_identifier) = (None, None);
         for part in parts {
             match part.split_once('=').unwrap() {
                 ("time", "file") => source = TimeSource::FileModified,
+                ("clip", seconds) => {
+                    clip = Some(crate::clips::ClipInfo {
+                        codec: "HEVC".to_string(),
+                        seconds: seconds.parse().unwrap(),
+                        frames: 60,
+                        poster_frame: 30,
+                        poster_seconds: 1.0,
+                        rotation: 0,
+                        has_audio: true,
+                    })
+                }
+                ("id", id) => content_identifier = Some(id.to_string()),
                 ("gps", v) => {
                     let (lat, lon) = v.split_once(',').unwrap();
                     gps = Some(GeoPoint {
@@ -488,7 +582,11 @@ mod tests {
             }
         }
         let info = PhotoInfo {
-            format: Format::Jpeg,
+            format: if clip.is_some() {
+                Format::Video
+            } else {
+                Format::Jpeg
+            },
             meta: PhotoMeta {
                 taken: CaptureTime {
                     local: NaiveDateTime::parse_from_str(&time, "%Y-%m-%d %H:%M").unwrap(),
@@ -499,6 +597,7 @@ mod tests {
                 orientation: 1,
                 make: None,
                 model: None,
+                content_identifier,
             },
             analysis: Analysis {
                 width: 4000,
@@ -522,6 +621,7 @@ mod tests {
             },
             faces: Vec::new(),
             descriptors: Vec::new(),
+            clip,
         };
         Record {
             rel,
@@ -687,6 +787,53 @@ mod tests {
             plan.place_line(at_home).as_deref(),
             Some("Paris, Ile-de-France") // GeoNames' ASCII names
         );
+    }
+
+    #[test]
+    fn a_live_photo_counts_once() {
+        let plan = plan_with(
+            &[
+                // By name: the same stem in the same folder, any case.
+                format!("trip/IMG_1.HEIC 2020-05-01 10:00 hash={}", hash(1)),
+                format!("trip/IMG_1.mov 2020-05-01 10:00 hash={} clip=2.5", hash(1)),
+                // By Apple's content identifier, whatever the names.
+                format!("trip/still.jpg 2020-05-01 10:30 hash={} id=A1", hash(2)),
+                format!(
+                    "trip/motion.mov 2020-05-01 10:30 hash={} clip=1.8 id=A1",
+                    hash(3)
+                ),
+                // The same name, but a long clip: a video of its own.
+                format!("trip/IMG_2.jpg 2020-05-01 11:00 hash={}", hash(4)),
+                format!("trip/IMG_2.mp4 2020-05-01 11:01 hash={} clip=40", hash(5)),
+                // The same name in another folder is another photo's.
+                format!("other/IMG_1.mov 2020-05-01 12:00 hash={} clip=2", hash(6)),
+            ],
+            &PhotoPeople::new(),
+        );
+        let got: Vec<String> = plan
+            .excluded()
+            .map(|(p, e)| format!("{}: {e}", p.rel))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                "trip/IMG_1.mov: the motion of the Live Photo trip/IMG_1.HEIC",
+                "trip/motion.mov: the motion of the Live Photo trip/still.jpg",
+            ]
+        );
+        let motion = |rel: &str| {
+            plan.photos
+                .iter()
+                .find(|p| p.rel == rel)
+                .unwrap()
+                .motion
+                .clone()
+        };
+        assert_eq!(motion("trip/IMG_1.HEIC").as_deref(), Some("trip/IMG_1.mov"));
+        assert_eq!(motion("trip/still.jpg").as_deref(), Some("trip/motion.mov"));
+        assert_eq!(motion("trip/IMG_2.jpg"), None);
+        let in_events: usize = plan.events.iter().map(|e| e.photos.len()).sum();
+        assert_eq!(in_events, 5);
     }
 
     #[test]
