@@ -29,6 +29,11 @@ pub const PROBES: usize = 3;
 /// fps): a clip with one sync frame a minute costs no more than one with a sync frame a second.
 pub const MAX_RUN: usize = 30;
 
+/// Longest part of a clip one memory shows: a shot lasts 2 to 4 s at the themes' tempos.
+pub const PART_SECONDS: f64 = 3.0;
+/// Left out at a longer clip's start, where the phone is still being raised and steadied.
+pub const SETTLE_SECONDS: f64 = 1.0;
+
 /// What the index keeps about a clip beyond what it keeps about a photo.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClipInfo {
@@ -154,6 +159,30 @@ pub fn fingerprint(clip: &Clip, size: u64) -> String {
     hash.finalize().to_hex().to_string()
 }
 
+impl ClipInfo {
+    /// The part of the clip a memory shows, in seconds: all of a clip up to [`PART_SECONDS`]
+    /// long (a Live Photo's motion), else [`PART_SECONDS`] around the poster frame (the probe
+    /// with the most faces, then the best quality), never in the first [`SETTLE_SECONDS`].
+    pub fn part(&self) -> (f64, f64) {
+        if self.seconds <= PART_SECONDS {
+            return (0.0, self.seconds);
+        }
+        let earliest = SETTLE_SECONDS.min(self.seconds - PART_SECONDS);
+        let start =
+            (self.poster_seconds - PART_SECONDS / 2.0).clamp(earliest, self.seconds - PART_SECONDS);
+        (start, start + PART_SECONDS)
+    }
+
+    /// "video, HEVC, 12.3 s; shows 4.1–7.1 s".
+    pub fn describe(&self) -> String {
+        let (start, end) = self.part();
+        format!(
+            "video, {}, {:.1} s; shows {start:.1}–{end:.1} s",
+            self.codec, self.seconds
+        )
+    }
+}
+
 /// What the index stores about `clip`, given the probe that stands for it.
 pub fn info(clip: &Clip, poster_frame: usize) -> ClipInfo {
     ClipInfo {
@@ -170,6 +199,32 @@ pub fn info(clip: &Clip, poster_frame: usize) -> ClipInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn info(seconds: f64, poster_seconds: f64) -> ClipInfo {
+        ClipInfo {
+            codec: "H.264".to_string(),
+            seconds,
+            frames: (seconds * 30.0) as usize,
+            poster_frame: (poster_seconds * 30.0) as usize,
+            poster_seconds,
+            rotation: 0,
+            has_audio: true,
+        }
+    }
+
+    #[test]
+    fn the_part_shown_is_around_the_poster_and_past_the_first_second() {
+        // A Live Photo: all of it.
+        assert_eq!(info(1.8, 0.9).part(), (0.0, 1.8));
+        // A long clip: three seconds centred on the poster frame.
+        assert_eq!(info(20.0, 10.0).part(), (8.5, 11.5));
+        // A poster near the start: not before the first second.
+        assert_eq!(info(20.0, 0.5).part(), (1.0, 4.0));
+        // Near the end: the last three seconds.
+        assert_eq!(info(20.0, 19.9).part(), (17.0, 20.0));
+        // Too short to skip a whole second.
+        assert_eq!(info(3.5, 0.2).part(), (0.5, 3.5));
+    }
 
     #[test]
     fn probes_are_inside_the_clip() {

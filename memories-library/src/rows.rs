@@ -41,6 +41,12 @@ pub enum Row<'a> {
         kind: Kind,
         faces: &'a [FaceBox],
         excluded: Option<ExclusionRow>,
+        /// For a clip: its codec, length and the part a memory shows.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        clip: Option<ClipRow<'a>>,
+        /// For a Live Photo's still: the path of its clip.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        motion: Option<&'a str>,
     },
     Problem {
         path: &'a str,
@@ -93,6 +99,17 @@ pub enum Row<'a> {
         year: i32,
         photos: Vec<&'a str>,
     },
+}
+
+/// A clip's facts in a photo row.
+#[derive(Debug, Serialize)]
+pub struct ClipRow<'a> {
+    pub codec: &'a str,
+    pub seconds: f64,
+    /// The part a memory shows, in seconds from the start.
+    pub part: [f64; 2],
+    /// The frame the measures and faces come from, in seconds.
+    pub poster_seconds: f64,
 }
 
 /// A position in decimal degrees.
@@ -246,6 +263,16 @@ pub fn plan_rows(plan: &Plan) -> Vec<Row<'_>> {
                 reason: e.key(),
                 detail: e.to_string(),
             }),
+            clip: p.info.clip.as_ref().map(|c| {
+                let (start, end) = c.part();
+                ClipRow {
+                    codec: &c.codec,
+                    seconds: c.seconds,
+                    part: [start, end],
+                    poster_seconds: c.poster_seconds,
+                }
+            }),
+            motion: p.motion.as_deref(),
         });
     }
     for (path, problem) in &plan.failed {

@@ -9,6 +9,18 @@ use chrono::Datelike;
 use super::{EventPlan, Plan, TripPlan};
 use crate::titles::{self, plural, when};
 
+impl super::PlannedPhoto {
+    /// What a clip or Live Photo is, for its line: " (video, HEVC, 12.3 s; shows 4.1–7.1 s)",
+    /// " (Live Photo; motion IMG_1.mov, 0.0–1.8 s)", or nothing for a photo.
+    fn what(&self) -> String {
+        match (&self.info.clip, &self.motion) {
+            (Some(clip), _) => format!(" ({})", clip.describe()),
+            (None, Some(motion)) => format!(" (Live Photo; motion {motion})"),
+            (None, None) => String::new(),
+        }
+    }
+}
+
 impl Plan {
     fn event_line(&self, e: &EventPlan) -> String {
         format!(
@@ -77,7 +89,7 @@ impl Plan {
             if detailed {
                 for &i in &e.photos {
                     let p = &self.photos[i];
-                    let _ = writeln!(w, "      {}  {}", p.info.meta.taken, p.rel);
+                    let _ = writeln!(w, "      {}  {}{}", p.info.meta.taken, p.rel, p.what());
                 }
             }
         }
