@@ -470,7 +470,10 @@ fn analyse_clip(
                 image: shrink(decoded.image.clone(), ANALYSIS_SIDE),
                 ..decoded
             };
-            let analysis = analyse(&small, meta.camera().is_some());
+            // A clip counts as camera footage even without a make and model (Android writes
+            // none): a 1080p frame of a plain wall is otherwise "screen-sized and flat", a
+            // screenshot. Screen recordings that look like documents are still caught.
+            let analysis = analyse(&small, true);
             (sample, decoded, faces, analysis)
         })
         .max_by(|a, b| {

@@ -11,6 +11,7 @@
 //! cost whatever its length.
 
 use std::ffi::{CStr, c_char, c_int, c_void};
+use std::fmt;
 use std::fs::File;
 
 use crate::clip::{Clip, ClipError, Codec};
@@ -111,6 +112,89 @@ pub fn decode_range(
     decoder.flush(&mut pictures)?;
     emit(&mut pictures);
     Ok(())
+}
+
+/// Reads a clip's frames one by one, in display order, from a given frame on: what a movie
+/// needs to play part of a clip while it composes each output frame.
+pub struct FrameReader {
+    clip: Clip,
+    file: File,
+    decoder: VideoDecoder,
+    /// The next sample to push into the decoder.
+    next_sample: usize,
+    flushed: bool,
+    /// Pictures decoded and not yet returned.
+    ready: std::collections::VecDeque<Picture>,
+    /// Pictures decoded so far, counting from the sync sample started at.
+    seen: usize,
+    /// The sync sample decoding started at, and how many pictures to skip after it.
+    start: usize,
+    skip: usize,
+}
+
+impl fmt::Debug for FrameReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FrameReader")
+            .field("codec", &self.clip.codec.name())
+            .field("next_sample", &self.next_sample)
+            .finish()
+    }
+}
+
+impl FrameReader {
+    /// Starts at sample `first` (decoding from the sync sample before it).
+    pub fn new(clip: Clip, file: File, first: usize) -> Result<FrameReader, ClipError> {
+        let first = first.min(clip.samples.len().saturating_sub(1));
+        let start = clip.sync_before(first);
+        let decoder = VideoDecoder::new(&clip.codec)?;
+        Ok(FrameReader {
+            decoder,
+            next_sample: start,
+            flushed: false,
+            ready: Default::default(),
+            seen: 0,
+            start,
+            skip: first - start,
+            clip,
+            file,
+        })
+    }
+
+    pub fn clip(&self) -> &Clip {
+        &self.clip
+    }
+
+    /// The next frame in display order, upright; `None` after the last.
+    pub fn next_frame(&mut self) -> Result<Option<Frame>, ClipError> {
+        loop {
+            if let Some(picture) = self.ready.pop_front() {
+                let index = self.start + self.seen;
+                self.seen += 1;
+                if self.seen <= self.skip {
+                    continue;
+                }
+                let (width, height, rgb) = rotate(picture, self.clip.rotation);
+                return Ok(Some(Frame {
+                    width,
+                    height,
+                    rgb,
+                    sample: index,
+                }));
+            }
+            let mut out = Vec::new();
+            if self.next_sample < self.clip.samples.len() {
+                let bytes = self.clip.read_sample(&mut self.file, self.next_sample)?;
+                self.next_sample += 1;
+                self.decoder.push(&bytes, &mut out)?;
+            } else if !self.flushed {
+                self.flushed = true;
+                self.decoder.flush(&mut out)?;
+            } else {
+                return Ok(None);
+            }
+            self.ready.extend(out);
+        }
+    }
 }
 
 fn rotate(picture: Picture, rotation: u32) -> (u32, u32, Vec<u8>) {
@@ -589,6 +673,10 @@ impl Hevc {
         }
     }
 }
+
+// SAFETY: a libde265 context has no thread affinity; `Hevc` owns it and `&mut self` keeps its
+// use to one thread at a time.
+unsafe impl Send for Hevc {}
 
 impl Drop for Hevc {
     fn drop(&mut self) {

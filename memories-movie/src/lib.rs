@@ -35,9 +35,9 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 use memories_library::analysis::DecodeError;
-pub use memory::{Memory, MemoryPhoto, memories};
+pub use memory::{Memory, MemoryPhoto, Motion, memories};
 use motion::{Direction, KenBurns};
-pub use render::{RenderStats, Source, contact_frames, poster, render};
+pub use render::{Moving, RenderStats, Source, Still, contact_frames, poster, render};
 use select::{Candidate, Similarity};
 pub use sink::{FrameSink, PngFrames, Tee, encode_image, write_file};
 pub use theme::{SoundtrackStyle, Theme};
@@ -53,6 +53,8 @@ pub enum MovieError {
     },
     #[error("cannot decode photo {}: {source}", path.display())]
     Decode { path: PathBuf, source: DecodeError },
+    #[error("cannot play clip {}: {reason}", path.display())]
+    Clip { path: PathBuf, reason: String },
     #[error("cannot write {}: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -112,6 +114,18 @@ pub struct Shot {
     /// Index into the memory's photos.
     pub photo: usize,
     pub motion: KenBurns,
+    /// For a clip or a Live Photo: the part of its video that plays, at its own speed, from
+    /// the shot's first visible frame (held on its last frame if the shot outlasts it).
+    pub play: Option<Play>,
+}
+
+/// The part of a clip a shot plays.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Play {
+    pub path: PathBuf,
+    /// Seconds from the clip's start.
+    pub start: f64,
+    pub end: f64,
 }
 
 /// Everything needed to render one memory's movie, decided before any pixel is decoded.
@@ -161,7 +175,19 @@ impl Movie {
                     direction,
                     n % 4 < 2,
                 );
-                Shot { photo, motion }
+                let play = memory.photos[photo].motion.as_ref().map(|m| {
+                    let (start, end) = m.clip.part();
+                    Play {
+                        path: m.path.clone(),
+                        start,
+                        end,
+                    }
+                });
+                Shot {
+                    photo,
+                    motion,
+                    play,
+                }
             })
             .collect();
         let cover = (0..shots.len())

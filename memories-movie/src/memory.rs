@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
+use memories_library::clips::ClipInfo;
 use memories_library::index::PhotoInfo;
 use memories_library::plan::Plan;
 
@@ -14,6 +15,15 @@ pub struct MemoryPhoto {
     pub rel: String,
     pub path: PathBuf,
     pub info: PhotoInfo,
+    /// What plays when this item is shown: the clip itself, or a Live Photo's motion.
+    pub motion: Option<Motion>,
+}
+
+/// A clip a shot plays.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Motion {
+    pub path: PathBuf,
+    pub clip: ClipInfo,
 }
 
 /// A memory a movie can be made of: a candidate event or trip of the plan.
@@ -47,10 +57,28 @@ pub fn memories(plan: &Plan, root: &Path) -> Vec<Memory> {
         ids.iter()
             .map(|&i| {
                 let p = &plan.photos[i];
+                let own = p.info.clip.clone().map(|clip| Motion {
+                    path: root.join(&p.rel),
+                    clip,
+                });
+                let paired = p.motion.as_ref().and_then(|rel| {
+                    let clip = plan
+                        .photos
+                        .iter()
+                        .find(|q| &q.rel == rel)?
+                        .info
+                        .clip
+                        .clone()?;
+                    Some(Motion {
+                        path: root.join(rel),
+                        clip,
+                    })
+                });
                 MemoryPhoto {
                     rel: p.rel.clone(),
                     path: root.join(&p.rel),
                     info: p.info.clone(),
+                    motion: own.or(paired),
                 }
             })
             .collect()

@@ -161,6 +161,14 @@ impl Timeline {
         self.transitions.get(i).map_or(0.0, |t| t.beats / 2.0)
     }
 
+    /// How long segment `segment` is on screen, transitions included, in seconds: the time
+    /// its [`Showing::progress`] runs over.
+    pub fn visible_secs(&self, segment: usize) -> f64 {
+        let start = self.bounds[segment] - self.half_in(segment);
+        let end = self.bounds[segment + 1] + self.half_out(segment);
+        (end - start) * 60.0 / self.bpm()
+    }
+
     fn showing(&self, segment: usize, beat: f64) -> Showing {
         let start = self.bounds[segment] - self.half_in(segment);
         let end = self.bounds[segment + 1] + self.half_out(segment);

@@ -20,7 +20,7 @@ use memories_library::scan::{Sniffed, sniff};
 use memories_movie::motion::{self, Direction};
 use memories_movie::select::Similarity;
 use memories_movie::{
-    self, FrameSink, Length, Memory, MemoryPhoto, Movie, MovieError, Resolution, Settings, Source,
+    self, FrameSink, Length, Memory, MemoryPhoto, Movie, MovieError, Resolution, Settings, Still,
     Theme, compose,
 };
 use memories_vision::Decoded;
@@ -57,6 +57,7 @@ fn analysed(path: &Path, detector: &mut FaceDetector) -> MemoryPhoto {
             descriptors: Vec::new(),
             clip: None,
         },
+        motion: None,
     }
 }
 
@@ -147,7 +148,7 @@ fn main() {
                 Direction::ZoomIn,
                 n % 2 == 0,
             );
-            sources.push((Source::load(photo, &kb, w, &grade).expect("decodes"), kb));
+            sources.push((Still::load(photo, &kb, w, &grade).expect("decodes"), kb));
         }
         let decode = start.elapsed() / memory.photos.len() as u32;
 
