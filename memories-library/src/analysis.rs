@@ -46,12 +46,15 @@ pub enum DecodeError {
 pub const MAX_PIXELS: u64 = 200_000_000;
 
 /// Reads, checks and decodes the photo at `path` to an upright image whose long side is at most
-/// `max_side`. The error is a one-line reason fit to print next to the path.
+/// `max_side` (a clip's middle frame for a clip). The error is a one-line reason fit to print
+/// next to the path.
 pub fn decode_file(path: &Path, max_side: u32) -> Result<Decoded, String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read: {e}"))?;
     let format = match scan::sniff(&bytes) {
-        Sniffed::Image(Format::Video) | Sniffed::OtherVideo => {
-            return Err("a video, not a photo".to_string());
+        // A clip's middle frame: what `memories detect` looks at.
+        Sniffed::Image(Format::Video) => return crate::clips::middle_frame(path, max_side),
+        Sniffed::OtherVideo => {
+            return Err("a video in a container this build does not read".to_string());
         }
         Sniffed::Image(format) => format,
         Sniffed::Avif => return Err("AVIF is not supported".to_string()),

@@ -49,6 +49,10 @@ pub struct ClipInfo {
     /// Clockwise turn applied to show it upright.
     pub rotation: u32,
     pub has_audio: bool,
+    /// Where the video lies in its file (offset and length in bytes) when it is inside another
+    /// file: a Samsung motion photo's `mpvd` box. `None` for a clip file of its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub range: Option<(u64, u64)>,
 }
 
 /// A clip's container, read from the file at `path` (or the part of it from `base`, `len`
@@ -57,6 +61,45 @@ pub fn open(path: &Path, base: u64, len: u64) -> Result<(File, Clip), String> {
     let mut file = File::open(path).map_err(|e| format!("cannot read: {e}"))?;
     let clip = Clip::read(&mut file, base, len).map_err(|e| e.to_string())?;
     Ok((file, clip))
+}
+
+/// The video a Samsung motion photo carries after its HEIC or JPEG image, in a top-level
+/// `mpvd` box: its offset and length in `bytes`. `None` for any other file.
+pub fn embedded_video(bytes: &[u8]) -> Option<(u64, u64)> {
+    let mut at = 0usize;
+    while at + 8 <= bytes.len() {
+        let size = u32::from_be_bytes(bytes[at..at + 4].try_into().ok()?) as usize;
+        let kind = &bytes[at + 4..at + 8];
+        let (header, size) = match size {
+            0 => (8, bytes.len() - at),
+            1 => (
+                16,
+                usize::try_from(u64::from_be_bytes(
+                    bytes.get(at + 8..at + 16)?.try_into().ok()?,
+                ))
+                .ok()?,
+            ),
+            n => (8, n),
+        };
+        if size < header || at + size > bytes.len() {
+            return None;
+        }
+        if kind == b"mpvd" {
+            return Some(((at + header) as u64, (size - header) as u64));
+        }
+        at += size;
+    }
+    None
+}
+
+/// The motion of a still that carries its video inside ([`embedded_video`]): what the index
+/// stores for it, with the middle frame as the poster (no frame is decoded).
+pub fn embedded_motion(path: &Path, bytes: &[u8]) -> Option<ClipInfo> {
+    let (base, len) = embedded_video(bytes)?;
+    let (_, clip) = open(path, base, len).ok()?;
+    let mut info = info(&clip, clip.samples.len() / 2);
+    info.range = Some((base, len));
+    Some(info)
 }
 
 /// The capture time, place and camera the clip states.
@@ -126,10 +169,25 @@ pub fn decoded(frame: Frame, max_side: u32) -> Decoded {
 /// One frame of the clip at `path` (the sample `index`, or the nearest the decoder reaches),
 /// upright, at most `max_side` pixels on its long side: what the movies show for a clip.
 pub fn frame(path: &Path, index: usize, max_side: u32) -> Result<Decoded, String> {
+    frame_picked(path, |_| index, max_side)
+}
+
+/// The middle frame of the clip at `path`, at most `max_side` pixels on its long side: what
+/// `memories detect` looks at.
+pub fn middle_frame(path: &Path, max_side: u32) -> Result<Decoded, String> {
+    frame_picked(path, |clip| clip.samples.len() / 2, max_side)
+}
+
+fn frame_picked(
+    path: &Path,
+    pick: impl FnOnce(&Clip) -> usize,
+    max_side: u32,
+) -> Result<Decoded, String> {
     let len = std::fs::metadata(path)
         .map_err(|e| format!("cannot read: {e}"))?
         .len();
     let (mut file, clip) = open(path, 0, len)?;
+    let index = pick(&clip);
     let mut frames =
         frames::frames_at(&clip, &mut file, &[index], MAX_RUN).map_err(|e| e.to_string())?;
     let frame = frames.pop().ok_or("no frame decoded")?;
@@ -193,6 +251,7 @@ pub fn info(clip: &Clip, poster_frame: usize) -> ClipInfo {
         poster_seconds: clip.sample_seconds(poster_frame),
         rotation: clip.rotation,
         has_audio: clip.has_audio,
+        range: None,
     }
 }
 
@@ -209,6 +268,7 @@ mod tests {
             poster_seconds,
             rotation: 0,
             has_audio: true,
+            range: None,
         }
     }
 

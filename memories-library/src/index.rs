@@ -78,6 +78,9 @@ pub struct PhotoInfo {
     /// come from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clip: Option<crate::clips::ClipInfo>,
+    /// For a motion photo (a still with its video inside, as Samsung writes): that video.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub embedded_motion: Option<crate::clips::ClipInfo>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

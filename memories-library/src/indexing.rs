@@ -400,6 +400,7 @@ fn analyse_file(
                 faces,
                 descriptors,
                 clip: None,
+                embedded_motion: clips::embedded_motion(&photo.path, &bytes),
             }))
         }
         Err(e) => Outcome::Failed(e.to_string()),
@@ -493,6 +494,7 @@ fn analyse_clip(
         faces,
         descriptors,
         clip: Some(clips::info(&clip, sample)),
+        embedded_motion: None,
     }));
     Analysed::Stored(record(hash, outcome), false)
 }

@@ -47,6 +47,9 @@ pub enum Row<'a> {
         /// For a Live Photo's still: the path of its clip.
         #[serde(skip_serializing_if = "Option::is_none")]
         motion: Option<&'a str>,
+        /// For a motion photo: the video inside it.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        embedded_motion: Option<ClipRow<'a>>,
     },
     Problem {
         path: &'a str,
@@ -110,6 +113,18 @@ pub struct ClipRow<'a> {
     pub part: [f64; 2],
     /// The frame the measures and faces come from, in seconds.
     pub poster_seconds: f64,
+}
+
+impl<'a> ClipRow<'a> {
+    fn of(c: &'a crate::clips::ClipInfo) -> ClipRow<'a> {
+        let (start, end) = c.part();
+        ClipRow {
+            codec: &c.codec,
+            seconds: c.seconds,
+            part: [start, end],
+            poster_seconds: c.poster_seconds,
+        }
+    }
 }
 
 /// A position in decimal degrees.
@@ -263,16 +278,9 @@ pub fn plan_rows(plan: &Plan) -> Vec<Row<'_>> {
                 reason: e.key(),
                 detail: e.to_string(),
             }),
-            clip: p.info.clip.as_ref().map(|c| {
-                let (start, end) = c.part();
-                ClipRow {
-                    codec: &c.codec,
-                    seconds: c.seconds,
-                    part: [start, end],
-                    poster_seconds: c.poster_seconds,
-                }
-            }),
+            clip: p.info.clip.as_ref().map(ClipRow::of),
             motion: p.motion.as_deref(),
+            embedded_motion: p.info.embedded_motion.as_ref().map(ClipRow::of),
         });
     }
     for (path, problem) in &plan.failed {

@@ -123,6 +123,8 @@ pub struct Shot {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Play {
     pub path: PathBuf,
+    /// Where the video lies in the file when it is inside a still (a motion photo).
+    pub range: Option<(u64, u64)>,
     /// Seconds from the clip's start.
     pub start: f64,
     pub end: f64,
@@ -179,6 +181,7 @@ impl Movie {
                     let (start, end) = m.clip.part();
                     Play {
                         path: m.path.clone(),
+                        range: m.clip.range,
                         start,
                         end,
                     }

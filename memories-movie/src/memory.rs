@@ -74,11 +74,15 @@ pub fn memories(plan: &Plan, root: &Path) -> Vec<Memory> {
                         clip,
                     })
                 });
+                let inside = p.info.embedded_motion.clone().map(|clip| Motion {
+                    path: root.join(&p.rel),
+                    clip,
+                });
                 MemoryPhoto {
                     rel: p.rel.clone(),
                     path: root.join(&p.rel),
                     info: p.info.clone(),
-                    motion: own.or(paired),
+                    motion: own.or(paired).or(inside),
                 }
             })
             .collect()

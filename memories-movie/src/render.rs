@@ -133,13 +133,19 @@ impl Moving {
             path: play.path.clone(),
             reason,
         };
-        let len = std::fs::metadata(&play.path)
-            .map_err(|source| MovieError::Read {
-                path: play.path.clone(),
-                source,
-            })?
-            .len();
-        let (file, clip) = clips::open(&play.path, 0, len).map_err(failed)?;
+        let (base, len) = match play.range {
+            Some(range) => range,
+            None => (
+                0,
+                std::fs::metadata(&play.path)
+                    .map_err(|source| MovieError::Read {
+                        path: play.path.clone(),
+                        source,
+                    })?
+                    .len(),
+            ),
+        };
+        let (file, clip) = clips::open(&play.path, base, len).map_err(failed)?;
         let rate = f64::from(clip.timescale.max(1));
         let first = clip
             .samples

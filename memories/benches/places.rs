@@ -146,6 +146,7 @@ fn record(n: usize, taken: NaiveDateTime, gps: Option<GeoPoint>) -> Record {
         faces: Vec::new(),
         descriptors: Vec::new(),
         clip: None,
+        embedded_motion: None,
     };
     Record {
         rel: format!("{:04}/IMG_{n:05}.jpg", 2018 + n / 2500),

@@ -56,6 +56,7 @@ fn analysed(path: &Path, detector: &mut FaceDetector) -> MemoryPhoto {
             faces,
             descriptors: Vec::new(),
             clip: None,
+            embedded_motion: None,
         },
         motion: None,
     }

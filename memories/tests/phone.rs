@@ -594,3 +594,38 @@ fn live_photos_pair_their_still_and_clip() {
         ]
     );
 }
+
+/// A Samsung motion photo keeps its video after the image, in a top-level `mpvd` box. The
+/// shared folder has the video cut out of one (`derived/`); put back behind a HEIC, it is that
+/// still's motion, and plays from inside the file.
+#[test]
+fn a_motion_photo_carries_its_video_inside() {
+    let Some(phone) = shared_data::shared_data("phone") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = fs::read(phone.join("heic/pillow-heif__xiaomi.heic")).unwrap();
+    let video = fs::read(phone.join("derived/samsung-one-ui-6.mpvd-payload.mp4")).unwrap();
+    let offset = bytes.len() as u64 + 8;
+    bytes.extend_from_slice(&(video.len() as u32 + 8).to_be_bytes());
+    bytes.extend_from_slice(b"mpvd");
+    bytes.extend_from_slice(&video);
+    fs::write(dir.path().join("motion.heic"), &bytes).unwrap();
+    let report = index(dir.path());
+    let info = analysed(&report, "motion.heic");
+    assert_eq!((info.analysis.width, info.analysis.height), (2592, 1944));
+    let inside = info.embedded_motion.as_ref().expect("the video inside");
+    assert_eq!(
+        (inside.codec.as_str(), inside.frames, inside.range),
+        ("HEVC", 42, Some((offset, video.len() as u64)))
+    );
+    let mut file = fs::File::open(dir.path().join("motion.heic")).unwrap();
+    let clip = Clip::read(&mut file, offset, video.len() as u64).unwrap();
+    let mut frames = 0;
+    decode_range(&clip, &mut file, 0..5, |frame| {
+        assert_eq!((frame.width, frame.height), (1080, 1440));
+        frames += 1;
+    })
+    .unwrap();
+    assert_eq!(frames, 5);
+}

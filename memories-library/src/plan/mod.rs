@@ -564,6 +564,7 @@ mod tests {
                         poster_seconds: 1.0,
                         rotation: 0,
                         has_audio: true,
+                        range: None,
                     })
                 }
                 ("id", id) => content_identifier = Some(id.to_string()),
@@ -622,6 +623,7 @@ mod tests {
             faces: Vec::new(),
             descriptors: Vec::new(),
             clip,
+            embedded_motion: None,
         };
         Record {
             rel,

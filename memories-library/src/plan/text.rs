@@ -13,10 +13,11 @@ impl super::PlannedPhoto {
     /// What a clip or Live Photo is, for its line: " (video, HEVC, 12.3 s; shows 4.1–7.1 s)",
     /// " (Live Photo; motion IMG_1.mov, 0.0–1.8 s)", or nothing for a photo.
     fn what(&self) -> String {
-        match (&self.info.clip, &self.motion) {
-            (Some(clip), _) => format!(" ({})", clip.describe()),
-            (None, Some(motion)) => format!(" (Live Photo; motion {motion})"),
-            (None, None) => String::new(),
+        match (&self.info.clip, &self.motion, &self.info.embedded_motion) {
+            (Some(clip), _, _) => format!(" ({})", clip.describe()),
+            (None, Some(motion), _) => format!(" (Live Photo; motion {motion})"),
+            (None, None, Some(inside)) => format!(" (motion photo; {} inside)", inside.describe()),
+            (None, None, None) => String::new(),
         }
     }
 }
