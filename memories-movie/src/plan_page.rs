@@ -3,16 +3,26 @@
 //! faces the detector found outlined), and every photo kept out with the reason.
 //!
 //! The page shows the photos from where they are (absolute `file://` addresses; nothing is copied
-//! or written in the photo folder) and needs no server, script or network.
+//! or written in the photo folder) and needs no server, script or network. Browsers do not show
+//! HEIC, and Chromium on Linux plays no HEVC: HEIC stills and clips also get a small JPEG
+//! preview written into the page (a HEIC's own thumbnail when it has one; a clip's poster
+//! frame), and a clip plays, where the browser can, the part a memory would show.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
+
+use base64::Engine as _;
+use image::RgbImage;
+use rayon::prelude::*;
 
 use crate::page::escape as esc;
 use memories_library::indexing::IndexReport;
 use memories_library::plan::{EventPlan, Plan, PlannedPhoto};
+use memories_library::scan::Format;
 use memories_library::titles;
 use memories_library::titles::{plural, when};
+use memories_library::{clips, heif};
 
 const STYLE: &str = "
 body { font: 15px/1.4 system-ui, sans-serif; margin: 2em auto; max-width: 72em; padding: 0 1em; color: #222; }
@@ -21,8 +31,8 @@ h1 { font-size: 1.5em; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; } 
 .grid { display: flex; flex-wrap: wrap; gap: 6px; }
 figure { margin: 0; width: 180px; }
 figure .photo { position: relative; }
-figure img { width: 180px; display: block; border-radius: 3px; }
-figure.cover img { outline: 3px solid #e08a00; }
+figure img, figure video { width: 180px; display: block; border-radius: 3px; }
+figure.cover img, figure.cover video { outline: 3px solid #e08a00; }
 figure .face { position: absolute; border: 2px solid #2bd; box-sizing: border-box; }
 figcaption { font-size: 12px; color: #555; overflow-wrap: anywhere; }
 table { border-collapse: collapse; } td { padding: 4px 8px; border-bottom: 1px solid #eee; vertical-align: top; }
@@ -67,8 +77,19 @@ pub fn html(plan: &Plan, report: &IndexReport) -> String {
         plural(candidates.len(), "memory candidate"),
         plan.min_event_photos
     );
+    let shown: std::collections::BTreeSet<usize> = candidates
+        .iter()
+        .flat_map(|(_, e)| e.photos.iter().copied())
+        .chain(plan.people.iter().flat_map(|m| m.photos.iter().copied()))
+        .chain(
+            plan.on_this_day
+                .iter()
+                .flat_map(|y| y.photos.iter().copied()),
+        )
+        .collect();
+    let previews = previews(plan, root, &shown);
     for (_, e) in &candidates {
-        event_section(w, plan, root, e);
+        event_section(w, plan, root, e, &previews);
     }
     let small: Vec<_> = plan
         .events
@@ -134,7 +155,13 @@ pub fn html(plan: &Plan, report: &IndexReport) -> String {
             plural(m.photos.len(), "photo")
         );
         for &i in &m.photos {
-            figure(w, root, &plan.photos[i], false);
+            figure(
+                w,
+                root,
+                &plan.photos[i],
+                false,
+                previews.get(&i).map(String::as_str),
+            );
         }
         let _ = writeln!(w, "</div>");
     }
@@ -154,7 +181,13 @@ pub fn html(plan: &Plan, report: &IndexReport) -> String {
             y.year
         );
         for &i in &y.photos {
-            figure(w, root, &plan.photos[i], false);
+            figure(
+                w,
+                root,
+                &plan.photos[i],
+                false,
+                previews.get(&i).map(String::as_str),
+            );
         }
         let _ = writeln!(w, "</div>");
     }
@@ -213,7 +246,50 @@ fn where_(plan: &Plan, e: &EventPlan) -> String {
     plan.place_line(e).unwrap_or_else(|| "no GPS".to_string())
 }
 
-fn event_section(w: &mut String, plan: &Plan, root: &Path, e: &EventPlan) {
+/// Long side of the previews written into the page.
+const PREVIEW_SIDE: u32 = 320;
+
+/// JPEG previews, as `data:` addresses, of the HEIC stills and clips among `shown`, made in
+/// parallel. One that cannot be made is left out (the figure then shows the file itself).
+fn previews(
+    plan: &Plan,
+    root: &Path,
+    shown: &std::collections::BTreeSet<usize>,
+) -> HashMap<usize, String> {
+    let shown: Vec<usize> = shown.iter().copied().collect();
+    shown
+        .par_iter()
+        .filter_map(|&i| {
+            let p = &plan.photos[i];
+            let path = root.join(&p.rel);
+            let image: RgbImage = match (&p.info.clip, p.info.format) {
+                (Some(clip), _) => {
+                    clips::frame(&path, clip.poster_frame, PREVIEW_SIDE)
+                        .ok()?
+                        .image
+                }
+                (None, Format::Heic) => {
+                    heif::thumbnail(&std::fs::read(&path).ok()?, PREVIEW_SIDE).ok()?
+                }
+                _ => return None,
+            };
+            let mut jpeg = Vec::new();
+            image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 80)
+                .encode_image(&image)
+                .ok()?;
+            let data = base64::engine::general_purpose::STANDARD.encode(jpeg);
+            Some((i, format!("data:image/jpeg;base64,{data}")))
+        })
+        .collect()
+}
+
+fn event_section(
+    w: &mut String,
+    plan: &Plan,
+    root: &Path,
+    e: &EventPlan,
+    previews: &HashMap<usize, String>,
+) {
     let _ = writeln!(
         w,
         "<h3>{}</h3>\n<p class=\"meta\">{}, {}, {}</p>\n<div class=\"grid\">",
@@ -223,22 +299,56 @@ fn event_section(w: &mut String, plan: &Plan, root: &Path, e: &EventPlan) {
         esc(&where_(plan, e))
     );
     for &i in &e.photos {
-        figure(w, root, &plan.photos[i], i == e.cover);
+        figure(
+            w,
+            root,
+            &plan.photos[i],
+            i == e.cover,
+            previews.get(&i).map(String::as_str),
+        );
     }
     let _ = writeln!(w, "</div>");
 }
 
 /// One photo with its faces outlined. Face boxes are in upright pixels and browsers show photos
 /// upright (EXIF orientation applied), so percentages of the upright size place them.
-fn figure(w: &mut String, root: &Path, p: &PlannedPhoto, cover: bool) {
+fn figure(w: &mut String, root: &Path, p: &PlannedPhoto, cover: bool, preview: Option<&str>) {
     let a = &p.info.analysis;
+    let url = file_url(&root.join(&p.rel));
     let _ = write!(
         w,
-        "<figure{}><div class=\"photo\"><img src=\"{}\" alt=\"{}\" loading=\"lazy\">",
+        "<figure{}><div class=\"photo\">",
         if cover { " class=\"cover\"" } else { "" },
-        esc(&file_url(&root.join(&p.rel))),
-        esc(&p.rel)
     );
+    match (&p.info.clip, preview) {
+        // The part a memory shows, muted; the poster stands in where the codec does not play.
+        (Some(clip), _) => {
+            let (start, end) = clip.part();
+            let _ = write!(
+                w,
+                "<video src=\"{}#t={start:.2},{end:.2}\" poster=\"{}\" muted controls preload=\"none\" title=\"{}\"></video>",
+                esc(&url),
+                esc(preview.unwrap_or_default()),
+                esc(&p.rel)
+            );
+        }
+        (None, Some(preview)) => {
+            let _ = write!(
+                w,
+                "<img src=\"{}\" alt=\"{}\" loading=\"lazy\">",
+                esc(preview),
+                esc(&p.rel)
+            );
+        }
+        (None, None) => {
+            let _ = write!(
+                w,
+                "<img src=\"{}\" alt=\"{}\" loading=\"lazy\">",
+                esc(&url),
+                esc(&p.rel)
+            );
+        }
+    }
     let (fw, fh) = (a.width.max(1) as f32, a.height.max(1) as f32);
     for f in &p.info.faces {
         let _ = write!(
@@ -253,8 +363,9 @@ fn figure(w: &mut String, root: &Path, p: &PlannedPhoto, cover: bool) {
     }
     let _ = writeln!(
         w,
-        "</div><figcaption>{}<br>{}{} · sharpness {:.0}</figcaption></figure>",
+        "</div><figcaption>{}{}<br>{}{} · sharpness {:.0}</figcaption></figure>",
         esc(&p.rel),
+        esc(&what(p)),
         esc(&p.info.meta.taken.local.format("%Y-%m-%d %H:%M").to_string()),
         match p.info.faces.len() {
             0 => String::new(),
@@ -262,6 +373,16 @@ fn figure(w: &mut String, root: &Path, p: &PlannedPhoto, cover: bool) {
         },
         a.sharpness
     );
+}
+
+/// " · video, HEVC, 3.1 s; shows 0.1–3.1 s", " · Live Photo (IMG_1.mov)", or nothing.
+fn what(p: &PlannedPhoto) -> String {
+    match (&p.info.clip, &p.motion, &p.info.embedded_motion) {
+        (Some(clip), _, _) => format!(" · {}", clip.describe()),
+        (None, Some(motion), _) => format!(" · Live Photo ({motion})"),
+        (None, None, Some(inside)) => format!(" · motion photo ({} inside)", inside.describe()),
+        (None, None, None) => String::new(),
+    }
 }
 
 /// A `file://` address for an absolute path, every byte outside the unreserved set and `/`
