@@ -10,7 +10,7 @@
 //! meaning) must not be applied again: [`crate::metadata::PhotoMeta::read`] ignores it for HEIF.
 
 use image::RgbImage;
-use libheif_rs::{ColorSpace, HeifContext, ImageHandle, LibHeif, RgbChroma};
+use libheif_rs::{ColorSpace, DecodingOptions, HeifContext, ImageHandle, LibHeif, RgbChroma};
 
 use crate::analysis::MAX_PIXELS;
 
@@ -55,8 +55,11 @@ pub fn decode(bytes: &[u8]) -> Result<(RgbImage, u32, u32), String> {
 
 /// Decodes `handle` (an image or a thumbnail) to upright RGB.
 fn rgb(handle: &ImageHandle) -> Result<RgbImage, String> {
+    // One codec thread too: libde265 otherwise starts workers of its own.
+    let mut options = DecodingOptions::new().ok_or("libheif cannot make decoding options")?;
+    options.set_num_codec_threads(1);
     let image = LibHeif::new()
-        .decode(handle, ColorSpace::Rgb(RgbChroma::Rgb), None)
+        .decode(handle, ColorSpace::Rgb(RgbChroma::Rgb), Some(options))
         .map_err(|e| format!("corrupt or unsupported HEIC: {}", e.message))?;
     let planes = image.planes();
     let plane = planes

@@ -31,7 +31,18 @@ pub struct Frame {
 struct Picture {
     width: u32,
     height: u32,
+    /// Empty for a picture decoded only to reach a later one.
     rgb: Vec<u8>,
+}
+
+impl Picture {
+    fn skipped(width: usize, height: usize) -> Picture {
+        Picture {
+            width: width as u32,
+            height: height as u32,
+            rgb: Vec::new(),
+        }
+    }
 }
 
 /// The frames at (or, when reaching one would take more than `max_run` frames after its sync
@@ -52,16 +63,20 @@ pub fn frames_at(
         let mut pictures = Vec::new();
         for index in start..=end {
             let bytes = clip.read_sample(file, index)?;
-            decoder.push(&bytes, &mut pictures)?;
+            // Only the last pictures are kept: the ones before are decoded, not converted.
+            decoder.push(&bytes, &mut pictures, index == end)?;
         }
         decoder.flush(&mut pictures)?;
         // Pictures come out in display order; the last one is the frame at `end` or, with
         // reordered (B) frames, a frame or two before it.
-        let picture = pictures.pop().ok_or_else(|| {
-            ClipError(format!(
-                "the decoder gave no picture for frames {start} to {end}"
-            ))
-        })?;
+        let picture = pictures
+            .pop()
+            .filter(|p| !p.rgb.is_empty())
+            .ok_or_else(|| {
+                ClipError(format!(
+                    "the decoder gave no picture for frames {start} to {end}"
+                ))
+            })?;
         let (width, height, rgb) = rotate(picture, clip.rotation);
         frames.push(Frame {
             width,
@@ -106,7 +121,7 @@ pub fn decode_range(
     };
     for index in start..end {
         let bytes = clip.read_sample(file, index)?;
-        decoder.push(&bytes, &mut pictures)?;
+        decoder.push(&bytes, &mut pictures, true)?;
         emit(&mut pictures);
     }
     decoder.flush(&mut pictures)?;
@@ -185,7 +200,7 @@ impl FrameReader {
             if self.next_sample < self.clip.samples.len() {
                 let bytes = self.clip.read_sample(&mut self.file, self.next_sample)?;
                 self.next_sample += 1;
-                self.decoder.push(&bytes, &mut out)?;
+                self.decoder.push(&bytes, &mut out, true)?;
             } else if !self.flushed {
                 self.flushed = true;
                 self.decoder.flush(&mut out)?;
@@ -346,7 +361,14 @@ impl VideoDecoder {
         }
     }
 
-    fn push(&mut self, sample: &[u8], out: &mut Vec<Picture>) -> Result<(), ClipError> {
+    /// Decodes one sample; finished pictures go to `out`, converted to RGB when `convert` (else
+    /// with no pixels: a picture is being skipped over).
+    fn push(
+        &mut self,
+        sample: &[u8],
+        out: &mut Vec<Picture>,
+        convert: bool,
+    ) -> Result<(), ClipError> {
         match self {
             VideoDecoder::H264 {
                 decoder,
@@ -361,7 +383,7 @@ impl VideoDecoder {
                 decoder
                     .send_packet(&ffmpeg_next::Packet::copy(&annex_b))
                     .map_err(av_error)?;
-                receive(decoder, out)
+                receive(decoder, out, convert)
             }
             VideoDecoder::Hevc {
                 decoder,
@@ -370,7 +392,7 @@ impl VideoDecoder {
                 for unit in nal_units(sample, *length_size)? {
                     decoder.push_nal(unit)?;
                 }
-                decoder.decode(false, out)
+                decoder.decode(false, out, convert)
             }
         }
     }
@@ -379,9 +401,9 @@ impl VideoDecoder {
         match self {
             VideoDecoder::H264 { decoder, .. } => {
                 decoder.send_eof().map_err(av_error)?;
-                receive(decoder, out)
+                receive(decoder, out, true)
             }
-            VideoDecoder::Hevc { decoder, .. } => decoder.decode(true, out),
+            VideoDecoder::Hevc { decoder, .. } => decoder.decode(true, out, true),
         }
     }
 }
@@ -390,6 +412,7 @@ impl VideoDecoder {
 fn receive(
     decoder: &mut ffmpeg_next::decoder::Video,
     out: &mut Vec<Picture>,
+    convert: bool,
 ) -> Result<(), ClipError> {
     use ffmpeg_next::format::Pixel;
     let mut frame = ffmpeg_next::frame::Video::empty();
@@ -410,6 +433,10 @@ fn receive(
                 || frame.color_range() == ffmpeg_next::color::Range::JPEG,
         };
         let (w, h) = (frame.width() as usize, frame.height() as usize);
+        if !convert {
+            out.push(Picture::skipped(w, h));
+            continue;
+        }
         let planes = Planes {
             y: (frame.data(0), frame.stride(0)),
             u: (frame.data(1), frame.stride(1)),
@@ -588,8 +615,14 @@ impl Hevc {
         })
     }
 
-    /// Decodes what was pushed (all of it, when `flush`) and collects the finished pictures.
-    fn decode(&mut self, flush: bool, out: &mut Vec<Picture>) -> Result<(), ClipError> {
+    /// Decodes what was pushed (all of it, when `flush`) and collects the finished pictures
+    /// (converted when `convert`).
+    fn decode(
+        &mut self,
+        flush: bool,
+        out: &mut Vec<Picture>,
+        convert: bool,
+    ) -> Result<(), ClipError> {
         if flush {
             // SAFETY: the context is live.
             Self::check(unsafe { de265_flush_data(self.ctx) })?;
@@ -606,14 +639,14 @@ impl Hevc {
             } else {
                 Self::check(err)?;
             }
-            self.collect(out)?;
+            self.collect(out, convert)?;
             if more == 0 {
                 return Ok(());
             }
         }
     }
 
-    fn collect(&mut self, out: &mut Vec<Picture>) -> Result<(), ClipError> {
+    fn collect(&mut self, out: &mut Vec<Picture>, convert: bool) -> Result<(), ClipError> {
         loop {
             // SAFETY: the context is live; the picture stays valid until the next call on the
             // context, and is copied out before that.
@@ -621,7 +654,17 @@ impl Hevc {
             if image.is_null() {
                 return Ok(());
             }
-            out.push(unsafe { Self::copy(image) }?);
+            out.push(if convert {
+                unsafe { Self::copy(image) }?
+            } else {
+                let (w, h) = unsafe {
+                    (
+                        de265_get_image_width(image, 0).max(0) as usize,
+                        de265_get_image_height(image, 0).max(0) as usize,
+                    )
+                };
+                Picture::skipped(w, h)
+            });
         }
     }
 
