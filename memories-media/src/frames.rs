@@ -16,6 +16,19 @@ use std::fs::File;
 
 use crate::clip::{Clip, ClipError, Codec};
 
+/// Largest picture converted (8K is 33 million pixels): a hostile stream that claims more is
+/// an error, not a gigabyte allocation.
+const MAX_PICTURE_PIXELS: usize = 64 << 20;
+
+fn check_size(w: usize, h: usize) -> Result<(), ClipError> {
+    if w == 0 || h == 0 || w.saturating_mul(h) > MAX_PICTURE_PIXELS {
+        return Err(ClipError(format!(
+            "its frames are {w}x{h} pixels, outside what is read"
+        )));
+    }
+    Ok(())
+}
+
 /// An upright RGB frame.
 #[derive(Debug, Clone)]
 pub struct Frame {
@@ -433,6 +446,7 @@ fn receive(
                 || frame.color_range() == ffmpeg_next::color::Range::JPEG,
         };
         let (w, h) = (frame.width() as usize, frame.height() as usize);
+        check_size(w, h)?;
         if !convert {
             out.push(Picture::skipped(w, h));
             continue;
@@ -686,6 +700,7 @@ impl Hevc {
             };
             let width = de265_get_image_width(image, 0).max(0) as usize;
             let height = de265_get_image_height(image, 0).max(0) as usize;
+            check_size(width, height)?;
             let plane = |channel: c_int| {
                 let mut stride: c_int = 0;
                 let data = de265_get_image_plane(image, channel, &mut stride);

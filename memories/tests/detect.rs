@@ -141,7 +141,7 @@ fn unusual_images_are_handled_and_broken_files_skipped_with_a_reason() {
     );
     for (file, reason) in [
         ("empty.jpg", "empty file"),
-        ("notes.jpg", "not a JPEG, PNG or WebP image"),
+        ("notes.jpg", "not a JPEG, PNG, WebP or HEIC image"),
         ("header-only.jpg", "corrupt or unsupported"),
         ("bomb.png", "decompression bomb"),
         ("vanished.jpg", "cannot read"),

@@ -6,7 +6,9 @@
 
 mod support;
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::SystemTime;
 
 use memories_library::config::{Config, PathRules};
 use memories_library::indexing::index_folder;
@@ -24,13 +26,81 @@ mod shared_data;
 /// One memory of every item: the phone files span eight years and two continents.
 const ONE_EVENT: [&str; 4] = ["--gap-hours", "1000000", "--jump-km", "100000"];
 
+/// Every file below `dir`: path, size, modification time and a hash of the bytes.
+fn listing(dir: &Path, out: &mut Vec<(PathBuf, u64, SystemTime, String)>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let meta = std::fs::metadata(&path).unwrap();
+        if meta.is_dir() {
+            listing(&path, out);
+        } else {
+            let hash = blake3::hash(&std::fs::read(&path).unwrap())
+                .to_hex()
+                .to_string();
+            out.push((path, meta.len(), meta.modified().unwrap(), hash));
+        }
+    }
+}
+
+fn state(dir: &Path) -> Vec<(PathBuf, u64, SystemTime, String)> {
+    let mut all = Vec::new();
+    listing(dir, &mut all);
+    all.sort();
+    all
+}
+
+/// The movie of every phone file, the plan page and `detect` on a clip and a HEIC; the folder
+/// is byte-identical afterwards.
 #[test]
 fn a_movie_of_phone_files_plays_in_a_browser() {
     let Some(phone) = shared_data::shared_data("phone") else {
         return;
     };
+    let before = state(&phone);
     let work = tempfile::tempdir().unwrap();
     let out = work.path().join("out");
+    let cache = work.path().join("index.sqlite");
+    let memories = |args: &[&str]| {
+        let run = Command::new(env!("CARGO_BIN_EXE_memories"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        String::from_utf8_lossy(&run.stdout).into_owned()
+    };
+    let page = work.path().join("plan.html");
+    let mut plan = vec!["plan", phone.to_str().unwrap()];
+    plan.extend(ONE_EVENT);
+    plan.extend(["--cache", cache.to_str().unwrap()]);
+    plan.extend(["--html", page.to_str().unwrap()]);
+    memories(&plan);
+    // The page holds a preview of each HEIC and clip (browsers show neither). Nine clips, less
+    // two Live Photo motions and the screen recording kept out as a document, are in the memory.
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert_eq!(html.matches("<video ").count(), 6, "{html}");
+    assert!(html.matches("data:image/jpeg;base64,").count() >= 12);
+    // One line per file, at full upright size: the clip's middle frame, and the HEIC,
+    // portrait by its `irot`.
+    let clip = phone.join("video/mde-images__with-gps.mp4");
+    let heic = phone.join("heic/osxphotos__IMG_0102.HEIC");
+    let detected = memories(&[
+        "detect",
+        "--json",
+        clip.to_str().unwrap(),
+        heic.to_str().unwrap(),
+    ]);
+    let sizes: Vec<(u64, u64)> = detected
+        .lines()
+        .map(|line| {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            (v["width"].as_u64().unwrap(), v["height"].as_u64().unwrap())
+        })
+        .collect();
+    assert_eq!(sizes, [(1920, 1080), (2320, 3088)], "{detected}");
     let run = Command::new(env!("CARGO_BIN_EXE_memories"))
         .arg(&phone)
         .args(ONE_EVENT)
@@ -46,6 +116,7 @@ fn a_movie_of_phone_files_plays_in_a_browser() {
         "{}",
         String::from_utf8_lossy(&run.stderr)
     );
+    assert!(state(&phone) == before, "the phone folder changed");
     let movie = out.join("event-0.mp4");
     let Some(probe) = media::ffprobe(&movie) else {
         return;
