@@ -6,6 +6,35 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+/// The load average as `/proc/loadavg` gives it, printed beside every figure.
+#[allow(dead_code)] // Not every bench prints it.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// User plus system CPU time of this process so far, from `/proc/self/stat` (clock ticks of
+/// 10 ms); zero where there is no `/proc`.
+#[allow(dead_code)] // Not every bench measures CPU time.
+pub fn cpu_time() -> Duration {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return Duration::ZERO;
+    };
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name and state.
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
 /// Median and minimum milliseconds of repeated runs of `f`: three warm-up runs, then at least 10
 /// runs and about `budget` of time.
 pub fn time(budget: Duration, mut f: impl FnMut()) -> (f64, f64) {

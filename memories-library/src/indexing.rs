@@ -349,13 +349,7 @@ fn analyse_file(
     embedder: &mut FaceEmbedder,
 ) -> Analysed {
     // Size and time come from the scan, and the read checks that the file still has them.
-    let record = |content_hash: String, outcome| Record {
-        rel: photo.rel.clone(),
-        size: photo.size,
-        modified_ns: nanos(photo.modified),
-        content_hash,
-        outcome,
-    };
+    let record = |content_hash: String, outcome| scanned_record(photo, content_hash, outcome);
     if photo.format == Format::Video {
         return analyse_clip(photo, known, detector, describe_score, embedder);
     }
@@ -418,13 +412,7 @@ fn analyse_clip(
     describe_score: f32,
     embedder: &mut FaceEmbedder,
 ) -> Analysed {
-    let record = |content_hash: String, outcome| Record {
-        rel: photo.rel.clone(),
-        size: photo.size,
-        modified_ns: nanos(photo.modified),
-        content_hash,
-        outcome,
-    };
+    let record = |content_hash: String, outcome| scanned_record(photo, content_hash, outcome);
     let failed = |why: String| Analysed::Stored(record(String::new(), Outcome::Failed(why)), false);
     let stamp = |path: &Path| {
         fs::metadata(path)
@@ -497,6 +485,17 @@ fn analyse_clip(
         embedded_motion: None,
     }));
     Analysed::Stored(record(hash, outcome), false)
+}
+
+/// The index row of `photo` with the size and time the scan saw.
+fn scanned_record(photo: &FoundPhoto, content_hash: String, outcome: Outcome) -> Record {
+    Record {
+        rel: photo.rel.clone(),
+        size: photo.size,
+        modified_ns: nanos(photo.modified),
+        content_hash,
+        outcome,
+    }
 }
 
 fn nanos(time: SystemTime) -> i64 {

@@ -256,17 +256,12 @@ struct Config {
 
 fn avc_config(record: &[u8]) -> Option<Config> {
     let length_size = usize::from(record.get(4)? & 3) + 1;
-    let mut at = 5;
     let mut sets = Vec::new();
-    for mask in [0x1f, 0xff] {
-        let count = record.get(at)? & mask;
-        at += 1;
-        for _ in 0..count {
-            let len = usize::from(u16::from_be_bytes([*record.get(at)?, *record.get(at + 1)?]));
-            sets.push(record.get(at + 2..at + 2 + len)?.to_vec());
-            at += 2 + len;
-        }
-    }
+    // SPS count in the low 5 bits, then the SPSs; PPS count, then the PPSs.
+    let sps = usize::from(record.get(5)? & 0x1f);
+    let at = read_sets(record, 6, sps, &mut sets)?;
+    let pps = usize::from(*record.get(at)?);
+    read_sets(record, at + 1, pps, &mut sets)?;
     Some(Config {
         length_size,
         parameter_sets: sets,
@@ -278,19 +273,26 @@ fn hevc_config(record: &[u8]) -> Option<Config> {
     let arrays = *record.get(22)?;
     let mut at = 23;
     let mut sets = Vec::new();
+    // Each array: the NAL type, a 16-bit count, then the sets.
     for _ in 0..arrays {
         let count = u16::from_be_bytes([*record.get(at + 1)?, *record.get(at + 2)?]);
-        at += 3;
-        for _ in 0..count {
-            let len = usize::from(u16::from_be_bytes([*record.get(at)?, *record.get(at + 1)?]));
-            sets.push(record.get(at + 2..at + 2 + len)?.to_vec());
-            at += 2 + len;
-        }
+        at = read_sets(record, at + 3, usize::from(count), &mut sets)?;
     }
     Some(Config {
         length_size,
         parameter_sets: sets,
     })
+}
+
+/// Reads `count` parameter sets, each a 16-bit length and its bytes, from `at`; returns where
+/// they end.
+fn read_sets(record: &[u8], mut at: usize, count: usize, sets: &mut Vec<Vec<u8>>) -> Option<usize> {
+    for _ in 0..count {
+        let len = usize::from(u16::from_be_bytes([*record.get(at)?, *record.get(at + 1)?]));
+        sets.push(record.get(at + 2..at + 2 + len)?.to_vec());
+        at += 2 + len;
+    }
+    Some(at)
 }
 
 /// The NAL units of a length-prefixed sample.

@@ -42,20 +42,13 @@ fn large_jpegs(dir: &Path, out: &mut Vec<(PathBuf, u32, u32)>) {
     }
 }
 
-// Only the probe is used here.
+// Only its timing helpers are used here.
 #[allow(dead_code)]
 #[path = "../../benches/support/mod.rs"]
 mod support;
 
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .trim()
-        .to_string()
-}
-
 fn main() {
-    println!("load average before: {}", load_average());
+    println!("load average before: {}", support::load_average());
     match support::fma_peak() {
         Some(p) => println!("single-core FP32 peak (FMA-chain probe): {p:.1} GFLOP/s"),
         None => println!("single-core FP32 peak: not measured (no AVX2/FMA)"),
@@ -144,5 +137,5 @@ fn main() {
             100.0 * d.as_secs_f64() / total.as_secs_f64()
         );
     }
-    println!("load average after: {}", load_average());
+    println!("load average after: {}", support::load_average());
 }

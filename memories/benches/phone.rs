@@ -19,7 +19,7 @@
 use std::hint::black_box;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use memories_library::analysis::{ANALYSIS_SIDE, analyse, decode_rgb, shrink};
 use memories_library::clips;
@@ -30,43 +30,20 @@ use memories_vision::Decoded;
 use memories_vision::embedding::FaceEmbedder;
 use memories_vision::faces::{DECODE_SIDE, DEFAULT_MODEL, DEFAULT_SCORE, FaceBox, FaceDetector};
 
-// Only the probe is used here.
+// Only its timing helpers are used here.
 #[allow(dead_code)]
 #[path = "../../benches/support/mod.rs"]
 mod support;
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .trim()
-        .to_string()
-}
-
-/// User plus system CPU time of this process so far.
-fn cpu_time() -> Duration {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return Duration::ZERO;
-    };
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    Duration::from_millis((ticks(11) + ticks(12)) * 10)
-}
 
 /// The median of `rounds` runs of `f`, wall and CPU, in milliseconds.
 fn median_ms(rounds: usize, mut f: impl FnMut()) -> (f64, f64) {
     let mut runs: Vec<(f64, f64)> = (0..rounds)
         .map(|_| {
-            let (wall, cpu) = (Instant::now(), cpu_time());
+            let (wall, cpu) = (Instant::now(), support::cpu_time());
             f();
             (
                 wall.elapsed().as_secs_f64() * 1e3,
-                (cpu_time() - cpu).as_secs_f64() * 1e3,
+                (support::cpu_time() - cpu).as_secs_f64() * 1e3,
             )
         })
         .collect();
@@ -119,7 +96,7 @@ impl Indexer {
 }
 
 fn main() {
-    println!("load average before: {}", load_average());
+    println!("load average before: {}", support::load_average());
     match support::fma_peak() {
         Some(p) => println!("single-core FP32 peak (FMA-chain probe): {p:.1} GFLOP/s"),
         None => println!("single-core FP32 peak: not measured (no AVX2/FMA)"),
@@ -215,5 +192,5 @@ fn main() {
         }
     }
     let _ = std::fs::remove_dir_all(&work);
-    println!("\nload average after: {}", load_average());
+    println!("\nload average after: {}", support::load_average());
 }

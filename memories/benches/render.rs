@@ -71,34 +71,20 @@ impl FrameSink for Discard {
     }
 }
 
+// Only its timing helpers are used here.
+#[allow(dead_code)]
+#[path = "../../benches/support/mod.rs"]
+mod support;
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-/// User plus system CPU time of this process so far, from `/proc/self/stat` (clock ticks of
-/// 10 ms); zero where that file does not exist.
-fn cpu_time() -> Duration {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return Duration::ZERO;
-    };
-    // Fields after the command name (which is in parentheses and may hold spaces).
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name and state.
-    Duration::from_millis((ticks(11) + ticks(12)) * 10)
-}
-
 /// Runs `f`, returning (wall, CPU) time.
 fn timed(f: impl FnOnce()) -> (Duration, Duration) {
-    let (wall, cpu) = (Instant::now(), cpu_time());
+    let (wall, cpu) = (Instant::now(), support::cpu_time());
     f();
-    (wall.elapsed(), cpu_time() - cpu)
+    (wall.elapsed(), support::cpu_time() - cpu)
 }
 
 fn main() {

@@ -21,6 +21,9 @@ use memories_media::frames::decode_range;
 
 #[path = "support/media.rs"]
 mod media;
+#[path = "support/seeded.rs"]
+mod seeded;
+use seeded::Rng;
 #[path = "support/shared_data.rs"]
 mod shared_data;
 
@@ -630,22 +633,6 @@ fn a_motion_photo_carries_its_video_inside() {
     assert_eq!(frames, 5);
 }
 
-/// A small seeded generator (xorshift64*), so that the mutations are the same on every run.
-struct Seeded(u64);
-
-impl Seeded {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
-
 /// The clip reader and decoders on 300 seeded mutations of real clips (the stable companion of
 /// the `clip_read` fuzz target): bytes flipped, sizes and counts made huge, the file cut. None
 /// may panic, and whatever reads keeps every frame inside the file.
@@ -664,7 +651,7 @@ fn mutated_clips_never_panic() {
     .collect();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("mutated.mov");
-    let mut rng = Seeded(0x5eed_c11b);
+    let mut rng = Rng(0x5eed_c11b);
     let (mut read, mut decoded) = (0, 0);
     for n in 0..300 {
         let mut bytes = originals[n % originals.len()].clone();

@@ -13,21 +13,9 @@ use memories_library::scan::{Format, Sniffed, sniff};
 #[path = "support/shared_data.rs"]
 mod shared_data;
 
-/// xorshift64*: the same damage on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+#[path = "support/seeded.rs"]
+mod seeded;
+use seeded::Rng;
 
 /// Where the EXIF block (APP1 `Exif\0\0`) of a JPEG lies, or the first 4 KiB.
 fn exif_range(bytes: &[u8]) -> std::ops::Range<usize> {
