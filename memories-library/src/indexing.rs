@@ -375,12 +375,7 @@ fn analyse_file(
     // thresholds were chosen at ANALYSIS_SIDE.
     let outcome = match decode_rgb(&bytes, photo.format, meta.orientation, DECODE_SIDE) {
         Ok(decoded) => {
-            let faces: Vec<FaceBox> = detector
-                .detect_decoded(&decoded)
-                .faces
-                .iter()
-                .map(FaceBox::from)
-                .collect();
+            let faces = find_faces(detector, &decoded);
             let descriptors = embedder.describe(&decoded, &faces, describe_score);
             let small = Decoded {
                 image: shrink(decoded.image, ANALYSIS_SIDE),
@@ -446,15 +441,7 @@ fn analyse_clip(
     let best = probes
         .into_iter()
         .map(|(sample, decoded)| {
-            let faces: Vec<FaceBox> = detector
-                .detect_decoded(&decoded)
-                .faces
-                .iter()
-                .map(FaceBox::from)
-                .collect();
-            (sample, decoded, faces)
-        })
-        .map(|(sample, decoded, faces)| {
+            let faces = find_faces(detector, &decoded);
             let small = Decoded {
                 image: shrink(decoded.image.clone(), ANALYSIS_SIDE),
                 ..decoded
@@ -485,6 +472,16 @@ fn analyse_clip(
         embedded_motion: None,
     }));
     Analysed::Stored(record(hash, outcome), false)
+}
+
+/// The faces the detector finds in a decoded photo or frame, best first.
+fn find_faces(detector: &mut FaceDetector, decoded: &Decoded) -> Vec<FaceBox> {
+    detector
+        .detect_decoded(decoded)
+        .faces
+        .iter()
+        .map(FaceBox::from)
+        .collect()
 }
 
 /// The index row of `photo` with the size and time the scan saw.
