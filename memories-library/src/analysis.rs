@@ -104,7 +104,7 @@ pub fn decode_rgb(
         Format::Jpeg => decode_jpeg(bytes, max_side),
         Format::Png => decode_generic(bytes, ImageFormat::Png, max_side),
         Format::WebP => decode_generic(bytes, ImageFormat::WebP, max_side),
-        Format::Heic => heif::decode(bytes).map_err(DecodeError::Heic),
+        Format::Heic => heif::decode_for(bytes, max_side).map_err(DecodeError::Heic),
         // A clip's frames are read from its file by `clips::frame`, not from bytes in memory.
         Format::Video => Err(DecodeError::Video),
     }))

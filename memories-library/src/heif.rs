@@ -53,6 +53,32 @@ pub fn decode(bytes: &[u8]) -> Result<(RgbImage, u32, u32), String> {
     Ok((image, w, h))
 }
 
+/// Decodes the primary image, upright, for a picture at most `max_side` pixels long (the caller
+/// shrinks it to that), and returns it with the full width and height.
+///
+/// An image at least twice that size is decoded reduced by [`memories_media::heic`], through
+/// libavcodec, which costs about two thirds of libheif's full decode: `cargo bench -p memories
+/// --bench phone` measures both. A file that reader does not handle (or finds broken) is
+/// decoded by libheif, whose error, if any, is the one reported.
+pub fn decode_for(bytes: &[u8], max_side: u32) -> Result<(RgbImage, u32, u32), String> {
+    use memories_media::heic;
+    let reduced = match heic::size(bytes) {
+        Ok((w, h))
+            if w.max(h) >= max_side.saturating_mul(2)
+                && u64::from(w) * u64::from(h) <= MAX_PIXELS =>
+        {
+            heic::decode_reduced(bytes, max_side).ok()
+        }
+        _ => None,
+    };
+    match reduced.and_then(|r| {
+        RgbImage::from_raw(r.width, r.height, r.rgb).map(|i| (i, r.full_width, r.full_height))
+    }) {
+        Some(decoded) => Ok(decoded),
+        None => decode(bytes),
+    }
+}
+
 /// Decodes `handle` (an image or a thumbnail) to upright RGB.
 fn rgb(handle: &ImageHandle) -> Result<RgbImage, String> {
     // One codec thread too: libde265 otherwise starts workers of its own.

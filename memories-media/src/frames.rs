@@ -249,9 +249,9 @@ fn rotate(picture: Picture, rotation: u32) -> (u32, u32, Vec<u8>) {
 }
 
 /// The parameter sets and NAL length size of an `avcC` or `hvcC` record.
-struct Config {
-    length_size: usize,
-    parameter_sets: Vec<Vec<u8>>,
+pub(crate) struct Config {
+    pub(crate) length_size: usize,
+    pub(crate) parameter_sets: Vec<Vec<u8>>,
 }
 
 fn avc_config(record: &[u8]) -> Option<Config> {
@@ -268,7 +268,7 @@ fn avc_config(record: &[u8]) -> Option<Config> {
     })
 }
 
-fn hevc_config(record: &[u8]) -> Option<Config> {
+pub(crate) fn hevc_config(record: &[u8]) -> Option<Config> {
     let length_size = usize::from(record.get(21)? & 3) + 1;
     let arrays = *record.get(22)?;
     let mut at = 23;
@@ -296,7 +296,7 @@ fn read_sets(record: &[u8], mut at: usize, count: usize, sets: &mut Vec<Vec<u8>>
 }
 
 /// The NAL units of a length-prefixed sample.
-fn nal_units(sample: &[u8], length_size: usize) -> Result<Vec<&[u8]>, ClipError> {
+pub(crate) fn nal_units(sample: &[u8], length_size: usize) -> Result<Vec<&[u8]>, ClipError> {
     let mut units = Vec::new();
     let mut at = 0;
     while at < sample.len() {
@@ -471,16 +471,16 @@ fn receive(
 
 /// Three 4:2:0 planes with their strides in bytes; `wide` planes hold 16-bit little-endian
 /// samples, shifted right by `shift` to 8 bits.
-struct Planes<'a> {
-    y: (&'a [u8], usize),
-    u: (&'a [u8], usize),
-    v: (&'a [u8], usize),
-    shift: u32,
-    wide: bool,
+pub(crate) struct Planes<'a> {
+    pub(crate) y: (&'a [u8], usize),
+    pub(crate) u: (&'a [u8], usize),
+    pub(crate) v: (&'a [u8], usize),
+    pub(crate) shift: u32,
+    pub(crate) wide: bool,
 }
 
 impl Planes<'_> {
-    fn at(&self, plane: (&[u8], usize), x: usize, y: usize) -> i32 {
+    pub(crate) fn at(&self, plane: (&[u8], usize), x: usize, y: usize) -> i32 {
         let (data, stride) = plane;
         if self.wide {
             let i = y * stride + 2 * x;
@@ -496,16 +496,16 @@ impl Planes<'_> {
 /// full-range BT.601 for their clips; most others limited-range BT.709. An unstated matrix is
 /// read as ffmpeg reads it: BT.601.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct Colour {
+pub(crate) struct Colour {
     /// The VUI's `matrix_coefficients` (1 BT.709, 5 and 6 BT.601, 9 and 10 BT.2020).
-    matrix: u8,
-    full_range: bool,
+    pub(crate) matrix: u8,
+    pub(crate) full_range: bool,
 }
 
 impl Colour {
     /// Fixed-point (16 fractional bits) factors: luma scale, then Cr to R, Cb to G, Cr to G,
     /// Cb to B.
-    fn factors(self) -> [i32; 5] {
+    pub(crate) fn factors(self) -> [i32; 5] {
         let (kr, kb) = match self.matrix {
             1 => (0.2126, 0.0722),
             9 | 10 => (0.2627, 0.0593),

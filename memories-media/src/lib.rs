@@ -21,6 +21,7 @@
 pub mod clip;
 pub mod frames;
 mod h264;
+pub mod heic;
 mod mp4;
 mod opus;
 mod yuv;

@@ -124,6 +124,7 @@ fn main() {
         "live/iphone15pro_IMG_4394/IMG_4394.HEIC",
     ];
     let (mut heic_total, mut jpeg_total) = (0.0, 0.0);
+    let mut decode_totals = [0.0; 3];
     for rel in stills {
         let heic = std::fs::read(phone.join(rel)).unwrap();
         let (pixels, w, h) = heif::decode(&heic).unwrap();
@@ -132,6 +133,21 @@ fn main() {
             .encode_image(&pixels)
             .unwrap();
         drop(pixels);
+        // The decoding alone: libheif's whole picture shrunk (how the index decoded HEICs
+        // before), against the reduced decode through libavcodec it uses now.
+        let (libheif_ms, _) = median_ms(rounds, || {
+            let (full, _, _) = heif::decode(&heic).unwrap();
+            black_box(shrink(full, DECODE_SIDE));
+        });
+        let (reduced_ms, _) = median_ms(rounds, || {
+            black_box(decode_rgb(&heic, Format::Heic, 1, DECODE_SIDE).unwrap());
+        });
+        let (jpeg_decode_ms, _) = median_ms(rounds, || {
+            black_box(decode_rgb(&jpeg, Format::Jpeg, 1, DECODE_SIDE).unwrap());
+        });
+        decode_totals[0] += libheif_ms;
+        decode_totals[1] += reduced_ms;
+        decode_totals[2] += jpeg_decode_ms;
         let (heic_ms, heic_cpu) = median_ms(rounds, || indexer.photo(&heic, Format::Heic));
         let (jpeg_ms, jpeg_cpu) = median_ms(rounds, || indexer.photo(&jpeg, Format::Jpeg));
         heic_total += heic_ms;
@@ -140,6 +156,10 @@ fn main() {
             "  {rel:<42} {w}x{h}  HEIC {heic_ms:6.1} / {heic_cpu:6.1}  JPEG {jpeg_ms:6.1} / {jpeg_cpu:6.1}  ratio {:.2}",
             heic_ms / jpeg_ms
         );
+        println!(
+            "  {:<42} decoding alone: libheif whole {libheif_ms:6.1}, reduced {reduced_ms:6.1}, JPEG {jpeg_decode_ms:6.1}",
+            ""
+        );
     }
     println!(
         "  all {}: HEIC {:.1} ms, JPEG {:.1} ms per photo, ratio {:.2} (goal: at most 2)",
@@ -147,6 +167,14 @@ fn main() {
         heic_total / stills.len() as f64,
         jpeg_total / stills.len() as f64,
         heic_total / jpeg_total
+    );
+    let n = stills.len() as f64;
+    println!(
+        "  decoding alone, per photo: libheif whole {:.1} ms, reduced {:.1} ms ({:.2} of libheif), JPEG {:.1} ms",
+        decode_totals[0] / n,
+        decode_totals[1] / n,
+        decode_totals[1] / decode_totals[0],
+        decode_totals[2] / n
     );
 
     let work = std::env::temp_dir().join(format!("memories-phone-bench-{}", std::process::id()));

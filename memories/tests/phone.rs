@@ -261,6 +261,183 @@ fn a_truncated_or_empty_heic_is_reported_and_the_rest_is_indexed() {
     assert_eq!(problems, ["empty.heic: empty file"]);
 }
 
+/// Mean absolute difference of two RGB images of one size, and the mean signed difference of
+/// each channel (a colour cast shows there, detail that was resampled differently does not).
+fn difference(a: &image::RgbImage, b: &image::RgbImage) -> (f64, [f64; 3]) {
+    assert_eq!(a.dimensions(), b.dimensions());
+    let (mut absolute, mut signed) = (0.0, [0.0; 3]);
+    for (i, (&x, &y)) in a.as_raw().iter().zip(b.as_raw()).enumerate() {
+        let d = f64::from(x) - f64::from(y);
+        absolute += d.abs();
+        signed[i % 3] += d;
+    }
+    let n = a.as_raw().len() as f64;
+    (absolute / n, signed.map(|s| 3.0 * s / n))
+}
+
+/// A HEIC decoded reduced (the index's way) against libheif's full decode averaged down by
+/// the same factor in RGB: the upright size must agree and the pictures nearly so. Returns the
+/// mean absolute difference and each channel's mean signed difference (a colour cast).
+fn reduced_against_libheif(bytes: &[u8], side: u32) -> (f64, [f64; 3]) {
+    let reduced = memories_media::heic::decode_reduced(bytes, side).expect("decodes reduced");
+    let (full, w, h) = memories_library::heif::decode(bytes).expect("libheif decodes");
+    assert_eq!((reduced.full_width, reduced.full_height), (w, h));
+    let f = w / reduced.width;
+    assert!(
+        [1, 2, 4, 8].contains(&f) && w.div_ceil(f) == reduced.width,
+        "{w} / {}",
+        reduced.width
+    );
+    assert_eq!(h.div_ceil(f), reduced.height);
+    let mut boxed = image::RgbImage::new(reduced.width, reduced.height);
+    for (x, y, pixel) in boxed.enumerate_pixels_mut() {
+        let (mut sum, mut n) = ([0u32; 3], 0);
+        for yy in y * f..((y + 1) * f).min(h) {
+            for xx in x * f..((x + 1) * f).min(w) {
+                let p = full.get_pixel(xx, yy);
+                for c in 0..3 {
+                    sum[c] += u32::from(p[c]);
+                }
+                n += 1;
+            }
+        }
+        *pixel = image::Rgb(sum.map(|s| ((s + n / 2) / n) as u8));
+    }
+    let reduced = image::RgbImage::from_raw(reduced.width, reduced.height, reduced.rgb).unwrap();
+    difference(&reduced, &boxed)
+}
+
+/// The index decodes every phone HEIC reduced, through libavcodec, without falling back to
+/// libheif, upright at its manifest size, and the picture is libheif's own within what
+/// averaging before and after colour conversion can change.
+#[test]
+fn phone_heics_decode_reduced_as_libheif_decodes_them() {
+    let Some(phone) = shared_data::shared_data("phone") else {
+        return;
+    };
+    let side = memories_vision::faces::DECODE_SIDE;
+    let mut checked = 0;
+    for expect in STILLS
+        .iter()
+        .filter(|e| e.rel.to_lowercase().ends_with(".heic"))
+    {
+        let bytes = fs::read(phone.join(expect.rel)).unwrap();
+        assert_eq!(
+            memories_media::heic::size(&bytes).unwrap(),
+            expect.upright,
+            "{}",
+            expect.rel
+        );
+        let (mad, cast) = reduced_against_libheif(&bytes, side);
+        eprintln!("{}: {mad:.2} levels apart, cast {cast:.2?}", expect.rel);
+        // Averaging in YCbCr before the conversion, and unfiltered tiles, against averaging
+        // libheif's RGB: a level or so apart, and no cast.
+        assert!(mad < 1.0, "{}: {mad}", expect.rel);
+        assert!(
+            cast.iter().all(|c| c.abs() < 0.5),
+            "{}: {cast:?}",
+            expect.rel
+        );
+        // And it is what the index gets.
+        let indexed =
+            memories_library::analysis::decode_rgb(&bytes, Format::Heic, 1, side).unwrap();
+        let reduced = memories_media::heic::decode_reduced(&bytes, side).unwrap();
+        let reduced =
+            image::RgbImage::from_raw(reduced.width, reduced.height, reduced.rgb).unwrap();
+        assert_eq!(
+            indexed.image,
+            memories_library::analysis::shrink(reduced, side)
+        );
+        assert_eq!((indexed.full_width, indexed.full_height), expect.upright);
+        checked += 1;
+    }
+    assert_eq!(checked, 6);
+}
+
+/// `irot` and `imir` turn the picture the way libheif turns it: the portrait iPhone 8 still
+/// with its `irot` changed to each angle, and to a mirror about either axis.
+#[test]
+fn heic_rotations_and_mirrors_match_libheif() {
+    let Some(phone) = shared_data::shared_data("phone") else {
+        return;
+    };
+    let bytes = fs::read(phone.join("heic/osxphotos__IMG_0102.HEIC")).unwrap();
+    let at = bytes.windows(4).position(|w| w == b"irot").unwrap();
+    assert_eq!(bytes[at + 4], 3, "the still turns 270 degrees");
+    for (kind, value) in [
+        (b"irot", 0),
+        (b"irot", 1),
+        (b"irot", 2),
+        (b"irot", 3),
+        (b"imir", 0),
+        (b"imir", 1),
+    ] {
+        let mut variant = bytes.clone();
+        variant[at..at + 4].copy_from_slice(kind);
+        variant[at + 4] = value;
+        let (mad, _) = reduced_against_libheif(&variant, 320);
+        // A wrong turn or flip differs by tens of levels.
+        assert!(
+            mad < 1.0,
+            "{} {value}: {mad}",
+            String::from_utf8_lossy(kind)
+        );
+    }
+}
+
+/// The HEIC reader on 150 seeded mutations of a real still, mostly in its `meta` box: none may
+/// panic, and whatever decodes is no larger than the grid it claims.
+#[test]
+fn mutated_heics_never_panic() {
+    let Some(phone) = shared_data::shared_data("phone") else {
+        return;
+    };
+    let original = fs::read(phone.join("heic/osxphotos__IMG_0102.HEIC")).unwrap();
+    let meta = original.windows(4).position(|w| w == b"meta").unwrap();
+    let meta_end = original.windows(4).position(|w| w == b"mdat").unwrap();
+    let mut rng = Rng(0x5eed_4e1c);
+    let (mut decoded, mut refused) = (0, 0);
+    for n in 0..150 {
+        let mut bytes = original.clone();
+        for _ in 0..1 + rng.below(6) {
+            let at = if rng.below(5) == 0 {
+                rng.below(bytes.len())
+            } else {
+                meta + rng.below(meta_end - meta)
+            };
+            match rng.below(3) {
+                0 => bytes[at] ^= 1 << rng.below(8),
+                1 => bytes[at] = 0xff,
+                _ => {
+                    let end = (at + 4).min(bytes.len());
+                    bytes[at..end].fill(0xff);
+                }
+            }
+        }
+        if rng.below(6) == 0 {
+            let keep = rng.below(bytes.len());
+            bytes.truncate(keep);
+        }
+        match memories_media::heic::decode_reduced(&bytes, 160) {
+            Ok(r) => {
+                assert_eq!(
+                    r.rgb.len(),
+                    3 * (r.width * r.height) as usize,
+                    "mutation {n}"
+                );
+                assert!(u64::from(r.full_width) * u64::from(r.full_height) <= 64 << 20);
+                decoded += 1;
+            }
+            Err(_) => refused += 1,
+        }
+    }
+    eprintln!("{decoded} decoded, {refused} refused");
+    assert!(
+        decoded > 0 && refused > 0,
+        "{decoded} decoded, {refused} refused"
+    );
+}
+
 /// What a manifest row says a clip's container holds.
 struct ExpectClip {
     rel: &'static str,
