@@ -91,7 +91,8 @@ fn check_dimensions(bytes: &[u8], format: Format) -> Result<(), String> {
 /// Decodes `bytes` to an upright RGB image whose long side is at most `max_side`.
 ///
 /// JPEGs are decoded with DCT scaling (1/2, 1/4 or 1/8 of full size), which is several times
-/// faster than decoding everything and then shrinking. Decoder panics on hostile input are caught
+/// faster than decoding everything and then shrinking; HEIC stills tile by tile, averaged down
+/// by the same factors as each tile is decoded ([`heif::decode_for`]). Decoder panics on hostile input are caught
 /// and reported as errors so that one bad file cannot stop a whole library scan.
 pub fn decode_rgb(
     bytes: &[u8],

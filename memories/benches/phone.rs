@@ -95,7 +95,33 @@ impl Indexer {
     }
 }
 
+/// The phone HEICs, below `../shared/data/phone`.
+const STILLS: [&str; 6] = [
+    "heic/osxphotos__IMG_0102.HEIC",
+    "heic/mde-images__exif-at-eof.heic",
+    "heic/pillow-heif__xiaomi.heic",
+    "heic/lychee__sewing-threads.heic",
+    "heic/mde-images__Issue_487.heic",
+    "live/iphone15pro_IMG_4394/IMG_4394.HEIC",
+];
+
 fn main() {
+    // `decode-only`: the reduced HEIC decode of each still, ten times, and nothing else, for a
+    // profiler (README, "What phones write", says how it was run).
+    if std::env::args().any(|a| a == "decode-only") {
+        for rel in STILLS {
+            let heic = std::fs::read(
+                Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../../shared/data/phone")
+                    .join(rel),
+            )
+            .unwrap();
+            for _ in 0..10 {
+                black_box(decode_rgb(&heic, Format::Heic, 1, DECODE_SIDE).unwrap());
+            }
+        }
+        return;
+    }
     println!("load average before: {}", support::load_average());
     match support::fma_peak() {
         Some(p) => println!("single-core FP32 peak (FMA-chain probe): {p:.1} GFLOP/s"),
@@ -115,17 +141,9 @@ fn main() {
     println!(
         "\nHEIC against a JPEG of the same pixels (median of {rounds}, ms per photo, wall / CPU):"
     );
-    let stills = [
-        "heic/osxphotos__IMG_0102.HEIC",
-        "heic/mde-images__exif-at-eof.heic",
-        "heic/pillow-heif__xiaomi.heic",
-        "heic/lychee__sewing-threads.heic",
-        "heic/mde-images__Issue_487.heic",
-        "live/iphone15pro_IMG_4394/IMG_4394.HEIC",
-    ];
     let (mut heic_total, mut jpeg_total) = (0.0, 0.0);
     let mut decode_totals = [0.0; 3];
-    for rel in stills {
+    for rel in STILLS {
         let heic = std::fs::read(phone.join(rel)).unwrap();
         let (pixels, w, h) = heif::decode(&heic).unwrap();
         let mut jpeg = Vec::new();
@@ -163,12 +181,12 @@ fn main() {
     }
     println!(
         "  all {}: HEIC {:.1} ms, JPEG {:.1} ms per photo, ratio {:.2} (goal: at most 2)",
-        stills.len(),
-        heic_total / stills.len() as f64,
-        jpeg_total / stills.len() as f64,
+        STILLS.len(),
+        heic_total / STILLS.len() as f64,
+        jpeg_total / STILLS.len() as f64,
         heic_total / jpeg_total
     );
-    let n = stills.len() as f64;
+    let n = STILLS.len() as f64;
     println!(
         "  decoding alone, per photo: libheif whole {:.1} ms, reduced {:.1} ms ({:.2} of libheif), JPEG {:.1} ms",
         decode_totals[0] / n,
