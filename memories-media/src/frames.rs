@@ -248,6 +248,14 @@ fn rotate(picture: Picture, rotation: u32) -> (u32, u32, Vec<u8>) {
     (ow as u32, oh as u32, out)
 }
 
+/// Silences libavcodec's own log, once per process. It prints each problem of a broken stream
+/// to stderr ("[hevc @ 0x...] SPS 0 does not exist"), over the index's progress bar; the reader
+/// reports the file's problem itself, with its name.
+pub(crate) fn quiet_libav() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Quiet));
+}
+
 /// The parameter sets and NAL length size of an `avcC` or `hvcC` record.
 pub(crate) struct Config {
     pub(crate) length_size: usize,
@@ -341,6 +349,7 @@ impl VideoDecoder {
                     header.extend_from_slice(&[0, 0, 0, 1]);
                     header.extend_from_slice(set);
                 }
+                quiet_libav();
                 let h264 = ffmpeg_next::decoder::find(ffmpeg_next::codec::Id::H264)
                     .ok_or_else(|| ClipError("libavcodec has no H.264 decoder".to_string()))?;
                 let mut context = ffmpeg_next::codec::Context::new_with_codec(h264);

@@ -813,6 +813,7 @@ fn av(e: ffmpeg_next::Error) -> HeicError {
 
 impl TileDecoder {
     fn new(skip_filters: bool) -> Result<TileDecoder, HeicError> {
+        crate::frames::quiet_libav();
         let hevc = ffmpeg_next::decoder::find(ffmpeg_next::codec::Id::HEVC).ok_or(
             HeicError::Unsupported("libavcodec has no HEVC decoder".to_string()),
         )?;

@@ -212,6 +212,19 @@ conv_case!(even_kernel: 8 x 8, ci=3 co=24 k=2 st=2 p=0 PRELU "prelu" pk=1);
 // Five and six output vectors: computed two vectors (and a last one) at a time, six pixels a block.
 conv_case!(chunked_48_channels: 9 x 14, ci=8 co=48 k=3 st=1 p=1 RELU "relu" pk=1);
 conv_case!(chunked_odd_vectors_prelu: 7 x 13, ci=5 co=37 k=3 st=2 p=1 PRELU "prelu" pk=1);
+// Wide layers on small maps (a ResNet's last stages): channel chunks outside, pixel blocks
+// taken across rows, and a last block of 1 to 5 pixels.
+conv_case!(wide_small_map_odd_vectors: 4 x 4, ci=64 co=72 k=3 st=1 p=1 RELU "relu" pk=1);
+conv_case!(wide_strided_to_one_pixel: 4 x 4, ci=40 co=48 k=3 st=2 p=0 PRELU "prelu" pk=1);
+conv_case!(wide_three_by_three_map: 3 x 3, ci=24 co=56 k=3 st=1 p=1 NONE "" pk=1);
+conv_case!(blocks_across_rows: 5 x 7, ci=8 co=48 k=3 st=1 p=1 RELU "relu" pk=1);
+// Maps smaller than a block, all pixels at once and several vectors a block, with leftovers.
+conv_case!(tiny_one_pixel_nine_vectors: 4 x 4, ci=16 co=72 k=3 st=2 p=0 RELU "relu" pk=1);
+conv_case!(tiny_two_pixels_five_vectors: 3 x 5, ci=8 co=40 k=3 st=2 p=0 PRELU "prelu" pk=1);
+conv_case!(tiny_three_pixels_six_vectors: 3 x 7, ci=8 co=48 k=3 st=2 p=0 NONE "" pk=1);
+conv_case!(tiny_four_pixels_seven_vectors: 4 x 4, ci=8 co=56 k=3 st=2 p=1 RELU "relu" pk=1);
+// Few weights over a big map: pixel blocks outside.
+conv_case!(pixels_outside_for_a_big_map: 24 x 20, ci=2 co=40 k=1 st=1 p=0 RELU "relu" pk=1);
 conv_case!(fused_pool_3: 14 x 16, ci=4 co=8 k=3 st=1 p=1 SIGMOID "sigmoid" pk=3);
 conv_case!(single_pixel_output: 3 x 3, ci=7 co=5 k=3 st=1 p=0 RELU "relu" pk=1);
 conv_case!(fused_pool_in_channel_chunks: 12 x 10, ci=8 co=32 k=3 st=1 p=1 RELU "relu" pk=2);

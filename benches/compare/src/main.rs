@@ -26,14 +26,22 @@
 //! compiling `models/yunet_*.onnx` from ONNX, against ONNX Runtime and tract on the same file;
 //! see `yunet.rs`). `--yunet` runs only those, into `target/nnc-compare-yunet.json`.
 //!
+//! The face embedding, one 150x150 chip, is in the table too (case `embedding`: nnc and the
+//! interpreter from `models/face_embedding.nnc`, ONNX Runtime and tract from the ONNX file nnc
+//! exports from it), with a per-layer breakdown in nnc (cases `embedding:LAYER`; see
+//! `embedding.rs`). `--embedding` runs only those, into `target/nnc-compare-embedding.json`.
+//! So is `models/testnet.nnc` over the same pyramid (case `testnet:pyramid`, `testnet.rs`).
+//!
 //! `--quick` shortens every timing budget. ONNX Runtime's library is found through
 //! `ORT_DYLIB_PATH`, else in `benches/.venv`; without it the run says so and goes on.
 
 #[path = "../../support/mod.rs"]
 mod support;
 
+mod embedding;
 mod runners;
 mod steps;
+mod testnet;
 mod yunet;
 
 use nnc::ir::testing::{Rng, random_input};
@@ -101,6 +109,26 @@ fn main() -> ExitCode {
     let quick = args.iter().any(|a| a == "--quick");
     let budget = Duration::from_millis(if quick { 200 } else { 1500 });
     let files = Files::new();
+    if args.iter().any(|a| a == "--embedding") {
+        println!("load average before timing: {}", load_average());
+        let peak = fma_peak();
+        let (mut rows, agree) = embedding::rows(&files.root, budget, peak);
+        if agree {
+            rows.extend(embedding::breakdown(budget, peak, &rows));
+        }
+        match peak {
+            Some(p) => println!("single-core FP32 peak (FMA-chain probe): {p:.1} GFLOP/s"),
+            None => println!("single-core FP32 peak: not measured"),
+        }
+        println!("face embedding, one 150x150 chip, one thread:");
+        support::report(&rows, &files.root.join("target/nnc-compare-embedding.json"));
+        println!("load average after timing: {}", load_average());
+        return if agree && !rows.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
     if args.iter().any(|a| a == "--yunet") {
         println!("load average before timing: {}", load_average());
         let peak = fma_peak();
@@ -203,6 +231,26 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     rows.extend(yunet_rows);
+    // The face embedding (one chip, every runtime), and its per-layer breakdown in nnc.
+    let (embedding_rows, embedding_agree) = embedding::rows(&files.root, budget, peak);
+    if !embedding_agree {
+        eprintln!(
+            "error: some runtime's embedding differs from the interpreter's by more than 1e-3"
+        );
+        return ExitCode::FAILURE;
+    }
+    rows.extend(embedding_rows);
+    let layer_rows = embedding::breakdown(budget, peak, &rows);
+    rows.extend(layer_rows);
+    // testnet over the same pyramid, every runtime.
+    let (testnet_rows, testnet_agree) = testnet::rows(&files.root, budget, peak);
+    if !testnet_agree {
+        eprintln!(
+            "error: some runtime's testnet heads differ from the interpreter's by more than 1e-3"
+        );
+        return ExitCode::FAILURE;
+    }
+    rows.extend(testnet_rows);
     println!(
         "load average after timing (1, 5, 15 min): {}",
         load_average()

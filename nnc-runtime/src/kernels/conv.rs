@@ -99,47 +99,80 @@ pub unsafe fn conv<
     let inside = interior::<H, W, K, ST, P>();
 
     if PK == 1 && super::layout::vectors_per_block(COB) < COB {
-        // Many output vectors: each block of NPX pixels computes them two vectors at a time, so
-        // that NPX pixels' accumulators fill the registers (the rule is `layout::vectors_per_block`).
-        for oy in 0..oh {
-            let mut ox = 0;
-            while ox + NPX <= ow {
-                let coords: [(usize, usize); NPX] = std::array::from_fn(|i| (oy, ox + i));
-                let interior = inside(oy, ox) && inside(oy, ox + NPX - 1);
-                let dst = unsafe { p.output.add((oy * ow + ox) * CO) };
+        // Many output vectors: each block computes two of them (16 channels) for NPX pixels, so
+        // that the accumulators fill the registers (the rule is `layout::vectors_per_block`).
+        // Pixels are taken in row-major order across rows, so a small map (4x4 at 256 channels)
+        // still fills whole blocks; the last few pixels go through one smaller block.
+        let pixels = oh * ow;
+        let full = pixels / NPX * NPX;
+        if full == 0 {
+            match pixels {
+                1 => unsafe { tiny_map::<S, W, H, CI, CO, COB, 8, K, ST, P, 1, ACT>(&p, &inside) },
+                2 => unsafe { tiny_map::<S, W, H, CI, CO, COB, 4, K, ST, P, 2, ACT>(&p, &inside) },
+                3 => unsafe { tiny_map::<S, W, H, CI, CO, COB, 3, K, ST, P, 3, ACT>(&p, &inside) },
+                4 => unsafe { tiny_map::<S, W, H, CI, CO, COB, 2, K, ST, P, 4, ACT>(&p, &inside) },
+                _ => {
+                    let mut chunk = 0;
+                    while chunk < COB {
+                        unsafe {
+                            chunk_tail::<S, W, H, CI, CO, COB, K, ST, P, ACT>(
+                                &p, chunk, 0, pixels, &inside,
+                            )
+                        };
+                        chunk += 2;
+                    }
+                }
+            }
+            return;
+        }
+        // No closures around the blocks: a closure does not take on the `avx2,fma` target
+        // features of the function it is written in, so the SIMD code inlined into it would
+        // be compiled without them (50 times slower, measured).
+        if K * K * CI * COB * 8 > H * W * CI {
+            // The weights outweigh the input (wide layers on small maps, as in a ResNet's last
+            // stages): channel chunks outside, so each chunk's weights come from memory once
+            // and are reused by every pixel block from the cache.
+            let mut chunk = 0;
+            while chunk < COB {
+                let mut first = 0;
+                while first < full {
+                    unsafe {
+                        chunk_pixels::<S, W, H, CI, CO, COB, K, ST, P, NPX, ACT>(
+                            &p, chunk, first, &inside,
+                        )
+                    };
+                    first += NPX;
+                }
+                unsafe {
+                    chunk_tail::<S, W, H, CI, CO, COB, K, ST, P, ACT>(
+                        &p, chunk, full, pixels, &inside,
+                    )
+                };
+                chunk += 2;
+            }
+        } else {
+            // Pixel blocks outside, so each block's input stays in the cache for every chunk.
+            let mut first = 0;
+            while first < full {
                 let mut chunk = 0;
                 while chunk < COB {
-                    let part = ConvPtrs {
-                        kernel: unsafe { p.kernel.add(chunk * 8) },
-                        bias: unsafe { p.bias.add(chunk * 8) },
-                        alpha: p.alpha.wrapping_add(chunk * 8),
-                        ..p
+                    unsafe {
+                        chunk_pixels::<S, W, H, CI, CO, COB, K, ST, P, NPX, ACT>(
+                            &p, chunk, first, &inside,
+                        )
                     };
-                    let channels = (CO - chunk * 8).min(16);
-                    let dst = unsafe { dst.add(chunk * 8) };
-                    if chunk + 2 <= COB {
-                        unsafe {
-                            chunk_row::<S, W, H, CI, CO, COB, 2, K, ST, P, NPX, ACT>(
-                                &part, coords, interior, dst, channels,
-                            )
-                        };
-                    } else {
-                        unsafe {
-                            chunk_row::<S, W, H, CI, CO, COB, 1, K, ST, P, NPX, ACT>(
-                                &part, coords, interior, dst, channels,
-                            )
-                        };
-                    }
                     chunk += 2;
                 }
-                ox += NPX;
+                first += NPX;
             }
-            while ox < ow {
-                let acc =
-                    unsafe { block::<S, W, H, CI, COB, COB, K, ST, P, 1, true>(&p, [(oy, ox)]) };
-                let v = unsafe { activate::<S, COB, ACT>(acc[0], p.alpha) };
-                unsafe { store_part::<S, COB>(p.output.add((oy * ow + ox) * CO), v, CO) };
-                ox += 1;
+            let mut chunk = 0;
+            while chunk < COB {
+                unsafe {
+                    chunk_tail::<S, W, H, CI, CO, COB, K, ST, P, ACT>(
+                        &p, chunk, full, pixels, &inside,
+                    )
+                };
+                chunk += 2;
             }
         }
     } else if PK == 1 {
@@ -219,6 +252,215 @@ pub unsafe fn conv<
     }
 }
 
+/// Output-channel vectors `chunk` and `chunk + 1` (or `chunk` alone, the last of an odd count)
+/// of the `NPX` output pixels at `coords`, activated and stored.
+#[inline(always)]
+#[allow(clippy::too_many_arguments, reason = "const generics, not arguments")]
+unsafe fn chunk_block<
+    S: Simd,
+    const W: usize,
+    const H: usize,
+    const CI: usize,
+    const CO: usize,
+    const COB: usize,
+    const K: usize,
+    const ST: usize,
+    const P: usize,
+    const NPX: usize,
+    const ACT: u8,
+>(
+    p: &ConvPtrs,
+    chunk: usize,
+    coords: [(usize, usize); NPX],
+    interior: bool,
+) {
+    if chunk + 2 <= COB {
+        unsafe {
+            vectors_block::<S, W, H, CI, CO, COB, 2, K, ST, P, NPX, ACT>(p, chunk, coords, interior)
+        }
+    } else {
+        unsafe {
+            vectors_block::<S, W, H, CI, CO, COB, 1, K, ST, P, NPX, ACT>(p, chunk, coords, interior)
+        }
+    }
+}
+
+/// Output-channel vectors `chunk..chunk + COBC` (all inside `COB`) of the `NPX` output pixels at
+/// `coords`, activated and stored.
+#[inline(always)]
+#[allow(clippy::too_many_arguments, reason = "const generics, not arguments")]
+unsafe fn vectors_block<
+    S: Simd,
+    const W: usize,
+    const H: usize,
+    const CI: usize,
+    const CO: usize,
+    const COB: usize,
+    const COBC: usize,
+    const K: usize,
+    const ST: usize,
+    const P: usize,
+    const NPX: usize,
+    const ACT: u8,
+>(
+    p: &ConvPtrs,
+    chunk: usize,
+    coords: [(usize, usize); NPX],
+    interior: bool,
+) {
+    let ow = out_len(W, K, ST, P);
+    let part = ConvPtrs {
+        kernel: unsafe { p.kernel.add(chunk * 8) },
+        bias: unsafe { p.bias.add(chunk * 8) },
+        alpha: p.alpha.wrapping_add(chunk * 8),
+        ..*p
+    };
+    let channels = (CO - chunk * 8).min(COBC * 8);
+    let acc = if interior {
+        unsafe { block::<S, W, H, CI, COB, COBC, K, ST, P, NPX, false>(&part, coords) }
+    } else {
+        unsafe { block::<S, W, H, CI, COB, COBC, K, ST, P, NPX, true>(&part, coords) }
+    };
+    for (i, pixel) in acc.iter().enumerate() {
+        let (oy, ox) = coords[i];
+        let v = unsafe { activate::<S, COBC, ACT>(*pixel, part.alpha) };
+        let dst = unsafe { p.output.add((oy * ow + ox) * CO + chunk * 8) };
+        unsafe { store_part::<S, COBC>(dst, v, channels) };
+    }
+}
+
+/// A map of `R` output pixels in all, fewer than a block (a stride-2 layer's 1x1 or 2x2 output):
+/// all of them at once, `COBC` output vectors at a time, so that `R * COBC` independent
+/// accumulations hide the FMA latency (two vectors of one pixel would leave the FMA units idle
+/// most of the time; the weights are used once each, straight from memory).
+#[inline(always)]
+#[allow(clippy::too_many_arguments, reason = "const generics, not arguments")]
+unsafe fn tiny_map<
+    S: Simd,
+    const W: usize,
+    const H: usize,
+    const CI: usize,
+    const CO: usize,
+    const COB: usize,
+    const COBC: usize,
+    const K: usize,
+    const ST: usize,
+    const P: usize,
+    const R: usize,
+    const ACT: u8,
+>(
+    p: &ConvPtrs,
+    inside: &impl Fn(usize, usize) -> bool,
+) {
+    let ow = out_len(W, K, ST, P);
+    let mut coords = [(0, 0); R];
+    let mut interior = true;
+    for i in 0..R {
+        coords[i] = (i / ow, i % ow);
+        interior &= inside(coords[i].0, coords[i].1);
+    }
+    let mut chunk = 0;
+    while chunk + COBC <= COB {
+        unsafe {
+            vectors_block::<S, W, H, CI, CO, COB, COBC, K, ST, P, R, ACT>(
+                p, chunk, coords, interior,
+            )
+        };
+        chunk += COBC;
+    }
+    while chunk < COB {
+        unsafe {
+            chunk_block::<S, W, H, CI, CO, COB, K, ST, P, R, ACT>(p, chunk, coords, interior)
+        };
+        chunk += 2;
+    }
+}
+
+/// Channel chunk `chunk` of the `NPX` output pixels from `first` on, in row-major order.
+#[inline(always)]
+#[allow(clippy::too_many_arguments, reason = "const generics, not arguments")]
+unsafe fn chunk_pixels<
+    S: Simd,
+    const W: usize,
+    const H: usize,
+    const CI: usize,
+    const CO: usize,
+    const COB: usize,
+    const K: usize,
+    const ST: usize,
+    const P: usize,
+    const NPX: usize,
+    const ACT: u8,
+>(
+    p: &ConvPtrs,
+    chunk: usize,
+    first: usize,
+    inside: &impl Fn(usize, usize) -> bool,
+) {
+    let ow = out_len(W, K, ST, P);
+    let mut coords = [(0, 0); NPX];
+    let mut interior = true;
+    for i in 0..NPX {
+        coords[i] = ((first + i) / ow, (first + i) % ow);
+        interior &= inside(coords[i].0, coords[i].1);
+    }
+    unsafe { chunk_block::<S, W, H, CI, CO, COB, K, ST, P, NPX, ACT>(p, chunk, coords, interior) };
+}
+
+/// The output pixels `first..pixels` (fewer than a block) of channel chunk `chunk`, as one
+/// block of that many pixels.
+#[inline(always)]
+#[allow(clippy::too_many_arguments, reason = "const generics, not arguments")]
+unsafe fn chunk_tail<
+    S: Simd,
+    const W: usize,
+    const H: usize,
+    const CI: usize,
+    const CO: usize,
+    const COB: usize,
+    const K: usize,
+    const ST: usize,
+    const P: usize,
+    const ACT: u8,
+>(
+    p: &ConvPtrs,
+    chunk: usize,
+    first: usize,
+    pixels: usize,
+    inside: &impl Fn(usize, usize) -> bool,
+) {
+    let ow = out_len(W, K, ST, P);
+    macro_rules! tail {
+        ($n:literal) => {
+            unsafe {
+                chunk_pixels::<S, W, H, CI, CO, COB, K, ST, P, $n, ACT>(p, chunk, first, inside)
+            }
+        };
+    }
+    match pixels - first {
+        0 => {}
+        1 => tail!(1),
+        2 => tail!(2),
+        3 => tail!(3),
+        4 => tail!(4),
+        5 => tail!(5),
+        6 => tail!(6),
+        n => {
+            // Blocks hold at most eight pixels (`layout::pixels_per_block`), so at most seven
+            // are left; more would be a caller's error, handled one pixel at a time.
+            for i in 0..n {
+                let coords = [((first + i) / ow, (first + i) % ow)];
+                let interior = inside(coords[0].0, coords[0].1);
+                unsafe {
+                    chunk_block::<S, W, H, CI, CO, COB, K, ST, P, 1, ACT>(
+                        p, chunk, coords, interior,
+                    )
+                };
+            }
+        }
+    }
+}
+
 /// Accumulates bias plus every tap for `NPX` output pixels, all output channels, in registers.
 ///
 /// With `CHECKED`, taps outside the input read zero (the padding); without, none are tested.
@@ -271,41 +513,6 @@ unsafe fn block<
         }
     }
     acc
-}
-
-/// `COBC` vectors of channels of `NPX` consecutive output pixels, activated and stored at `dst`
-/// (the first pixel's first channel of the chunk), `channels` of them per pixel.
-#[inline(always)]
-#[allow(clippy::too_many_arguments, reason = "const generics, not arguments")]
-unsafe fn chunk_row<
-    S: Simd,
-    const W: usize,
-    const H: usize,
-    const CI: usize,
-    const CO: usize,
-    const COB: usize,
-    const COBC: usize,
-    const K: usize,
-    const ST: usize,
-    const P: usize,
-    const NPX: usize,
-    const ACT: u8,
->(
-    p: &ConvPtrs,
-    coords: [(usize, usize); NPX],
-    interior: bool,
-    dst: *mut f32,
-    channels: usize,
-) {
-    let acc = if interior {
-        unsafe { block::<S, W, H, CI, COB, COBC, K, ST, P, NPX, false>(p, coords) }
-    } else {
-        unsafe { block::<S, W, H, CI, COB, COBC, K, ST, P, NPX, true>(p, coords) }
-    };
-    for (i, pixel) in acc.iter().enumerate() {
-        let v = unsafe { activate::<S, COBC, ACT>(*pixel, p.alpha) };
-        unsafe { store_part::<S, COBC>(dst.add(i * CO), v, channels) };
-    }
 }
 
 /// One pooled output pixel's `COBC` vectors of channels: the block, activated, maxed over pixels.

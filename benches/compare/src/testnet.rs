@@ -1,0 +1,164 @@
+//! The detector-shaped test network (`models/testnet.nnc`, 980 MFLOP over a 640x480 pyramid;
+//! it uses every op nnc supports) on the face pyramid's five scales (case `testnet:pyramid`):
+//! nnc and the interpreter from the description, ONNX Runtime and tract from
+//! `models/testnet.onnx`, single-threaded. Every runtime's heads are checked against the
+//! interpreter's on every scale before timing.
+
+use crate::runners::{self, Head, Inputs, Runner};
+use crate::support::{Row, time};
+use nnc::ir::testing::{Rng, random_input};
+use nnc::ir::{Model, Shape};
+use nnc::{Interpreter, Tensor};
+use std::hint::black_box;
+use std::path::Path;
+use std::time::Duration;
+
+nnc::nnc! {
+    /// testnet at a 640x480 frame, five scales, f32 weights.
+    pub mod testnet {
+        model: "../../models/testnet.nnc",
+        weights: "../../models/testnet.safetensors",
+        input: 640 x 480,
+        scales: [1.0, 0.5, 0.25, 0.125, 0.0625],
+    }
+}
+
+struct Interpreted {
+    interpreter: Interpreter,
+    tensors: Vec<Tensor>,
+}
+
+impl Runner for Interpreted {
+    fn run(&mut self, scale: usize) {
+        black_box(
+            self.interpreter
+                .run(&self.tensors[scale])
+                .expect("interpreter run"),
+        );
+    }
+
+    fn outputs(&mut self, scale: usize) -> Vec<Head> {
+        let outputs = self
+            .interpreter
+            .run(&self.tensors[scale])
+            .expect("interpreter run");
+        outputs
+            .heads
+            .into_iter()
+            .map(|(name, t)| (name, t.data))
+            .collect()
+    }
+}
+
+/// One compiled pyramid network per scale's input, as runners by scale.
+struct Pyramid<'a, N: nnc::__private::Pyramid> {
+    net: N,
+    inputs: &'a [Vec<f32>],
+}
+
+impl<N: nnc::__private::Pyramid> Runner for Pyramid<'_, N> {
+    fn run(&mut self, scale: usize) {
+        self.net
+            .run_scale(0, scale, &self.inputs[scale], &mut |head| {
+                black_box(head.data[0]);
+            });
+    }
+
+    fn outputs(&mut self, scale: usize) -> Vec<Head> {
+        let mut heads = Vec::new();
+        self.net
+            .run_scale(0, scale, &self.inputs[scale], &mut |head| {
+                heads.push((head.name.to_string(), head.data.to_vec()));
+            });
+        heads
+    }
+}
+
+/// The whole pyramid in every runtime: the rows, and whether every runtime agreed with the
+/// interpreter within 1e-3 on every scale.
+pub fn rows(root: &Path, budget: Duration, peak: Option<f64>) -> (Vec<Row>, bool) {
+    let sizes = testnet::v640x480::SIZES;
+    let mut rng = Rng::new(9);
+    let nhwc: Vec<Vec<f32>> = sizes
+        .iter()
+        .map(|&(h, w)| random_input(&mut rng, h, w, 3))
+        .collect();
+    let model = match Model::load(
+        &root.join("models/testnet.nnc"),
+        &root.join("models/testnet.safetensors"),
+    ) {
+        Ok(model) => model,
+        Err(e) => {
+            println!("testnet: {e}");
+            return (Vec::new(), false);
+        }
+    };
+    let inputs = Inputs::new(sizes.to_vec(), nhwc.clone());
+    let onnx = root.join("models/testnet.onnx");
+    let mut all: Vec<(&'static str, Box<dyn Runner + '_>)> = vec![
+        (
+            "nnc",
+            Box::new(Pyramid {
+                net: testnet::Network::new(),
+                inputs: &nhwc,
+            }),
+        ),
+        (
+            "nnc-portable",
+            Box::new(Pyramid {
+                net: testnet::Network::portable(),
+                inputs: &nhwc,
+            }),
+        ),
+        (
+            "interpreter",
+            Box::new(Interpreted {
+                interpreter: Interpreter::new(model),
+                tensors: sizes
+                    .iter()
+                    .zip(&nhwc)
+                    .map(|(&(h, w), d)| Tensor::from_vec(Shape { h, w, c: 3 }, d.clone()))
+                    .collect(),
+            }),
+        ),
+    ];
+    match runners::OnnxRuntime::new(&onnx, &inputs) {
+        Ok(ort) => all.push(("onnxruntime", Box::new(ort))),
+        Err(why) => println!("testnet: onnxruntime: skipped: {why}"),
+    }
+    match runners::Tract::new(&onnx, &inputs) {
+        Ok(tract) => all.push(("tract", Box::new(tract))),
+        Err(why) => println!("testnet: tract: skipped: {why}"),
+    }
+    let reference: Vec<Vec<Head>> = (0..sizes.len()).map(|s| all[2].1.outputs(s)).collect();
+    let mut agree = true;
+    for (name, runner) in &mut all {
+        let worst = (0..sizes.len())
+            .map(|s| runners::worst_difference(&reference[s], &runner.outputs(s)))
+            .fold(runners::Difference::default(), runners::Difference::max);
+        let ok = worst.relative <= 1e-3;
+        println!(
+            "testnet   {name:<12} heads vs interpreter on all 5 scales: max abs difference {:.2e} (relative {:.2e}){}",
+            worst.abs,
+            worst.relative,
+            if ok { "" } else { "  MISMATCH" }
+        );
+        agree &= ok;
+    }
+    let mut rows = Vec::new();
+    for (name, runner) in &mut all {
+        let t = time(budget, || {
+            for scale in 0..sizes.len() {
+                runner.run(scale);
+            }
+        });
+        rows.push(Row::new(
+            name,
+            "testnet:pyramid".to_string(),
+            t,
+            testnet::v640x480::TOTAL_FLOPS,
+            peak,
+        ));
+    }
+    (rows, agree)
+}
