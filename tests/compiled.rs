@@ -38,6 +38,16 @@ nnc::nnc! {
     }
 }
 
+nnc::nnc! {
+    /// ResNet-style sums with the ReLU after them: `s1` and `s2` absorb theirs, `s3` (two
+    /// readers) and `s4` (a head) do not.
+    mod residual {
+        model: "tests/models/residual.nnc",
+        weights: "tests/models/residual.safetensors",
+        input: 23 x 37,
+    }
+}
+
 fn load(name: &str) -> Model {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     Model::load(
@@ -423,6 +433,40 @@ fn upsampling_in_a_feature_pyramid_matches_the_interpreter() {
                     );
                 }
             }
+        }
+    }
+}
+
+#[test]
+fn residual_sums_absorb_their_relu_and_match_the_interpreter() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let model = Model::load(
+        &root.join("tests/models/residual.nnc"),
+        &root.join("tests/models/residual.safetensors"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let fused = nnc::ir::plan::fuse(&model.graph).unwrap();
+    let sums: Vec<&str> = fused
+        .labels
+        .iter()
+        .map(String::as_str)
+        .filter(|l| l.starts_with('s') || l.starts_with('r'))
+        .collect();
+    assert_eq!(sums, ["s1+r1", "s2+r2", "s3", "r3", "s4", "r4"]);
+    let interpreter = Interpreter::new(model);
+    let mut rng = Rng::new(23);
+    for mut net in [residual::Network::new(), residual::Network::portable()] {
+        let path = if net.uses_avx2() { "avx2" } else { "portable" };
+        let size = residual::v23x37::SIZES[0];
+        let data = input(&mut rng, size);
+        let expect = reference(&interpreter, &data, size);
+        let o = net.v23x37().scale0(data.as_slice().try_into().unwrap());
+        for (head, got) in [
+            ("r4", o.r4.data()),
+            ("r2", o.r2.data()),
+            ("s4", o.s4.data()),
+        ] {
+            compare(got, expect.get(head).unwrap(), &format!("{path} {head}"));
         }
     }
 }

@@ -172,17 +172,23 @@ fn pool(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
     quote! { rt::other::pool::<#h, #w, #c, #k, #st, #p, #avg, #ceil>(#src, #dst); }
 }
 
-/// `add` and `mul`: one element-wise kernel.
+/// `add` and `mul`: one element-wise kernel, with the ReLU a sum absorbed.
 fn add(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
     let node = cx.graph.node(group.first());
     let len = n(cx.shape(group.first()).len());
     let mul = node.op == Op::Mul;
+    let relu = relu_absorbed(cx, group);
     let (a, b, dst) = (
         cx.ptr(node.inputs[0]),
         cx.ptr(node.inputs[1]),
         cx.out(group),
     );
-    quote! { rt::other::add::<#len, #mul>(#a, #b, #dst); }
+    quote! { rt::other::add::<#len, #mul, #relu>(#a, #b, #dst); }
+}
+
+/// Whether a sum's group ends in the `relu` it absorbed (see `nnc_ir::plan::fuse`).
+fn relu_absorbed(cx: &StepCtx<'_>, group: &Group) -> bool {
+    group.nodes.len() > 1 && cx.graph.node(group.output()).op == Op::Relu
 }
 
 /// A sum whose inputs may be smaller than its output: each is read as zero outside its own shape.
@@ -194,8 +200,9 @@ fn pad_add(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
         [s.h, s.w, s.c].map(n)
     };
     let ([h, w, c], [ha, wa, ca], [hb, wb, cb]) = (dims(group.first()), dims(a), dims(b));
+    let relu = relu_absorbed(cx, group);
     let (a, b, dst) = (cx.ptr(a), cx.ptr(b), cx.out(group));
-    quote! { rt::other::pad_add::<#h, #w, #c, #ha, #wa, #ca, #hb, #wb, #cb>(#a, #b, #dst); }
+    quote! { rt::other::pad_add::<#h, #w, #c, #ha, #wa, #ca, #hb, #wb, #cb, #relu>(#a, #b, #dst); }
 }
 
 /// Nearest-neighbour upsampling.

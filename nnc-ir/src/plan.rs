@@ -11,8 +11,9 @@
 //!
 //! - **Fusion** ([`fuse`]). A convolution absorbs the activation that alone reads it, and then
 //!   (unless it is depthwise) a max-pool with `k == stride` and no padding that alone reads that,
-//!   so the pre-activation and pre-pool tensors never reach memory. Every other node is a step of
-//!   its own. The network input is read from the caller's buffer and is not in the arena.
+//!   so the pre-activation and pre-pool tensors never reach memory. A residual sum (`add`,
+//!   `padadd`) absorbs the `relu` that alone reads it, as ResNets write it. Every other node is a
+//!   step of its own. The network input is read from the caller's buffer and is not in the arena.
 //! - **Schedule** ([`schedule`]). The joint graph runs the steps of scale 0, then scale 1, and so
 //!   on; one step index `t` counts across all of them.
 //! - **Liveness** ([`liveness`]). A buffer lives from the step that writes it to the last step that
@@ -160,6 +161,12 @@ pub fn fuse(graph: &Graph) -> Result<Fused, ModelError> {
             {
                 group.push(next);
             }
+        }
+        if matches!(node.op, Op::Add | Op::PadAdd)
+            && let Some(next) = sole_reader(ValueId(i))
+            && graph.node(next).op == Op::Relu
+        {
+            group.push(next);
         }
         for v in &group[1..] {
             absorbed[v.0] = true;

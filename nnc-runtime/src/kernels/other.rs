@@ -108,12 +108,17 @@ pub unsafe fn activation<const PIXELS: usize, const C: usize, const ACT: u8>(
     }
 }
 
-/// Element-wise sum (`MUL == false`) or product of two tensors of `N` values.
+/// Element-wise sum (`MUL == false`) or product of two tensors of `N` values, through a ReLU
+/// when `RELU` (a residual sum that absorbed the `relu` after it).
 ///
 /// # Safety
 /// All three pointers are valid for `N` values; `output` overlaps neither input.
 #[inline(never)]
-pub unsafe fn add<const N: usize, const MUL: bool>(a: *const f32, b: *const f32, output: *mut f32) {
+pub unsafe fn add<const N: usize, const MUL: bool, const RELU: bool>(
+    a: *const f32,
+    b: *const f32,
+    output: *mut f32,
+) {
     let (a, b) = unsafe {
         (
             std::slice::from_raw_parts(a, N),
@@ -122,13 +127,14 @@ pub unsafe fn add<const N: usize, const MUL: bool>(a: *const f32, b: *const f32,
     };
     let y = unsafe { std::slice::from_raw_parts_mut(output, N) };
     for ((y, &a), &b) in y.iter_mut().zip(a).zip(b) {
-        *y = if MUL { a * b } else { a + b };
+        let v = if MUL { a * b } else { a + b };
+        *y = if RELU { v.max(0.0) } else { v };
     }
 }
 
 /// The sum of an `HA x WA x CA` tensor and an `HB x WB x CB` one into an `H x W x C` output (the
 /// larger size along each axis), each input read as zero outside its own rows, columns and
-/// channels: the op `padadd`.
+/// channels: the op `padadd`; through a ReLU when `RELU`.
 ///
 /// # Safety
 /// `a` is valid for `HA * WA * CA` values, `b` for `HB * WB * CB`, `output` for `H * W * C`;
@@ -144,6 +150,7 @@ pub unsafe fn pad_add<
     const HB: usize,
     const WB: usize,
     const CB: usize,
+    const RELU: bool,
 >(
     a: *const f32,
     b: *const f32,
@@ -154,6 +161,11 @@ pub unsafe fn pad_add<
     unsafe {
         accumulate::<W, C, HA, WA, CA>(a, y);
         accumulate::<W, C, HB, WB, CB>(b, y);
+    }
+    if RELU {
+        for v in y {
+            *v = v.max(0.0);
+        }
     }
 }
 
