@@ -447,15 +447,7 @@ fn receive(
                 frame.format()
             )));
         }
-        let colour = Colour {
-            matrix: match frame.color_space() {
-                ffmpeg_next::color::Space::BT709 => 1,
-                ffmpeg_next::color::Space::BT2020NCL | ffmpeg_next::color::Space::BT2020CL => 9,
-                _ => 6,
-            },
-            full_range: frame.format() == Pixel::YUVJ420P
-                || frame.color_range() == ffmpeg_next::color::Range::JPEG,
-        };
+        let colour = Colour::of_frame(&frame);
         let (w, h) = (frame.width() as usize, frame.height() as usize);
         check_size(w, h)?;
         if !convert {
@@ -512,6 +504,21 @@ pub(crate) struct Colour {
 }
 
 impl Colour {
+    /// The colour a libavcodec picture states (from its stream's VUI): an unstated matrix is
+    /// BT.601, and the range is full when the pixel format or the range says so.
+    pub(crate) fn of_frame(frame: &ffmpeg_next::frame::Video) -> Colour {
+        use ffmpeg_next::color::{Range, Space};
+        Colour {
+            matrix: match frame.color_space() {
+                Space::BT709 => 1,
+                Space::BT2020NCL | Space::BT2020CL => 9,
+                _ => 6,
+            },
+            full_range: frame.format() == ffmpeg_next::format::Pixel::YUVJ420P
+                || frame.color_range() == Range::JPEG,
+        }
+    }
+
     /// Fixed-point (16 fractional bits) factors: luma scale, then Cr to R, Cb to G, Cr to G,
     /// Cb to B.
     pub(crate) fn factors(self) -> [i32; 5] {

@@ -871,15 +871,7 @@ impl TileDecoder {
             Pixel::YUV420P10LE => 10,
             other => return unsupported(format!("HEVC tiles in {other:?}")),
         };
-        let colour = Colour {
-            matrix: match frame.color_space() {
-                ffmpeg_next::color::Space::BT709 => 1,
-                ffmpeg_next::color::Space::BT2020NCL | ffmpeg_next::color::Space::BT2020CL => 9,
-                _ => 6,
-            },
-            full_range: frame.format() == Pixel::YUVJ420P
-                || frame.color_range() == ffmpeg_next::color::Range::JPEG,
-        };
+        let colour = Colour::of_frame(&frame);
         Ok(Some(TileFrame {
             frame,
             bits,

@@ -399,25 +399,7 @@ fn mutated_heics_never_panic() {
     let (mut decoded, mut refused) = (0, 0);
     for n in 0..150 {
         let mut bytes = original.clone();
-        for _ in 0..1 + rng.below(6) {
-            let at = if rng.below(5) == 0 {
-                rng.below(bytes.len())
-            } else {
-                meta + rng.below(meta_end - meta)
-            };
-            match rng.below(3) {
-                0 => bytes[at] ^= 1 << rng.below(8),
-                1 => bytes[at] = 0xff,
-                _ => {
-                    let end = (at + 4).min(bytes.len());
-                    bytes[at..end].fill(0xff);
-                }
-            }
-        }
-        if rng.below(6) == 0 {
-            let keep = rng.below(bytes.len());
-            bytes.truncate(keep);
-        }
+        mutate(&mut bytes, &mut rng, meta..meta_end, [6, 5, 6]);
         match memories_media::heic::decode_reduced(&bytes, 160) {
             Ok(r) => {
                 assert_eq!(
@@ -810,6 +792,32 @@ fn a_motion_photo_carries_its_video_inside() {
     assert_eq!(frames, 5);
 }
 
+/// Mutates `bytes` in place: 1 to `most` changes (a bit flipped, a byte or four set to 0xff),
+/// one in `anywhere` of them anywhere and the rest inside `region`, where the reader's work is;
+/// then, one time in `cut`, the file is cut short. `[most, anywhere, cut]`.
+fn mutate(bytes: &mut Vec<u8>, rng: &mut Rng, region: std::ops::Range<usize>, odds: [usize; 3]) {
+    let [most, anywhere, cut] = odds;
+    for _ in 0..1 + rng.below(most) {
+        let at = if rng.below(anywhere) == 0 {
+            rng.below(bytes.len())
+        } else {
+            region.start + rng.below(region.len())
+        };
+        match rng.below(3) {
+            0 => bytes[at] ^= 1 << rng.below(8),
+            1 => bytes[at] = 0xff,
+            _ => {
+                let end = (at + 4).min(bytes.len());
+                bytes[at..end].fill(0xff);
+            }
+        }
+    }
+    if rng.below(cut) == 0 {
+        let keep = rng.below(bytes.len());
+        bytes.truncate(keep);
+    }
+}
+
 /// The clip reader and decoders on 300 seeded mutations of real clips (the stable companion of
 /// the `clip_read` fuzz target): bytes flipped, sizes and counts made huge, the file cut. None
 /// may panic, and whatever reads keeps every frame inside the file.
@@ -838,25 +846,8 @@ fn mutated_clips_never_panic() {
             .position(|w| w == b"moov")
             .unwrap_or(0)
             .saturating_sub(4);
-        for _ in 0..1 + rng.below(8) {
-            let at = if rng.below(4) == 0 {
-                rng.below(bytes.len())
-            } else {
-                moov + rng.below(bytes.len() - moov)
-            };
-            match rng.below(3) {
-                0 => bytes[at] ^= 1 << rng.below(8),
-                1 => bytes[at] = 0xff,
-                _ => {
-                    let end = (at + 4).min(bytes.len());
-                    bytes[at..end].fill(0xff);
-                }
-            }
-        }
-        if rng.below(5) == 0 {
-            let keep = rng.below(bytes.len());
-            bytes.truncate(keep);
-        }
+        let end = bytes.len();
+        mutate(&mut bytes, &mut rng, moov..end, [8, 4, 5]);
         fs::write(&path, &bytes).unwrap();
         let mut file = fs::File::open(&path).unwrap();
         let Ok(clip) = Clip::read(&mut file, 0, bytes.len() as u64) else {

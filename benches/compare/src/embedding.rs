@@ -10,12 +10,11 @@
 //! them; what the shapes leave of the whole network's time (the residual additions, ReLUs after
 //! them, the skip average-pools and the 1x1 descriptor) is printed as the rest.
 
-use crate::runners::{self, Head, Inputs, Runner};
+use crate::runners::{self, Compiled, Inputs, Interpreted, Runner};
 use crate::support::{Row, time};
 use nnc::__private::Pyramid;
+use nnc::ir::Model;
 use nnc::ir::testing::{Rng, random_input};
-use nnc::ir::{Model, Shape};
-use nnc::{Interpreter, Tensor};
 use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;
@@ -26,48 +25,6 @@ nnc::nnc! {
         model: "../../models/face_embedding.nnc",
         weights: "../../models/face_embedding.safetensors",
         input: 150 x 150,
-    }
-}
-
-/// A compiled network with one input size, as a runner.
-struct Compiled<'a, N: Pyramid> {
-    pub net: N,
-    pub input: &'a [f32],
-}
-
-impl<N: Pyramid> Runner for Compiled<'_, N> {
-    fn run(&mut self, _: usize) {
-        self.net.run_scale(0, 0, self.input, &mut |head| {
-            black_box(head.data[0]);
-        });
-    }
-
-    fn outputs(&mut self, _: usize) -> Vec<Head> {
-        let mut heads = Vec::new();
-        self.net.run_scale(0, 0, self.input, &mut |head| {
-            heads.push((head.name.to_string(), head.data.to_vec()));
-        });
-        heads
-    }
-}
-
-struct Interpreted {
-    interpreter: Interpreter,
-    tensor: Tensor,
-}
-
-impl Runner for Interpreted {
-    fn run(&mut self, _: usize) {
-        black_box(self.interpreter.run(&self.tensor).expect("interpreter run"));
-    }
-
-    fn outputs(&mut self, _: usize) -> Vec<Head> {
-        let outputs = self.interpreter.run(&self.tensor).expect("interpreter run");
-        outputs
-            .heads
-            .into_iter()
-            .map(|(name, t)| (name, t.data))
-            .collect()
     }
 }
 
@@ -99,29 +56,23 @@ pub fn rows(root: &Path, budget: Duration, peak: Option<f64>) -> (Vec<Row>, bool
         println!("embedding: cannot export {}: {why}", onnx.display());
         return (Vec::new(), false);
     }
-    let inputs = Inputs::new(vec![(h, w)], vec![nhwc.clone()]);
+    let inputs = Inputs::new(vec![(h, w)], vec![nhwc]);
     let mut all: Vec<(&'static str, Box<dyn Runner + '_>)> = vec![
         (
             "nnc",
             Box::new(Compiled {
                 net: embedding::Network::new(),
-                input: &nhwc,
+                inputs: &inputs,
             }),
         ),
         (
             "nnc-portable",
             Box::new(Compiled {
                 net: embedding::Network::portable(),
-                input: &nhwc,
+                inputs: &inputs,
             }),
         ),
-        (
-            "interpreter",
-            Box::new(Interpreted {
-                interpreter: Interpreter::new(model),
-                tensor: Tensor::from_vec(Shape { h, w, c: 3 }, nhwc.clone()),
-            }),
-        ),
+        ("interpreter", Box::new(Interpreted::new(model, &inputs))),
     ];
     match runners::OnnxRuntime::new(&onnx, &inputs) {
         Ok(ort) => all.push(("onnxruntime", Box::new(ort))),

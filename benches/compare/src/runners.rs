@@ -124,28 +124,20 @@ pub fn prepare<'a>(runtime: Runtime, files: &Files, inputs: &'a Inputs) -> Prepa
         }),
         Runtime::Interpreter => {
             let model = Model::load(&files.model(), &files.weights()).map_err(|e| e.to_string())?;
-            let tensors = inputs
-                .sizes
-                .iter()
-                .zip(&inputs.nhwc)
-                .map(|(&(h, w), d)| Tensor::from_vec(Shape { h, w, c: 3 }, d.clone()))
-                .collect();
-            Box::new(Interpreted {
-                interpreter: Interpreter::new(model),
-                tensors,
-            })
+            Box::new(Interpreted::new(model, inputs))
         }
         Runtime::Ort => Box::new(OnnxRuntime::new(&files.onnx(), inputs)?),
         Runtime::Tract => Box::new(Tract::new(&files.onnx(), inputs)?),
     })
 }
 
-struct Compiled<'a> {
-    net: face::Network,
-    inputs: &'a Inputs,
+/// A network compiled by `nnc!`, run on the prepared input of each scale.
+pub struct Compiled<'a, N: Pyramid> {
+    pub net: N,
+    pub inputs: &'a Inputs,
 }
 
-impl Runner for Compiled<'_> {
+impl<N: Pyramid> Runner for Compiled<'_, N> {
     fn run(&mut self, scale: usize) {
         self.net
             .run_scale(0, scale, &self.inputs.nhwc[scale], &mut |head| {
@@ -163,9 +155,25 @@ impl Runner for Compiled<'_> {
     }
 }
 
-struct Interpreted {
+/// The reference interpreter, with the input of each scale made into a tensor once.
+pub struct Interpreted {
     interpreter: Interpreter,
     tensors: Vec<Tensor>,
+}
+
+impl Interpreted {
+    pub fn new(model: Model, inputs: &Inputs) -> Interpreted {
+        let tensors = inputs
+            .sizes
+            .iter()
+            .zip(&inputs.nhwc)
+            .map(|(&(h, w), d)| Tensor::from_vec(Shape { h, w, c: 3 }, d.clone()))
+            .collect();
+        Interpreted {
+            interpreter: Interpreter::new(model),
+            tensors,
+        }
+    }
 }
 
 impl Runner for Interpreted {

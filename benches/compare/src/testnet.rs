@@ -4,12 +4,10 @@
 //! `models/testnet.onnx`, single-threaded. Every runtime's heads are checked against the
 //! interpreter's on every scale before timing.
 
-use crate::runners::{self, Head, Inputs, Runner};
+use crate::runners::{self, Compiled, Head, Inputs, Interpreted, Runner};
 use crate::support::{Row, time};
+use nnc::ir::Model;
 use nnc::ir::testing::{Rng, random_input};
-use nnc::ir::{Model, Shape};
-use nnc::{Interpreter, Tensor};
-use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;
 
@@ -20,57 +18,6 @@ nnc::nnc! {
         weights: "../../models/testnet.safetensors",
         input: 640 x 480,
         scales: [1.0, 0.5, 0.25, 0.125, 0.0625],
-    }
-}
-
-struct Interpreted {
-    interpreter: Interpreter,
-    tensors: Vec<Tensor>,
-}
-
-impl Runner for Interpreted {
-    fn run(&mut self, scale: usize) {
-        black_box(
-            self.interpreter
-                .run(&self.tensors[scale])
-                .expect("interpreter run"),
-        );
-    }
-
-    fn outputs(&mut self, scale: usize) -> Vec<Head> {
-        let outputs = self
-            .interpreter
-            .run(&self.tensors[scale])
-            .expect("interpreter run");
-        outputs
-            .heads
-            .into_iter()
-            .map(|(name, t)| (name, t.data))
-            .collect()
-    }
-}
-
-/// One compiled pyramid network per scale's input, as runners by scale.
-struct Pyramid<'a, N: nnc::__private::Pyramid> {
-    net: N,
-    inputs: &'a [Vec<f32>],
-}
-
-impl<N: nnc::__private::Pyramid> Runner for Pyramid<'_, N> {
-    fn run(&mut self, scale: usize) {
-        self.net
-            .run_scale(0, scale, &self.inputs[scale], &mut |head| {
-                black_box(head.data[0]);
-            });
-    }
-
-    fn outputs(&mut self, scale: usize) -> Vec<Head> {
-        let mut heads = Vec::new();
-        self.net
-            .run_scale(0, scale, &self.inputs[scale], &mut |head| {
-                heads.push((head.name.to_string(), head.data.to_vec()));
-            });
-        heads
     }
 }
 
@@ -93,34 +40,24 @@ pub fn rows(root: &Path, budget: Duration, peak: Option<f64>) -> (Vec<Row>, bool
             return (Vec::new(), false);
         }
     };
-    let inputs = Inputs::new(sizes.to_vec(), nhwc.clone());
+    let inputs = Inputs::new(sizes.to_vec(), nhwc);
     let onnx = root.join("models/testnet.onnx");
     let mut all: Vec<(&'static str, Box<dyn Runner + '_>)> = vec![
         (
             "nnc",
-            Box::new(Pyramid {
+            Box::new(Compiled {
                 net: testnet::Network::new(),
-                inputs: &nhwc,
+                inputs: &inputs,
             }),
         ),
         (
             "nnc-portable",
-            Box::new(Pyramid {
+            Box::new(Compiled {
                 net: testnet::Network::portable(),
-                inputs: &nhwc,
+                inputs: &inputs,
             }),
         ),
-        (
-            "interpreter",
-            Box::new(Interpreted {
-                interpreter: Interpreter::new(model),
-                tensors: sizes
-                    .iter()
-                    .zip(&nhwc)
-                    .map(|(&(h, w), d)| Tensor::from_vec(Shape { h, w, c: 3 }, d.clone()))
-                    .collect(),
-            }),
-        ),
+        ("interpreter", Box::new(Interpreted::new(model, &inputs))),
     ];
     match runners::OnnxRuntime::new(&onnx, &inputs) {
         Ok(ort) => all.push(("onnxruntime", Box::new(ort))),

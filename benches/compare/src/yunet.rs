@@ -3,11 +3,9 @@
 //! run the same file, single-threaded, on the same input. Each runtime's heads are checked
 //! against ONNX Runtime's before any timing.
 
-use crate::runners::{self, Inputs, Runner};
+use crate::runners::{self, Compiled, Inputs, Runner};
 use crate::support::{Row, time};
-use nnc::__private::Pyramid;
 use nnc::ir::testing::{Rng, random_input};
-use std::hint::black_box;
 use std::path::Path;
 use std::time::Duration;
 
@@ -29,28 +27,6 @@ nnc::nnc! {
     }
 }
 
-/// A compiled network as a runner, for the same checks as the others.
-struct Compiled<'a, N: Pyramid> {
-    net: N,
-    input: &'a [f32],
-}
-
-impl<N: Pyramid> Runner for Compiled<'_, N> {
-    fn run(&mut self, _: usize) {
-        self.net.run_scale(0, 0, self.input, &mut |head| {
-            black_box(head.data[0]);
-        });
-    }
-
-    fn outputs(&mut self, _: usize) -> Vec<runners::Head> {
-        let mut heads = Vec::new();
-        self.net.run_scale(0, 0, self.input, &mut |head| {
-            heads.push((head.name.to_string(), head.data.to_vec()));
-        });
-        heads
-    }
-}
-
 /// Times both models in every runtime: the rows, and whether every runtime agreed with ONNX
 /// Runtime within 1e-3 (false, with no rows, where ONNX Runtime is missing).
 pub fn rows(root: &Path, budget: Duration, peak: Option<f64>) -> (Vec<Row>, bool) {
@@ -61,7 +37,7 @@ pub fn rows(root: &Path, budget: Duration, peak: Option<f64>) -> (Vec<Row>, bool
         .into_iter()
         .map(|x| 127.5 + 127.5 * x)
         .collect();
-    let inputs = Inputs::new(vec![(h, w)], vec![nhwc.clone()]);
+    let inputs = Inputs::new(vec![(h, w)], vec![nhwc]);
     let mut rows = Vec::new();
     let mut agree = true;
     for (case, flops) in [
@@ -73,22 +49,22 @@ pub fn rows(root: &Path, budget: Duration, peak: Option<f64>) -> (Vec<Row>, bool
             (
                 Box::new(Compiled {
                     net: yunet_s::Network::new(),
-                    input: &nhwc,
+                    inputs: &inputs,
                 }),
                 Box::new(Compiled {
                     net: yunet_s::Network::portable(),
-                    input: &nhwc,
+                    inputs: &inputs,
                 }),
             )
         } else {
             (
                 Box::new(Compiled {
                     net: yunet_n::Network::new(),
-                    input: &nhwc,
+                    inputs: &inputs,
                 }),
                 Box::new(Compiled {
                     net: yunet_n::Network::portable(),
-                    input: &nhwc,
+                    inputs: &inputs,
                 }),
             )
         };
