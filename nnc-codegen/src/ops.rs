@@ -110,14 +110,14 @@ fn conv(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
         }
     };
     if conv.is_depthwise() {
-        // Channels in, channels out; never a fused pool (see `plan::fuse`).
-        let npx = layout::DEPTHWISE_PIXELS_PER_BLOCK;
-        let [h, w, c, cb, k, st, p, npx] = [h, w, ci, cob, k, st, p, npx].map(n);
+        // Channels in, channels out.
+        let npx = layout::depthwise_pixels_per_block(pk);
+        let [h, w, c, cb, k, st, p, pk, npx] = [h, w, ci, cob, k, st, p, pk, npx].map(n);
         let f = match cx.path {
             Path::Portable => quote! { rt::depthwise_portable },
             Path::Avx2 => quote! { rt::depthwise_avx2 },
         };
-        return quote! { #f::<#h, #w, #c, #cb, #k, #st, #p, { #act }, #npx>(#ptrs); };
+        return quote! { #f::<#h, #w, #c, #cb, #k, #st, #p, { #act }, #pk, #npx>(#ptrs); };
     }
     let npx = if pk > 1 {
         pk * pk

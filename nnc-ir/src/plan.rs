@@ -9,8 +9,8 @@
 //! [`plan`] runs the stages from `infer_shapes` to `place`; the code generator calls them one by
 //! one and then [`verify`], and only reads the plan.
 //!
-//! - **Fusion** ([`fuse`]). A convolution absorbs the activation that alone reads it, and then
-//!   (unless it is depthwise) a max-pool with `k == stride` and no padding that alone reads that,
+//! - **Fusion** ([`fuse`]). A convolution (dense or depthwise) absorbs the activation that alone
+//!   reads it, and then a max-pool with `k == stride` and no padding that alone reads that,
 //!   so the pre-activation and pre-pool tensors never reach memory. A residual sum (`add`,
 //!   `padadd`) absorbs the `relu` that alone reads it, as ResNets write it. Every other node is a
 //!   step of its own. The network input is read from the caller's buffer and is not in the arena.
@@ -143,7 +143,7 @@ pub fn fuse(graph: &Graph) -> Result<Fused, ModelError> {
             continue;
         }
         let mut group = vec![ValueId(i)];
-        if let Op::Conv(conv) = node.op {
+        if let Op::Conv(_) = node.op {
             let mut cur = ValueId(i);
             if let Some(next) = sole_reader(cur)
                 && matches!(graph.node(next).op, Op::Relu | Op::Prelu | Op::Sigmoid)
@@ -151,9 +151,7 @@ pub fn fuse(graph: &Graph) -> Result<Fused, ModelError> {
                 group.push(next);
                 cur = next;
             }
-            // The depthwise kernel has no fused pool.
             if let Some(next) = sole_reader(cur)
-                && !conv.is_depthwise()
                 && let Op::MaxPool(w) = graph.node(next).op
                 && w.kernel == w.stride
                 && w.pad == 0

@@ -42,6 +42,12 @@ fn conv_absorbs_its_activation_and_a_non_overlapping_max_pool() {
          a = prelu(d)\noutput a\n",
         &["c+p", "d+a"],
     );
+    // A depthwise conv, as MobileNet-style networks such as YuNet follow it with a pool.
+    check_fusion(
+        "x = input(channels=8)\nc = conv(x, out=8, k=3, pad=1, groups=8)\nr = relu(c)\n\
+         p = maxpool(r, k=2)\noutput p\n",
+        &["c+r+p"],
+    );
 }
 
 #[test]

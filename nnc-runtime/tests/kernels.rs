@@ -233,11 +233,11 @@ conv_case!(fused_pool_five_vectors: 8 x 8, ci=3 co=40 k=3 st=2 p=1 SIGMOID "sigm
 
 /// One depthwise test per configuration, running both paths.
 macro_rules! depthwise_case {
-    ($name:ident: $h:literal x $w:literal, c=$c:literal k=$k:literal st=$st:literal p=$p:literal $act:ident $act_op:literal) => {
+    ($name:ident: $h:literal x $w:literal, c=$c:literal k=$k:literal st=$st:literal p=$p:literal $act:ident $act_op:literal pk=$pk:literal) => {
         #[test]
         fn $name() {
             const CB: usize = layout::vectors($c);
-            const NPX: usize = layout::DEPTHWISE_PIXELS_PER_BLOCK;
+            const NPX: usize = layout::depthwise_pixels_per_block($pk);
             let geometry = Geometry {
                 h: $h,
                 w: $w,
@@ -247,7 +247,7 @@ macro_rules! depthwise_case {
                 st: $st,
                 p: $p,
                 groups: $c,
-                pk: 1,
+                pk: $pk,
             };
             let c = case(geometry, $act_op);
             let mut out = vec![f32::NAN; c.expect.data.len()];
@@ -268,6 +268,7 @@ macro_rules! depthwise_case {
                     $st,
                     $p,
                     { act::$act },
+                    $pk,
                     NPX,
                 >(ptrs(&mut out))
             };
@@ -285,6 +286,7 @@ macro_rules! depthwise_case {
                         $st,
                         $p,
                         { act::$act },
+                        $pk,
                         NPX,
                     >(ptrs(&mut out))
                 };
@@ -298,11 +300,16 @@ macro_rules! depthwise_case {
     };
 }
 
-depthwise_case!(depthwise_3x3_relu: 20 x 27, c=16 k=3 st=1 p=1 RELU "relu");
-depthwise_case!(depthwise_strided_prelu: 17 x 22, c=32 k=3 st=2 p=1 PRELU "prelu");
-// Channels not a multiple of eight: the last vector is read and written lane by lane.
-depthwise_case!(depthwise_partial_vector: 9 x 21, c=13 k=3 st=1 p=1 NONE "");
-depthwise_case!(depthwise_one_channel_wide_kernel: 8 x 11, c=1 k=5 st=1 p=2 SIGMOID "sigmoid");
-depthwise_case!(depthwise_no_padding: 10 x 12, c=8 k=3 st=1 p=0 RELU "relu");
-depthwise_case!(depthwise_padding_beyond_the_input: 3 x 4, c=5 k=5 st=2 p=3 NONE "");
-depthwise_case!(depthwise_pointwise_kernel: 5 x 19, c=24 k=1 st=1 p=0 RELU "relu");
+depthwise_case!(depthwise_3x3_relu: 20 x 27, c=16 k=3 st=1 p=1 RELU "relu" pk=1);
+depthwise_case!(depthwise_strided_prelu: 17 x 22, c=32 k=3 st=2 p=1 PRELU "prelu" pk=1);
+// Channels not a multiple of eight: the last vector is read and written through a lane mask.
+depthwise_case!(depthwise_partial_vector: 9 x 21, c=13 k=3 st=1 p=1 NONE "" pk=1);
+depthwise_case!(depthwise_one_channel_wide_kernel: 8 x 11, c=1 k=5 st=1 p=2 SIGMOID "sigmoid" pk=1);
+depthwise_case!(depthwise_no_padding: 10 x 12, c=8 k=3 st=1 p=0 RELU "relu" pk=1);
+depthwise_case!(depthwise_padding_beyond_the_input: 3 x 4, c=5 k=5 st=2 p=3 NONE "" pk=1);
+depthwise_case!(depthwise_pointwise_kernel: 5 x 19, c=24 k=1 st=1 p=0 RELU "relu" pk=1);
+// A fused max-pool: two 2x2 windows per block, a row whose last block is partial (an odd count of
+// pooled pixels, and an odd unpooled width whose last column no window reads), and padding.
+depthwise_case!(depthwise_fused_pool: 14 x 21, c=16 k=3 st=1 p=1 RELU "relu" pk=2);
+depthwise_case!(depthwise_fused_pool_partial_vector: 11 x 13, c=10 k=3 st=1 p=1 PRELU "prelu" pk=2);
+depthwise_case!(depthwise_fused_pool_3_strided: 19 x 20, c=5 k=3 st=2 p=1 SIGMOID "sigmoid" pk=3);

@@ -557,16 +557,13 @@ pub(super) unsafe fn store_part<S: Simd, const COBC: usize>(
     v: [S::V; COBC],
     count: usize,
 ) {
-    if count == COBC * 8 {
-        for j in 0..COBC {
+    for j in 0..COBC {
+        let lanes = count.saturating_sub(j * 8).min(8);
+        if lanes == 8 {
             unsafe { S::store(dst.add(j * 8), v[j]) };
+        } else if lanes > 0 {
+            unsafe { S::store_part(dst.add(j * 8), v[j], lanes) };
         }
-    } else {
-        let mut lanes = [[0.0f32; 8]; COBC];
-        for j in 0..COBC {
-            unsafe { S::store(lanes[j].as_mut_ptr(), v[j]) };
-        }
-        unsafe { std::ptr::copy_nonoverlapping(lanes.as_flattened().as_ptr(), dst, count) };
     }
 }
 

@@ -9,7 +9,7 @@
 //!
 //! Weights are packed at build time as `[ky][kx][c]`, `c` padded to whole vectors (`CB * 8`)
 //! with zeros. A channel count that is not a multiple of eight reads and writes its last vector
-//! lane by lane, so no access leaves the tensors.
+//! through a lane mask, so no access leaves the tensors.
 
 #![allow(
     clippy::needless_range_loop,
@@ -22,8 +22,15 @@ use super::simd::Simd;
 /// Runs one depthwise convolution layer.
 ///
 /// `H, W, C`: input (and output) sizes, `CB = ceil(C / 8)`; `K, ST, P`: kernel, stride, padding;
-/// `ACT`: one of [`super::act`]; `NPX`: output pixels per register block. `p.kernel` holds
-/// `K * K * CB * 8` packed weights, `p.bias` (and `p.alpha` for PReLU) `CB * 8` values.
+/// `ACT`: one of [`super::act`]; `PK`: the fused max-pool's window and stride (1 for none);
+/// `NPX`: output pixels per register block, a multiple of `PK * PK`
+/// ([`super::layout::depthwise_pixels_per_block`]). `p.kernel` holds `K * K * CB * 8` packed
+/// weights, `p.bias` (and `p.alpha` for PReLU) `CB * 8` values.
+///
+/// With a pool, one block is `NPX / (PK * PK)` pooled pixels side by side on one pooled row,
+/// each `PK * PK` window of activated outputs reduced by max in registers, so the unpooled map
+/// never reaches memory. The row's last pooled pixels, fewer than a block, run as a block whose
+/// missing windows repeat the last one and are not stored.
 ///
 /// # Safety
 /// Every pointer in `p` must be valid for the sizes above, the output must not overlap the input,
@@ -40,38 +47,83 @@ pub unsafe fn depthwise<
     const ST: usize,
     const P: usize,
     const ACT: u8,
+    const PK: usize,
     const NPX: usize,
 >(
     p: ConvPtrs,
 ) {
+    const { assert!(PK >= 1 && NPX.is_multiple_of(PK * PK)) };
     let oh = out_len(H, K, ST, P);
     let ow = out_len(W, K, ST, P);
     let inside = interior::<H, W, K, ST, P>();
-    for oy in 0..oh {
-        let mut ox = 0;
-        while ox + NPX <= ow {
-            let interior = inside(oy, ox) && inside(oy, ox + NPX - 1);
+    if PK == 1 {
+        for oy in 0..oh {
+            let mut ox = 0;
+            while ox + NPX <= ow {
+                let coords: [(usize, usize); NPX] = std::array::from_fn(|i| (oy, ox + i));
+                let interior = inside(oy, ox) && inside(oy, ox + NPX - 1);
+                for j in 0..CB {
+                    let acc = if interior {
+                        unsafe { block::<S, H, W, C, CB, K, ST, P, NPX, false>(&p, coords, j) }
+                    } else {
+                        unsafe { block::<S, H, W, C, CB, K, ST, P, NPX, true>(&p, coords, j) }
+                    };
+                    for (i, v) in acc.into_iter().enumerate() {
+                        unsafe { finish::<S, C, ACT>(&p, v, (oy * ow + ox + i) * C, j) };
+                    }
+                }
+                ox += NPX;
+            }
+            while ox < ow {
+                for j in 0..CB {
+                    let acc =
+                        unsafe { block::<S, H, W, C, CB, K, ST, P, 1, true>(&p, [(oy, ox)], j) };
+                    unsafe { finish::<S, C, ACT>(&p, acc[0], (oy * ow + ox) * C, j) };
+                }
+                ox += 1;
+            }
+        }
+        return;
+    }
+    let window = PK * PK;
+    let per_block = NPX / window;
+    let (ph, pw) = (oh / PK, ow / PK);
+    for py in 0..ph {
+        let mut px = 0;
+        while px < pw {
+            let stored = per_block.min(pw - px);
+            // Output pixel `i` is tap `i % window` of pooled pixel `px + i / window`, or of the
+            // row's last pooled pixel where the block runs past it. Interior blocks are whole, and
+            // their coordinates stay affine in `i`, so that the taps' addresses fold to constants.
+            let tap = |i: usize, q: usize| (py * PK + i % window / PK, q * PK + i % window % PK);
+            let last = (py * PK + PK - 1, (px + stored) * PK - 1);
+            let interior =
+                stored == per_block && inside(py * PK, px * PK) && inside(last.0, last.1);
             for j in 0..CB {
                 let acc = if interior {
-                    unsafe { block::<S, H, W, C, CB, K, ST, P, NPX, false>(&p, oy, ox, j) }
+                    let coords = std::array::from_fn(|i| tap(i, px + i / window));
+                    unsafe { block::<S, H, W, C, CB, K, ST, P, NPX, false>(&p, coords, j) }
                 } else {
-                    unsafe { block::<S, H, W, C, CB, K, ST, P, NPX, true>(&p, oy, ox, j) }
+                    let coords = std::array::from_fn(|i| tap(i, (px + i / window).min(pw - 1)));
+                    unsafe { block::<S, H, W, C, CB, K, ST, P, NPX, true>(&p, coords, j) }
                 };
-                unsafe { finish::<S, C, ACT, NPX>(&p, acc, (oy * ow + ox) * C, j) };
+                let alpha = p.alpha.wrapping_add(j * 8);
+                for q in 0..stored {
+                    let mut pooled = unsafe { activate::<S, 1, ACT>([acc[q * window]], alpha) }[0];
+                    for r in 1..window {
+                        let v = unsafe { activate::<S, 1, ACT>([acc[q * window + r]], alpha) };
+                        pooled = unsafe { S::max(pooled, v[0]) };
+                    }
+                    let at = (py * pw + px + q) * C;
+                    unsafe { store_lanes::<S, C>(&p, pooled, at, j) };
+                }
             }
-            ox += NPX;
-        }
-        while ox < ow {
-            for j in 0..CB {
-                let acc = unsafe { block::<S, H, W, C, CB, K, ST, P, 1, true>(&p, oy, ox, j) };
-                unsafe { finish::<S, C, ACT, 1>(&p, acc, (oy * ow + ox) * C, j) };
-            }
-            ox += 1;
+            px += stored;
         }
     }
 }
 
-/// Bias plus every tap for channel vector `j` of the `NPX` output pixels from `(oy, ox)` on.
+/// Bias plus every tap for channel vector `j` of the `NPX` output pixels at `coords`.
 ///
 /// With `CHECKED`, taps outside the input read zero (the padding); without, none are tested.
 #[inline(always)]
@@ -89,31 +141,25 @@ unsafe fn block<
     const CHECKED: bool,
 >(
     p: &ConvPtrs,
-    oy: usize,
-    ox: usize,
+    coords: [(usize, usize); NPX],
     j: usize,
 ) -> [S::V; NPX] {
     let lanes = (C - j * 8).min(8);
     let mut acc = [unsafe { S::load(p.bias.add(j * 8)) }; NPX];
     for ky in 0..K {
-        let iy = oy * ST + ky;
-        if CHECKED && (iy < P || iy - P >= H) {
-            continue;
-        }
         for kx in 0..K {
             let w = unsafe { S::load(p.kernel.add((ky * K + kx) * CB * 8 + j * 8)) };
             for i in 0..NPX {
-                let ix = (ox + i) * ST + kx;
-                if CHECKED && (ix < P || ix - P >= W) {
+                let (oy, ox) = coords[i];
+                let (iy, ix) = (oy * ST + ky, ox * ST + kx);
+                if CHECKED && (iy < P || iy - P >= H || ix < P || ix - P >= W) {
                     continue;
                 }
                 let src = unsafe { p.input.add(((iy - P) * W + (ix - P)) * C + j * 8) };
                 let x = if lanes == 8 {
                     unsafe { S::load(src) }
                 } else {
-                    let mut part = [0.0f32; 8];
-                    unsafe { std::ptr::copy_nonoverlapping(src, part.as_mut_ptr(), lanes) };
-                    unsafe { S::load(part.as_ptr()) }
+                    unsafe { S::load_part(src, lanes) }
                 };
                 acc[i] = unsafe { S::fma(x, w, acc[i]) };
             }
@@ -122,18 +168,23 @@ unsafe fn block<
     acc
 }
 
-/// Activates channel vector `j` of `NPX` consecutive pixels and stores it, the first pixel's
-/// channels starting at output element `at`.
+/// Activates channel vector `j` of one output pixel and stores it, the pixel's channels starting
+/// at output element `at`.
 #[inline(always)]
-unsafe fn finish<S: Simd, const C: usize, const ACT: u8, const NPX: usize>(
+unsafe fn finish<S: Simd, const C: usize, const ACT: u8>(
     p: &ConvPtrs,
-    acc: [S::V; NPX],
+    acc: S::V,
     at: usize,
     j: usize,
 ) {
+    let v = unsafe { activate::<S, 1, ACT>([acc], p.alpha.wrapping_add(j * 8)) };
+    unsafe { store_lanes::<S, C>(p, v[0], at, j) };
+}
+
+/// Stores channel vector `j` of one pixel whose channels start at output element `at`: only the
+/// lanes that are channels.
+#[inline(always)]
+unsafe fn store_lanes<S: Simd, const C: usize>(p: &ConvPtrs, v: S::V, at: usize, j: usize) {
     let lanes = (C - j * 8).min(8);
-    for i in 0..NPX {
-        let v = unsafe { activate::<S, 1, ACT>([acc[i]], p.alpha.wrapping_add(j * 8)) };
-        unsafe { store_part::<S, 1>(p.output.add(at + i * C + j * 8), v, lanes) };
-    }
+    unsafe { store_part::<S, 1>(p.output.add(at + j * 8), [v], lanes) };
 }

@@ -60,6 +60,14 @@ pub const fn pixels_per_block(cob: usize) -> usize {
     }
 }
 
-/// Output pixels per register block of a depthwise convolution: eight accumulators (one vector
-/// each) beside the tap's weight vector and the input vector they share.
-pub const DEPTHWISE_PIXELS_PER_BLOCK: usize = 8;
+/// Output pixels per register block of a depthwise convolution with a fused `pk` max-pool (1 for
+/// none): about eight accumulators (one vector each) beside the tap's weight vector and the input
+/// vector they share, and a whole number of `pk * pk` pooling windows.
+pub const fn depthwise_pixels_per_block(pk: usize) -> usize {
+    let window = if pk == 0 { 1 } else { pk * pk };
+    if window >= 8 {
+        window
+    } else {
+        8 / window * window
+    }
+}

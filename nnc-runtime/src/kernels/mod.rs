@@ -86,11 +86,12 @@ pub unsafe fn depthwise_portable<
     const ST: usize,
     const P: usize,
     const ACT: u8,
+    const PK: usize,
     const NPX: usize,
 >(
     p: ConvPtrs,
 ) {
-    unsafe { depthwise::depthwise::<simd::Portable, H, W, C, CB, K, ST, P, ACT, NPX>(p) }
+    unsafe { depthwise::depthwise::<simd::Portable, H, W, C, CB, K, ST, P, ACT, PK, NPX>(p) }
 }
 
 /// [`depthwise::depthwise`] with AVX2 and FMA. Parameters as there.
@@ -109,9 +110,10 @@ pub unsafe fn depthwise_avx2<
     const ST: usize,
     const P: usize,
     const ACT: u8,
+    const PK: usize,
     const NPX: usize,
 >(
     p: ConvPtrs,
 ) {
-    unsafe { depthwise::depthwise::<simd::Avx2, H, W, C, CB, K, ST, P, ACT, NPX>(p) }
+    unsafe { depthwise::depthwise::<simd::Avx2, H, W, C, CB, K, ST, P, ACT, PK, NPX>(p) }
 }

@@ -21,6 +21,10 @@ pub unsafe trait Simd: Copy {
     unsafe fn splat(x: f32) -> Self::V;
     unsafe fn load(p: *const f32) -> Self::V;
     unsafe fn store(p: *mut f32, v: Self::V);
+    /// The first `n` lanes (`n <= 8`) from `p`, the others zero; only those `n` f32 are read.
+    unsafe fn load_part(p: *const f32, n: usize) -> Self::V;
+    /// Stores the first `n` lanes (`n <= 8`) of `v` at `p`; only those `n` f32 are written.
+    unsafe fn store_part(p: *mut f32, v: Self::V, n: usize);
     /// `a * b + c`, fused where the hardware can.
     unsafe fn fma(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
     unsafe fn add(a: Self::V, b: Self::V) -> Self::V;
@@ -51,6 +55,20 @@ unsafe impl Simd for Portable {
     unsafe fn store(p: *mut f32, v: [f32; 8]) {
         // SAFETY: the caller guarantees eight writable f32.
         unsafe { p.cast::<[f32; 8]>().write_unaligned(v) }
+    }
+
+    #[inline(always)]
+    unsafe fn load_part(p: *const f32, n: usize) -> [f32; 8] {
+        // SAFETY: the caller guarantees `n` readable f32.
+        std::array::from_fn(|i| if i < n { unsafe { *p.add(i) } } else { 0.0 })
+    }
+
+    #[inline(always)]
+    unsafe fn store_part(p: *mut f32, v: [f32; 8], n: usize) {
+        for (i, x) in v.into_iter().enumerate().take(n) {
+            // SAFETY: the caller guarantees `n` writable f32.
+            unsafe { *p.add(i) = x };
+        }
     }
 
     #[inline(always)]
@@ -112,6 +130,17 @@ mod avx2 {
         }
 
         #[inline(always)]
+        unsafe fn load_part(p: *const f32, n: usize) -> __m256 {
+            // Masked-off lanes are neither read nor faulted on.
+            unsafe { _mm256_maskload_ps(p, mask(n)) }
+        }
+
+        #[inline(always)]
+        unsafe fn store_part(p: *mut f32, v: __m256, n: usize) {
+            unsafe { _mm256_maskstore_ps(p, mask(n), v) }
+        }
+
+        #[inline(always)]
         unsafe fn fma(a: __m256, b: __m256, c: __m256) -> __m256 {
             unsafe { _mm256_fmadd_ps(a, b, c) }
         }
@@ -134,6 +163,17 @@ mod avx2 {
         #[inline(always)]
         unsafe fn min(a: __m256, b: __m256) -> __m256 {
             unsafe { _mm256_min_ps(a, b) }
+        }
+    }
+
+    /// All ones in the first `n` lanes: the lanes a masked load or store touches.
+    #[inline(always)]
+    unsafe fn mask(n: usize) -> __m256i {
+        unsafe {
+            _mm256_cmpgt_epi32(
+                _mm256_set1_epi32(n as i32),
+                _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
+            )
         }
     }
 }
