@@ -62,11 +62,11 @@ pub use nnc_runtime::{Interpreter, Map, Outputs, RunError, Tensor, detect, ir};
 pub mod __private {
     pub use nnc_runtime::detect::{HeadView, Pyramid};
     pub use nnc_runtime::ir::Shape;
-    pub use nnc_runtime::kernels::simd::has_avx2_fma;
+    pub use nnc_runtime::kernels::simd::{has_avx2_fma, has_avx512};
     pub use nnc_runtime::kernels::{
         Aligned, ConvPtrs, act, conv_portable, depthwise_portable, other,
     };
     #[cfg(target_arch = "x86_64")]
-    pub use nnc_runtime::kernels::{conv_avx2, depthwise_avx2};
+    pub use nnc_runtime::kernels::{conv_avx2, depthwise_avx2, depthwise_avx512, pointwise_avx512};
     pub use nnc_runtime::{Arena, Map, Params};
 }

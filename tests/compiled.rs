@@ -4,6 +4,7 @@
 use nnc::ir::testing::{Rng, random_input};
 use nnc::ir::{Model, Shape};
 use nnc::{Interpreter, Tensor};
+use std::io::Write as _;
 use std::path::Path;
 
 nnc::nnc! {
@@ -85,9 +86,10 @@ fn testnet_f32_every_scale_of_both_variants_on_both_paths() {
     let mut rng = Rng::new(9);
     for mut net in [
         testnet_f32::Network::new(),
+        testnet_f32::Network::without_avx512(),
         testnet_f32::Network::portable(),
     ] {
-        let path = if net.uses_avx2() { "avx2" } else { "portable" };
+        let path = net.path();
         // Variant 160x120, scale by scale.
         for (s, &size) in testnet_f32::v160x120::SIZES.iter().enumerate() {
             let data = input(&mut rng, size);
@@ -169,6 +171,7 @@ fn testnet_f16_matches_the_interpreter_on_f16_rounded_weights() {
     let data: Vec<Vec<f32>> = sizes.iter().map(|&s| input(&mut rng, s)).collect();
     for mut net in [
         testnet_f16::Network::new(),
+        testnet_f16::Network::without_avx512(),
         testnet_f16::Network::portable(),
     ] {
         let outputs = net.v160x120().run_all(testnet_f16::v160x120::Inputs {
@@ -198,8 +201,9 @@ fn testnet_f16_matches_the_interpreter_on_f16_rounded_weights() {
     );
 }
 
-/// The tests that loop over `Network::new()` and `Network::portable()` compare the AVX2 path only
-/// if `new` takes it: it must wherever the CPU has AVX2 and FMA. Under `NNC_REQUIRE_AVX2=1`, which
+/// The tests that loop over `Network::new()`, `Network::without_avx512()` and
+/// `Network::portable()` compare the AVX2 path only if the first two take it: they must wherever
+/// the CPU has AVX2 and FMA. Under `NNC_REQUIRE_AVX2=1`, which
 /// `.ci/run` sets, a CPU without them is a failure rather than a portable-only run.
 #[test]
 fn new_takes_the_avx2_path_on_a_cpu_with_avx2_and_fma() {
@@ -231,6 +235,43 @@ fn new_takes_the_avx2_path_on_a_cpu_with_avx2_and_fma() {
     for (name, new, portable) in networks {
         assert_eq!(new, cpu, "{name}::Network::new(), CPU has AVX2+FMA: {cpu}");
         assert!(!portable, "{name}::Network::portable() takes the AVX2 path");
+    }
+    assert_eq!(
+        face::Network::without_avx512().path(),
+        if cpu { "avx2" } else { "portable" }
+    );
+}
+
+/// `Network::new()` takes the AVX-512 path exactly where the CPU has AVX-512F (and AVX2 and FMA),
+/// so the loops above test it there; elsewhere they say so on stderr, and fail under
+/// `NNC_REQUIRE_AVX512=1`.
+#[test]
+fn new_takes_the_avx512_path_on_a_cpu_with_avx512() {
+    #[cfg(target_arch = "x86_64")]
+    let cpu = is_x86_feature_detected!("avx512f")
+        && is_x86_feature_detected!("avx2")
+        && is_x86_feature_detected!("fma");
+    #[cfg(not(target_arch = "x86_64"))]
+    let cpu = false;
+    let (testnet, face) = (testnet_f32::Network::new(), face::Network::new());
+    for (name, uses, path) in [
+        ("testnet_f32", testnet.uses_avx512(), testnet.path()),
+        ("face", face.uses_avx512(), face.path()),
+    ] {
+        assert_eq!(uses, cpu, "{name}::Network::new(), CPU has AVX-512F: {cpu}");
+        assert_eq!(path == "avx512", cpu, "{name}: path {path}");
+    }
+    assert!(!face::Network::without_avx512().uses_avx512());
+    assert!(!face::Network::portable().uses_avx512());
+    if !cpu {
+        assert!(
+            std::env::var_os("NNC_REQUIRE_AVX512").is_none_or(|v| v != "1"),
+            "NNC_REQUIRE_AVX512=1, but this CPU lacks AVX-512F: the AVX-512 path was not tested"
+        );
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED avx512 path: this CPU lacks AVX-512F"
+        );
     }
 }
 
@@ -341,8 +382,12 @@ fn face_student_every_scale_on_both_paths() {
                 .collect()
         })
         .collect();
-    for mut net in [face::Network::new(), face::Network::portable()] {
-        let path = if net.uses_avx2() { "avx2" } else { "portable" };
+    for mut net in [
+        face::Network::new(),
+        face::Network::without_avx512(),
+        face::Network::portable(),
+    ] {
+        let path = net.path();
         let o = net.v640x480().run_all(face::v640x480::Inputs {
             scale0: data[0].as_slice().try_into().unwrap(),
             scale1: data[1].as_slice().try_into().unwrap(),
@@ -401,8 +446,12 @@ fn upsampling_in_a_feature_pyramid_matches_the_interpreter() {
     .unwrap_or_else(|e| panic!("{e}"));
     let interpreter = Interpreter::new(model);
     let mut rng = Rng::new(21);
-    for mut net in [fpn::Network::new(), fpn::Network::portable()] {
-        let path = if net.uses_avx2() { "avx2" } else { "portable" };
+    for mut net in [
+        fpn::Network::new(),
+        fpn::Network::without_avx512(),
+        fpn::Network::portable(),
+    ] {
+        let path = net.path();
         for (variant, sizes) in [("64x48", fpn::v64x48::SIZES), ("48x64", fpn::v48x64::SIZES)] {
             for (s, &size) in sizes.iter().enumerate() {
                 let data = input(&mut rng, size);
@@ -455,8 +504,12 @@ fn residual_sums_absorb_their_relu_and_match_the_interpreter() {
     assert_eq!(sums, ["s1+r1", "s2+r2", "s3", "r3", "s4", "r4"]);
     let interpreter = Interpreter::new(model);
     let mut rng = Rng::new(23);
-    for mut net in [residual::Network::new(), residual::Network::portable()] {
-        let path = if net.uses_avx2() { "avx2" } else { "portable" };
+    for mut net in [
+        residual::Network::new(),
+        residual::Network::without_avx512(),
+        residual::Network::portable(),
+    ] {
+        let path = net.path();
         let size = residual::v23x37::SIZES[0];
         let data = input(&mut rng, size);
         let expect = reference(&interpreter, &data, size);

@@ -148,13 +148,17 @@ fn interpreter_descriptors_match_dlib() {
 #[test]
 fn compiled_descriptors_match_dlib_on_both_paths() {
     let Some(chips) = chips() else { return };
-    for mut net in [embedding::Network::new(), embedding::Network::portable()] {
+    for mut net in [
+        embedding::Network::new(),
+        embedding::Network::without_avx512(),
+        embedding::Network::portable(),
+    ] {
         // The portable path is three times slower and equals the interpreter on every op in
         // tests/compiled*.rs: every fourth chip keeps this test's time down.
-        let (path, step) = if net.uses_avx2() {
-            ("compiled avx2", 1)
-        } else {
-            ("compiled portable", 4)
+        let (path, step) = match net.path() {
+            "avx512" => ("compiled avx512", 1),
+            "avx2" => ("compiled avx2", 1),
+            _ => ("compiled portable", 4),
         };
         let results: Vec<_> = chips
             .iter()

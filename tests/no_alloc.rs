@@ -64,7 +64,11 @@ fn runs_allocate_nothing_after_construction() {
         .iter()
         .map(|(h, w)| vec![0.25; h * w * 3])
         .collect();
-    for mut net in [testnet::Network::new(), testnet::Network::portable()] {
+    for mut net in [
+        testnet::Network::new(),
+        testnet::Network::without_avx512(),
+        testnet::Network::portable(),
+    ] {
         let before = mine();
         let mut checksum = 0.0;
         for _ in 0..3 {

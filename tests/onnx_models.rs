@@ -132,8 +132,7 @@ fn check_interpreter(name: &str, w: usize, h: usize) {
     }
 }
 
-fn check(name: &str, w: usize, h: usize, avx2: bool, heads: [Vec<f32>; 12]) {
-    let path = if avx2 { "avx2" } else { "portable" };
+fn check(name: &str, w: usize, h: usize, path: &str, heads: [Vec<f32>; 12]) {
     for ((head, got), expect) in HEADS.iter().zip(heads).zip(reference(name, w, h)) {
         compare(&got, &expect, &format!("{name} {w}x{h} {path} {head}"));
     }
@@ -141,36 +140,36 @@ fn check(name: &str, w: usize, h: usize, avx2: bool, heads: [Vec<f32>; 12]) {
 
 #[test]
 fn yunet_s_compiled_matches_onnx_runtime_at_both_orientations() {
-    for avx2 in [true, false] {
-        let mut net = if avx2 {
-            yunet_s::Network::new()
-        } else {
-            yunet_s::Network::portable()
-        };
+    for mut net in [
+        yunet_s::Network::new(),
+        yunet_s::Network::without_avx512(),
+        yunet_s::Network::portable(),
+    ] {
+        let path = net.path();
         let input = pattern(480, 640);
         let o = net.v640x480().scale0(input.as_slice().try_into().unwrap());
-        check("yunet_s", 640, 480, avx2, heads!(o));
+        check("yunet_s", 640, 480, path, heads!(o));
         let input = pattern(640, 480);
         let o = net.v480x640().scale0(input.as_slice().try_into().unwrap());
-        check("yunet_s", 480, 640, avx2, heads!(o));
+        check("yunet_s", 480, 640, path, heads!(o));
     }
     check_interpreter("yunet_s", 640, 480);
 }
 
 #[test]
 fn yunet_n_compiled_matches_onnx_runtime_at_both_orientations() {
-    for avx2 in [true, false] {
-        let mut net = if avx2 {
-            yunet_n::Network::new()
-        } else {
-            yunet_n::Network::portable()
-        };
+    for mut net in [
+        yunet_n::Network::new(),
+        yunet_n::Network::without_avx512(),
+        yunet_n::Network::portable(),
+    ] {
+        let path = net.path();
         let input = pattern(480, 640);
         let o = net.v640x480().scale0(input.as_slice().try_into().unwrap());
-        check("yunet_n", 640, 480, avx2, heads!(o));
+        check("yunet_n", 640, 480, path, heads!(o));
         let input = pattern(640, 480);
         let o = net.v480x640().scale0(input.as_slice().try_into().unwrap());
-        check("yunet_n", 480, 640, avx2, heads!(o));
+        check("yunet_n", 480, 640, path, heads!(o));
     }
     check_interpreter("yunet_n", 480, 640);
 }
@@ -178,21 +177,23 @@ fn yunet_n_compiled_matches_onnx_runtime_at_both_orientations() {
 #[test]
 fn the_fixed_size_files_compiled_match_onnx_runtime() {
     let input = pattern(640, 640);
-    for avx2 in [true, false] {
-        let mut s = if avx2 {
-            yunet_s_640::Network::new()
-        } else {
-            yunet_s_640::Network::portable()
-        };
+    for mut s in [
+        yunet_s_640::Network::new(),
+        yunet_s_640::Network::without_avx512(),
+        yunet_s_640::Network::portable(),
+    ] {
+        let path = s.path();
         let o = s.v640x640().scale0(input.as_slice().try_into().unwrap());
-        check("yunet_s_640", 640, 640, avx2, heads!(o));
-        let mut n = if avx2 {
-            yunet_n_640::Network::new()
-        } else {
-            yunet_n_640::Network::portable()
-        };
+        check("yunet_s_640", 640, 640, path, heads!(o));
+    }
+    for mut n in [
+        yunet_n_640::Network::new(),
+        yunet_n_640::Network::without_avx512(),
+        yunet_n_640::Network::portable(),
+    ] {
+        let path = n.path();
         let o = n.v640x640().scale0(input.as_slice().try_into().unwrap());
-        check("yunet_n_640", 640, 640, avx2, heads!(o));
+        check("yunet_n_640", 640, 640, path, heads!(o));
     }
     check_interpreter("yunet_n_640", 640, 640);
 }

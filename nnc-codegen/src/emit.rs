@@ -111,22 +111,51 @@ pub fn module(input: &MacroInput, compiled: &Compiled) -> TokenStream {
                 arena: rt::Arena,
                 params: rt::Params<#param_count>,
                 avx2: bool,
+                avx512: bool,
             }
 
             impl Network {
-                /// Allocates the arena and picks the fastest path this CPU supports.
+                /// Allocates the arena and picks the fastest path this CPU supports: AVX-512
+                /// (pointwise and depthwise convolutions on sixteen lanes, the rest as AVX2), AVX2
+                /// and FMA, or portable code.
                 pub fn new() -> Self {
-                    Network { arena: rt::Arena::new(#arena_len), params: #load_params, avx2: rt::has_avx2_fma() }
+                    Network {
+                        arena: rt::Arena::new(#arena_len),
+                        params: #load_params,
+                        avx2: rt::has_avx2_fma(),
+                        avx512: rt::has_avx512(),
+                    }
                 }
 
                 /// Like [`Network::new`], but always on the portable path (for comparison).
                 pub fn portable() -> Self {
-                    Network { avx2: false, ..Self::new() }
+                    Network { avx2: false, avx512: false, ..Self::new() }
                 }
 
-                /// True when runs use the AVX2+FMA kernels.
+                /// Like [`Network::new`], but never on the AVX-512 path (for comparison).
+                pub fn without_avx512() -> Self {
+                    Network { avx512: false, ..Self::new() }
+                }
+
+                /// True when runs use the AVX2+FMA kernels (also on the AVX-512 path).
                 pub fn uses_avx2(&self) -> bool {
                     self.avx2
+                }
+
+                /// True when runs use the AVX-512 pointwise and depthwise kernels.
+                pub fn uses_avx512(&self) -> bool {
+                    self.avx512
+                }
+
+                /// The path runs take: `"avx512"`, `"avx2"` or `"portable"`.
+                pub fn path(&self) -> &'static str {
+                    if self.avx512 {
+                        "avx512"
+                    } else if self.avx2 {
+                        "avx2"
+                    } else {
+                        "portable"
+                    }
                 }
 
                 #(#accessors)*
@@ -166,9 +195,9 @@ fn variant(compiled: &Compiled, v: &Variant) -> TokenStream {
 struct ScaleItems {
     /// `scale0`: the runner's method, and the scale's field in `Inputs` and `Outputs`.
     field: Ident,
-    /// The scale functions, `v640x480_scale0_portable` and `v640x480_scale0_avx2`.
-    portable: Ident,
-    avx2: Ident,
+    /// The scale functions, `v640x480_scale0_portable`, `v640x480_scale0_avx2` and
+    /// `v640x480_scale0_avx512`.
+    functions_of: PathFunctions,
     /// Their definitions.
     functions: TokenStream,
     /// `Scale0<'a>`, the struct of the scale's heads, in the variant's module.
@@ -191,8 +220,12 @@ fn scale_items(compiled: &Compiled, v: &Variant, scale: usize) -> ScaleItems {
     let channels = graph.input_channels();
     let input_len = n(h * w * channels);
     let portable = format_ident!("{}_scale{}_portable", name, scale);
-    let avx2 = format_ident!("{}_scale{}_avx2", name, scale);
-    let functions = scale_functions(compiled, v, scale, &portable, &avx2);
+    let functions_of = PathFunctions {
+        portable,
+        avx2: format_ident!("{}_scale{}_avx2", name, scale),
+        avx512: format_ident!("{}_scale{}_avx512", name, scale),
+    };
+    let functions = scale_functions(compiled, v, scale, &functions_of);
     let scale_ty = format_ident!("Scale{}", scale);
     let field = format_ident!("scale{}", scale);
     let heads: Vec<_> = graph
@@ -220,7 +253,7 @@ fn scale_items(compiled: &Compiled, v: &Variant, scale: usize) -> ScaleItems {
     });
     let build_outputs = quote! { #name::#scale_ty { #(#build,)* } };
     let doc = format!("Runs scale {scale}: input {h}x{w}x{channels} (NHWC), returns its heads.");
-    let run = dispatch(&portable, &avx2, quote! { input });
+    let run = dispatch(&functions_of, quote! { input });
     let method = quote! {
         #[doc = #doc]
         pub fn #field(self, input: &[f32; #input_len]) -> #name::#scale_ty<'a> {
@@ -235,8 +268,7 @@ fn scale_items(compiled: &Compiled, v: &Variant, scale: usize) -> ScaleItems {
         input_field: quote! { pub #field: &'a [f32; #input_len] },
         output_field: quote! { pub #field: #scale_ty<'a> },
         field,
-        portable,
-        avx2,
+        functions_of,
         functions,
         output_type,
         build_outputs,
@@ -244,14 +276,25 @@ fn scale_items(compiled: &Compiled, v: &Variant, scale: usize) -> ScaleItems {
     }
 }
 
-/// A scale's two functions, portable and AVX2: every step of the plan, in order.
+/// The names of one scale's function on each path.
+struct PathFunctions {
+    portable: Ident,
+    avx2: Ident,
+    avx512: Ident,
+}
+
+/// A scale's three functions, portable, AVX2 and AVX-512: every step of the plan, in order.
 fn scale_functions(
     compiled: &Compiled,
     v: &Variant,
     scale: usize,
-    portable: &Ident,
-    avx2: &Ident,
+    names: &PathFunctions,
 ) -> TokenStream {
+    let PathFunctions {
+        portable,
+        avx2,
+        avx512,
+    } = names;
     let plan = &v.plan;
     let (h, w) = plan.sizes[scale];
     let param_count = n(compiled.params.tensors.len());
@@ -266,7 +309,8 @@ fn scale_functions(
         let steps = plan.groups.iter().map(|g| ops::step(&cx, g));
         quote! { #(#steps)* }
     };
-    let (portable_body, avx2_body) = (body(Path::Portable), body(Path::Avx2));
+    let (portable_body, avx2_body, avx512_body) =
+        (body(Path::Portable), body(Path::Avx2), body(Path::Avx512));
     let doc = format!(
         "Scale {scale} ({h}x{w}) of {}: every step of the plan, in order.",
         variant_name(v)
@@ -285,6 +329,13 @@ fn scale_functions(
         unsafe fn #avx2(arena: *mut f32, input: *const f32, w: &rt::Params<#param_count>) {
             // SAFETY: as the portable path; callers check AVX2 and FMA first.
             unsafe { #avx2_body }
+        }
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        #[inline(never)]
+        unsafe fn #avx512(arena: *mut f32, input: *const f32, w: &rt::Params<#param_count>) {
+            // SAFETY: as the portable path; callers check AVX-512F, AVX2 and FMA first.
+            unsafe { #avx512_body }
         }
     }
 }
@@ -345,7 +396,7 @@ fn runner(v: &Variant, scales: &[ScaleItems]) -> TokenStream {
     let methods = scales.iter().map(|s| &s.method);
     let runs = scales.iter().map(|s| {
         let field = &s.field;
-        dispatch(&s.portable, &s.avx2, quote! { inputs.#field })
+        dispatch(&s.functions_of, quote! { inputs.#field })
     });
     let collect = scales.iter().map(|s| {
         let (field, build) = (&s.field, &s.build_outputs);
@@ -379,10 +430,18 @@ fn runner(v: &Variant, scales: &[ScaleItems]) -> TokenStream {
 
 /// Calls one scale function on the path the network chose when it was made. Expects `net` and
 /// `arena` in scope; `input` is an expression for the scale's input array.
-fn dispatch(portable: &Ident, avx2: &Ident, input: TokenStream) -> TokenStream {
+fn dispatch(names: &PathFunctions, input: TokenStream) -> TokenStream {
+    let PathFunctions {
+        portable,
+        avx2,
+        avx512,
+    } = names;
     quote! {
         #[cfg(target_arch = "x86_64")]
-        if net.avx2 {
+        if net.avx512 {
+            // SAFETY: AVX-512F, AVX2 and FMA were detected when the network was made.
+            unsafe { #avx512(arena, #input.as_ptr(), &net.params) };
+        } else if net.avx2 {
             // SAFETY: AVX2 and FMA were detected when the network was made.
             unsafe { #avx2(arena, #input.as_ptr(), &net.params) };
         } else {

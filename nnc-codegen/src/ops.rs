@@ -12,11 +12,14 @@ pub fn n(value: usize) -> Literal {
     Literal::usize_unsuffixed(value)
 }
 
-/// Which convolution entry point a scale function calls.
-#[derive(Clone, Copy, Debug)]
+/// Which convolution entry points a scale function calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Path {
     Portable,
     Avx2,
+    /// The AVX2 path, but pointwise (1x1) and depthwise convolutions with ReLU or no activation
+    /// run on sixteen-lane AVX-512 vectors.
+    Avx512,
 }
 
 /// What a step needs to know about where things are.
@@ -83,12 +86,17 @@ fn conv(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
     let mut act = quote! { rt::act::NONE };
     let mut alpha = quote! { ::core::ptr::null() };
     let mut pk = 1usize;
+    let mut relu_or_none = true;
     for v in &group.nodes[1..] {
         match cx.graph.node(*v).op {
             Op::Relu => act = quote! { rt::act::RELU },
-            Op::Sigmoid => act = quote! { rt::act::SIGMOID },
+            Op::Sigmoid => {
+                act = quote! { rt::act::SIGMOID };
+                relu_or_none = false;
+            }
             Op::Prelu => {
                 act = quote! { rt::act::PRELU };
+                relu_or_none = false;
                 let index = n(cx.params.alpha[v]);
                 alpha = quote! { w.ptr(#index) };
             }
@@ -110,14 +118,25 @@ fn conv(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
         }
     };
     if conv.is_depthwise() {
-        // Channels in, channels out.
+        // Channels in, channels out; at sixteen lanes where the activation allows.
         let npx = layout::depthwise_pixels_per_block(pk);
-        let [h, w, c, cb, k, st, p, pk, npx] = [h, w, ci, cob, k, st, p, pk, npx].map(n);
+        let wide = cx.path == Path::Avx512 && relu_or_none;
+        let cb = if wide { ci.div_ceil(16) } else { cob };
+        let [h, w, c, cb, k, st, p, pk, npx] = [h, w, ci, cb, k, st, p, pk, npx].map(n);
         let f = match cx.path {
             Path::Portable => quote! { rt::depthwise_portable },
-            Path::Avx2 => quote! { rt::depthwise_avx2 },
+            Path::Avx512 if wide => quote! { rt::depthwise_avx512 },
+            Path::Avx2 | Path::Avx512 => quote! { rt::depthwise_avx2 },
         };
         return quote! { #f::<#h, #w, #c, #cb, #k, #st, #p, { #act }, #pk, #npx>(#ptrs); };
+    }
+    if cx.path == Path::Avx512 && (k, st, p, pk) == (1, 1, 0, 1) && relu_or_none {
+        // A matrix product over the pixels, sixteen output channels a vector.
+        let (v, npx) = layout::pointwise_block(16, 32, cob * 8);
+        let [pixels, ci, co, cop, v, npx] = [h * w, ci, co, cob * 8, v, npx].map(n);
+        return quote! {
+            rt::pointwise_avx512::<#pixels, #ci, #co, #cop, { #act }, #v, #npx>(#ptrs);
+        };
     }
     let npx = if pk > 1 {
         pk * pk
@@ -127,7 +146,7 @@ fn conv(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
     let [h, w, ci, co, cob, k, st, p, pk, npx] = [h, w, ci, co, cob, k, st, p, pk, npx].map(n);
     let f = match cx.path {
         Path::Portable => quote! { rt::conv_portable },
-        Path::Avx2 => quote! { rt::conv_avx2 },
+        Path::Avx2 | Path::Avx512 => quote! { rt::conv_avx2 },
     };
     quote! { #f::<#h, #w, #ci, #co, #cob, #k, #st, #p, { #act }, #pk, #npx>(#ptrs); }
 }

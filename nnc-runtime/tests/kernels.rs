@@ -313,3 +313,161 @@ depthwise_case!(depthwise_pointwise_kernel: 5 x 19, c=24 k=1 st=1 p=0 RELU "relu
 depthwise_case!(depthwise_fused_pool: 14 x 21, c=16 k=3 st=1 p=1 RELU "relu" pk=2);
 depthwise_case!(depthwise_fused_pool_partial_vector: 11 x 13, c=10 k=3 st=1 p=1 PRELU "prelu" pk=2);
 depthwise_case!(depthwise_fused_pool_3_strided: 19 x 20, c=5 k=3 st=2 p=1 SIGMOID "sigmoid" pk=3);
+
+/// Called where this CPU cannot run the AVX-512 path: a failure under `NNC_REQUIRE_AVX512=1`,
+/// else a note on stderr (the project machine, an AMD EPYC, has no AVX-512).
+fn avx512_path_skipped() {
+    assert!(
+        std::env::var_os("NNC_REQUIRE_AVX512").is_none_or(|v| v != "1"),
+        "NNC_REQUIRE_AVX512=1, but this CPU lacks AVX-512F: the AVX-512 path was not tested"
+    );
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED avx512 path: this CPU lacks AVX-512F"
+    );
+}
+
+/// One pointwise (1x1 as a matrix product) test per configuration, at eight lanes (portable and
+/// AVX2) and at sixteen (AVX-512), each with its own register block.
+macro_rules! pointwise_case {
+    ($name:ident: $h:literal x $w:literal, ci=$ci:literal co=$co:literal $act:ident $act_op:literal) => {
+        #[test]
+        fn $name() {
+            const PIX: usize = $h * $w;
+            const COP: usize = layout::vectors($co) * 8;
+            const B8: (usize, usize) = layout::pointwise_block(8, 16, COP);
+            const B16: (usize, usize) = layout::pointwise_block(16, 32, COP);
+            let geometry = Geometry {
+                h: $h,
+                w: $w,
+                ci: $ci,
+                co: $co,
+                k: 1,
+                st: 1,
+                p: 0,
+                groups: 1,
+                pk: 1,
+            };
+            let c = case(geometry, $act_op);
+            let mut out = vec![f32::NAN; c.expect.data.len()];
+            let ptrs = |out: &mut Vec<f32>| ConvPtrs {
+                input: c.input.as_ptr(),
+                kernel: c.kernel.as_ptr(),
+                bias: c.bias.as_ptr(),
+                alpha: c.alpha.as_ptr(),
+                output: out.as_mut_ptr(),
+            };
+            use nnc_runtime::kernels as k;
+            unsafe {
+                k::pointwise_portable::<PIX, $ci, $co, COP, { act::$act }, { B8.0 }, { B8.1 }>(
+                    ptrs(&mut out),
+                )
+            };
+            compare(&out, &c.expect, "portable");
+            #[cfg(target_arch = "x86_64")]
+            if k::simd::has_avx2_fma() {
+                out.fill(f32::NAN);
+                unsafe {
+                    k::pointwise_avx2::<PIX, $ci, $co, COP, { act::$act }, { B8.0 }, { B8.1 }>(
+                        ptrs(&mut out),
+                    )
+                };
+                compare(&out, &c.expect, "avx2");
+            } else {
+                avx2_path_skipped();
+            }
+            #[cfg(target_arch = "x86_64")]
+            if k::simd::has_avx512() {
+                out.fill(f32::NAN);
+                unsafe {
+                    k::pointwise_avx512::<PIX, $ci, $co, COP, { act::$act }, { B16.0 }, { B16.1 }>(
+                        ptrs(&mut out),
+                    )
+                };
+                compare(&out, &c.expect, "avx512");
+            } else {
+                avx512_path_skipped();
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            {
+                avx2_path_skipped();
+                avx512_path_skipped();
+            }
+        }
+    };
+}
+
+// YuNet's shapes: 64 channels are one chunk of four sixteen-lane vectors.
+pointwise_case!(pointwise_64_to_64: 15 x 20, ci=64 co=64 NONE "");
+// 16 channels: one vector at sixteen lanes, two at eight.
+pointwise_case!(pointwise_16_relu: 9 x 31, ci=16 co=16 RELU "relu");
+// Eight-padded channels that end in the middle of a sixteen-lane vector, read through a mask, and
+// outputs that are not whole vectors at all; pixels that are not a whole number of blocks.
+pointwise_case!(pointwise_partial_vectors: 7 x 11, ci=5 co=13 RELU "relu");
+pointwise_case!(pointwise_single_output: 6 x 5, ci=24 co=1 NONE "");
+// More than one chunk: 80 channels are 64 + 16 at sixteen lanes, 32 + 32 + 16 at eight.
+pointwise_case!(pointwise_two_chunks: 4 x 13, ci=32 co=80 RELU "relu");
+
+/// A depthwise configuration at sixteen lanes (AVX-512, where ReLU or no activation is fused):
+/// `CB` counts sixteen-lane vectors over weights padded to eight.
+macro_rules! depthwise_avx512_case {
+    ($name:ident: $h:literal x $w:literal, c=$c:literal k=$k:literal st=$st:literal p=$p:literal $act:ident $act_op:literal pk=$pk:literal) => {
+        #[test]
+        fn $name() {
+            let geometry = Geometry {
+                h: $h,
+                w: $w,
+                ci: $c,
+                co: $c,
+                k: $k,
+                st: $st,
+                p: $p,
+                groups: $c,
+                pk: $pk,
+            };
+            let c = case(geometry, $act_op);
+            #[cfg(target_arch = "x86_64")]
+            if nnc_runtime::kernels::simd::has_avx512() {
+                const CB: usize = ($c as usize).div_ceil(16);
+                const NPX: usize = layout::depthwise_pixels_per_block($pk);
+                let mut out = vec![f32::NAN; c.expect.data.len()];
+                let ptrs = ConvPtrs {
+                    input: c.input.as_ptr(),
+                    kernel: c.kernel.as_ptr(),
+                    bias: c.bias.as_ptr(),
+                    alpha: c.alpha.as_ptr(),
+                    output: out.as_mut_ptr(),
+                };
+                unsafe {
+                    nnc_runtime::kernels::depthwise_avx512::<
+                        $h,
+                        $w,
+                        $c,
+                        CB,
+                        $k,
+                        $st,
+                        $p,
+                        { act::$act },
+                        $pk,
+                        NPX,
+                    >(ptrs)
+                };
+                compare(&out, &c.expect, "avx512");
+            } else {
+                avx512_path_skipped();
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            {
+                let _ = c;
+                avx512_path_skipped();
+            }
+        }
+    };
+}
+
+depthwise_avx512_case!(depthwise_avx512_64: 20 x 27, c=64 k=3 st=1 p=1 RELU "relu" pk=1);
+// Channels that end in the eight-lane padding of a sixteen-lane vector, and in neither.
+depthwise_avx512_case!(depthwise_avx512_partial: 9 x 21, c=24 k=3 st=1 p=1 NONE "" pk=1);
+depthwise_avx512_case!(depthwise_avx512_odd: 8 x 11, c=13 k=5 st=2 p=2 RELU "relu" pk=1);
+depthwise_avx512_case!(depthwise_avx512_fused_pool: 14 x 21, c=16 k=3 st=1 p=1 RELU "relu" pk=2);
+depthwise_avx512_case!(depthwise_avx512_pool_partial: 11 x 13, c=10 k=3 st=1 p=1 NONE "" pk=2);

@@ -66,6 +66,13 @@ pub fn rows(root: &Path, budget: Duration, peak: Option<f64>) -> (Vec<Row>, bool
             }),
         ),
         (
+            "nnc-avx2",
+            Box::new(Compiled {
+                net: embedding::Network::without_avx512(),
+                inputs: &inputs,
+            }),
+        ),
+        (
             "nnc-portable",
             Box::new(Compiled {
                 net: embedding::Network::portable(),

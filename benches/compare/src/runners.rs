@@ -13,6 +13,8 @@ use std::path::{Path, PathBuf};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Runtime {
     Nnc,
+    /// nnc without its AVX-512 kernels (the same as `Nnc` on a CPU without AVX-512).
+    NncAvx2,
     NncPortable,
     Interpreter,
     /// ONNX Runtime, through the `ort` crate.
@@ -21,8 +23,9 @@ pub enum Runtime {
 }
 
 impl Runtime {
-    pub const ALL: [Runtime; 5] = [
+    pub const ALL: [Runtime; 6] = [
         Runtime::Nnc,
+        Runtime::NncAvx2,
         Runtime::NncPortable,
         Runtime::Interpreter,
         Runtime::Ort,
@@ -33,6 +36,7 @@ impl Runtime {
     pub fn name(self) -> &'static str {
         match self {
             Runtime::Nnc => "nnc",
+            Runtime::NncAvx2 => "nnc-avx2",
             Runtime::NncPortable => "nnc-portable",
             Runtime::Interpreter => "interpreter",
             Runtime::Ort => "onnxruntime",
@@ -116,6 +120,10 @@ pub fn prepare<'a>(runtime: Runtime, files: &Files, inputs: &'a Inputs) -> Prepa
     Ok(match runtime {
         Runtime::Nnc => Box::new(Compiled {
             net: face::Network::new(),
+            inputs,
+        }),
+        Runtime::NncAvx2 => Box::new(Compiled {
+            net: face::Network::without_avx512(),
             inputs,
         }),
         Runtime::NncPortable => Box::new(Compiled {

@@ -51,6 +51,13 @@ pub fn rows(root: &Path, budget: Duration, peak: Option<f64>) -> (Vec<Row>, bool
             }),
         ),
         (
+            "nnc-avx2",
+            Box::new(Compiled {
+                net: testnet::Network::without_avx512(),
+                inputs: &inputs,
+            }),
+        ),
+        (
             "nnc-portable",
             Box::new(Compiled {
                 net: testnet::Network::portable(),

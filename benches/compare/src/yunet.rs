@@ -45,31 +45,23 @@ pub fn rows(root: &Path, budget: Duration, peak: Option<f64>) -> (Vec<Row>, bool
         ("yunet_n", yunet_n::v640x480::TOTAL_FLOPS),
     ] {
         let onnx = root.join(format!("models/{case}.onnx"));
-        let (new, portable): (Box<dyn Runner + '_>, Box<dyn Runner + '_>) = if case == "yunet_s" {
-            (
-                Box::new(Compiled {
-                    net: yunet_s::Network::new(),
-                    inputs: &inputs,
-                }),
-                Box::new(Compiled {
-                    net: yunet_s::Network::portable(),
-                    inputs: &inputs,
-                }),
-            )
+        let paths: [Box<dyn Runner + '_>; 3] = if case == "yunet_s" {
+            [
+                yunet_s::Network::new(),
+                yunet_s::Network::without_avx512(),
+                yunet_s::Network::portable(),
+            ]
+            .map(|net| Box::new(Compiled { net, inputs: &inputs }) as Box<dyn Runner>)
         } else {
-            (
-                Box::new(Compiled {
-                    net: yunet_n::Network::new(),
-                    inputs: &inputs,
-                }),
-                Box::new(Compiled {
-                    net: yunet_n::Network::portable(),
-                    inputs: &inputs,
-                }),
-            )
+            [
+                yunet_n::Network::new(),
+                yunet_n::Network::without_avx512(),
+                yunet_n::Network::portable(),
+            ]
+            .map(|net| Box::new(Compiled { net, inputs: &inputs }) as Box<dyn Runner>)
         };
         let mut all: Vec<(&'static str, Box<dyn Runner + '_>)> =
-            vec![("nnc", new), ("nnc-portable", portable)];
+            ["nnc", "nnc-avx2", "nnc-portable"].into_iter().zip(paths).collect();
         match runners::OnnxRuntime::new(&onnx, &inputs) {
             Ok(ort) => all.push(("onnxruntime", Box::new(ort))),
             Err(why) => {

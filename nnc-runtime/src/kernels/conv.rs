@@ -94,6 +94,12 @@ pub unsafe fn conv<
 >(
     p: ConvPtrs,
 ) {
+    const {
+        assert!(
+            S::LANES == 8,
+            "the weight layout is in vectors of eight lanes"
+        )
+    };
     let oh = out_len(H, K, ST, P);
     let ow = out_len(W, K, ST, P);
     let inside = interior::<H, W, K, ST, P>();

@@ -7,8 +7,9 @@
 //! pixels. As in [`super::conv`], every size is a const generic and interior blocks run without
 //! bounds tests; only blocks that touch the padding take the checked path.
 //!
-//! Weights are packed at build time as `[ky][kx][c]`, `c` padded to whole vectors (`CB * 8`)
-//! with zeros. A channel count that is not a multiple of eight reads and writes its last vector
+//! Weights are packed at build time as `[ky][kx][c]`, `c` padded with zeros to a multiple of
+//! eight. The kernel is written over [`Simd::LANES`]: at sixteen lanes (AVX-512) a vector may end
+//! in that padding, and is loaded through a mask. A channel count that is not a multiple of eight reads and writes its last vector
 //! through a lane mask, so no access leaves the tensors.
 
 #![allow(
@@ -16,16 +17,17 @@
     reason = "index loops over constant-length register arrays read closer to the math than zips"
 )]
 
-use super::conv::{ConvPtrs, activate, interior, out_len, store_part};
+use super::conv::{ConvPtrs, activate, interior, out_len};
 use super::simd::Simd;
 
 /// Runs one depthwise convolution layer.
 ///
-/// `H, W, C`: input (and output) sizes, `CB = ceil(C / 8)`; `K, ST, P`: kernel, stride, padding;
+/// `H, W, C`: input (and output) sizes, `CB = ceil(C / LANES)`; `K, ST, P`: kernel, stride, padding;
 /// `ACT`: one of [`super::act`]; `PK`: the fused max-pool's window and stride (1 for none);
 /// `NPX`: output pixels per register block, a multiple of `PK * PK`
-/// ([`super::layout::depthwise_pixels_per_block`]). `p.kernel` holds `K * K * CB * 8` packed
-/// weights, `p.bias` (and `p.alpha` for PReLU) `CB * 8` values.
+/// ([`super::layout::depthwise_pixels_per_block`]). `p.kernel` holds `K * K * CP` packed weights,
+/// `CP` being `C` padded to a multiple of eight, and `p.bias` (and `p.alpha` for PReLU) `CP`
+/// values. At sixteen lanes, `ACT` is none or ReLU (the other activations read eight lanes).
 ///
 /// With a pool, one block is `NPX / (PK * PK)` pooled pixels side by side on one pooled row,
 /// each `PK * PK` window of activated outputs reduced by max in registers, so the unpooled map
@@ -52,6 +54,12 @@ pub unsafe fn depthwise<
 >(
     p: ConvPtrs,
 ) {
+    const {
+        assert!(
+            S::LANES == 8 || ACT == super::act::NONE || ACT == super::act::RELU,
+            "PReLU and sigmoid read eight lanes"
+        )
+    };
     const { assert!(PK >= 1 && NPX.is_multiple_of(PK * PK)) };
     let oh = out_len(H, K, ST, P);
     let ow = out_len(W, K, ST, P);
@@ -107,7 +115,7 @@ pub unsafe fn depthwise<
                     let coords = std::array::from_fn(|i| tap(i, (px + i / window).min(pw - 1)));
                     unsafe { block::<S, H, W, C, CB, K, ST, P, NPX, true>(&p, coords, j) }
                 };
-                let alpha = p.alpha.wrapping_add(j * 8);
+                let alpha = p.alpha.wrapping_add(j * S::LANES);
                 for q in 0..stored {
                     let mut pooled = unsafe { activate::<S, 1, ACT>([acc[q * window]], alpha) }[0];
                     for r in 1..window {
@@ -144,23 +152,23 @@ unsafe fn block<
     coords: [(usize, usize); NPX],
     j: usize,
 ) -> [S::V; NPX] {
-    let lanes = (C - j * 8).min(8);
-    let mut acc = [unsafe { S::load(p.bias.add(j * 8)) }; NPX];
+    let c0 = j * S::LANES;
+    // Lanes that are channels (input), and lanes inside the padded weight rows.
+    let lanes = (C - c0).min(S::LANES);
+    let row = C.div_ceil(8) * 8;
+    let padded = (row - c0).min(S::LANES);
+    let mut acc = [unsafe { load::<S>(p.bias.add(c0), padded) }; NPX];
     for ky in 0..K {
         for kx in 0..K {
-            let w = unsafe { S::load(p.kernel.add((ky * K + kx) * CB * 8 + j * 8)) };
+            let w = unsafe { load::<S>(p.kernel.add((ky * K + kx) * row + c0), padded) };
             for i in 0..NPX {
                 let (oy, ox) = coords[i];
                 let (iy, ix) = (oy * ST + ky, ox * ST + kx);
                 if CHECKED && (iy < P || iy - P >= H || ix < P || ix - P >= W) {
                     continue;
                 }
-                let src = unsafe { p.input.add(((iy - P) * W + (ix - P)) * C + j * 8) };
-                let x = if lanes == 8 {
-                    unsafe { S::load(src) }
-                } else {
-                    unsafe { S::load_part(src, lanes) }
-                };
+                let src = unsafe { p.input.add(((iy - P) * W + (ix - P)) * C + c0) };
+                let x = unsafe { load::<S>(src, lanes) };
                 acc[i] = unsafe { S::fma(x, w, acc[i]) };
             }
         }
@@ -177,7 +185,7 @@ unsafe fn finish<S: Simd, const C: usize, const ACT: u8>(
     at: usize,
     j: usize,
 ) {
-    let v = unsafe { activate::<S, 1, ACT>([acc], p.alpha.wrapping_add(j * 8)) };
+    let v = unsafe { activate::<S, 1, ACT>([acc], p.alpha.wrapping_add(j * S::LANES)) };
     unsafe { store_lanes::<S, C>(p, v[0], at, j) };
 }
 
@@ -185,6 +193,21 @@ unsafe fn finish<S: Simd, const C: usize, const ACT: u8>(
 /// lanes that are channels.
 #[inline(always)]
 unsafe fn store_lanes<S: Simd, const C: usize>(p: &ConvPtrs, v: S::V, at: usize, j: usize) {
-    let lanes = (C - j * 8).min(8);
-    unsafe { store_part::<S, 1>(p.output.add(at + j * 8), [v], lanes) };
+    let lanes = (C - j * S::LANES).min(S::LANES);
+    let dst = unsafe { p.output.add(at + j * S::LANES) };
+    if lanes == S::LANES {
+        unsafe { S::store(dst, v) };
+    } else {
+        unsafe { S::store_part(dst, v, lanes) };
+    }
+}
+
+/// `lanes` f32 from `at` (a whole vector, or the first lanes through a mask), the rest zero.
+#[inline(always)]
+pub(super) unsafe fn load<S: Simd>(at: *const f32, lanes: usize) -> S::V {
+    if lanes == S::LANES {
+        unsafe { S::load(at) }
+    } else {
+        unsafe { S::load_part(at, lanes) }
+    }
 }

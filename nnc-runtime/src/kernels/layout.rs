@@ -71,3 +71,20 @@ pub const fn depthwise_pixels_per_block(pk: usize) -> usize {
         8 / window * window
     }
 }
+
+/// The register block of a pointwise (1x1) convolution on vectors of `lanes` lanes in `registers`
+/// registers, for `cop` output channels (padded to eight): `(V, NPX)`, output vectors and pixels.
+/// Up to four vectors of channels, so that a 64-channel layer is one chunk at sixteen lanes; then
+/// as many pixels as fit beside the `V` weight vectors and one broadcast input, at most twelve.
+pub const fn pointwise_block(lanes: usize, registers: usize, cop: usize) -> (usize, usize) {
+    let needed = cop.div_ceil(lanes);
+    let v = if needed > 4 {
+        4
+    } else if needed == 0 {
+        1
+    } else {
+        needed
+    };
+    let npx = (registers - v - 1) / v;
+    (v, if npx > 12 { 12 } else { npx })
+}

@@ -18,6 +18,7 @@ pub mod conv;
 pub mod depthwise;
 pub mod layout;
 pub mod other;
+pub mod pointwise;
 pub mod simd;
 mod weights;
 
@@ -116,4 +117,90 @@ pub unsafe fn depthwise_avx2<
     p: ConvPtrs,
 ) {
     unsafe { depthwise::depthwise::<simd::Avx2, H, W, C, CB, K, ST, P, ACT, PK, NPX>(p) }
+}
+
+/// [`pointwise::pointwise`] on the portable path, eight lanes. Parameters as there.
+///
+/// # Safety
+/// As [`pointwise::pointwise`].
+#[inline(never)]
+pub unsafe fn pointwise_portable<
+    const PIX: usize,
+    const CI: usize,
+    const CO: usize,
+    const COP: usize,
+    const ACT: u8,
+    const V: usize,
+    const NPX: usize,
+>(
+    p: ConvPtrs,
+) {
+    unsafe { pointwise::pointwise::<simd::Portable, PIX, CI, CO, COP, ACT, V, NPX>(p) }
+}
+
+/// [`pointwise::pointwise`] with AVX2 and FMA, eight lanes. Parameters as there.
+///
+/// # Safety
+/// As [`pointwise::pointwise`], and the CPU must have AVX2 and FMA ([`simd::has_avx2_fma`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline(never)]
+pub unsafe fn pointwise_avx2<
+    const PIX: usize,
+    const CI: usize,
+    const CO: usize,
+    const COP: usize,
+    const ACT: u8,
+    const V: usize,
+    const NPX: usize,
+>(
+    p: ConvPtrs,
+) {
+    unsafe { pointwise::pointwise::<simd::Avx2, PIX, CI, CO, COP, ACT, V, NPX>(p) }
+}
+
+/// [`pointwise::pointwise`] with AVX-512, sixteen lanes. Parameters as there.
+///
+/// # Safety
+/// As [`pointwise::pointwise`], and the CPU must have AVX-512F ([`simd::has_avx512`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline(never)]
+pub unsafe fn pointwise_avx512<
+    const PIX: usize,
+    const CI: usize,
+    const CO: usize,
+    const COP: usize,
+    const ACT: u8,
+    const V: usize,
+    const NPX: usize,
+>(
+    p: ConvPtrs,
+) {
+    unsafe { pointwise::pointwise::<simd::Avx512, PIX, CI, CO, COP, ACT, V, NPX>(p) }
+}
+
+/// [`depthwise::depthwise`] with AVX-512, sixteen lanes (`CB = ceil(C / 16)`; `ACT` none or
+/// ReLU). Parameters as there.
+///
+/// # Safety
+/// As [`depthwise::depthwise`], and the CPU must have AVX-512F ([`simd::has_avx512`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline(never)]
+pub unsafe fn depthwise_avx512<
+    const H: usize,
+    const W: usize,
+    const C: usize,
+    const CB: usize,
+    const K: usize,
+    const ST: usize,
+    const P: usize,
+    const ACT: u8,
+    const PK: usize,
+    const NPX: usize,
+>(
+    p: ConvPtrs,
+) {
+    unsafe { depthwise::depthwise::<simd::Avx512, H, W, C, CB, K, ST, P, ACT, PK, NPX>(p) }
 }

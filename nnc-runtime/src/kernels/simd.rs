@@ -1,15 +1,17 @@
-//! Eight f32 lanes, two ways: a portable array that any target compiles, and AVX2+FMA registers.
+//! Eight f32 lanes, two ways: a portable array that any target compiles, and AVX2+FMA registers;
+//! and sixteen, in AVX-512 registers, for the kernels written over [`Simd::LANES`] (so far only
+//! [`super::pointwise`]).
 //!
 //! Kernels are written once, generic over [`Simd`], and instantiated per ISA (tract's
 //! `generic()` then `plug()` per ISA). The AVX2 methods are `#[inline(always)]` and are only ever
 //! inlined into functions compiled with `#[target_feature(enable = "avx2,fma")]`, which is where the
 //! intrinsics end up and become single instructions.
 
-/// Eight lanes of f32 and the operations kernels need on them.
+/// [`Simd::LANES`] lanes of f32 and the operations kernels need on them.
 ///
 /// # Safety
 /// Implementations for an instruction set may only be used on a CPU that has it. Pointers passed
-/// to `load` and `store` must be valid for eight f32 (no alignment needed).
+/// to `load` and `store` must be valid for `LANES` f32 (no alignment needed).
 #[allow(
     clippy::missing_safety_doc,
     reason = "the trait's Safety section covers every method"
@@ -21,9 +23,9 @@ pub unsafe trait Simd: Copy {
     unsafe fn splat(x: f32) -> Self::V;
     unsafe fn load(p: *const f32) -> Self::V;
     unsafe fn store(p: *mut f32, v: Self::V);
-    /// The first `n` lanes (`n <= 8`) from `p`, the others zero; only those `n` f32 are read.
+    /// The first `n` lanes (`n <= LANES`) from `p`, the others zero; only those `n` f32 are read.
     unsafe fn load_part(p: *const f32, n: usize) -> Self::V;
-    /// Stores the first `n` lanes (`n <= 8`) of `v` at `p`; only those `n` f32 are written.
+    /// Stores the first `n` lanes (`n <= LANES`) of `v` at `p`; only those `n` f32 are written.
     unsafe fn store_part(p: *mut f32, v: Self::V, n: usize);
     /// `a * b + c`, fused where the hardware can.
     unsafe fn fma(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
@@ -175,6 +177,95 @@ mod avx2 {
                 _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
             )
         }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+pub use avx512::Avx512;
+
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::Simd;
+    use std::arch::x86_64::*;
+
+    /// AVX-512F: one `__m512` register per vector, sixteen lanes.
+    #[derive(Clone, Copy, Debug)]
+    pub struct Avx512;
+
+    /// All ones in the first `n` lanes.
+    #[inline(always)]
+    fn mask(n: usize) -> __mmask16 {
+        if n >= 16 { 0xffff } else { (1u16 << n) - 1 }
+    }
+
+    // SAFETY: every method is only reached from `#[target_feature(enable = "avx512f,...")]`
+    // functions, which callers enter only after `has_avx512` said yes.
+    unsafe impl Simd for Avx512 {
+        type V = __m512;
+        const LANES: usize = 16;
+
+        #[inline(always)]
+        unsafe fn splat(x: f32) -> __m512 {
+            unsafe { _mm512_set1_ps(x) }
+        }
+
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> __m512 {
+            unsafe { _mm512_loadu_ps(p) }
+        }
+
+        #[inline(always)]
+        unsafe fn store(p: *mut f32, v: __m512) {
+            unsafe { _mm512_storeu_ps(p, v) }
+        }
+
+        #[inline(always)]
+        unsafe fn load_part(p: *const f32, n: usize) -> __m512 {
+            // Masked-off lanes are neither read nor faulted on.
+            unsafe { _mm512_maskz_loadu_ps(mask(n), p) }
+        }
+
+        #[inline(always)]
+        unsafe fn store_part(p: *mut f32, v: __m512, n: usize) {
+            unsafe { _mm512_mask_storeu_ps(p, mask(n), v) }
+        }
+
+        #[inline(always)]
+        unsafe fn fma(a: __m512, b: __m512, c: __m512) -> __m512 {
+            unsafe { _mm512_fmadd_ps(a, b, c) }
+        }
+
+        #[inline(always)]
+        unsafe fn add(a: __m512, b: __m512) -> __m512 {
+            unsafe { _mm512_add_ps(a, b) }
+        }
+
+        #[inline(always)]
+        unsafe fn mul(a: __m512, b: __m512) -> __m512 {
+            unsafe { _mm512_mul_ps(a, b) }
+        }
+
+        #[inline(always)]
+        unsafe fn max(a: __m512, b: __m512) -> __m512 {
+            unsafe { _mm512_max_ps(a, b) }
+        }
+
+        #[inline(always)]
+        unsafe fn min(a: __m512, b: __m512) -> __m512 {
+            unsafe { _mm512_min_ps(a, b) }
+        }
+    }
+}
+
+/// True when this CPU can run the AVX-512 kernels (AVX-512F, besides AVX2 and FMA).
+pub fn has_avx512() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        has_avx2_fma() && is_x86_feature_detected!("avx512f")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
     }
 }
 
