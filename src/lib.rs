@@ -67,6 +67,8 @@ pub mod __private {
         Aligned, ConvPtrs, act, conv_portable, depthwise_portable, other,
     };
     #[cfg(target_arch = "x86_64")]
-    pub use nnc_runtime::kernels::{conv_avx2, depthwise_avx2, depthwise_avx512, pointwise_avx512};
+    pub use nnc_runtime::kernels::{
+        conv_avx2, conv_avx512, depthwise_avx2, depthwise_avx512, pointwise_avx512,
+    };
     pub use nnc_runtime::{Arena, Map, Params};
 }

@@ -91,6 +91,46 @@ pub fn fma_peak() -> Option<f64> {
     None
 }
 
+/// The same probe at sixteen lanes, where the CPU has AVX-512F (the `peak` columns stay at the
+/// eight-lane figure of [`fma_peak`], so that they compare across machines; nnc's AVX-512 path
+/// and ONNX Runtime's AVX-512 kernels can exceed 100% of it).
+#[cfg(target_arch = "x86_64")]
+#[allow(dead_code, reason = "only the runtime comparison prints it")]
+pub fn fma_peak_avx512() -> Option<f64> {
+    if !nnc::__private::has_avx512() {
+        return None;
+    }
+    #[target_feature(enable = "avx512f")]
+    fn chains(iterations: usize) -> f32 {
+        use std::arch::x86_64::*;
+        let mut acc = [_mm512_set1_ps(0.0); 12];
+        let a = _mm512_set1_ps(0.999_99);
+        let b = _mm512_set1_ps(1e-7);
+        for _ in 0..iterations {
+            for x in &mut acc {
+                *x = _mm512_fmadd_ps(*x, a, b);
+            }
+        }
+        let mut sum = 0.0;
+        for x in acc {
+            sum += _mm512_reduce_add_ps(x);
+        }
+        sum
+    }
+    let iterations = 20_000_000;
+    // SAFETY: AVX-512F was detected above.
+    let (median, _) = time(Duration::from_millis(500), || {
+        black_box(unsafe { chains(black_box(iterations)) });
+    });
+    Some(12.0 * 16.0 * 2.0 * iterations as f64 / (median * 1e-3) / 1e9)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[allow(dead_code, reason = "only the runtime comparison prints it")]
+pub fn fma_peak_avx512() -> Option<f64> {
+    None
+}
+
 /// One timed case of one runtime.
 #[derive(Clone, Debug)]
 pub struct Row {

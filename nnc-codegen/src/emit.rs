@@ -116,8 +116,8 @@ pub fn module(input: &MacroInput, compiled: &Compiled) -> TokenStream {
 
             impl Network {
                 /// Allocates the arena and picks the fastest path this CPU supports: AVX-512
-                /// (pointwise and depthwise convolutions on sixteen lanes, the rest as AVX2), AVX2
-                /// and FMA, or portable code.
+                /// (convolutions with ReLU or no activation on sixteen lanes, the rest as AVX2),
+                /// AVX2 and FMA, or portable code.
                 pub fn new() -> Self {
                     Network {
                         arena: rt::Arena::new(#arena_len),
@@ -142,7 +142,7 @@ pub fn module(input: &MacroInput, compiled: &Compiled) -> TokenStream {
                     self.avx2
                 }
 
-                /// True when runs use the AVX-512 pointwise and depthwise kernels.
+                /// True when runs use the AVX-512 convolution kernels.
                 pub fn uses_avx512(&self) -> bool {
                     self.avx512
                 }

@@ -17,8 +17,8 @@ pub fn n(value: usize) -> Literal {
 pub enum Path {
     Portable,
     Avx2,
-    /// The AVX2 path, but pointwise (1x1) and depthwise convolutions with ReLU or no activation
-    /// run on sixteen-lane AVX-512 vectors.
+    /// The AVX2 path, but convolutions with ReLU or no activation run on sixteen-lane AVX-512
+    /// vectors (1x1 ones as a matrix product).
     Avx512,
 }
 
@@ -138,14 +138,22 @@ fn conv(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
             rt::pointwise_avx512::<#pixels, #ci, #co, #cop, { #act }, #v, #npx>(#ptrs);
         };
     }
+    // Direct convolution, at sixteen lanes where the activation allows.
+    let wide = cx.path == Path::Avx512 && relu_or_none;
+    let (cob, registers) = if wide {
+        (co.div_ceil(16), 32)
+    } else {
+        (cob, 16)
+    };
     let npx = if pk > 1 {
         pk * pk
     } else {
-        layout::pixels_per_block(cob)
+        layout::pixels_per_block_in(registers, cob)
     };
     let [h, w, ci, co, cob, k, st, p, pk, npx] = [h, w, ci, co, cob, k, st, p, pk, npx].map(n);
     let f = match cx.path {
         Path::Portable => quote! { rt::conv_portable },
+        Path::Avx512 if wide => quote! { rt::conv_avx512 },
         Path::Avx2 | Path::Avx512 => quote! { rt::conv_avx2 },
     };
     quote! { #f::<#h, #w, #ci, #co, #cob, #k, #st, #p, { #act }, #pk, #npx>(#ptrs); }

@@ -471,3 +471,94 @@ depthwise_avx512_case!(depthwise_avx512_partial: 9 x 21, c=24 k=3 st=1 p=1 NONE 
 depthwise_avx512_case!(depthwise_avx512_odd: 8 x 11, c=13 k=5 st=2 p=2 RELU "relu" pk=1);
 depthwise_avx512_case!(depthwise_avx512_fused_pool: 14 x 21, c=16 k=3 st=1 p=1 RELU "relu" pk=2);
 depthwise_avx512_case!(depthwise_avx512_pool_partial: 11 x 13, c=10 k=3 st=1 p=1 NONE "" pk=2);
+
+/// A dense configuration at sixteen lanes (AVX-512, where ReLU or no activation is fused): `COB`
+/// counts sixteen-lane vectors over weights padded to eight, and blocks are sized for 32
+/// registers.
+macro_rules! conv_avx512_case {
+    ($name:ident: $h:literal x $w:literal, ci=$ci:literal co=$co:literal k=$k:literal st=$st:literal p=$p:literal $act:ident $act_op:literal pk=$pk:literal) => {
+        #[test]
+        fn $name() {
+            let geometry = Geometry {
+                h: $h,
+                w: $w,
+                ci: $ci,
+                co: $co,
+                k: $k,
+                st: $st,
+                p: $p,
+                groups: 1,
+                pk: $pk,
+            };
+            let c = case(geometry, $act_op);
+            #[cfg(target_arch = "x86_64")]
+            if nnc_runtime::kernels::simd::has_avx512() {
+                const COB: usize = ($co as usize).div_ceil(16);
+                const NPX: usize = if $pk > 1 {
+                    $pk * $pk
+                } else {
+                    layout::pixels_per_block_in(32, COB)
+                };
+                // A guard band after the output: masked stores must write nothing past it.
+                let len = c.expect.data.len();
+                let mut out = vec![f32::NAN; len + 64];
+                let ptrs = ConvPtrs {
+                    input: c.input.as_ptr(),
+                    kernel: c.kernel.as_ptr(),
+                    bias: c.bias.as_ptr(),
+                    alpha: c.alpha.as_ptr(),
+                    output: out.as_mut_ptr(),
+                };
+                unsafe {
+                    nnc_runtime::kernels::conv_avx512::<
+                        $h,
+                        $w,
+                        $ci,
+                        $co,
+                        COB,
+                        $k,
+                        $st,
+                        $p,
+                        { act::$act },
+                        $pk,
+                        NPX,
+                    >(ptrs)
+                };
+                assert!(
+                    out[len..].iter().all(|x| x.is_nan()),
+                    "a write past the output: {:?}",
+                    &out[len..]
+                );
+                compare(&out[..len], &c.expect, "avx512");
+            } else {
+                avx512_path_skipped();
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            {
+                let _ = c;
+                avx512_path_skipped();
+            }
+        }
+    };
+}
+
+conv_avx512_case!(avx512_first_layer: 17 x 23, ci=3 co=16 k=3 st=1 p=1 RELU "relu" pk=1);
+conv_avx512_case!(avx512_strided: 16 x 15, ci=3 co=16 k=3 st=2 p=1 NONE "" pk=1);
+conv_avx512_case!(avx512_fused_pool: 20 x 18, ci=8 co=16 k=3 st=1 p=1 RELU "relu" pk=2);
+// 12 and 24 channels: a vector that ends in the eight-lane padding, loaded through a mask.
+conv_avx512_case!(avx512_pool_half_vector: 13 x 11, ci=5 co=12 k=3 st=1 p=0 NONE "" pk=2);
+conv_avx512_case!(avx512_half_vector: 9 x 10, ci=7 co=24 k=3 st=1 p=1 RELU "relu" pk=1);
+conv_avx512_case!(avx512_even_kernel: 8 x 8, ci=3 co=24 k=2 st=2 p=0 RELU "relu" pk=1);
+conv_avx512_case!(avx512_wide_kernel: 6 x 7, ci=4 co=8 k=5 st=1 p=2 RELU "relu" pk=1);
+conv_avx512_case!(avx512_padding_beyond: 3 x 4, ci=2 co=9 k=5 st=2 p=3 NONE "" pk=1);
+// 48 and 64 channels: three and four vectors, one block.
+conv_avx512_case!(avx512_48_channels: 9 x 14, ci=8 co=48 k=3 st=1 p=1 RELU "relu" pk=1);
+conv_avx512_case!(avx512_64_channels_pooled: 10 x 12, ci=8 co=64 k=3 st=1 p=1 RELU "relu" pk=2);
+// Five vectors and more: chunks of two, across rows, channel chunks outside, tiny maps.
+conv_avx512_case!(avx512_chunked_72: 7 x 13, ci=5 co=72 k=3 st=2 p=1 RELU "relu" pk=1);
+conv_avx512_case!(avx512_wide_small_map: 4 x 4, ci=64 co=136 k=3 st=1 p=1 RELU "relu" pk=1);
+conv_avx512_case!(avx512_one_pixel: 4 x 4, ci=16 co=144 k=3 st=2 p=0 RELU "relu" pk=1);
+conv_avx512_case!(avx512_three_pixels: 3 x 7, ci=8 co=104 k=3 st=2 p=0 NONE "" pk=1);
+conv_avx512_case!(avx512_pixels_outside: 24 x 20, ci=2 co=88 k=1 st=1 p=0 RELU "relu" pk=1);
+conv_avx512_case!(avx512_pool_chunks_partial: 9 x 11, ci=5 co=40 k=3 st=1 p=1 RELU "relu" pk=2);
+conv_avx512_case!(avx512_pool_3: 14 x 16, ci=4 co=8 k=3 st=1 p=1 NONE "" pk=3);

@@ -199,7 +199,7 @@ pub fn breakdown(budget: Duration, peak: Option<f64>, rows: &[Row]) -> Vec<Row> 
     let mut out = Vec::new();
     let mut summed = 0.0;
     println!(
-        "per-layer breakdown of the embedding in nnc (AVX2 path): each layer shape compiled alone at its size, median ms"
+        "per-layer breakdown of the embedding in nnc (the path Network::new() takes: AVX-512 where the CPU has it): each layer shape compiled alone at its size, median ms"
     );
     println!(
         "{:<15} {:<28} {:>7} {:>6} {:>9} {:>9} {:>6} {:>8} {:>5}  layers",

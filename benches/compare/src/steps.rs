@@ -1,5 +1,6 @@
 //! Where nnc's time goes: each fused step of the face network compiled alone, for the exact input
-//! size it has at each scale of the 640x480 pyramid, and timed on the AVX2 path. The steps' sum is
+//! size it has at each scale of the 640x480 pyramid, and timed on the path `Network::new()` takes
+//! (AVX-512 where the CPU has it). The steps' sum is
 //! set beside the whole pyramid's time, so the difference (arena traffic between steps, call
 //! overhead) shows too.
 
@@ -95,7 +96,7 @@ pub fn breakdown(budget: Duration, peak: Option<f64>, rows: &[Row]) {
     }
     let total: f64 = measured.iter().map(|(_, t)| t.iter().sum::<f64>()).sum();
     println!(
-        "per-step breakdown of nnc (AVX2 path): each fused step compiled alone at its size in the pyramid, median ms"
+        "per-step breakdown of nnc (the path Network::new() takes: AVX-512 where the CPU has it): each fused step compiled alone at its size in the pyramid, median ms"
     );
     println!(
         "{:<6} {:<42} {:>7} {:>7} {:>7} {:>7} {:>7} {:>8} {:>6} {:>8} {:>6}",

@@ -5,9 +5,12 @@
 //! pixels of a register block are unrolled by the compiler, and interior pixels run without any
 //! bounds test. Only the border (where a tap falls in the zero padding) takes the checked path.
 //!
-//! Weights are packed at build time as `[ky][kx][ci][co]`, with `co` padded to whole vectors
-//! (`COB * 8`), so that the vector of output channels for one tap and one input channel is one load.
-//! Bias and PReLU slopes are padded the same way.
+//! Weights are packed at build time as `[ky][kx][ci][co]`, with `co` padded with zeros to a
+//! multiple of eight, so that the vector of output channels for one tap and one input channel is
+//! one load. Bias and PReLU slopes are padded the same way. The kernel is written over
+//! [`Simd::LANES`]: at sixteen lanes (AVX-512) `COB` counts sixteen-lane vectors, the last of which
+//! may end in the padding and is then loaded through a mask, and only ReLU or no activation is
+//! fused.
 
 #![allow(
     clippy::needless_range_loop,
@@ -29,11 +32,11 @@ pub mod act {
 pub struct ConvPtrs {
     /// `H x W x CI` input.
     pub input: *const f32,
-    /// Packed kernel, `K * K * CI * COB * 8`.
+    /// Packed kernel, `K * K * CI * CP`, `CP` being the output channels padded to eight.
     pub kernel: *const f32,
-    /// `COB * 8` biases (zeros when the layer has none).
+    /// `CP` biases (zeros when the layer has none).
     pub bias: *const f32,
-    /// `COB * 8` PReLU slopes; only read when `ACT == act::PRELU`.
+    /// `CP` PReLU slopes; only read when `ACT == act::PRELU`.
     pub alpha: *const f32,
     /// `OH/PK x OW/PK x CO` output.
     pub output: *mut f32,
@@ -96,8 +99,8 @@ pub unsafe fn conv<
 ) {
     const {
         assert!(
-            S::LANES == 8,
-            "the weight layout is in vectors of eight lanes"
+            S::LANES == 8 || ACT == act::NONE || ACT == act::RELU,
+            "PReLU and sigmoid read eight lanes"
         )
     };
     let oh = out_len(H, K, ST, P);
@@ -134,7 +137,7 @@ pub unsafe fn conv<
         // No closures around the blocks: a closure does not take on the `avx2,fma` target
         // features of the function it is written in, so the SIMD code inlined into it would
         // be compiled without them (50 times slower, measured).
-        if K * K * CI * COB * 8 > H * W * CI {
+        if K * K * CI * COB * S::LANES > H * W * CI {
             // The weights outweigh the input (wide layers on small maps, as in a ResNet's last
             // stages): channel chunks outside, so each chunk's weights come from memory once
             // and are reused by every pixel block from the cache.
@@ -187,9 +190,9 @@ pub unsafe fn conv<
             while ox + NPX <= ow {
                 let coords: [(usize, usize); NPX] = std::array::from_fn(|i| (oy, ox + i));
                 let acc = if inside(oy, ox) && inside(oy, ox + NPX - 1) {
-                    unsafe { block::<S, W, H, CI, COB, COB, K, ST, P, NPX, false>(&p, coords) }
+                    unsafe { block::<S, W, H, CI, CO, COB, K, ST, P, NPX, false>(&p, coords, 0) }
                 } else {
-                    unsafe { block::<S, W, H, CI, COB, COB, K, ST, P, NPX, true>(&p, coords) }
+                    unsafe { block::<S, W, H, CI, CO, COB, K, ST, P, NPX, true>(&p, coords, 0) }
                 };
                 for (i, pixel) in acc.iter().enumerate() {
                     let v = unsafe { activate::<S, COB, ACT>(*pixel, p.alpha) };
@@ -199,7 +202,7 @@ pub unsafe fn conv<
             }
             while ox < ow {
                 let acc =
-                    unsafe { block::<S, W, H, CI, COB, COB, K, ST, P, 1, true>(&p, [(oy, ox)]) };
+                    unsafe { block::<S, W, H, CI, CO, COB, K, ST, P, 1, true>(&p, [(oy, ox)], 0) };
                 let v = unsafe { activate::<S, COB, ACT>(acc[0], p.alpha) };
                 unsafe { store_part::<S, COB>(p.output.add((oy * ow + ox) * CO), v, CO) };
                 ox += 1;
@@ -219,8 +222,8 @@ pub unsafe fn conv<
                 let dst = unsafe { p.output.add((py * pw + px) * CO) };
                 if COB <= 2 {
                     let pooled = unsafe {
-                        pooled_chunk::<S, W, H, CI, COB, COB, K, ST, P, NPX, ACT>(
-                            &p, coords, interior,
+                        pooled_chunk::<S, W, H, CI, CO, COB, K, ST, P, NPX, ACT>(
+                            &p, coords, interior, 0,
                         )
                     };
                     unsafe { store_part::<S, COB>(dst, pooled, CO) };
@@ -229,24 +232,30 @@ pub unsafe fn conv<
                 let mut chunk = 0;
                 while chunk < COB {
                     let part = ConvPtrs {
-                        kernel: unsafe { p.kernel.add(chunk * 8) },
-                        bias: unsafe { p.bias.add(chunk * 8) },
-                        alpha: p.alpha.wrapping_add(chunk * 8),
+                        kernel: unsafe { p.kernel.add(chunk * S::LANES) },
+                        bias: unsafe { p.bias.add(chunk * S::LANES) },
+                        alpha: p.alpha.wrapping_add(chunk * S::LANES),
                         ..p
                     };
-                    let channels = (CO - chunk * 8).min(16);
-                    let dst = unsafe { dst.add(chunk * 8) };
+                    let channels = (CO - chunk * S::LANES).min(2 * S::LANES);
+                    let dst = unsafe { dst.add(chunk * S::LANES) };
                     if chunk + 2 <= COB {
                         let pooled = unsafe {
-                            pooled_chunk::<S, W, H, CI, COB, 2, K, ST, P, NPX, ACT>(
-                                &part, coords, interior,
+                            pooled_chunk::<S, W, H, CI, CO, 2, K, ST, P, NPX, ACT>(
+                                &part,
+                                coords,
+                                interior,
+                                chunk * S::LANES,
                             )
                         };
                         unsafe { store_part::<S, 2>(dst, pooled, channels) };
                     } else {
                         let pooled = unsafe {
-                            pooled_chunk::<S, W, H, CI, COB, 1, K, ST, P, NPX, ACT>(
-                                &part, coords, interior,
+                            pooled_chunk::<S, W, H, CI, CO, 1, K, ST, P, NPX, ACT>(
+                                &part,
+                                coords,
+                                interior,
+                                chunk * S::LANES,
                             )
                         };
                         unsafe { store_part::<S, 1>(dst, pooled, channels) };
@@ -316,21 +325,25 @@ unsafe fn vectors_block<
 ) {
     let ow = out_len(W, K, ST, P);
     let part = ConvPtrs {
-        kernel: unsafe { p.kernel.add(chunk * 8) },
-        bias: unsafe { p.bias.add(chunk * 8) },
-        alpha: p.alpha.wrapping_add(chunk * 8),
+        kernel: unsafe { p.kernel.add(chunk * S::LANES) },
+        bias: unsafe { p.bias.add(chunk * S::LANES) },
+        alpha: p.alpha.wrapping_add(chunk * S::LANES),
         ..*p
     };
-    let channels = (CO - chunk * 8).min(COBC * 8);
+    let channels = (CO - chunk * S::LANES).min(COBC * S::LANES);
     let acc = if interior {
-        unsafe { block::<S, W, H, CI, COB, COBC, K, ST, P, NPX, false>(&part, coords) }
+        unsafe {
+            block::<S, W, H, CI, CO, COBC, K, ST, P, NPX, false>(&part, coords, chunk * S::LANES)
+        }
     } else {
-        unsafe { block::<S, W, H, CI, COB, COBC, K, ST, P, NPX, true>(&part, coords) }
+        unsafe {
+            block::<S, W, H, CI, CO, COBC, K, ST, P, NPX, true>(&part, coords, chunk * S::LANES)
+        }
     };
     for (i, pixel) in acc.iter().enumerate() {
         let (oy, ox) = coords[i];
         let v = unsafe { activate::<S, COBC, ACT>(*pixel, part.alpha) };
-        let dst = unsafe { p.output.add((oy * ow + ox) * CO + chunk * 8) };
+        let dst = unsafe { p.output.add((oy * ow + ox) * CO + chunk * S::LANES) };
         unsafe { store_part::<S, COBC>(dst, v, channels) };
     }
 }
@@ -477,7 +490,7 @@ unsafe fn block<
     const W: usize,
     const H: usize,
     const CI: usize,
-    const COB: usize,
+    const CO: usize,
     const COBC: usize,
     const K: usize,
     const ST: usize,
@@ -487,10 +500,20 @@ unsafe fn block<
 >(
     p: &ConvPtrs,
     coords: [(usize, usize); NPX],
+    c0: usize,
 ) -> [[S::V; COBC]; NPX] {
-    // Weights rows hold all `COB` vectors; this block computes the `COBC` that `p` starts at.
-    let cop = COB * 8;
-    let bias: [S::V; COBC] = std::array::from_fn(|j| unsafe { S::load(p.bias.add(j * 8)) });
+    // Weight rows hold every output channel, padded to eight; this block computes the `COBC`
+    // vectors that `p` starts at, output channel `c0`. At eight lanes every vector is whole; at
+    // sixteen the last may end in the padding, and is loaded through a mask.
+    let cop = CO.div_ceil(8) * 8;
+    let mut lanes = [S::LANES; COBC];
+    for j in 0..COBC {
+        lanes[j] = cop.saturating_sub(c0 + j * S::LANES).min(S::LANES);
+    }
+    let mut bias = [unsafe { S::splat(0.0) }; COBC];
+    for j in 0..COBC {
+        bias[j] = unsafe { row_vector::<S>(p.bias.add(j * S::LANES), lanes[j]) };
+    }
     let mut acc = [bias; NPX];
     for ky in 0..K {
         for kx in 0..K {
@@ -506,8 +529,10 @@ unsafe fn block<
                 }
             });
             for ci in 0..CI {
-                let w: [S::V; COBC] =
-                    std::array::from_fn(|j| unsafe { S::load(taps.add(ci * cop + j * 8)) });
+                let mut w = bias;
+                for j in 0..COBC {
+                    w[j] = unsafe { row_vector::<S>(taps.add(ci * cop + j * S::LANES), lanes[j]) };
+                }
                 for i in 0..NPX {
                     let Some(px) = src[i] else { continue };
                     let x = unsafe { S::splat(*px.add(ci)) };
@@ -529,7 +554,7 @@ unsafe fn pooled_chunk<
     const W: usize,
     const H: usize,
     const CI: usize,
-    const COB: usize,
+    const CO: usize,
     const COBC: usize,
     const K: usize,
     const ST: usize,
@@ -540,11 +565,12 @@ unsafe fn pooled_chunk<
     p: &ConvPtrs,
     coords: [(usize, usize); NPX],
     interior: bool,
+    c0: usize,
 ) -> [S::V; COBC] {
     let acc = if interior {
-        unsafe { block::<S, W, H, CI, COB, COBC, K, ST, P, NPX, false>(p, coords) }
+        unsafe { block::<S, W, H, CI, CO, COBC, K, ST, P, NPX, false>(p, coords, c0) }
     } else {
-        unsafe { block::<S, W, H, CI, COB, COBC, K, ST, P, NPX, true>(p, coords) }
+        unsafe { block::<S, W, H, CI, CO, COBC, K, ST, P, NPX, true>(p, coords, c0) }
     };
     let mut pooled = unsafe { activate::<S, COBC, ACT>(acc[0], p.alpha) };
     for pixel in &acc[1..] {
@@ -556,6 +582,17 @@ unsafe fn pooled_chunk<
     pooled
 }
 
+/// One vector of a padded weight row (kernel, bias) whose `lanes` first lanes lie in the row: a
+/// plain load at eight lanes, where every vector is whole, and a masked one at sixteen.
+#[inline(always)]
+unsafe fn row_vector<S: Simd>(at: *const f32, lanes: usize) -> S::V {
+    if S::LANES == 8 {
+        unsafe { S::load(at) }
+    } else {
+        unsafe { S::load_part(at, lanes) }
+    }
+}
+
 /// Stores the first `count` lanes of `COBC` vectors.
 #[inline(always)]
 pub(super) unsafe fn store_part<S: Simd, const COBC: usize>(
@@ -564,11 +601,11 @@ pub(super) unsafe fn store_part<S: Simd, const COBC: usize>(
     count: usize,
 ) {
     for j in 0..COBC {
-        let lanes = count.saturating_sub(j * 8).min(8);
-        if lanes == 8 {
-            unsafe { S::store(dst.add(j * 8), v[j]) };
+        let lanes = count.saturating_sub(j * S::LANES).min(S::LANES);
+        if lanes == S::LANES {
+            unsafe { S::store(dst.add(j * S::LANES), v[j]) };
         } else if lanes > 0 {
-            unsafe { S::store_part(dst.add(j * 8), v[j], lanes) };
+            unsafe { S::store_part(dst.add(j * S::LANES), v[j], lanes) };
         }
     }
 }
@@ -587,13 +624,13 @@ pub(super) unsafe fn activate<S: Simd, const COB: usize, const ACT: u8>(
         act::PRELU => {
             let zero = unsafe { S::splat(0.0) };
             std::array::from_fn(|j| unsafe {
-                let slope = S::load(alpha.add(j * 8));
+                let slope = S::load(alpha.add(j * S::LANES));
                 S::fma(slope, S::min(v[j], zero), S::max(v[j], zero))
             })
         }
         act::SIGMOID => {
             // Heads only, a few channels: scalar, with the interpreter's formula.
-            let mut lanes = [[0.0f32; 8]; COB];
+            let mut lanes = [[0.0f32; 16]; COB];
             for j in 0..COB {
                 unsafe { S::store(lanes[j].as_mut_ptr(), v[j]) };
                 for x in &mut lanes[j] {

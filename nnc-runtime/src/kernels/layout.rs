@@ -45,9 +45,15 @@ pub const fn vectors_per_block(cob: usize) -> usize {
 /// in the sixteen AVX registers beside the weight vectors they share (those of
 /// [`vectors_per_block`]) and one broadcast input.
 pub const fn pixels_per_block(cob: usize) -> usize {
+    pixels_per_block_in(16, cob)
+}
+
+/// [`pixels_per_block`] for a register file of `registers` vectors (32 with AVX-512), at most
+/// eight pixels.
+pub const fn pixels_per_block_in(registers: usize, cob: usize) -> usize {
     let cob = if cob == 0 { 1 } else { vectors_per_block(cob) };
-    let n = if cob + 1 < 16 {
-        (16 - cob - 1) / cob
+    let n = if cob + 1 < registers {
+        (registers - cob - 1) / cob
     } else {
         1
     };

@@ -204,3 +204,29 @@ pub unsafe fn depthwise_avx512<
 ) {
     unsafe { depthwise::depthwise::<simd::Avx512, H, W, C, CB, K, ST, P, ACT, PK, NPX>(p) }
 }
+
+/// [`conv::conv`] with AVX-512, sixteen lanes (`COB = ceil(CO / 16)`; `ACT` none or ReLU).
+/// Parameters as there.
+///
+/// # Safety
+/// As [`conv::conv`], and the CPU must have AVX-512F ([`simd::has_avx512`]).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[inline(never)]
+pub unsafe fn conv_avx512<
+    const H: usize,
+    const W: usize,
+    const CI: usize,
+    const CO: usize,
+    const COB: usize,
+    const K: usize,
+    const ST: usize,
+    const P: usize,
+    const ACT: u8,
+    const PK: usize,
+    const NPX: usize,
+>(
+    p: ConvPtrs,
+) {
+    unsafe { conv::conv::<simd::Avx512, H, W, CI, CO, COB, K, ST, P, ACT, PK, NPX>(p) }
+}
