@@ -111,6 +111,26 @@ fn compare(got: &[f32], expect: &Tensor, what: &str) {
     }
 }
 
+/// Runs one kernel call on `c` into a fresh output with a guard band after it, checks that nothing
+/// was written past the output (partial vectors are stored through masks), and compares the output
+/// with the interpreter's.
+fn check_path(c: &Case, what: &str, kernel: impl FnOnce(ConvPtrs)) {
+    let len = c.expect.data.len();
+    let mut out = vec![f32::NAN; len + 64];
+    kernel(ConvPtrs {
+        input: c.input.as_ptr(),
+        kernel: c.kernel.as_ptr(),
+        bias: c.bias.as_ptr(),
+        alpha: c.alpha.as_ptr(),
+        output: out.as_mut_ptr(),
+    });
+    assert!(
+        out[len..].iter().all(|x| x.is_nan()),
+        "{what}: a write past the output"
+    );
+    compare(&out[..len], &c.expect, what);
+}
+
 /// Called where this CPU cannot run the AVX2 path. A failure under `NNC_REQUIRE_AVX2=1`, which
 /// `.ci/run` sets because its machines have AVX2 and FMA; elsewhere a note written straight to
 /// stderr, since the harness hides what `eprintln!` prints in a passing test.
@@ -148,15 +168,7 @@ macro_rules! conv_case {
                 pk: $pk,
             };
             let c = case(geometry, $act_op);
-            let mut out = vec![f32::NAN; c.expect.data.len()];
-            let ptrs = |out: &mut Vec<f32>| ConvPtrs {
-                input: c.input.as_ptr(),
-                kernel: c.kernel.as_ptr(),
-                bias: c.bias.as_ptr(),
-                alpha: c.alpha.as_ptr(),
-                output: out.as_mut_ptr(),
-            };
-            unsafe {
+            check_path(&c, "portable", |p| unsafe {
                 nnc_runtime::kernels::conv_portable::<
                     $h,
                     $w,
@@ -169,13 +181,11 @@ macro_rules! conv_case {
                     { act::$act },
                     $pk,
                     NPX,
-                >(ptrs(&mut out))
-            };
-            compare(&out, &c.expect, "portable");
+                >(p)
+            });
             #[cfg(target_arch = "x86_64")]
             if nnc_runtime::kernels::simd::has_avx2_fma() {
-                out.fill(f32::NAN);
-                unsafe {
+                check_path(&c, "avx2", |p| unsafe {
                     nnc_runtime::kernels::conv_avx2::<
                         $h,
                         $w,
@@ -188,9 +198,8 @@ macro_rules! conv_case {
                         { act::$act },
                         $pk,
                         NPX,
-                    >(ptrs(&mut out))
-                };
-                compare(&out, &c.expect, "avx2");
+                    >(p)
+                });
             } else {
                 avx2_path_skipped();
             }
@@ -250,15 +259,7 @@ macro_rules! depthwise_case {
                 pk: $pk,
             };
             let c = case(geometry, $act_op);
-            let mut out = vec![f32::NAN; c.expect.data.len()];
-            let ptrs = |out: &mut Vec<f32>| ConvPtrs {
-                input: c.input.as_ptr(),
-                kernel: c.kernel.as_ptr(),
-                bias: c.bias.as_ptr(),
-                alpha: c.alpha.as_ptr(),
-                output: out.as_mut_ptr(),
-            };
-            unsafe {
+            check_path(&c, "portable", |p| unsafe {
                 nnc_runtime::kernels::depthwise_portable::<
                     $h,
                     $w,
@@ -270,13 +271,11 @@ macro_rules! depthwise_case {
                     { act::$act },
                     $pk,
                     NPX,
-                >(ptrs(&mut out))
-            };
-            compare(&out, &c.expect, "portable");
+                >(p)
+            });
             #[cfg(target_arch = "x86_64")]
             if nnc_runtime::kernels::simd::has_avx2_fma() {
-                out.fill(f32::NAN);
-                unsafe {
+                check_path(&c, "avx2", |p| unsafe {
                     nnc_runtime::kernels::depthwise_avx2::<
                         $h,
                         $w,
@@ -288,9 +287,8 @@ macro_rules! depthwise_case {
                         { act::$act },
                         $pk,
                         NPX,
-                    >(ptrs(&mut out))
-                };
-                compare(&out, &c.expect, "avx2");
+                    >(p)
+                });
             } else {
                 avx2_path_skipped();
             }
@@ -349,42 +347,25 @@ macro_rules! pointwise_case {
                 pk: 1,
             };
             let c = case(geometry, $act_op);
-            let mut out = vec![f32::NAN; c.expect.data.len()];
-            let ptrs = |out: &mut Vec<f32>| ConvPtrs {
-                input: c.input.as_ptr(),
-                kernel: c.kernel.as_ptr(),
-                bias: c.bias.as_ptr(),
-                alpha: c.alpha.as_ptr(),
-                output: out.as_mut_ptr(),
-            };
             use nnc_runtime::kernels as k;
-            unsafe {
-                k::pointwise_portable::<PIX, $ci, $co, COP, { act::$act }, { B8.0 }, { B8.1 }>(
-                    ptrs(&mut out),
-                )
-            };
-            compare(&out, &c.expect, "portable");
+            check_path(&c, "portable", |p| unsafe {
+                k::pointwise_portable::<PIX, $ci, $co, COP, { act::$act }, { B8.0 }, { B8.1 }>(p)
+            });
             #[cfg(target_arch = "x86_64")]
             if k::simd::has_avx2_fma() {
-                out.fill(f32::NAN);
-                unsafe {
-                    k::pointwise_avx2::<PIX, $ci, $co, COP, { act::$act }, { B8.0 }, { B8.1 }>(
-                        ptrs(&mut out),
-                    )
-                };
-                compare(&out, &c.expect, "avx2");
+                check_path(&c, "avx2", |p| unsafe {
+                    k::pointwise_avx2::<PIX, $ci, $co, COP, { act::$act }, { B8.0 }, { B8.1 }>(p)
+                });
             } else {
                 avx2_path_skipped();
             }
             #[cfg(target_arch = "x86_64")]
             if k::simd::has_avx512() {
-                out.fill(f32::NAN);
-                unsafe {
+                check_path(&c, "avx512", |p| unsafe {
                     k::pointwise_avx512::<PIX, $ci, $co, COP, { act::$act }, { B16.0 }, { B16.1 }>(
-                        ptrs(&mut out),
+                        p,
                     )
-                };
-                compare(&out, &c.expect, "avx512");
+                });
             } else {
                 avx512_path_skipped();
             }
@@ -430,15 +411,7 @@ macro_rules! depthwise_avx512_case {
             if nnc_runtime::kernels::simd::has_avx512() {
                 const CB: usize = ($c as usize).div_ceil(16);
                 const NPX: usize = layout::depthwise_pixels_per_block($pk);
-                let mut out = vec![f32::NAN; c.expect.data.len()];
-                let ptrs = ConvPtrs {
-                    input: c.input.as_ptr(),
-                    kernel: c.kernel.as_ptr(),
-                    bias: c.bias.as_ptr(),
-                    alpha: c.alpha.as_ptr(),
-                    output: out.as_mut_ptr(),
-                };
-                unsafe {
+                check_path(&c, "avx512", |p| unsafe {
                     nnc_runtime::kernels::depthwise_avx512::<
                         $h,
                         $w,
@@ -450,9 +423,8 @@ macro_rules! depthwise_avx512_case {
                         { act::$act },
                         $pk,
                         NPX,
-                    >(ptrs)
-                };
-                compare(&out, &c.expect, "avx512");
+                    >(p)
+                });
             } else {
                 avx512_path_skipped();
             }
@@ -499,17 +471,7 @@ macro_rules! conv_avx512_case {
                 } else {
                     layout::pixels_per_block_in(32, COB)
                 };
-                // A guard band after the output: masked stores must write nothing past it.
-                let len = c.expect.data.len();
-                let mut out = vec![f32::NAN; len + 64];
-                let ptrs = ConvPtrs {
-                    input: c.input.as_ptr(),
-                    kernel: c.kernel.as_ptr(),
-                    bias: c.bias.as_ptr(),
-                    alpha: c.alpha.as_ptr(),
-                    output: out.as_mut_ptr(),
-                };
-                unsafe {
+                check_path(&c, "avx512", |p| unsafe {
                     nnc_runtime::kernels::conv_avx512::<
                         $h,
                         $w,
@@ -522,14 +484,8 @@ macro_rules! conv_avx512_case {
                         { act::$act },
                         $pk,
                         NPX,
-                    >(ptrs)
-                };
-                assert!(
-                    out[len..].iter().all(|x| x.is_nan()),
-                    "a write past the output: {:?}",
-                    &out[len..]
-                );
-                compare(&out[..len], &c.expect, "avx512");
+                    >(p)
+                });
             } else {
                 avx512_path_skipped();
             }

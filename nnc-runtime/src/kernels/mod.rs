@@ -2,10 +2,10 @@
 //!
 //! The generated code instantiates each kernel once per layer and scale, so every loop bound in a
 //! call is a constant and the compiler unrolls and specializes it. Convolutions are written once
-//! over [`simd::Simd`] and instantiated for [`simd::Portable`] and, on x86_64, [`simd::Avx2`];
-//! [`conv_avx2`] and [`conv_portable`] are the two entry points (and [`depthwise_avx2`] and
-//! [`depthwise_portable`] for depthwise convolutions), and the generated code picks one per run
-//! after [`simd::has_avx2_fma`].
+//! over [`simd::Simd`] and instantiated for [`simd::Portable`] and, on x86_64, [`simd::Avx2`] and
+//! [`simd::Avx512`]: `conv_*`, `depthwise_*` and `pointwise_*` below are the entry points, one per
+//! kernel and instruction set, and the generated code picks its path once, when the network is
+//! made, after [`simd::has_avx2_fma`] and [`simd::has_avx512`].
 //!
 //! [`layout`] holds the weight layouts these kernels read and the register-block rules that size
 //! their `COB` and `NPX` arguments; the compiler packs weights and picks those arguments with it,
@@ -25,208 +25,60 @@ mod weights;
 pub use conv::{ConvPtrs, act};
 pub use weights::{Aligned, f16_to_f32};
 
-/// [`conv::conv`] on the portable path. Parameters as there.
-///
-/// # Safety
-/// As [`conv::conv`].
-#[inline(never)]
-pub unsafe fn conv_portable<
-    const H: usize,
-    const W: usize,
-    const CI: usize,
-    const CO: usize,
-    const COB: usize,
-    const K: usize,
-    const ST: usize,
-    const P: usize,
-    const ACT: u8,
-    const PK: usize,
-    const NPX: usize,
->(
-    p: ConvPtrs,
-) {
-    unsafe { conv::conv::<simd::Portable, H, W, CI, CO, COB, K, ST, P, ACT, PK, NPX>(p) }
+/// One entry point: `$module::$kernel` instantiated for `$isa`, never inlined, compiled with `$features`
+/// (and only on x86_64) when given. The const generics are the kernel's, after its `S`.
+macro_rules! entry {
+    ($(#[$doc:meta])* $name:ident = $module:ident::$kernel:ident [$isa:ty $(, $features:literal)?]
+        [$($c:ident: $t:ty),*]) => {
+        $(#[$doc])*
+        #[inline(never)]
+        $(#[cfg(target_arch = "x86_64")] #[target_feature(enable = $features)])?
+        pub unsafe fn $name<$(const $c: $t),*>(p: ConvPtrs) {
+            unsafe { $module::$kernel::<$isa, $($c),*>(p) }
+        }
+    };
 }
 
-/// [`conv::conv`] with AVX2 and FMA. Parameters as there.
-///
-/// # Safety
-/// As [`conv::conv`], and the CPU must have AVX2 and FMA ([`simd::has_avx2_fma`]).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[inline(never)]
-pub unsafe fn conv_avx2<
-    const H: usize,
-    const W: usize,
-    const CI: usize,
-    const CO: usize,
-    const COB: usize,
-    const K: usize,
-    const ST: usize,
-    const P: usize,
-    const ACT: u8,
-    const PK: usize,
-    const NPX: usize,
->(
-    p: ConvPtrs,
-) {
-    unsafe { conv::conv::<simd::Avx2, H, W, CI, CO, COB, K, ST, P, ACT, PK, NPX>(p) }
+/// The entry points of one kernel on every instruction set, with one doc each.
+macro_rules! entries {
+    ($module:ident::$kernel:ident, $what:literal, $generics:tt
+        $(, $name:ident [$isa:ty $(, $features:literal)?] $doc:literal)*) => {
+        $(
+            entry! {
+                #[doc = concat!("[`", $what, "`] ", $doc, " Parameters as there.")]
+                #[doc = ""]
+                #[doc = "# Safety"]
+                #[doc = concat!("As [`", $what, "`], on a CPU with the instruction set named.")]
+                $name = $module::$kernel [$isa $(, $features)?] $generics
+            }
+        )*
+    };
 }
 
-/// [`depthwise::depthwise`] on the portable path. Parameters as there.
-///
-/// # Safety
-/// As [`depthwise::depthwise`].
-#[inline(never)]
-pub unsafe fn depthwise_portable<
-    const H: usize,
-    const W: usize,
-    const C: usize,
-    const CB: usize,
-    const K: usize,
-    const ST: usize,
-    const P: usize,
-    const ACT: u8,
-    const PK: usize,
-    const NPX: usize,
->(
-    p: ConvPtrs,
-) {
-    unsafe { depthwise::depthwise::<simd::Portable, H, W, C, CB, K, ST, P, ACT, PK, NPX>(p) }
-}
+entries!(conv::conv, "conv::conv",
+    [H: usize, W: usize, CI: usize, CO: usize, COB: usize, K: usize, ST: usize, P: usize, ACT: u8,
+        PK: usize, NPX: usize],
+    conv_portable [simd::Portable] "on the portable path, eight lanes.",
+    conv_avx2 [simd::Avx2, "avx2,fma"] "with AVX2 and FMA ([`simd::has_avx2_fma`]), eight lanes.",
+    conv_avx512 [simd::Avx512, "avx512f,avx2,fma"]
+        "with AVX-512F ([`simd::has_avx512`]), sixteen lanes: `COB = ceil(CO / 16)`, `ACT` none or ReLU."
+);
 
-/// [`depthwise::depthwise`] with AVX2 and FMA. Parameters as there.
-///
-/// # Safety
-/// As [`depthwise::depthwise`], and the CPU must have AVX2 and FMA ([`simd::has_avx2_fma`]).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[inline(never)]
-pub unsafe fn depthwise_avx2<
-    const H: usize,
-    const W: usize,
-    const C: usize,
-    const CB: usize,
-    const K: usize,
-    const ST: usize,
-    const P: usize,
-    const ACT: u8,
-    const PK: usize,
-    const NPX: usize,
->(
-    p: ConvPtrs,
-) {
-    unsafe { depthwise::depthwise::<simd::Avx2, H, W, C, CB, K, ST, P, ACT, PK, NPX>(p) }
-}
+entries!(depthwise::depthwise, "depthwise::depthwise",
+    [H: usize, W: usize, C: usize, CB: usize, K: usize, ST: usize, P: usize, ACT: u8, PK: usize,
+        NPX: usize],
+    depthwise_portable [simd::Portable] "on the portable path, eight lanes.",
+    depthwise_avx2 [simd::Avx2, "avx2,fma"]
+        "with AVX2 and FMA ([`simd::has_avx2_fma`]), eight lanes.",
+    depthwise_avx512 [simd::Avx512, "avx512f,avx2,fma"]
+        "with AVX-512F ([`simd::has_avx512`]), sixteen lanes: `CB = ceil(C / 16)`, `ACT` none or ReLU."
+);
 
-/// [`pointwise::pointwise`] on the portable path, eight lanes. Parameters as there.
-///
-/// # Safety
-/// As [`pointwise::pointwise`].
-#[inline(never)]
-pub unsafe fn pointwise_portable<
-    const PIX: usize,
-    const CI: usize,
-    const CO: usize,
-    const COP: usize,
-    const ACT: u8,
-    const V: usize,
-    const NPX: usize,
->(
-    p: ConvPtrs,
-) {
-    unsafe { pointwise::pointwise::<simd::Portable, PIX, CI, CO, COP, ACT, V, NPX>(p) }
-}
-
-/// [`pointwise::pointwise`] with AVX2 and FMA, eight lanes. Parameters as there.
-///
-/// # Safety
-/// As [`pointwise::pointwise`], and the CPU must have AVX2 and FMA ([`simd::has_avx2_fma`]).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[inline(never)]
-pub unsafe fn pointwise_avx2<
-    const PIX: usize,
-    const CI: usize,
-    const CO: usize,
-    const COP: usize,
-    const ACT: u8,
-    const V: usize,
-    const NPX: usize,
->(
-    p: ConvPtrs,
-) {
-    unsafe { pointwise::pointwise::<simd::Avx2, PIX, CI, CO, COP, ACT, V, NPX>(p) }
-}
-
-/// [`pointwise::pointwise`] with AVX-512, sixteen lanes. Parameters as there.
-///
-/// # Safety
-/// As [`pointwise::pointwise`], and the CPU must have AVX-512F ([`simd::has_avx512`]).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-#[inline(never)]
-pub unsafe fn pointwise_avx512<
-    const PIX: usize,
-    const CI: usize,
-    const CO: usize,
-    const COP: usize,
-    const ACT: u8,
-    const V: usize,
-    const NPX: usize,
->(
-    p: ConvPtrs,
-) {
-    unsafe { pointwise::pointwise::<simd::Avx512, PIX, CI, CO, COP, ACT, V, NPX>(p) }
-}
-
-/// [`depthwise::depthwise`] with AVX-512, sixteen lanes (`CB = ceil(C / 16)`; `ACT` none or
-/// ReLU). Parameters as there.
-///
-/// # Safety
-/// As [`depthwise::depthwise`], and the CPU must have AVX-512F ([`simd::has_avx512`]).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-#[inline(never)]
-pub unsafe fn depthwise_avx512<
-    const H: usize,
-    const W: usize,
-    const C: usize,
-    const CB: usize,
-    const K: usize,
-    const ST: usize,
-    const P: usize,
-    const ACT: u8,
-    const PK: usize,
-    const NPX: usize,
->(
-    p: ConvPtrs,
-) {
-    unsafe { depthwise::depthwise::<simd::Avx512, H, W, C, CB, K, ST, P, ACT, PK, NPX>(p) }
-}
-
-/// [`conv::conv`] with AVX-512, sixteen lanes (`COB = ceil(CO / 16)`; `ACT` none or ReLU).
-/// Parameters as there.
-///
-/// # Safety
-/// As [`conv::conv`], and the CPU must have AVX-512F ([`simd::has_avx512`]).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-#[inline(never)]
-pub unsafe fn conv_avx512<
-    const H: usize,
-    const W: usize,
-    const CI: usize,
-    const CO: usize,
-    const COB: usize,
-    const K: usize,
-    const ST: usize,
-    const P: usize,
-    const ACT: u8,
-    const PK: usize,
-    const NPX: usize,
->(
-    p: ConvPtrs,
-) {
-    unsafe { conv::conv::<simd::Avx512, H, W, CI, CO, COB, K, ST, P, ACT, PK, NPX>(p) }
-}
+entries!(pointwise::pointwise, "pointwise::pointwise",
+    [PIX: usize, CI: usize, CO: usize, COP: usize, ACT: u8, V: usize, NPX: usize],
+    pointwise_portable [simd::Portable] "on the portable path, eight lanes.",
+    pointwise_avx2 [simd::Avx2, "avx2,fma"]
+        "with AVX2 and FMA ([`simd::has_avx2_fma`]), eight lanes.",
+    pointwise_avx512 [simd::Avx512, "avx512f,avx2,fma"]
+        "with AVX-512F ([`simd::has_avx512`]), sixteen lanes."
+);
