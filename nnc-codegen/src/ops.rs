@@ -145,7 +145,9 @@ fn conv(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
     } else {
         (cob, 16)
     };
-    let npx = if pk > 1 {
+    let npx = if pk > 1 && wide {
+        layout::pooled_pixels_per_block_in(registers, pk, cob)
+    } else if pk > 1 {
         pk * pk
     } else {
         layout::pixels_per_block_in(registers, cob)

@@ -467,7 +467,7 @@ macro_rules! conv_avx512_case {
             if nnc_runtime::kernels::simd::has_avx512() {
                 const COB: usize = ($co as usize).div_ceil(16);
                 const NPX: usize = if $pk > 1 {
-                    $pk * $pk
+                    layout::pooled_pixels_per_block_in(32, $pk, COB)
                 } else {
                     layout::pixels_per_block_in(32, COB)
                 };
@@ -518,3 +518,8 @@ conv_avx512_case!(avx512_three_pixels: 3 x 7, ci=8 co=104 k=3 st=2 p=0 NONE "" p
 conv_avx512_case!(avx512_pixels_outside: 24 x 20, ci=2 co=88 k=1 st=1 p=0 RELU "relu" pk=1);
 conv_avx512_case!(avx512_pool_chunks_partial: 9 x 11, ci=5 co=40 k=3 st=1 p=1 RELU "relu" pk=2);
 conv_avx512_case!(avx512_pool_3: 14 x 16, ci=4 co=8 k=3 st=1 p=1 NONE "" pk=3);
+// Two pooling windows a block: an odd count of windows in a row (the last block has one), padding
+// on both sides, and an unpooled width whose last column no window reads.
+conv_avx512_case!(avx512_two_windows_odd_row: 11 x 13, ci=3 co=16 k=3 st=1 p=1 RELU "relu" pk=2);
+conv_avx512_case!(avx512_two_windows_two_vectors: 10 x 14, ci=16 co=32 k=3 st=1 p=1 RELU "relu" pk=2);
+conv_avx512_case!(avx512_two_windows_strided: 20 x 23, ci=3 co=24 k=3 st=2 p=1 NONE "" pk=2);

@@ -72,9 +72,9 @@ pub(super) fn interior<
 
 /// Runs one convolution layer.
 ///
-/// `H, W, CI`: input; `CO`: output channels, `COB = ceil(CO / 8)`; `K, ST, P`: kernel, stride,
+/// `H, W, CI`: input; `CO`: output channels, `COB = ceil(CO / LANES)`; `K, ST, P`: kernel, stride,
 /// padding; `ACT`: one of [`act`]; `PK`: the fused max-pool's kernel and stride (1 for none); `NPX`:
-/// output pixels per register block (`PK * PK` when pooling).
+/// output pixels per register block (a multiple of `PK * PK` when pooling: whole windows).
 ///
 /// # Safety
 /// Every pointer in `p` must be valid for the sizes above, the output must not overlap the inputs,
@@ -101,6 +101,12 @@ pub unsafe fn conv<
         assert!(
             S::LANES == 8 || ACT == act::NONE || ACT == act::RELU,
             "PReLU and sigmoid read eight lanes"
+        )
+    };
+    const {
+        assert!(
+            PK >= 1 && NPX.is_multiple_of(PK * PK),
+            "whole pooling windows"
         )
     };
     let oh = out_len(H, K, ST, P);
@@ -209,24 +215,36 @@ pub unsafe fn conv<
             }
         }
     } else {
-        // A pooled block is PK*PK pixels. With more than two output vectors that many
-        // accumulators would spill out of the 16 registers, so the channels then go two vectors
-        // (16 channels) at a time.
+        // A pooled block is `NPX / (PK * PK)` pooling windows side by side on one pooled row (one
+        // on the AVX2 path, two at sixteen lanes, where 32 registers hold their accumulators).
+        // With more than two output vectors that many accumulators would spill, so the channels
+        // then go two vectors at a time. A row's last windows, fewer than a block, run as a block
+        // whose missing windows repeat the last one and are not stored.
+        let window = PK * PK;
+        let per_block = NPX / window;
         let (ph, pw) = (oh / PK, ow / PK);
         for py in 0..ph {
-            for px in 0..pw {
-                let coords: [(usize, usize); NPX] =
-                    std::array::from_fn(|i| (py * PK + i / PK, px * PK + i % PK));
-                let corner = (py * PK + PK - 1, px * PK + PK - 1);
-                let interior = inside(py * PK, px * PK) && inside(corner.0, corner.1);
+            let mut px = 0;
+            while px < pw {
+                let stored = per_block.min(pw - px);
+                let last = (py * PK + PK - 1, (px + stored) * PK - 1);
+                let interior =
+                    stored == per_block && inside(py * PK, px * PK) && inside(last.0, last.1);
                 let dst = unsafe { p.output.add((py * pw + px) * CO) };
                 if COB <= 2 {
-                    let pooled = unsafe {
-                        pooled_chunk::<S, W, H, CI, CO, COB, K, ST, P, NPX, ACT>(
-                            &p, coords, interior, 0,
+                    let acc = unsafe {
+                        pooled_block::<S, W, H, CI, CO, COB, K, ST, P, PK, NPX, ACT>(
+                            &p,
+                            (py, px, pw),
+                            interior,
+                            0,
                         )
                     };
-                    unsafe { store_part::<S, COB>(dst, pooled, CO) };
+                    for q in 0..stored {
+                        let pooled = unsafe { window_max::<S, COB, NPX>(&acc, q * window, window) };
+                        unsafe { store_part::<S, COB>(dst.add(q * CO), pooled, CO) };
+                    }
+                    px += stored;
                     continue;
                 }
                 let mut chunk = 0;
@@ -239,29 +257,39 @@ pub unsafe fn conv<
                     };
                     let channels = (CO - chunk * S::LANES).min(2 * S::LANES);
                     let dst = unsafe { dst.add(chunk * S::LANES) };
+                    let c0 = chunk * S::LANES;
                     if chunk + 2 <= COB {
-                        let pooled = unsafe {
-                            pooled_chunk::<S, W, H, CI, CO, 2, K, ST, P, NPX, ACT>(
+                        let acc = unsafe {
+                            pooled_block::<S, W, H, CI, CO, 2, K, ST, P, PK, NPX, ACT>(
                                 &part,
-                                coords,
+                                (py, px, pw),
                                 interior,
-                                chunk * S::LANES,
+                                c0,
                             )
                         };
-                        unsafe { store_part::<S, 2>(dst, pooled, channels) };
+                        for q in 0..stored {
+                            let pooled =
+                                unsafe { window_max::<S, 2, NPX>(&acc, q * window, window) };
+                            unsafe { store_part::<S, 2>(dst.add(q * CO), pooled, channels) };
+                        }
                     } else {
-                        let pooled = unsafe {
-                            pooled_chunk::<S, W, H, CI, CO, 1, K, ST, P, NPX, ACT>(
+                        let acc = unsafe {
+                            pooled_block::<S, W, H, CI, CO, 1, K, ST, P, PK, NPX, ACT>(
                                 &part,
-                                coords,
+                                (py, px, pw),
                                 interior,
-                                chunk * S::LANES,
+                                c0,
                             )
                         };
-                        unsafe { store_part::<S, 1>(dst, pooled, channels) };
+                        for q in 0..stored {
+                            let pooled =
+                                unsafe { window_max::<S, 1, NPX>(&acc, q * window, window) };
+                            unsafe { store_part::<S, 1>(dst.add(q * CO), pooled, channels) };
+                        }
                     }
                     chunk += 2;
                 }
+                px += stored;
             }
         }
     }
@@ -546,10 +574,13 @@ unsafe fn block<
     acc
 }
 
-/// One pooled output pixel's `COBC` vectors of channels: the block, activated, maxed over pixels.
+/// The `NPX` activated outputs of the pooling windows from `(py, px)` on, as `[[S::V; COBC]; NPX]`:
+/// output `i` is tap `i % (PK * PK)` of window `px + i / (PK * PK)`, or of the row's last window
+/// (`pw - 1`) where the block runs past it. Interior blocks are whole, and their coordinates stay
+/// affine in `i`, so that the taps' addresses fold to constants.
 #[inline(always)]
 #[allow(clippy::too_many_arguments, reason = "const generics, not arguments")]
-unsafe fn pooled_chunk<
+unsafe fn pooled_block<
     S: Simd,
     const W: usize,
     const H: usize,
@@ -559,24 +590,44 @@ unsafe fn pooled_chunk<
     const K: usize,
     const ST: usize,
     const P: usize,
+    const PK: usize,
     const NPX: usize,
     const ACT: u8,
 >(
     p: &ConvPtrs,
-    coords: [(usize, usize); NPX],
+    (py, px, pw): (usize, usize, usize),
     interior: bool,
     c0: usize,
-) -> [S::V; COBC] {
-    let acc = if interior {
+) -> [[S::V; COBC]; NPX] {
+    let window = PK * PK;
+    let tap = |i: usize, q: usize| (py * PK + i % window / PK, q * PK + i % window % PK);
+    let mut acc = if interior {
+        let coords = std::array::from_fn(|i| tap(i, px + i / window));
         unsafe { block::<S, W, H, CI, CO, COBC, K, ST, P, NPX, false>(p, coords, c0) }
     } else {
+        let coords = std::array::from_fn(|i| tap(i, (px + i / window).min(pw - 1)));
         unsafe { block::<S, W, H, CI, CO, COBC, K, ST, P, NPX, true>(p, coords, c0) }
     };
-    let mut pooled = unsafe { activate::<S, COBC, ACT>(acc[0], p.alpha) };
-    for pixel in &acc[1..] {
-        let v = unsafe { activate::<S, COBC, ACT>(*pixel, p.alpha) };
+    for pixel in &mut acc {
+        *pixel = unsafe { activate::<S, COBC, ACT>(*pixel, p.alpha) };
+    }
+    acc
+}
+
+/// The maximum of `acc[first..first + len]`, vector by vector: one pooling window.
+///
+/// # Safety
+/// `S` must be supported by the CPU.
+#[inline(always)]
+unsafe fn window_max<S: Simd, const COBC: usize, const NPX: usize>(
+    acc: &[[S::V; COBC]; NPX],
+    first: usize,
+    len: usize,
+) -> [S::V; COBC] {
+    let mut pooled = acc[first];
+    for pixel in &acc[first + 1..first + len] {
         for j in 0..COBC {
-            pooled[j] = unsafe { S::max(pooled[j], v[j]) };
+            pooled[j] = unsafe { S::max(pooled[j], pixel[j]) };
         }
     }
     pooled

@@ -66,6 +66,26 @@ pub const fn pixels_per_block_in(registers: usize, cob: usize) -> usize {
     }
 }
 
+/// Output pixels per register block of a convolution with a fused `pk` max-pool, in a register
+/// file of `registers` vectors: whole pooling windows, two side by side where their accumulators
+/// (of up to two output vectors, [`vectors_per_block`] for pooled blocks) fit beside the weights
+/// and one broadcast input, else one.
+pub const fn pooled_pixels_per_block_in(registers: usize, pk: usize, cob: usize) -> usize {
+    let cobc = if cob > 2 {
+        2
+    } else if cob == 0 {
+        1
+    } else {
+        cob
+    };
+    let window = if pk == 0 { 1 } else { pk * pk };
+    if registers >= cobc + 1 + 2 * window * cobc {
+        2 * window
+    } else {
+        window
+    }
+}
+
 /// Output pixels per register block of a depthwise convolution with a fused `pk` max-pool (1 for
 /// none): about eight accumulators (one vector each) beside the tap's weight vector and the input
 /// vector they share, and a whole number of `pk * pk` pooling windows.
