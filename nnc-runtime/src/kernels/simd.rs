@@ -1,6 +1,6 @@
 //! Eight f32 lanes, two ways: a portable array that any target compiles, and AVX2+FMA registers;
-//! and sixteen, in AVX-512 registers, for the kernels written over [`Simd::LANES`] (so far only
-//! [`super::pointwise`]).
+//! and sixteen, in AVX-512 registers, for the kernels written over [`Simd::LANES`] (`conv`, `depthwise`
+//! and `pointwise`, with ReLU or no activation).
 //!
 //! Kernels are written once, generic over [`Simd`], and instantiated per ISA (tract's
 //! `generic()` then `plug()` per ISA). The AVX2 methods are `#[inline(always)]` and are only ever
