@@ -64,11 +64,12 @@ pub mod __private {
     pub use nnc_runtime::ir::Shape;
     pub use nnc_runtime::kernels::simd::{has_avx2_fma, has_avx512};
     pub use nnc_runtime::kernels::{
-        Aligned, ConvPtrs, act, conv_portable, depthwise_portable, other,
+        Aligned, ConvPtrs, act, conv_portable, depthwise_portable, other, winograd_portable,
     };
     #[cfg(target_arch = "x86_64")]
     pub use nnc_runtime::kernels::{
-        conv_avx2, conv_avx512, depthwise_avx2, depthwise_avx512, pointwise_avx512,
+        conv_avx2, conv_avx512, depthwise_avx2, depthwise_avx512, pointwise_avx512, winograd_avx2,
+        winograd_avx512,
     };
     pub use nnc_runtime::{Arena, Map, Params};
 }

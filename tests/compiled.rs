@@ -18,12 +18,13 @@ nnc::nnc! {
 }
 
 nnc::nnc! {
-    /// testnet with f16 weights.
+    /// testnet with f16 weights, planned as `testnet_f32` is, so that both pack the same tensors
+    /// (a layer that one scale runs by Winograd and another directly is packed both ways).
     mod testnet_f16 {
         model: "models/testnet.nnc",
         weights: "models/testnet.safetensors",
-        input: 160 x 120,
-        scales: [1.0, 0.5, 0.25],
+        inputs: [160 x 120, 96 x 128],
+        scales: [1.0, 0.5, 0.25, 0.125, 0.0625],
         weights_as: f16,
     }
 }
@@ -178,11 +179,15 @@ fn testnet_f16_matches_the_interpreter_on_f16_rounded_weights() {
             scale0: data[0].as_slice().try_into().unwrap(),
             scale1: data[1].as_slice().try_into().unwrap(),
             scale2: data[2].as_slice().try_into().unwrap(),
+            scale3: data[3].as_slice().try_into().unwrap(),
+            scale4: data[4].as_slice().try_into().unwrap(),
         });
         let got = [
             outputs.scale0.score.data(),
             outputs.scale1.score.data(),
             outputs.scale2.score.data(),
+            outputs.scale3.score.data(),
+            outputs.scale4.score.data(),
         ];
         for (s, score) in got.iter().enumerate() {
             compare(

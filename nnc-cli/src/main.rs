@@ -4,7 +4,8 @@
 //! ```text
 //! nnc check MODEL [--weights W] [--input 640x480]      errors, or every layer with shapes and FLOPs
 //! nnc plan MODEL [--weights W] --inputs 640x480,480x640 [--scales 1,0.5,0.25]
-//!                                                       the fused schedule and the arena plan
+//!          [--algorithms auto|direct|winograd]         the fused schedule, each convolution's
+//!                                                       algorithm, and the arena plan
 //! nnc import X.onnx [-o Y.nnc]                          the .nnc text and its .safetensors
 //! nnc export Y.nnc [--weights W] -o X.onnx              an ONNX file ONNX Runtime and tract run
 //! ```
@@ -56,6 +57,10 @@ enum Command {
         /// Pyramid scales, comma-separated.
         #[arg(long, value_delimiter = ',', default_value = "1")]
         scales: Vec<f64>,
+        /// The convolution algorithms to choose from, as `algorithms:` in `nnc!`: `auto` (the
+        /// cost model's choice per layer), `direct` or `winograd` (wherever it applies).
+        #[arg(long, value_parser = parse_algorithms, default_value = "auto")]
+        algorithms: plan::Algorithms,
     },
     /// Imports an ONNX file: writes the `.nnc` text and the `.safetensors` weights beside it.
     Import {
@@ -131,9 +136,10 @@ fn run(command: Command) -> Result<String, String> {
             weights,
             inputs,
             scales,
+            algorithms,
         } => {
             let loaded = load(&model, weights.as_deref())?;
-            plan_text(&loaded, &inputs, &scales)
+            plan_text(&loaded, &inputs, &scales, algorithms)
         }
         Command::Import { onnx, output } => {
             let output = output.unwrap_or_else(|| onnx.with_extension("nnc"));
@@ -239,7 +245,17 @@ fn check(loaded: &Loaded, size: Size) -> Result<String, String> {
     Ok(text)
 }
 
-fn plan_text(loaded: &Loaded, inputs: &[Size], scales: &[f64]) -> Result<String, String> {
+fn parse_algorithms(name: &str) -> Result<plan::Algorithms, String> {
+    plan::Algorithms::parse(name)
+        .ok_or_else(|| format!("`{name}` is not one of auto, direct, winograd"))
+}
+
+fn plan_text(
+    loaded: &Loaded,
+    inputs: &[Size],
+    scales: &[f64],
+    algorithms: plan::Algorithms,
+) -> Result<String, String> {
     if let Some(bad) = scales.iter().find(|s| !(**s > 0.0 && **s <= 1.0)) {
         return Err(format!("scale {bad} is not in (0, 1]"));
     }
@@ -251,7 +267,7 @@ fn plan_text(loaded: &Loaded, inputs: &[Size], scales: &[f64]) -> Result<String,
         for &s in &sizes {
             size_problem(loaded, s)?;
         }
-        let planned = plan::plan(graph, &sizes).map_err(|e| {
+        let planned = plan::plan_with(graph, &sizes, algorithms).map_err(|e| {
             format!(
                 "for the input {} x {} (width x height) at scales {scales:?}:\n{e}",
                 size.width, size.height

@@ -306,7 +306,7 @@ fn scale_functions(
             scale,
             path,
         };
-        let steps = plan.groups.iter().map(|g| ops::step(&cx, g));
+        let steps = (0..plan.groups.len()).map(|g| ops::step(&cx, g));
         quote! { #(#steps)* }
     };
     let (portable_body, avx2_body, avx512_body) =

@@ -8,9 +8,11 @@
 //!     inputs: [640 x 480, 480 x 640],     // width x height; `input: 640 x 480` for one
 //!     scales: [1.0, 0.5, 0.25],           // optional, default [1.0]
 //!     weights_as: f16,                    // optional, f32 (default) or f16
+//!     algorithms: direct,                 // optional, auto (default), direct or winograd
 //! }
 //! ```
 
+use nnc_ir::plan::Algorithms;
 use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
 use syn::{Attribute, Ident, LitFloat, LitInt, LitStr, Token, Visibility, braced, bracketed};
@@ -42,6 +44,8 @@ pub struct MacroInput {
     pub scales: Vec<f64>,
     pub scales_span: Span,
     pub storage: Storage,
+    /// `algorithms:`, which convolution algorithms the planner may pick.
+    pub algorithms: Algorithms,
     /// Problems found while reading fields; reported together with any later ones.
     pub errors: Vec<syn::Error>,
 }
@@ -64,6 +68,7 @@ const FIELDS: &[&str] = &[
     "inputs",
     "scales",
     "weights_as",
+    "algorithms",
 ];
 
 impl Parse for MacroInput {
@@ -85,6 +90,7 @@ impl Parse for MacroInput {
             scales: vec![1.0],
             scales_span: name.span(),
             storage: Storage::F32,
+            algorithms: Algorithms::Auto,
             errors: Vec::new(),
         };
         let mut seen: Vec<String> = Vec::new();
@@ -154,6 +160,16 @@ impl Parse for MacroInput {
                             Storage::F32
                         }
                     };
+                }
+                "algorithms" => {
+                    let name: Ident = body.parse()?;
+                    input.algorithms = Algorithms::parse(&name.to_string()).unwrap_or_else(|| {
+                        input.errors.push(syn::Error::new(
+                            name.span(),
+                            format!("`algorithms` is `auto`, `direct` or `winograd`, not `{name}`"),
+                        ));
+                        Algorithms::Auto
+                    });
                 }
                 other => {
                     input.errors.push(syn::Error::new(

@@ -127,7 +127,7 @@ pub fn compile(input: &MacroInput, manifest_dir: &Path) -> Result<Compiled, Vec<
         let sizes = scaled_sizes(frame, &input.scales);
         let placed = plan::infer_shapes(graph, &sizes).and_then(|shapes| {
             let fused = plan::fuse(graph)?;
-            let schedule = plan::schedule(graph, fused, &sizes, shapes);
+            let schedule = plan::schedule(graph, fused, &sizes, shapes, input.algorithms);
             let liveness = plan::liveness(graph, schedule);
             Ok(plan::place(liveness))
         });
@@ -159,7 +159,8 @@ pub fn compile(input: &MacroInput, manifest_dir: &Path) -> Result<Compiled, Vec<
     if !errors.is_empty() {
         return Err(errors);
     }
-    let params = params::pack(&model);
+    let plans: Vec<&Plan> = variants.iter().map(|v| &v.plan).collect();
+    let params = params::pack(&model, &plans);
     Ok(Compiled {
         model,
         model_path: sources.model_path,

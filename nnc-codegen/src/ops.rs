@@ -1,7 +1,7 @@
 //! One function per kind of step: each emits the call of its kernel with every size a constant.
 
 use crate::params::Params;
-use nnc_ir::plan::{Group, Plan};
+use nnc_ir::plan::{Algorithm, Group, Plan};
 use nnc_ir::{Graph, Op, ValueId};
 use nnc_runtime::kernels::layout;
 use proc_macro2::{Literal, TokenStream};
@@ -51,11 +51,12 @@ impl StepCtx<'_> {
     }
 }
 
-/// The kernel call for one fused group.
-pub fn step(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
+/// The kernel call for fused group `g` of the plan.
+pub fn step(cx: &StepCtx<'_>, g: usize) -> TokenStream {
+    let group = &cx.plan.groups[g];
     let first = cx.graph.node(group.first());
     match first.op {
-        Op::Conv(_) => conv(cx, group),
+        Op::Conv(_) => conv(cx, g),
         Op::Relu | Op::Prelu | Op::Sigmoid => activation(cx, group),
         Op::MaxPool(_) | Op::AvgPool(_) => pool(cx, group),
         Op::Add | Op::Mul => add(cx, group),
@@ -71,8 +72,10 @@ pub fn step(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
     }
 }
 
-/// Convolution with its fused activation and max-pool.
-fn conv(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
+/// Convolution with its fused activation and max-pool, by the plan's algorithm.
+fn conv(cx: &StepCtx<'_>, g: usize) -> TokenStream {
+    let group = &cx.plan.groups[g];
+    let algorithm = cx.plan.algorithm(cx.scale, g);
     let node = cx.graph.node(group.first());
     let Op::Conv(conv) = node.op else {
         unreachable!()
@@ -105,9 +108,20 @@ fn conv(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
         }
     }
     let (kernel, bias) = cx.params.conv[&group.first()];
+    let kernel = match algorithm {
+        Algorithm::Winograd => cx.params.winograd[&group.first()],
+        _ => kernel.expect("packed for every plan that runs the layer directly"),
+    };
     let (kernel, bias) = (n(kernel), n(bias));
     let src = cx.ptr(input);
     let dst = cx.out(group);
+    let scratch = match cx.plan.scratch(cx.scale, g) {
+        Some(s) => {
+            let offset = n(s.offset);
+            quote! { arena.add(#offset) }
+        }
+        None => quote! { ::core::ptr::null_mut() },
+    };
     let ptrs = quote! {
         rt::ConvPtrs {
             input: #src,
@@ -115,8 +129,21 @@ fn conv(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
             bias: w.ptr(#bias),
             alpha: #alpha,
             output: #dst,
+            scratch: #scratch,
         }
     };
+    if algorithm == Algorithm::Winograd {
+        // Winograd F(2x2, 3x3), sixteen lanes on the AVX-512 path.
+        let lanes = if cx.path == Path::Avx512 { 16 } else { 8 };
+        let v = layout::winograd_vectors(lanes, cob * 8);
+        let [h, w, ci, co, p, pk, v] = [h, w, ci, co, p, pk, v].map(n);
+        let f = match cx.path {
+            Path::Portable => quote! { rt::winograd_portable },
+            Path::Avx2 => quote! { rt::winograd_avx2 },
+            Path::Avx512 => quote! { rt::winograd_avx512 },
+        };
+        return quote! { #f::<#h, #w, #ci, #co, #p, { #act }, #pk, #v>(#ptrs); };
+    }
     if conv.is_depthwise() {
         // Channels in, channels out; at sixteen lanes where the activation allows.
         let npx = layout::depthwise_pixels_per_block(pk);
@@ -130,7 +157,7 @@ fn conv(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
         };
         return quote! { #f::<#h, #w, #c, #cb, #k, #st, #p, { #act }, #pk, #npx>(#ptrs); };
     }
-    if cx.path == Path::Avx512 && (k, st, p, pk) == (1, 1, 0, 1) && relu_or_none {
+    if cx.path == Path::Avx512 && algorithm == Algorithm::Pointwise {
         // A matrix product over the pixels, sixteen output channels a vector.
         let (v, npx) = layout::pointwise_block(16, 32, cob * 8);
         let [pixels, ci, co, cop, v, npx] = [h * w, ci, co, cob * 8, v, npx].map(n);

@@ -3,6 +3,7 @@
 //! variant.
 
 use crate::input::Storage;
+use nnc_ir::plan::{Algorithm, Plan};
 use nnc_ir::{Model, Op, ValueId, WeightRole};
 use nnc_runtime::kernels::layout;
 use proc_macro2::{Literal, TokenStream};
@@ -21,8 +22,12 @@ pub struct Packed {
 #[derive(Debug, Default)]
 pub struct Params {
     pub tensors: Vec<Packed>,
-    /// For each convolution: its kernel's and bias's index in `tensors`.
-    pub conv: HashMap<ValueId, (usize, usize)>,
+    /// For each convolution: its kernel's and bias's index in `tensors`. The kernel is packed
+    /// for the direct, depthwise and pointwise kernels, unless every plan runs the layer by
+    /// Winograd.
+    pub conv: HashMap<ValueId, (Option<usize>, usize)>,
+    /// For each convolution that some plan runs by Winograd: its transformed kernel's index.
+    pub winograd: HashMap<ValueId, usize>,
     /// For each PReLU: its slopes' index.
     pub alpha: HashMap<ValueId, usize>,
     /// For each `affine`: its scale's and shift's index.
@@ -44,10 +49,19 @@ fn static_name(layer: &str, role: &str) -> String {
     format!("W_{clean}_{role}")
 }
 
-/// Packs every weight of `model` in the layout its kernel reads.
-pub fn pack(model: &Model) -> Params {
+/// Packs every weight of `model` in the layout its kernel reads under `plans` (a layer that one
+/// plan runs by Winograd and another directly gets both layouts).
+pub fn pack(model: &Model, plans: &[&Plan]) -> Params {
     let mut params = Params::default();
     let graph = &model.graph;
+    // Each convolution's algorithms across the plans.
+    let mut uses: HashMap<ValueId, Vec<Algorithm>> = HashMap::new();
+    for plan in plans {
+        for (t, algorithm) in plan.algorithms.iter().enumerate() {
+            let group = &plan.groups[t % plan.steps_per_scale()];
+            uses.entry(group.first()).or_default().push(*algorithm);
+        }
+    }
     for (i, node) in graph.nodes.iter().enumerate() {
         let v = ValueId(i);
         match node.op {
@@ -61,10 +75,26 @@ pub fn pack(model: &Model) -> Params {
                     Some(b) => layout::channel_vector(&b.data),
                     None => vec![0.0; layout::vectors(out) * 8],
                 };
-                let k_index = params.push(
-                    static_name(&node.name, "KERNEL"),
-                    layout::conv_kernel(&kernel.data, out, inp, k),
-                );
+                let algorithms = uses.get(&v).map(Vec::as_slice).unwrap_or_default();
+                let winograd = algorithms.contains(&Algorithm::Winograd);
+                let direct = !winograd || algorithms.iter().any(|a| *a != Algorithm::Winograd);
+                let k_index = direct.then(|| {
+                    params.push(
+                        static_name(&node.name, "KERNEL"),
+                        if conv.is_depthwise() {
+                            layout::depthwise_kernel(&kernel.data, out, k)
+                        } else {
+                            layout::conv_kernel(&kernel.data, out, inp, k)
+                        },
+                    )
+                });
+                if winograd {
+                    let u = params.push(
+                        static_name(&node.name, "WINOGRAD"),
+                        layout::winograd_kernel(&kernel.data, out, inp),
+                    );
+                    params.winograd.insert(v, u);
+                }
                 let b_index = params.push(static_name(&node.name, "BIAS"), bias);
                 params.conv.insert(v, (k_index, b_index));
             }

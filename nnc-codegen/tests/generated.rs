@@ -78,3 +78,53 @@ fn errors_expand_to_compile_errors_and_a_stub() {
     insta::assert_snapshot!("broken_errors", errors.join("\n---\n"));
     assert!(text.contains("pub struct Network"), "{text}");
 }
+
+/// `algorithms: winograd` on the tiny model: its first convolution (3x3, stride 1, ReLU, a 2x2
+/// max-pool) runs by Winograd, with the transformed weights packed and a scratch buffer in the
+/// plan. The snapshot holds the plan, the packed tensors and every line of the generated code
+/// that calls a kernel or points at a scratch.
+#[test]
+fn winograd_steps_of_a_tiny_model() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tokens = quote! {
+        pub mod tiny {
+            model: "tests/data/tiny.nnc",
+            weights: "tests/data/tiny.safetensors",
+            input: 8 x 6,
+            algorithms: winograd,
+        }
+    };
+    let input: nnc_codegen::input::MacroInput = syn::parse2(tokens.clone()).expect("valid input");
+    let compiled = nnc_codegen::compile(&input, dir).unwrap_or_else(|errors| {
+        panic!(
+            "{:?}",
+            errors.iter().map(|e| e.to_string()).collect::<Vec<_>>()
+        )
+    });
+    let plan = compiled.variants[0]
+        .plan
+        .display(&compiled.model.graph)
+        .to_string();
+    let file: syn::File = syn::parse2(nnc_codegen::expand(tokens, dir)).expect("parses");
+    let code = prettyplease::unparse(&file)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    // Each call's kernel and const generics, and each scratch pointer, in order.
+    let mut calls = Vec::new();
+    for (pattern, stop) in [("rt::winograd_", ">("), ("scratch: ", "),")] {
+        for (start, _) in code.match_indices(pattern) {
+            let end = code[start..]
+                .find(stop)
+                .map_or(code.len(), |e| start + e + 1);
+            calls.push((start, &code[start..end]));
+        }
+    }
+    calls.sort();
+    let calls: Vec<&str> = calls.into_iter().map(|(_, c)| c).collect();
+    assert!(calls.iter().any(|l| l.starts_with("rt::winograd_avx512")));
+    insta::assert_snapshot!(
+        "tiny_winograd",
+        format!("{plan}\n{}\n{}", compiled.params, calls.join("\n"))
+    );
+}

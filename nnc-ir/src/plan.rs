@@ -15,7 +15,12 @@
 //!   `padadd`) absorbs the `relu` that alone reads it, as ResNets write it. Every other node is a
 //!   step of its own. The network input is read from the caller's buffer and is not in the arena.
 //! - **Schedule** ([`schedule`]). The joint graph runs the steps of scale 0, then scale 1, and so
-//!   on; one step index `t` counts across all of them.
+//!   on; one step index `t` counts across all of them. Each convolution step gets its algorithm
+//!   here ([`choose`]), by its shape at its scale: depthwise, a 1x1 matrix product, Winograd
+//!   F(2x2, 3x3), or direct. A layer that runs by Winograd at one scale and directly at another
+//!   has its weights packed both ways.
+//! - **Scratch**. A Winograd step works in a buffer of its own ([`winograd_scratch`]), live for
+//!   that step alone; it is placed like any other buffer and counts toward the lower bound.
 //! - **Liveness** ([`liveness`]). A buffer lives from the step that writes it to the last step that
 //!   reads it. Heads live to the end of the joint schedule, so that a run of every scale returns
 //!   every head.
@@ -71,6 +76,125 @@ fn bytes(floats: usize) -> usize {
 fn round_up(n: usize) -> usize {
     n.div_ceil(ALIGN_FLOATS) * ALIGN_FLOATS
 }
+
+/// Output tiles that one block of the Winograd kernel transforms and multiplies together
+/// (`nnc_runtime::kernels::winograd`).
+pub const WINOGRAD_TILES: usize = 6;
+
+/// Elements of arena a Winograd F(2x2, 3x3) step with `ci` input and `co` output channels works
+/// in: one block's transformed input (16 positions, [`WINOGRAD_TILES`] tiles, `ci` rounded up to
+/// 16) and the products of one chunk of output channels (`co` rounded up to 16, at most 64).
+pub const fn winograd_scratch(ci: usize, co: usize) -> usize {
+    let chunk = co.div_ceil(16) * 16;
+    let chunk = if chunk > 64 { 64 } else { chunk };
+    16 * WINOGRAD_TILES * (ci.div_ceil(16) * 16 + chunk)
+}
+
+/// How a group is computed: its convolution's algorithm, or `None` for other steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Algorithm {
+    /// Not a convolution.
+    None,
+    /// Direct convolution, any kernel, stride and padding.
+    Direct,
+    /// One filter per channel.
+    Depthwise,
+    /// A 1x1, stride-1 convolution as a matrix product over the pixels (on the AVX-512 path;
+    /// the other paths run it as a direct convolution).
+    Pointwise,
+    /// Winograd F(2x2, 3x3): a stride-1 3x3 convolution on 2x2 output tiles.
+    Winograd,
+}
+
+impl fmt::Display for Algorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Algorithm::None => "-",
+            Algorithm::Direct => "direct",
+            Algorithm::Depthwise => "depthwise",
+            Algorithm::Pointwise => "1x1-gemm",
+            Algorithm::Winograd => "winograd",
+        })
+    }
+}
+
+/// Which algorithms the planner may pick (`algorithms:` in `nnc!`, `--algorithms` in `nnc
+/// plan`): by the cost model, or one forced wherever it applies, for tests and A/B runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Algorithms {
+    /// The cost model's choice per layer ([`choose`]).
+    #[default]
+    Auto,
+    /// Direct convolution for every dense layer (depthwise stays depthwise).
+    Direct,
+    /// Winograd wherever it applies, direct elsewhere.
+    Winograd,
+}
+
+impl Algorithms {
+    /// Parses `auto`, `direct` or `winograd`.
+    pub fn parse(name: &str) -> Option<Algorithms> {
+        match name {
+            "auto" => Some(Algorithms::Auto),
+            "direct" => Some(Algorithms::Direct),
+            "winograd" => Some(Algorithms::Winograd),
+            _ => None,
+        }
+    }
+}
+
+/// The algorithm for `group` at the scale whose shapes are `shapes`, under `allowed`.
+///
+/// Winograd applies to stride-1 3x3 convolutions with padding 0 or 1, group 1, ReLU or no
+/// activation and at most a 2x2 max-pool (a tile is a pooling window). The cost model then takes
+/// it where it was measured to win (`benches/NOTES.md`, attempt 5): at least 16 input and output
+/// channels, since the transforms cost per channel what the products save per channel pair; and
+/// at least [`WINOGRAD_MIN_TILES`] output tiles, since below that the transformed weights
+/// (16/9 of the direct ones) are read for too few tiles.
+pub fn choose(graph: &Graph, group: &Group, shapes: &Shapes, allowed: Algorithms) -> Algorithm {
+    let node = graph.node(group.first());
+    let Op::Conv(conv) = node.op else {
+        return Algorithm::None;
+    };
+    if conv.is_depthwise() {
+        return Algorithm::Depthwise;
+    }
+    let mut relu_or_none = true;
+    let mut pool = 1;
+    for v in &group.nodes[1..] {
+        match graph.node(*v).op {
+            Op::Relu => {}
+            Op::MaxPool(w) => pool = w.kernel,
+            _ => relu_or_none = false,
+        }
+    }
+    let w = conv.window;
+    if allowed == Algorithms::Direct {
+        return Algorithm::Direct;
+    }
+    if (w.kernel, w.stride, w.pad, pool) == (1, 1, 0, 1) && relu_or_none {
+        return Algorithm::Pointwise;
+    }
+    let applies = w.kernel == 3 && w.stride == 1 && w.pad <= 1 && relu_or_none && pool <= 2;
+    if !applies {
+        return Algorithm::Direct;
+    }
+    if allowed == Algorithms::Winograd {
+        return Algorithm::Winograd;
+    }
+    let ci = shapes.of(node.inputs[0]).c;
+    let co = conv.out_channels;
+    let out = shapes.of(group.first());
+    let tiles = out.h.div_ceil(2) * out.w.div_ceil(2);
+    if ci >= 16 && co >= 16 && tiles >= WINOGRAD_MIN_TILES {
+        Algorithm::Winograd
+    } else {
+        Algorithm::Direct
+    }
+}
+
+/// The fewest 2x2 output tiles for which the cost model takes Winograd.
+pub const WINOGRAD_MIN_TILES: usize = 16;
 
 /// The nodes that read each value.
 fn consumers(graph: &Graph) -> Vec<Vec<ValueId>> {
@@ -189,6 +313,10 @@ pub struct Step {
     pub value: ValueId,
     /// The stored tensor's element count.
     pub len: usize,
+    /// How the step computes its convolution ([`Algorithm::None`] for other steps).
+    pub algorithm: Algorithm,
+    /// Elements of scratch the step works in (0 for none).
+    pub scratch: usize,
 }
 
 /// The groups of every scale in one joint order: all of scale 0's, then all of scale 1's, and so
@@ -239,8 +367,9 @@ impl fmt::Display for Schedule {
             }
             writeln!(
                 f,
-                "    t={t:<3} {:<24} {}",
+                "    t={t:<3} {:<24} {:<9} {}",
                 self.labels[step.group],
+                step.algorithm.to_string(),
                 self.shapes[step.scale].of(step.value)
             )?;
         }
@@ -248,12 +377,14 @@ impl fmt::Display for Schedule {
     }
 }
 
-/// Orders the fused groups of every scale into one joint schedule.
+/// Orders the fused groups of every scale into one joint schedule, with each convolution step's
+/// algorithm chosen among those `allowed`.
 pub fn schedule(
     graph: &Graph,
     fused: Fused,
     sizes: &[(usize, usize)],
     shapes: Vec<Shapes>,
+    allowed: Algorithms,
 ) -> Schedule {
     let Fused {
         name,
@@ -263,11 +394,22 @@ pub fn schedule(
     let steps = (0..sizes.len())
         .flat_map(|scale| {
             let shapes = &shapes[scale];
-            groups.iter().enumerate().map(move |(group, g)| Step {
-                scale,
-                group,
-                value: g.output(),
-                len: shapes.of(g.output()).len(),
+            groups.iter().enumerate().map(move |(group, g)| {
+                let algorithm = choose(graph, g, shapes, allowed);
+                Step {
+                    scale,
+                    group,
+                    value: g.output(),
+                    len: shapes.of(g.output()).len(),
+                    algorithm,
+                    scratch: match algorithm {
+                        Algorithm::Winograd => winograd_scratch(
+                            shapes.of(graph.node(g.first()).inputs[0]).c,
+                            shapes.of(g.first()).c,
+                        ),
+                        _ => 0,
+                    },
+                }
             })
         })
         .collect();
@@ -295,6 +437,8 @@ pub struct LiveRange {
     /// First and last joint step at which it is live (inclusive).
     pub first: usize,
     pub last: usize,
+    /// A step's scratch (live for that step alone) rather than the tensor it stores.
+    pub scratch: bool,
 }
 
 impl LiveRange {
@@ -307,7 +451,7 @@ impl LiveRange {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Liveness {
     pub schedule: Schedule,
-    /// One range per joint step, in step order.
+    /// One range per joint step, in step order, then one per step with scratch, in step order.
     pub ranges: Vec<LiveRange>,
     /// Reserved elements live at each joint step.
     pub live_at: Vec<usize>,
@@ -341,6 +485,16 @@ impl fmt::Display for Liveness {
                 bytes(self.live_at[t])
             )?;
         }
+        for r in self.ranges.iter().filter(|r| r.scratch) {
+            let step = &self.schedule.steps[r.first];
+            writeln!(
+                f,
+                "    t={:<3} {:<24} scratch bytes={}",
+                r.first,
+                self.schedule.labels[step.group],
+                bytes(r.reserved)
+            )?;
+        }
         Ok(())
     }
 }
@@ -357,7 +511,7 @@ pub fn liveness(graph: &Graph, schedule: Schedule) -> Liveness {
         }
     }
     let readers = consumers(graph);
-    let ranges: Vec<LiveRange> = schedule
+    let mut ranges: Vec<LiveRange> = schedule
         .steps
         .iter()
         .map(|step| {
@@ -378,9 +532,23 @@ pub fn liveness(graph: &Graph, schedule: Schedule) -> Liveness {
                 reserved: round_up(step.len),
                 first: base + step.group,
                 last,
+                scratch: false,
             }
         })
         .collect();
+    for (t, step) in schedule.steps.iter().enumerate() {
+        if step.scratch > 0 {
+            ranges.push(LiveRange {
+                scale: step.scale,
+                value: step.value,
+                len: step.scratch,
+                reserved: round_up(step.scratch),
+                first: t,
+                last: t,
+                scratch: true,
+            });
+        }
+    }
     let naive_len = ranges.iter().map(|r| r.reserved).sum();
     let live_at: Vec<usize> = (0..total_steps)
         .map(|t| {
@@ -415,6 +583,8 @@ pub struct Buffer {
     /// First and last joint step at which the buffer is live (inclusive).
     pub first: usize,
     pub last: usize,
+    /// A step's scratch rather than the tensor it stores.
+    pub scratch: bool,
 }
 
 impl Buffer {
@@ -434,13 +604,16 @@ pub struct Plan {
     pub name: String,
     /// Fused groups in schedule order, the same at every scale. The input is not among them.
     pub groups: Vec<Group>,
+    /// Each step's algorithm, in (scale, group) order ([`Plan::algorithm`]).
+    pub algorithms: Vec<Algorithm>,
     /// Input height and width of each scale.
     pub sizes: Vec<(usize, usize)>,
     /// Every value's shape at each scale.
     pub shapes: Vec<Shapes>,
     /// FLOPs of each scale (direct convolution count).
     pub flops: Vec<u64>,
-    /// One buffer per scale and group, in (scale, group) order.
+    /// One buffer per scale and group, in (scale, group) order, then the scratch of each step
+    /// that has one, in step order.
     pub buffers: Vec<Buffer>,
     /// Arena size in f32 elements.
     pub arena_len: usize,
@@ -471,9 +644,18 @@ pub fn scaled_sizes((height, width): (usize, usize), scales: &[f64]) -> Vec<(usi
 ///
 /// Fails when some size is too small for the network, or when the input is itself a head.
 pub fn plan(graph: &Graph, sizes: &[(usize, usize)]) -> Result<Plan, ModelError> {
+    plan_with(graph, sizes, Algorithms::Auto)
+}
+
+/// [`plan`] with the algorithms `allowed`.
+pub fn plan_with(
+    graph: &Graph,
+    sizes: &[(usize, usize)],
+    allowed: Algorithms,
+) -> Result<Plan, ModelError> {
     let shapes = infer_shapes(graph, sizes)?;
     let fused = fuse(graph)?;
-    let schedule = schedule(graph, fused, sizes, shapes);
+    let schedule = schedule(graph, fused, sizes, shapes, allowed);
     let liveness = liveness(graph, schedule);
     Ok(place(liveness))
 }
@@ -500,11 +682,13 @@ pub fn place(liveness: Liveness) -> Plan {
             reserved: r.reserved,
             first: r.first,
             last: r.last,
+            scratch: r.scratch,
         })
         .collect();
     Plan {
         name: schedule.name,
         groups: schedule.groups,
+        algorithms: schedule.steps.iter().map(|s| s.algorithm).collect(),
         sizes: schedule.sizes,
         shapes: schedule.shapes,
         flops: schedule.flops,
@@ -730,6 +914,19 @@ impl Plan {
         &self.buffers[scale * self.steps_per_scale() + g]
     }
 
+    /// The algorithm of group `group` at `scale`.
+    pub fn algorithm(&self, scale: usize, group: usize) -> Algorithm {
+        self.algorithms[scale * self.steps_per_scale() + group]
+    }
+
+    /// The scratch of group `group` at `scale`, if its algorithm needs one.
+    pub fn scratch(&self, scale: usize, group: usize) -> Option<&Buffer> {
+        let t = scale * self.steps_per_scale() + group;
+        self.buffers[self.steps_per_scale() * self.sizes.len()..]
+            .iter()
+            .find(|b| b.first == t)
+    }
+
     /// A listing against a graph (for value names), for snapshots and explanations.
     pub fn display<'a>(&'a self, graph: &'a Graph) -> impl fmt::Display + 'a {
         DisplayPlan { plan: self, graph }
@@ -765,20 +962,34 @@ impl fmt::Display for DisplayPlan<'_> {
                 "  scale {scale}: input {h}x{w}, {} flops",
                 plan.flops[scale]
             )?;
-            for group in &plan.groups {
+            for (g, group) in plan.groups.iter().enumerate() {
                 let b = plan.buffer(scale, group.output());
                 let shape = plan.shapes[scale].of(group.output());
                 writeln!(
                     f,
-                    "    t={:<3} {:<24} {:<11} offset={:<9} bytes={:<9} live={}..={}",
+                    "    t={:<3} {:<24} {:<9} {:<11} offset={:<9} bytes={:<9} live={}..={}",
                     b.first,
                     label(graph, group),
+                    plan.algorithm(scale, g).to_string(),
                     shape.to_string(),
                     bytes(b.offset),
                     bytes(b.reserved),
                     b.first,
                     b.last
                 )?;
+                if let Some(s) = plan.scratch(scale, g) {
+                    writeln!(
+                        f,
+                        "          {:<24} {:<9} {:<11} offset={:<9} bytes={:<9} live={}..={}",
+                        "",
+                        "",
+                        "scratch",
+                        bytes(s.offset),
+                        bytes(s.reserved),
+                        s.first,
+                        s.last
+                    )?;
+                }
             }
         }
         Ok(())

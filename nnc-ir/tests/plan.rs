@@ -1,7 +1,10 @@
 //! Arena plans: fusion as intended, no two live buffers sharing a byte, and the arena at the
 //! liveness lower bound.
 
-use nnc_ir::plan::{Plan, PlanError, fuse, infer_shapes, liveness, place, plan, schedule, verify};
+use nnc_ir::plan::{
+    Algorithms, Plan, PlanError, fuse, infer_shapes, liveness, place, plan, plan_with, schedule,
+    verify, winograd_scratch,
+};
 use nnc_ir::testing::{Rng, random_network};
 use nnc_ir::{Graph, parse_graph};
 
@@ -209,11 +212,106 @@ fn schedule_and_liveness_of_shipped_detectors() {
         let g = parse_graph(&std::fs::read_to_string(&path).unwrap(), shown.as_ref()).unwrap();
         let shapes = infer_shapes(&g, &PYRAMID).unwrap();
         let fused = fuse(&g).unwrap();
-        let schedule = schedule(&g, fused, &PYRAMID, shapes);
+        let schedule = schedule(&g, fused, &PYRAMID, shapes, Algorithms::Auto);
         insta::assert_snapshot!(format!("{model}_schedule"), schedule.to_string());
         let liveness = liveness(&g, schedule);
         insta::assert_snapshot!(format!("{model}_liveness"), liveness.to_string());
         // The stages compose to exactly what `plan` returns.
         assert_eq!(place(liveness), plan(&g, &PYRAMID).unwrap());
     }
+}
+
+/// The algorithm of each group of `src` planned at one `(height, width)` size.
+fn algorithms(src: &str, size: (usize, usize), allowed: Algorithms) -> Vec<String> {
+    let g = graph(src);
+    let p = plan_with(&g, &[size], allowed).unwrap();
+    (0..p.groups.len())
+        .map(|i| p.algorithm(0, i).to_string())
+        .collect()
+}
+
+const ALGORITHM_NET: &str = "x = input(channels=32)
+a = conv(x, out=32, k=3, pad=1)
+ra = relu(a)
+b = conv(ra, out=32, k=3, stride=2, pad=1)
+c = conv(b, out=16, k=1)
+d = conv(c, out=16, k=3, pad=1, groups=16)
+e = conv(d, out=8, k=3, pad=1)
+f = conv(e, out=24, k=3, pad=1)
+pf = prelu(f)
+output pf
+";
+
+#[test]
+fn each_convolution_gets_the_algorithm_its_shape_calls_for() {
+    // At 64x64: `a` is a stride-1 3x3 with 32 channels and 1024 tiles; `b` strided; `c` 1x1;
+    // `d` depthwise; `e` has 8 output channels; `f` a PReLU, which Winograd does not fuse.
+    assert_eq!(
+        algorithms(ALGORITHM_NET, (64, 64), Algorithms::Auto),
+        [
+            "winograd",
+            "direct",
+            "1x1-gemm",
+            "depthwise",
+            "direct",
+            "direct"
+        ]
+    );
+    // At 6x6, `a` has 9 tiles: too few for the transformed weights to pay.
+    assert_eq!(
+        algorithms(ALGORITHM_NET, (6, 6), Algorithms::Auto)[0],
+        "direct"
+    );
+    // Forced: direct everywhere but depthwise; Winograd wherever it applies.
+    assert_eq!(
+        algorithms(ALGORITHM_NET, (64, 64), Algorithms::Direct),
+        [
+            "direct",
+            "direct",
+            "direct",
+            "depthwise",
+            "direct",
+            "direct"
+        ]
+    );
+    assert_eq!(
+        algorithms(ALGORITHM_NET, (6, 6), Algorithms::Winograd),
+        [
+            "winograd",
+            "direct",
+            "1x1-gemm",
+            "depthwise",
+            "winograd",
+            "direct"
+        ]
+    );
+}
+
+#[test]
+fn winograd_scratch_is_live_for_its_step_alone_and_counts_toward_the_lower_bound() {
+    let g = graph(ALGORITHM_NET);
+    let sizes = [(64, 64), (6, 6)];
+    let p = plan_with(&g, &sizes, Algorithms::Auto).unwrap();
+    check_plan(&p);
+    // Scale 0's `a` has scratch for 32 input channels; scale 1's `a` runs directly and has none.
+    let scratch = p.scratch(0, 0).expect("a Winograd step has scratch");
+    assert_eq!(scratch.len, winograd_scratch(32, 32));
+    assert_eq!((scratch.first, scratch.last), (0, 0));
+    assert!(p.scratch(1, 0).is_none());
+    assert_eq!(p.buffers.iter().filter(|b| b.scratch).count(), 1);
+    // Without Winograd there is no scratch, and the arena is no larger.
+    let direct = plan_with(&g, &sizes, Algorithms::Direct).unwrap();
+    check_plan(&direct);
+    assert!(direct.buffers.iter().all(|b| !b.scratch));
+    assert!(direct.lower_bound_len <= p.lower_bound_len);
+    // A plan whose scratch overlaps a live tensor fails verification.
+    let mut broken = p.clone();
+    let i = broken.buffers.iter().position(|b| b.scratch).unwrap();
+    let input_of_a = broken
+        .buffers
+        .iter()
+        .position(|b| b.first == 0 && !b.scratch)
+        .unwrap();
+    broken.buffers[i].offset = broken.buffers[input_of_a].offset;
+    assert!(matches!(verify(&broken), Err(PlanError::Overlap { .. })));
 }

@@ -94,7 +94,11 @@ fn case(g: Geometry, act_op: &str) -> Case {
         .1;
     Case {
         input,
-        kernel: layout::conv_kernel(&kernel.data, co, ci / groups, k),
+        kernel: if groups > 1 {
+            layout::depthwise_kernel(&kernel.data, co, k)
+        } else {
+            layout::conv_kernel(&kernel.data, co, ci, k)
+        },
         bias: layout::channel_vector(&bias.data),
         alpha: layout::channel_vector(&alpha),
         expect,
@@ -123,6 +127,7 @@ fn check_path(c: &Case, what: &str, kernel: impl FnOnce(ConvPtrs)) {
         bias: c.bias.as_ptr(),
         alpha: c.alpha.as_ptr(),
         output: out.as_mut_ptr(),
+        scratch: core::ptr::null_mut(),
     });
     assert!(
         out[len..].iter().all(|x| x.is_nan()),
@@ -523,3 +528,155 @@ conv_avx512_case!(avx512_pool_3: 14 x 16, ci=4 co=8 k=3 st=1 p=1 NONE "" pk=3);
 conv_avx512_case!(avx512_two_windows_odd_row: 11 x 13, ci=3 co=16 k=3 st=1 p=1 RELU "relu" pk=2);
 conv_avx512_case!(avx512_two_windows_two_vectors: 10 x 14, ci=16 co=32 k=3 st=1 p=1 RELU "relu" pk=2);
 conv_avx512_case!(avx512_two_windows_strided: 20 x 23, ci=3 co=24 k=3 st=2 p=1 NONE "" pk=2);
+
+/// Runs a Winograd kernel call on `c`, with its weights transformed by `g` and a scratch of the
+/// size the plan reserves, filled with NaN so that a read of scratch the kernel did not write
+/// shows in its output.
+fn check_winograd(
+    c: &Case,
+    g: &[[f64; 3]; 4],
+    oihw: &[f32],
+    (ci, co): (usize, usize),
+    what: &str,
+    kernel: impl FnOnce(ConvPtrs),
+) {
+    let u = layout::winograd_kernel_with(oihw, co, ci, g);
+    let mut scratch = vec![f32::NAN; nnc_runtime::ir::plan::winograd_scratch(ci, co)];
+    let transformed = Case {
+        input: c.input.clone(),
+        kernel: u,
+        bias: c.bias.clone(),
+        alpha: c.alpha.clone(),
+        expect: c.expect.clone(),
+    };
+    check_path(&transformed, what, |mut p| {
+        p.scratch = scratch.as_mut_ptr();
+        kernel(p)
+    });
+}
+
+/// One Winograd F(2x2, 3x3) configuration on every path, against the interpreter's direct
+/// convolution.
+macro_rules! winograd_case {
+    ($name:ident: $h:literal x $w:literal, ci=$ci:literal co=$co:literal p=$p:literal $act:ident $act_op:literal pk=$pk:literal) => {
+        #[test]
+        fn $name() {
+            let geometry = Geometry {
+                h: $h,
+                w: $w,
+                ci: $ci,
+                co: $co,
+                k: 3,
+                st: 1,
+                p: $p,
+                groups: 1,
+                pk: $pk,
+            };
+            let c = case(geometry, $act_op);
+            let oihw = oihw_of(geometry, $act_op);
+            let g = &layout::WINOGRAD_G;
+            const COP: usize = layout::vectors($co) * 8;
+            const V8: usize = layout::winograd_vectors(8, COP);
+            const V16: usize = layout::winograd_vectors(16, COP);
+            check_winograd(&c, g, &oihw, ($ci, $co), "portable", |p| unsafe {
+                nnc_runtime::kernels::winograd_portable::<
+                    $h,
+                    $w,
+                    $ci,
+                    $co,
+                    $p,
+                    { act::$act },
+                    $pk,
+                    V8,
+                >(p)
+            });
+            #[cfg(target_arch = "x86_64")]
+            if nnc_runtime::kernels::simd::has_avx2_fma() {
+                check_winograd(&c, g, &oihw, ($ci, $co), "avx2", |p| unsafe {
+                    nnc_runtime::kernels::winograd_avx2::<
+                        $h,
+                        $w,
+                        $ci,
+                        $co,
+                        $p,
+                        { act::$act },
+                        $pk,
+                        V8,
+                    >(p)
+                });
+            } else {
+                avx2_path_skipped();
+            }
+            #[cfg(target_arch = "x86_64")]
+            if nnc_runtime::kernels::simd::has_avx512() {
+                check_winograd(&c, g, &oihw, ($ci, $co), "avx512", |p| unsafe {
+                    nnc_runtime::kernels::winograd_avx512::<
+                        $h,
+                        $w,
+                        $ci,
+                        $co,
+                        $p,
+                        { act::$act },
+                        $pk,
+                        V16,
+                    >(p)
+                });
+            } else {
+                avx512_path_skipped();
+            }
+        }
+    };
+}
+
+/// The `[out, in, 3, 3]` kernel of the case `case(g, act_op)` builds, as the interpreter reads it.
+fn oihw_of(g: Geometry, act_op: &str) -> Vec<f32> {
+    let src = layer_src(g.ci, g.co, g.k, g.st, g.p, g.groups, act_op, g.pk);
+    let graph = parse_graph(&src, "k.nnc".as_ref()).unwrap();
+    let seed = g.h * 31 + g.w * 7 + g.ci * 5 + g.co * 3 + g.k + g.st + g.p + g.pk;
+    let mut rng = Rng::new(seed as u64);
+    let bytes = random_weights(&graph, &mut rng, Dtype::F32);
+    let model = Model::from_sources(&src, "k.nnc".as_ref(), &bytes, "k.st".as_ref()).unwrap();
+    model
+        .weights
+        .role(ValueId(1), WeightRole::Kernel)
+        .unwrap()
+        .data
+        .clone()
+}
+
+// Odd sizes (tiles past the edge), channels not multiples of eight or sixteen, padding 0 and 1,
+// tile blocks across rows and a last partial block.
+winograd_case!(winograd_embedding_like: 11 x 13, ci=32 co=32 p=1 RELU "relu" pk=1);
+winograd_case!(winograd_odd_channels: 9 x 7, ci=13 co=20 p=1 NONE "" pk=1);
+winograd_case!(winograd_no_padding: 10 x 9, ci=16 co=24 p=0 RELU "relu" pk=1);
+winograd_case!(winograd_wide: 6 x 5, ci=40 co=72 p=1 RELU "relu" pk=1);
+winograd_case!(winograd_fused_pool: 12 x 10, ci=16 co=16 p=1 RELU "relu" pk=2);
+winograd_case!(winograd_fused_pool_odd: 9 x 11, ci=5 co=48 p=1 NONE "" pk=2);
+winograd_case!(winograd_one_tile: 3 x 3, ci=8 co=8 p=0 NONE "" pk=1);
+
+/// The numerical check can fail: a filter transform with one coefficient wrong (the sign of
+/// `G[2][1]`) gives outputs off by far more than the tolerance.
+#[test]
+fn winograd_with_a_wrong_transform_fails_the_check() {
+    let geometry = Geometry {
+        h: 8,
+        w: 8,
+        ci: 16,
+        co: 16,
+        k: 3,
+        st: 1,
+        p: 1,
+        groups: 1,
+        pk: 1,
+    };
+    let c = case(geometry, "relu");
+    let oihw = oihw_of(geometry, "relu");
+    let mut g = layout::WINOGRAD_G;
+    g[2][1] = -g[2][1];
+    let wrong = std::panic::catch_unwind(|| {
+        check_winograd(&c, &g, &oihw, (16, 16), "portable, wrong G", |p| unsafe {
+            nnc_runtime::kernels::winograd_portable::<8, 8, 16, 16, 1, { act::RELU }, 1, 2>(p)
+        })
+    });
+    assert!(wrong.is_err(), "a wrong filter transform passed the check");
+}

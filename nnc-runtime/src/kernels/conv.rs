@@ -5,9 +5,11 @@
 //! pixels of a register block are unrolled by the compiler, and interior pixels run without any
 //! bounds test. Only the border (where a tap falls in the zero padding) takes the checked path.
 //!
-//! Weights are packed at build time as `[ky][kx][ci][co]`, with `co` padded with zeros to a
-//! multiple of eight, so that the vector of output channels for one tap and one input channel is
-//! one load. Bias and PReLU slopes are padded the same way. The kernel is written over
+//! Weights are packed at build time in blocks of sixteen output channels, `[co / 16][ky][kx][ci]
+//! [16]`, with `co` padded with zeros to a multiple of eight ([`super::layout::conv_kernel`]), so
+//! that the vector of output channels for one tap and one input channel is one load, and the
+//! weights one register block reads are one sequential stream per vector. Bias and PReLU slopes
+//! are padded to eight, unblocked. The kernel is written over
 //! [`Simd::LANES`]: at sixteen lanes (AVX-512) `COB` counts sixteen-lane vectors, the last of which
 //! may end in the padding and is then loaded through a mask, and only ReLU or no activation is
 //! fused.
@@ -32,7 +34,8 @@ pub mod act {
 pub struct ConvPtrs {
     /// `H x W x CI` input.
     pub input: *const f32,
-    /// Packed kernel, `K * K * CI * CP`, `CP` being the output channels padded to eight.
+    /// Packed kernel, `K * K * CI * CP`, `CP` being the output channels padded to eight, in the
+    /// layout of [`super::layout`] the kernel reads.
     pub kernel: *const f32,
     /// `CP` biases (zeros when the layer has none).
     pub bias: *const f32,
@@ -40,6 +43,9 @@ pub struct ConvPtrs {
     pub alpha: *const f32,
     /// `OH/PK x OW/PK x CO` output.
     pub output: *mut f32,
+    /// Working space in the arena for the kernels that need it (Winograd's transformed tiles),
+    /// else null.
+    pub scratch: *mut f32,
 }
 
 /// Output length along one axis.
@@ -250,7 +256,6 @@ pub unsafe fn conv<
                 let mut chunk = 0;
                 while chunk < COB {
                     let part = ConvPtrs {
-                        kernel: unsafe { p.kernel.add(chunk * S::LANES) },
                         bias: unsafe { p.bias.add(chunk * S::LANES) },
                         alpha: p.alpha.wrapping_add(chunk * S::LANES),
                         ..p
@@ -353,7 +358,6 @@ unsafe fn vectors_block<
 ) {
     let ow = out_len(W, K, ST, P);
     let part = ConvPtrs {
-        kernel: unsafe { p.kernel.add(chunk * S::LANES) },
         bias: unsafe { p.bias.add(chunk * S::LANES) },
         alpha: p.alpha.wrapping_add(chunk * S::LANES),
         ..*p
@@ -530,13 +534,20 @@ unsafe fn block<
     coords: [(usize, usize); NPX],
     c0: usize,
 ) -> [[S::V; COBC]; NPX] {
-    // Weight rows hold every output channel, padded to eight; this block computes the `COBC`
-    // vectors that `p` starts at, output channel `c0`. At eight lanes every vector is whole; at
-    // sixteen the last may end in the padding, and is loaded through a mask.
+    // This block computes the `COBC` vectors from output channel `c0` on (`p.bias` starts
+    // there; `p.kernel` is the whole packed kernel). Each vector's weights are a column of
+    // its block of sixteen channels (`layout::kernel_row`): at eight lanes every vector is whole;
+    // at sixteen the last may be eight wide, and is loaded through a mask.
     let cop = CO.div_ceil(8) * 8;
+    let rows = K * K * CI;
     let mut lanes = [S::LANES; COBC];
+    let mut column = [p.kernel; COBC];
+    let mut width = [0; COBC];
     for j in 0..COBC {
-        lanes[j] = cop.saturating_sub(c0 + j * S::LANES).min(S::LANES);
+        let (base, w) = super::layout::kernel_row(rows, cop, c0 + j * S::LANES);
+        column[j] = unsafe { p.kernel.add(base) };
+        width[j] = w;
+        lanes[j] = (w - (c0 + j * S::LANES) % super::layout::KERNEL_BLOCK).min(S::LANES);
     }
     let mut bias = [unsafe { S::splat(0.0) }; COBC];
     for j in 0..COBC {
@@ -545,7 +556,7 @@ unsafe fn block<
     let mut acc = [bias; NPX];
     for ky in 0..K {
         for kx in 0..K {
-            let taps = unsafe { p.kernel.add((ky * K + kx) * CI * cop) };
+            let tap = (ky * K + kx) * CI;
             // Where each pixel reads this tap, or None in the padding.
             let src: [Option<*const f32>; NPX] = std::array::from_fn(|i| {
                 let (oy, ox) = coords[i];
@@ -559,7 +570,8 @@ unsafe fn block<
             for ci in 0..CI {
                 let mut w = bias;
                 for j in 0..COBC {
-                    w[j] = unsafe { row_vector::<S>(taps.add(ci * cop + j * S::LANES), lanes[j]) };
+                    let row = unsafe { column[j].add((tap + ci) * width[j]) };
+                    w[j] = unsafe { row_vector::<S>(row, lanes[j]) };
                 }
                 for i in 0..NPX {
                     let Some(px) = src[i] else { continue };

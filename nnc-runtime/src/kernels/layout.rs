@@ -7,23 +7,111 @@ pub const fn vectors(channels: usize) -> usize {
     channels.div_ceil(8)
 }
 
-/// A convolution kernel from `[out, in, k, k]` to `[ky][kx][in][out padded to whole vectors]`, the
-/// padding lanes zero. A depthwise kernel, `[c, 1, k, k]`, packs with `inp = 1` to the
-/// `[ky][kx][c padded]` its kernel reads.
+/// Output channels per block of a packed convolution kernel: one sixteen-lane vector, two of
+/// eight lanes.
+pub const KERNEL_BLOCK: usize = 16;
+
+/// A dense convolution kernel from `[out, in, k, k]` to blocks of [`KERNEL_BLOCK`] output
+/// channels, `[co / 16][ky][kx][in][16]`, the output channels padded with zeros to whole
+/// eight-lane vectors (so the last block may be eight wide). A register block reads the rows of
+/// its output vectors' blocks in order, so the weights of one chunk of channels are one
+/// sequential stream (a layer's weights that come from memory arrive at the prefetchers' pace),
+/// whatever the layer's width. [`kernel_row`] says where a vector's row starts.
 pub fn conv_kernel(oihw: &[f32], out: usize, inp: usize, k: usize) -> Vec<f32> {
     let cop = vectors(out) * 8;
-    let mut packed = vec![0.0; k * k * inp * cop];
+    let rows = k * k * inp;
+    let mut packed = vec![0.0; rows * cop];
     for o in 0..out {
+        let (base, width) = kernel_row(rows, cop, o);
         for i in 0..inp {
             for ky in 0..k {
                 for kx in 0..k {
-                    packed[((ky * k + kx) * inp + i) * cop + o] =
+                    packed[base + ((ky * k + kx) * inp + i) * width] =
                         oihw[((o * inp + i) * k + ky) * k + kx];
                 }
             }
         }
     }
     packed
+}
+
+/// Where output channel `c` of row 0 lies in a kernel packed by [`conv_kernel`] with `rows` rows
+/// (`k * k * in`) and `cop` padded output channels, and the row length of its block: channel `c`
+/// of row `r` is at `base + r * width`. A vector that starts at `c` (a multiple of eight) lies in
+/// one block, and has `min(lanes, width - c % 16)` lanes in it.
+pub const fn kernel_row(rows: usize, cop: usize, c: usize) -> (usize, usize) {
+    let block = c / KERNEL_BLOCK * KERNEL_BLOCK;
+    let width = if cop - block < KERNEL_BLOCK {
+        cop - block
+    } else {
+        KERNEL_BLOCK
+    };
+    (block * rows + (c - block), width)
+}
+
+/// A depthwise kernel from `[c, 1, k, k]` to `[ky][kx][c padded to whole vectors]`, the padding
+/// lanes zero.
+pub fn depthwise_kernel(oihw: &[f32], channels: usize, k: usize) -> Vec<f32> {
+    let cop = vectors(channels) * 8;
+    let mut packed = vec![0.0; k * k * cop];
+    for c in 0..channels {
+        for tap in 0..k * k {
+            packed[tap * cop + c] = oihw[c * k * k + tap];
+        }
+    }
+    packed
+}
+
+/// Winograd F(2x2, 3x3) weights for `[out, in, 3, 3]`: each filter `g` becomes `U = G g Gᵀ`
+/// (4x4, computed in f64), and the `[out, in, 4, 4]` result is packed as [`conv_kernel`] packs
+/// a 4x4 kernel, so that the products read `U[ξ][ci]` for `ξ` the 4x4 position as rows of the
+/// blocked layout.
+pub fn winograd_kernel(oihw: &[f32], out: usize, inp: usize) -> Vec<f32> {
+    winograd_kernel_with(oihw, out, inp, &WINOGRAD_G)
+}
+
+/// F(2x2, 3x3)'s filter transform `G`.
+pub const WINOGRAD_G: [[f64; 3]; 4] = [
+    [1.0, 0.0, 0.0],
+    [0.5, 0.5, 0.5],
+    [0.5, -0.5, 0.5],
+    [0.0, 0.0, 1.0],
+];
+
+/// [`winograd_kernel`] with the filter transform `g` (the tests give a wrong one, which must fail
+/// them).
+pub fn winograd_kernel_with(oihw: &[f32], out: usize, inp: usize, g: &[[f64; 3]; 4]) -> Vec<f32> {
+    let mut u = vec![0.0f32; out * inp * 16];
+    for f in 0..out * inp {
+        let filter = &oihw[f * 9..f * 9 + 9];
+        for a in 0..4 {
+            for b in 0..4 {
+                let mut sum = 0.0f64;
+                for y in 0..3 {
+                    for x in 0..3 {
+                        sum += g[a][y] * f64::from(filter[y * 3 + x]) * g[b][x];
+                    }
+                }
+                u[f * 16 + a * 4 + b] = sum as f32;
+            }
+        }
+    }
+    conv_kernel(&u, out, inp, 4)
+}
+
+/// Output vectors of `lanes` lanes that one Winograd product block computes for `cop` output
+/// channels (padded to eight): as many as fit beside its six tiles' accumulators, the weight
+/// vectors and one broadcast, in 32 registers at sixteen lanes (four) and 16 at eight (two).
+pub const fn winograd_vectors(lanes: usize, cop: usize) -> usize {
+    let most = if lanes >= 16 { 4 } else { 2 };
+    let needed = cop.div_ceil(lanes);
+    if needed > most {
+        most
+    } else if needed == 0 {
+        1
+    } else {
+        needed
+    }
 }
 
 /// A per-channel vector (bias, slope) padded with zeros to whole vectors.

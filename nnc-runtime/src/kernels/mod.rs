@@ -21,6 +21,7 @@ pub mod other;
 pub mod pointwise;
 pub mod simd;
 mod weights;
+pub mod winograd;
 
 pub use conv::{ConvPtrs, act};
 pub use weights::{Aligned, f16_to_f32};
@@ -80,5 +81,14 @@ entries!(pointwise::pointwise, "pointwise::pointwise",
     pointwise_avx2 [simd::Avx2, "avx2,fma"]
         "with AVX2 and FMA ([`simd::has_avx2_fma`]), eight lanes.",
     pointwise_avx512 [simd::Avx512, "avx512f,avx2,fma"]
+        "with AVX-512F ([`simd::has_avx512`]), sixteen lanes."
+);
+
+entries!(winograd::winograd, "winograd::winograd",
+    [H: usize, W: usize, CI: usize, CO: usize, P: usize, ACT: u8, PK: usize, V: usize],
+    winograd_portable [simd::Portable] "on the portable path, eight lanes.",
+    winograd_avx2 [simd::Avx2, "avx2,fma"]
+        "with AVX2 and FMA ([`simd::has_avx2_fma`]), eight lanes.",
+    winograd_avx512 [simd::Avx512, "avx512f,avx2,fma"]
         "with AVX-512F ([`simd::has_avx512`]), sixteen lanes."
 );

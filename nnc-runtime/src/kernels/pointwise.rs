@@ -2,9 +2,10 @@
 //! bias[co] + sum over ci of in[pixel][ci] * w[ci][co]`, with ReLU or nothing after.
 //!
 //! Written over [`Simd::LANES`], so that one kernel serves eight lanes and sixteen (AVX-512). It
-//! reads the weights in the layout every convolution has ([`super::layout::conv_kernel`]: `[ci][co
-//! padded to a multiple of eight]`), so a vector of sixteen lanes may end in the padding of the
-//! last eight; that half is loaded through a mask, and only real channels are stored.
+//! reads the weights in the layout every dense convolution has ([`super::layout::conv_kernel`]:
+//! blocks of sixteen output channels, `[co / 16][ci][16]`, the last block eight wide where the
+//! channels padded to eight end there), so a vector of sixteen lanes may be a block of eight; that
+//! vector is loaded through a mask, and only real channels are stored.
 //!
 //! A register block is `NPX` pixels by `V` output vectors: `NPX * V` accumulators, `V` weight
 //! vectors that every pixel shares, and one broadcast input (the rule is
@@ -92,16 +93,23 @@ unsafe fn block<
     let padded = |v: usize| (COP.saturating_sub(c0 + v * S::LANES)).min(S::LANES);
     let real = |v: usize| (CO.saturating_sub(c0 + v * S::LANES)).min(S::LANES);
     let mut bias = [unsafe { S::splat(0.0) }; V];
+    let mut column = [p.kernel; V];
+    let mut width = [0; V];
     for v in 0..V {
         bias[v] = unsafe { load::<S>(p.bias.add(c0 + v * S::LANES), padded(v)) };
+        if padded(v) > 0 {
+            let (base, w) = super::layout::kernel_row(CI, COP, c0 + v * S::LANES);
+            column[v] = unsafe { p.kernel.add(base) };
+            width[v] = w;
+        }
     }
     let mut acc = [bias; NPX];
     let input = unsafe { p.input.add(first * CI) };
     let mut w = bias;
     for ci in 0..CI {
-        let row = unsafe { p.kernel.add(ci * COP + c0) };
         for v in 0..V {
-            w[v] = unsafe { load::<S>(row.add(v * S::LANES), padded(v)) };
+            let row = column[v].wrapping_add(ci * width[v]);
+            w[v] = unsafe { load::<S>(row, padded(v)) };
         }
         for i in 0..NPX {
             let x = unsafe { S::splat(*input.add(i * CI + ci)) };
