@@ -135,14 +135,14 @@ fn conv(cx: &StepCtx<'_>, g: usize) -> TokenStream {
     if algorithm == Algorithm::Winograd {
         // Winograd F(2x2, 3x3), sixteen lanes on the AVX-512 path.
         let lanes = if cx.path == Path::Avx512 { 16 } else { 8 };
-        let v = layout::winograd_vectors(lanes, cob * 8);
-        let [h, w, ci, co, p, pk, v] = [h, w, ci, co, p, pk, v].map(n);
+        let (v, nt) = layout::winograd_block(lanes, co);
+        let [h, w, ci, co, p, pk, v, nt] = [h, w, ci, co, p, pk, v, nt].map(n);
         let f = match cx.path {
             Path::Portable => quote! { rt::winograd_portable },
             Path::Avx2 => quote! { rt::winograd_avx2 },
             Path::Avx512 => quote! { rt::winograd_avx512 },
         };
-        return quote! { #f::<#h, #w, #ci, #co, #p, { #act }, #pk, #v>(#ptrs); };
+        return quote! { #f::<#h, #w, #ci, #co, #p, { #act }, #pk, #v, #nt>(#ptrs); };
     }
     if conv.is_depthwise() {
         // Channels in, channels out; at sixteen lanes where the activation allows.

@@ -77,17 +77,36 @@ fn round_up(n: usize) -> usize {
     n.div_ceil(ALIGN_FLOATS) * ALIGN_FLOATS
 }
 
-/// Output tiles that one block of the Winograd kernel transforms and multiplies together
-/// (`nnc_runtime::kernels::winograd`).
-pub const WINOGRAD_TILES: usize = 6;
+/// The register block of the Winograd kernel's products (`nnc_runtime::kernels::winograd`) for
+/// `co` output channels at `lanes` lanes: `(V, TILES)`, output vectors and tiles. Up to four
+/// vectors at sixteen lanes (32 registers) and two at eight (16 registers); then as many tiles
+/// as fit beside the vectors' weights and one broadcast, at most twelve, so that one or two
+/// output vectors still make enough independent accumulations to keep both FMA ports busy.
+pub const fn winograd_block(lanes: usize, co: usize) -> (usize, usize) {
+    let (registers, most) = if lanes >= 16 { (32, 4) } else { (16, 2) };
+    let needed = (co.div_ceil(8) * 8).div_ceil(lanes);
+    let v = if needed > most {
+        most
+    } else if needed == 0 {
+        1
+    } else {
+        needed
+    };
+    let tiles = (registers - v - 1) / v;
+    (v, if tiles > 12 { 12 } else { tiles })
+}
 
 /// Elements of arena a Winograd F(2x2, 3x3) step with `ci` input and `co` output channels works
-/// in: one block's transformed input (16 positions, [`WINOGRAD_TILES`] tiles, `ci` rounded up to
-/// 16) and the products of one chunk of output channels (`co` rounded up to 16, at most 64).
+/// in, on whichever path needs more: one block's transformed input (16 positions by the block's
+/// tiles by `ci` rounded up to 16) and the products of one chunk of output vectors (16 positions
+/// by tiles by the chunk's lanes); see [`winograd_block`].
 pub const fn winograd_scratch(ci: usize, co: usize) -> usize {
-    let chunk = co.div_ceil(16) * 16;
-    let chunk = if chunk > 64 { 64 } else { chunk };
-    16 * WINOGRAD_TILES * (ci.div_ceil(16) * 16 + chunk)
+    let cip = ci.div_ceil(16) * 16;
+    let (v8, t8) = winograd_block(8, co);
+    let (v16, t16) = winograd_block(16, co);
+    let eight = 16 * t8 * (cip + v8 * 8);
+    let sixteen = 16 * t16 * (cip + v16 * 16);
+    if eight > sixteen { eight } else { sixteen }
 }
 
 /// How a group is computed: its convolution's algorithm, or `None` for other steps.

@@ -575,9 +575,8 @@ macro_rules! winograd_case {
             let c = case(geometry, $act_op);
             let oihw = oihw_of(geometry, $act_op);
             let g = &layout::WINOGRAD_G;
-            const COP: usize = layout::vectors($co) * 8;
-            const V8: usize = layout::winograd_vectors(8, COP);
-            const V16: usize = layout::winograd_vectors(16, COP);
+            const B8: (usize, usize) = layout::winograd_block(8, $co);
+            const B16: (usize, usize) = layout::winograd_block(16, $co);
             check_winograd(&c, g, &oihw, ($ci, $co), "portable", |p| unsafe {
                 nnc_runtime::kernels::winograd_portable::<
                     $h,
@@ -587,7 +586,8 @@ macro_rules! winograd_case {
                     $p,
                     { act::$act },
                     $pk,
-                    V8,
+                    { B8.0 },
+                    { B8.1 },
                 >(p)
             });
             #[cfg(target_arch = "x86_64")]
@@ -601,7 +601,8 @@ macro_rules! winograd_case {
                         $p,
                         { act::$act },
                         $pk,
-                        V8,
+                        { B8.0 },
+                        { B8.1 },
                     >(p)
                 });
             } else {
@@ -618,7 +619,8 @@ macro_rules! winograd_case {
                         $p,
                         { act::$act },
                         $pk,
-                        V16,
+                        { B16.0 },
+                        { B16.1 },
                     >(p)
                 });
             } else {
@@ -675,7 +677,7 @@ fn winograd_with_a_wrong_transform_fails_the_check() {
     g[2][1] = -g[2][1];
     let wrong = std::panic::catch_unwind(|| {
         check_winograd(&c, &g, &oihw, (16, 16), "portable, wrong G", |p| unsafe {
-            nnc_runtime::kernels::winograd_portable::<8, 8, 16, 16, 1, { act::RELU }, 1, 2>(p)
+            nnc_runtime::kernels::winograd_portable::<8, 8, 16, 16, 1, { act::RELU }, 1, 2, 6>(p)
         })
     });
     assert!(wrong.is_err(), "a wrong filter transform passed the check");

@@ -99,20 +99,7 @@ pub fn winograd_kernel_with(oihw: &[f32], out: usize, inp: usize, g: &[[f64; 3];
     conv_kernel(&u, out, inp, 4)
 }
 
-/// Output vectors of `lanes` lanes that one Winograd product block computes for `cop` output
-/// channels (padded to eight): as many as fit beside its six tiles' accumulators, the weight
-/// vectors and one broadcast, in 32 registers at sixteen lanes (four) and 16 at eight (two).
-pub const fn winograd_vectors(lanes: usize, cop: usize) -> usize {
-    let most = if lanes >= 16 { 4 } else { 2 };
-    let needed = cop.div_ceil(lanes);
-    if needed > most {
-        most
-    } else if needed == 0 {
-        1
-    } else {
-        needed
-    }
-}
+pub use nnc_ir::plan::winograd_block;
 
 /// A per-channel vector (bias, slope) padded with zeros to whole vectors.
 pub fn channel_vector(values: &[f32]) -> Vec<f32> {

@@ -85,7 +85,7 @@ entries!(pointwise::pointwise, "pointwise::pointwise",
 );
 
 entries!(winograd::winograd, "winograd::winograd",
-    [H: usize, W: usize, CI: usize, CO: usize, P: usize, ACT: u8, PK: usize, V: usize],
+    [H: usize, W: usize, CI: usize, CO: usize, P: usize, ACT: u8, PK: usize, V: usize, NT: usize],
     winograd_portable [simd::Portable] "on the portable path, eight lanes.",
     winograd_avx2 [simd::Avx2, "avx2,fma"]
         "with AVX2 and FMA ([`simd::has_avx2_fma`]), eight lanes.",

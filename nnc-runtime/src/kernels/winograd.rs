@@ -6,13 +6,13 @@
 //! The filter transform `U = G g Gᵀ` is done once, at build time, by the compiler
 //! ([`super::layout::winograd_kernel`]); this kernel does the other two and the products:
 //!
-//! 1. **Input transform.** For a block of [`TILES`] tiles (consecutive in row-major tile order,
+//! 1. **Input transform.** For a block of `NT` tiles (consecutive in row-major tile order,
 //!    across rows, so that a map of any width fills whole blocks but the last), `V = Bᵀ d B` for
 //!    every input channel, vectorized over channels: 16 loads and 32 additions per vector of
 //!    channels, stored to the scratch as `V[ξ][tile][ci]` (`ξ` the 16 positions of the 4x4
 //!    transform).
 //! 2. **Products.** For each chunk of `V` output vectors and each `ξ`, a matrix product over the
-//!    input channels, `M[ξ][tile][co] = Σ V[ξ][tile][ci] U[ξ][ci][co]`, in registers: `TILES`
+//!    input channels, `M[ξ][tile][co] = Σ V[ξ][tile][ci] U[ξ][ci][co]`, in registers: `NT`
 //!    by `V` accumulators, the same register block as the pointwise kernel's. The weights are
 //!    read in the blocked layout of every dense kernel, one sequential stream per vector.
 //! 3. **Output transform.** `Y = Aᵀ M A` per tile and output vector, plus bias, then ReLU or
@@ -33,14 +33,11 @@ use super::depthwise::load;
 use super::layout::kernel_row;
 use super::simd::Simd;
 
-/// Tiles transformed and multiplied together (see `nnc_ir::plan::WINOGRAD_TILES`).
-pub const TILES: usize = nnc_ir::plan::WINOGRAD_TILES;
-
 /// Runs one Winograd F(2x2, 3x3) convolution layer, stride 1.
 ///
 /// `H, W, CI`: input; `CO`: output channels; `P`: padding (0 or 1); `ACT`: [`act::NONE`] or
-/// [`act::RELU`]; `PK`: 1, or 2 for a fused 2x2 max-pool; `V`: output vectors per product
-/// block ([`super::layout::winograd_vectors`]). `p.kernel` holds the transformed weights
+/// [`act::RELU`]; `PK`: 1, or 2 for a fused 2x2 max-pool; `V`, `NT`: output vectors and tiles
+/// per product block ([`super::layout::winograd_block`]). `p.kernel` holds the transformed weights
 /// ([`super::layout::winograd_kernel`]), `p.bias` `CO` padded to eight, and `p.scratch`
 /// `nnc_ir::plan::winograd_scratch(CI, CO)` floats that nothing else uses during the call.
 ///
@@ -58,6 +55,7 @@ pub unsafe fn winograd<
     const ACT: u8,
     const PK: usize,
     const V: usize,
+    const NT: usize,
 >(
     p: ConvPtrs,
 ) {
@@ -71,8 +69,9 @@ pub unsafe fn winograd<
     const { assert!(P <= 1 && H + 2 * P >= 3 && W + 2 * P >= 3) };
     const {
         assert!(
-            V >= 1 && V * S::LANES <= 64 && V * S::LANES <= CO.div_ceil(16) * 16,
-            "the scratch holds one chunk of products (`nnc_ir::plan::winograd_scratch`)"
+            V == super::layout::winograd_block(S::LANES, CO).0
+                && NT == super::layout::winograd_block(S::LANES, CO).1,
+            "the scratch is sized for this block (`nnc_ir::plan::winograd_scratch`)"
         )
     };
     let (oh, ow) = (H + 2 * P - 2, W + 2 * P - 2);
@@ -80,22 +79,22 @@ pub unsafe fn winograd<
     let tiles = th * tw;
     let cip = CI.div_ceil(16) * 16;
     let cop = CO.div_ceil(8) * 8;
-    let products = unsafe { p.scratch.add(16 * TILES * cip) };
+    let products = unsafe { p.scratch.add(16 * NT * cip) };
     let chunk = V * S::LANES;
     let mut first = 0;
     while first < tiles {
-        let n = (tiles - first).min(TILES);
+        let n = (tiles - first).min(NT);
         for t in 0..n {
             let tile = first + t;
-            unsafe { input_tile::<S, H, W, CI, P>(&p, (tile / tw, tile % tw), t, cip) };
+            unsafe { input_tile::<S, H, W, CI, P, NT>(&p, (tile / tw, tile % tw), t, cip) };
         }
         let mut c0 = 0;
         while c0 < cop {
-            unsafe { multiply::<S, CI, CO, V>(&p, c0, cip, products) };
+            unsafe { multiply::<S, CI, CO, V, NT>(&p, c0, cip, products) };
             for t in 0..n {
                 let tile = first + t;
                 unsafe {
-                    output_tile::<S, CO, ACT, PK, V>(
+                    output_tile::<S, CO, ACT, PK, V, NT>(
                         &p,
                         products,
                         (tile / tw, tile % tw),
@@ -107,13 +106,20 @@ pub unsafe fn winograd<
             }
             c0 += chunk;
         }
-        first += TILES;
+        first += NT;
     }
 }
 
 /// `V = Bᵀ d B` for every input channel of tile `(ty, tx)`, stored as tile `t` of the block.
 #[inline(always)]
-unsafe fn input_tile<S: Simd, const H: usize, const W: usize, const CI: usize, const P: usize>(
+unsafe fn input_tile<
+    S: Simd,
+    const H: usize,
+    const W: usize,
+    const CI: usize,
+    const P: usize,
+    const NT: usize,
+>(
     p: &ConvPtrs,
     (ty, tx): (usize, usize),
     t: usize,
@@ -160,7 +166,7 @@ unsafe fn input_tile<S: Simd, const H: usize, const W: usize, const CI: usize, c
             ];
             for c in 0..4 {
                 let xi = 4 * r + c;
-                unsafe { S::store(p.scratch.add((xi * TILES + t) * cip + ci), v[c]) };
+                unsafe { S::store(p.scratch.add((xi * NT + t) * cip + ci), v[c]) };
             }
         }
         ci += S::LANES;
@@ -170,7 +176,7 @@ unsafe fn input_tile<S: Simd, const H: usize, const W: usize, const CI: usize, c
 /// `M[ξ][tile][c0..c0 + V * LANES] = Σ over ci of V[ξ][tile][ci] U[ξ][ci][...]` for every `ξ` and
 /// every tile of the block (those past the map's last tile too: their products are not stored).
 #[inline(always)]
-unsafe fn multiply<S: Simd, const CI: usize, const CO: usize, const V: usize>(
+unsafe fn multiply<S: Simd, const CI: usize, const CO: usize, const V: usize, const NT: usize>(
     p: &ConvPtrs,
     c0: usize,
     cip: usize,
@@ -192,24 +198,24 @@ unsafe fn multiply<S: Simd, const CI: usize, const CO: usize, const V: usize>(
     }
     let zero = unsafe { S::splat(0.0) };
     for xi in 0..16 {
-        let mut acc = [[zero; V]; TILES];
-        let inputs = unsafe { p.scratch.add(xi * TILES * cip) };
+        let mut acc = [[zero; V]; NT];
+        let inputs = unsafe { p.scratch.add(xi * NT * cip) };
         let mut w = [zero; V];
         for ci in 0..CI {
             for v in 0..V {
                 let row = column[v].wrapping_add((xi * CI + ci) * width[v]);
                 w[v] = unsafe { load::<S>(row, lanes[v]) };
             }
-            for t in 0..TILES {
+            for t in 0..NT {
                 let x = unsafe { S::splat(*inputs.add(t * cip + ci)) };
                 for v in 0..V {
                     acc[t][v] = unsafe { S::fma(x, w[v], acc[t][v]) };
                 }
             }
         }
-        for t in 0..TILES {
+        for t in 0..NT {
             for v in 0..V {
-                let at = ((xi * TILES + t) * V + v) * S::LANES;
+                let at = ((xi * NT + t) * V + v) * S::LANES;
                 unsafe { S::store(products.add(at), acc[t][v]) };
             }
         }
@@ -220,7 +226,14 @@ unsafe fn multiply<S: Simd, const CI: usize, const CO: usize, const V: usize>(
 /// for the output channels from `c0` on: bias, activation, pool, and the store of what lies in
 /// the output.
 #[inline(always)]
-unsafe fn output_tile<S: Simd, const CO: usize, const ACT: u8, const PK: usize, const V: usize>(
+unsafe fn output_tile<
+    S: Simd,
+    const CO: usize,
+    const ACT: u8,
+    const PK: usize,
+    const V: usize,
+    const NT: usize,
+>(
     p: &ConvPtrs,
     products: *const f32,
     (ty, tx): (usize, usize),
@@ -239,7 +252,7 @@ unsafe fn output_tile<S: Simd, const CO: usize, const ACT: u8, const PK: usize, 
         let bias = unsafe { load::<S>(p.bias.add(c), (cop - c).min(S::LANES)) };
         let mut m = [zero; 16];
         for xi in 0..16 {
-            m[xi] = unsafe { S::load(products.add(((xi * TILES + t) * V + v) * S::LANES)) };
+            m[xi] = unsafe { S::load(products.add(((xi * NT + t) * V + v) * S::LANES)) };
         }
         // Aᵀ M: rows m0 + m1 + m2, m1 - m2 - m3.
         let mut s = [zero; 8];
