@@ -18,7 +18,7 @@
 )]
 
 use super::conv::{ConvPtrs, activate, interior, out_len};
-use super::simd::Simd;
+use super::simd::{Simd, load, store};
 
 /// Runs one depthwise convolution layer.
 ///
@@ -194,20 +194,5 @@ unsafe fn finish<S: Simd, const C: usize, const ACT: u8>(
 #[inline(always)]
 unsafe fn store_lanes<S: Simd, const C: usize>(p: &ConvPtrs, v: S::V, at: usize, j: usize) {
     let lanes = (C - j * S::LANES).min(S::LANES);
-    let dst = unsafe { p.output.add(at + j * S::LANES) };
-    if lanes == S::LANES {
-        unsafe { S::store(dst, v) };
-    } else {
-        unsafe { S::store_part(dst, v, lanes) };
-    }
-}
-
-/// `lanes` f32 from `at` (a whole vector, or the first lanes through a mask), the rest zero.
-#[inline(always)]
-pub(super) unsafe fn load<S: Simd>(at: *const f32, lanes: usize) -> S::V {
-    if lanes == S::LANES {
-        unsafe { S::load(at) }
-    } else {
-        unsafe { S::load_part(at, lanes) }
-    }
+    unsafe { store::<S>(p.output.add(at + j * S::LANES), v, lanes) };
 }

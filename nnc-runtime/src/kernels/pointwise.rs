@@ -19,8 +19,7 @@
 )]
 
 use super::conv::{ConvPtrs, act};
-use super::depthwise::load;
-use super::simd::Simd;
+use super::simd::{Simd, load, store};
 
 /// Runs one pointwise convolution layer.
 ///
@@ -127,10 +126,8 @@ unsafe fn block<
                 y = unsafe { S::max(y, zero) };
             }
             let lanes = real(v);
-            if lanes == S::LANES {
-                unsafe { S::store(out.add(v * S::LANES), y) };
-            } else if lanes > 0 {
-                unsafe { S::store_part(out.add(v * S::LANES), y, lanes) };
+            if lanes > 0 {
+                unsafe { store::<S>(out.add(v * S::LANES), y, lanes) };
             }
         }
     }

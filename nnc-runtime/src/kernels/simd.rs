@@ -37,6 +37,32 @@ pub unsafe trait Simd: Copy {
     unsafe fn min(a: Self::V, b: Self::V) -> Self::V;
 }
 
+/// `lanes` f32 from `at` (a whole vector, or the first lanes through a mask), the rest zero.
+///
+/// # Safety
+/// `lanes <= S::LANES`, those `lanes` f32 readable at `at`, and `S` supported by the CPU.
+#[inline(always)]
+pub(super) unsafe fn load<S: Simd>(at: *const f32, lanes: usize) -> S::V {
+    if lanes == S::LANES {
+        unsafe { S::load(at) }
+    } else {
+        unsafe { S::load_part(at, lanes) }
+    }
+}
+
+/// Stores the first `lanes` lanes of `v` at `at` (a whole vector, or through a mask).
+///
+/// # Safety
+/// `lanes <= S::LANES`, those `lanes` f32 writable at `at`, and `S` supported by the CPU.
+#[inline(always)]
+pub(super) unsafe fn store<S: Simd>(at: *mut f32, v: S::V, lanes: usize) {
+    if lanes == S::LANES {
+        unsafe { S::store(at, v) }
+    } else {
+        unsafe { S::store_part(at, v, lanes) }
+    }
+}
+
 /// Plain arrays; the compiler vectorizes them for whatever the target has.
 #[derive(Clone, Copy, Debug)]
 pub struct Portable;

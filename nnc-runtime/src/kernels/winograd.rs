@@ -29,9 +29,8 @@
 )]
 
 use super::conv::{ConvPtrs, act};
-use super::depthwise::load;
 use super::layout::kernel_row;
-use super::simd::Simd;
+use super::simd::{Simd, load, store};
 
 /// Runs one Winograd F(2x2, 3x3) convolution layer, stride 1.
 ///
@@ -291,15 +290,5 @@ unsafe fn output_tile<
                 }
             }
         }
-    }
-}
-
-/// Stores the first `lanes` lanes of `v`.
-#[inline(always)]
-unsafe fn store<S: Simd>(at: *mut f32, v: S::V, lanes: usize) {
-    if lanes == S::LANES {
-        unsafe { S::store(at, v) }
-    } else {
-        unsafe { S::store_part(at, v, lanes) }
     }
 }
