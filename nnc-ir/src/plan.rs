@@ -166,10 +166,11 @@ impl Algorithms {
 ///
 /// Winograd applies to stride-1 3x3 convolutions with padding 0 or 1, group 1, ReLU or no
 /// activation and at most a 2x2 max-pool (a tile is a pooling window). The cost model then takes
-/// it where it was measured to win (`benches/NOTES.md`, attempt 5): at least 16 input and output
-/// channels, since the transforms cost per channel what the products save per channel pair; and
-/// at least [`WINOGRAD_MIN_TILES`] output tiles, since below that the transformed weights
-/// (16/9 of the direct ones) are read for too few tiles.
+/// it with at least 16 input and output channels, since the transforms cost per channel what the
+/// products save per channel pair (a bound set from that count, not measured layer by layer),
+/// and at least [`WINOGRAD_MIN_TILES`] output tiles, since below that the transformed weights
+/// (16/9 of the direct ones) are read for too few tiles (measured on the embedding:
+/// `benches/NOTES.md`, attempt 6).
 pub fn choose(graph: &Graph, group: &Group, shapes: &Shapes, allowed: Algorithms) -> Algorithm {
     let node = graph.node(group.first());
     let Op::Conv(conv) = node.op else {
