@@ -3,7 +3,7 @@
 //! The generated code instantiates each kernel once per layer and scale, so every loop bound in a
 //! call is a constant and the compiler unrolls and specializes it. Convolutions are written once
 //! over [`simd::Simd`] and instantiated for [`simd::Portable`] and, on x86_64, [`simd::Avx2`] and
-//! [`simd::Avx512`]: `conv_*`, `depthwise_*` and `pointwise_*` below are the entry points, one per
+//! [`simd::Avx512`]: `conv_*`, `depthwise_*`, `pointwise_*` and `winograd_*` below are the entry points, one per
 //! kernel and instruction set, and the generated code picks its path once, when the network is
 //! made, after [`simd::has_avx2_fma`] and [`simd::has_avx512`].
 //!
