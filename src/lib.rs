@@ -64,7 +64,8 @@ pub mod __private {
     pub use nnc_runtime::ir::Shape;
     pub use nnc_runtime::kernels::simd::{has_avx2_fma, has_avx512};
     pub use nnc_runtime::kernels::{
-        Aligned, ConvPtrs, act, conv_portable, depthwise_portable, other, winograd_portable,
+        Aligned, ConvPtrs, Geometry, act, conv_portable, depthwise_portable, other,
+        winograd_portable,
     };
     #[cfg(target_arch = "x86_64")]
     pub use nnc_runtime::kernels::{

@@ -125,6 +125,44 @@ def conv_auto_pad_valid(g):
     g.conv("image", 5, 13, 3, auto_pad="VALID", output="y")
 
 
+# Windows that differ by axis, and dilation (UltraFace's dilated branches).
+
+
+@fixture()
+def conv_1x3_pad_0_1(g):
+    g.conv("image", 5, 13, (1, 3), pads=[0, 1, 0, 1], output="y")
+
+
+@fixture()
+def conv_3x1_strides_2_1(g):
+    g.conv("image", 5, 13, (3, 1), strides=[2, 1], pads=[1, 0, 1, 0], output="y")
+
+
+@fixture()
+def conv_5x3_strides_1_2_uneven_pads(g):
+    g.conv("image", 5, 13, (5, 3), strides=[1, 2], pads=[2, 1, 1, 0], output="y")
+
+
+@fixture()
+def conv_3x3_dilation2_pad2(g):
+    g.conv("image", 5, 13, 3, dilations=[2, 2], pads=[2, 2, 2, 2], output="y")
+
+
+@fixture()
+def conv_3x3_dilations_3_1_pad_3_1(g):
+    g.conv("image", 5, 13, 3, dilations=[3, 1], pads=[3, 1, 3, 1], output="y")
+
+
+@fixture()
+def conv_3x2_auto_pad_same_upper(g):
+    g.conv("image", 5, 13, (3, 2), auto_pad="SAME_UPPER", output="y")
+
+
+@fixture(channels=13)
+def conv_depthwise_3x3_dilation2(g):
+    g.conv("image", 13, 13, 3, group=13, dilations=[2, 2], pads=[2, 2, 2, 2], output="y")
+
+
 @fixture()
 def conv_batch_norm(g):
     x = g.conv("image", 5, 13, 3, pads=[1, 1, 1, 1])
@@ -191,6 +229,21 @@ def average_pool_2x2(g):
 @fixture()
 def average_pool_3x3_pad1_excluding_pad(g):
     g.node("AveragePool", ["image"], ["y"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], count_include_pad=0)
+
+
+@fixture()
+def max_pool_1x3_strides_1_2_pad(g):
+    g.node("MaxPool", ["image"], ["y"], kernel_shape=[1, 3], strides=[1, 2], pads=[0, 1, 0, 1])
+
+
+@fixture()
+def max_pool_3x2_ceil(g):
+    g.node("MaxPool", ["image"], ["y"], kernel_shape=[3, 2], strides=[3, 2], ceil_mode=1)
+
+
+@fixture()
+def average_pool_3x2_strides_2_1_excluding_pad(g):
+    g.node("AveragePool", ["image"], ["y"], kernel_shape=[3, 2], strides=[2, 1], pads=[1, 0, 1, 0], count_include_pad=0)
 
 
 @fixture()
@@ -521,10 +574,10 @@ def error_fixtures(out):
         model.ir_version = 7
         onnx.save(model, os.path.join(out, name + ".onnx"))
 
-    w = numpy_helper.from_array(rng.normal(0, 0.3, (8, 5, 3, 3)).astype(np.float32), "w")
+    w = numpy_helper.from_array(rng.normal(0, 0.3, (10, 1, 3, 3)).astype(np.float32), "w")
     # Three nodes nnc does not run, after one it does: all three are reported at once.
     save("onnx_unsupported", [
-        helper.make_node("Conv", ["image", "w"], ["c"], name="dilated", kernel_shape=[3, 3], dilations=[2, 2]),
+        helper.make_node("Conv", ["image", "w"], ["c"], name="grouped", kernel_shape=[3, 3], group=5),
         helper.make_node("Relu", ["image"], ["r"], name="fine"),
         helper.make_node("Softplus", ["r"], ["s"], name="softplus"),
         helper.make_node("LRN", ["s"], ["n"], name="lrn", size=3),

@@ -2,7 +2,7 @@
 
 use crate::params::Params;
 use nnc_ir::plan::{Algorithm, Group, Plan};
-use nnc_ir::{Graph, Op, ValueId};
+use nnc_ir::{Graph, Op, ValueId, Window};
 use nnc_runtime::kernels::layout;
 use proc_macro2::{Literal, TokenStream};
 use quote::quote;
@@ -10,6 +10,28 @@ use quote::quote;
 /// An integer literal without a type suffix, so that generated code reads `3`, not `3usize`.
 pub fn n(value: usize) -> Literal {
     Literal::usize_unsuffixed(value)
+}
+
+/// A window as the kernels' `G` argument: `{ rt::Geometry::square(3, 1, 1).pack() }`, or the
+/// whole struct where the axes differ or a tap is dilated.
+fn geometry(window: Window) -> TokenStream {
+    if let Some((k, stride, pad)) = window.as_square() {
+        let [k, stride, pad] = [k, stride, pad].map(n);
+        return quote! { { rt::Geometry::square(#k, #stride, #pad).pack() } };
+    }
+    let (r, c) = (window.rows, window.cols);
+    let [kh, kw, sh, sw, ph, pw, dh, dw] = [
+        r.kernel, c.kernel, r.stride, c.stride, r.pad, c.pad, r.dilation, c.dilation,
+    ]
+    .map(n);
+    quote! {
+        {
+            rt::Geometry {
+                kh: #kh, kw: #kw, sh: #sh, sw: #sw, ph: #ph, pw: #pw, dh: #dh, dw: #dw
+            }
+            .pack()
+        }
+    }
 }
 
 /// Which convolution entry points a scale function calls.
@@ -85,7 +107,7 @@ fn conv(cx: &StepCtx<'_>, g: usize) -> TokenStream {
     let (h, w, ci) = (s.h, s.w, s.c);
     let co = conv.out_channels;
     let cob = layout::vectors(co);
-    let (k, st, p) = (conv.window.kernel, conv.window.stride, conv.window.pad);
+    let geom = geometry(conv.window);
     let mut act = quote! { rt::act::NONE };
     let mut alpha = quote! { ::core::ptr::null() };
     let mut pk = 1usize;
@@ -103,7 +125,8 @@ fn conv(cx: &StepCtx<'_>, g: usize) -> TokenStream {
                 let index = n(cx.params.alpha[v]);
                 alpha = quote! { w.ptr(#index) };
             }
-            Op::MaxPool(window) => pk = window.kernel,
+            // Fused pools are square (`plan::fuse`).
+            Op::MaxPool(window) => pk = window.rows.kernel,
             _ => unreachable!("only activations and max-pools are fused"),
         }
     }
@@ -136,6 +159,10 @@ fn conv(cx: &StepCtx<'_>, g: usize) -> TokenStream {
         // Winograd F(2x2, 3x3), sixteen lanes on the AVX-512 path.
         let lanes = if cx.path == Path::Avx512 { 16 } else { 8 };
         let (v, nt) = layout::winograd_block(lanes, co);
+        let (_, _, p) = conv
+            .window
+            .as_square()
+            .expect("Winograd takes square windows");
         let [h, w, ci, co, p, pk, v, nt] = [h, w, ci, co, p, pk, v, nt].map(n);
         let f = match cx.path {
             Path::Portable => quote! { rt::winograd_portable },
@@ -149,13 +176,13 @@ fn conv(cx: &StepCtx<'_>, g: usize) -> TokenStream {
         let npx = layout::depthwise_pixels_per_block(pk);
         let wide = cx.path == Path::Avx512 && relu_or_none;
         let cb = if wide { ci.div_ceil(16) } else { cob };
-        let [h, w, c, cb, k, st, p, pk, npx] = [h, w, ci, cb, k, st, p, pk, npx].map(n);
+        let [h, w, c, cb, pk, npx] = [h, w, ci, cb, pk, npx].map(n);
         let f = match cx.path {
             Path::Portable => quote! { rt::depthwise_portable },
             Path::Avx512 if wide => quote! { rt::depthwise_avx512 },
             Path::Avx2 | Path::Avx512 => quote! { rt::depthwise_avx2 },
         };
-        return quote! { #f::<#h, #w, #c, #cb, #k, #st, #p, { #act }, #pk, #npx>(#ptrs); };
+        return quote! { #f::<#h, #w, #c, #cb, #geom, { #act }, #pk, #npx>(#ptrs); };
     }
     if cx.path == Path::Avx512 && algorithm == Algorithm::Pointwise {
         // A matrix product over the pixels, sixteen output channels a vector.
@@ -179,13 +206,13 @@ fn conv(cx: &StepCtx<'_>, g: usize) -> TokenStream {
     } else {
         layout::pixels_per_block_in(registers, cob)
     };
-    let [h, w, ci, co, cob, k, st, p, pk, npx] = [h, w, ci, co, cob, k, st, p, pk, npx].map(n);
+    let [h, w, ci, co, cob, pk, npx] = [h, w, ci, co, cob, pk, npx].map(n);
     let f = match cx.path {
         Path::Portable => quote! { rt::conv_portable },
         Path::Avx512 if wide => quote! { rt::conv_avx512 },
         Path::Avx2 | Path::Avx512 => quote! { rt::conv_avx2 },
     };
-    quote! { #f::<#h, #w, #ci, #co, #cob, #k, #st, #p, { #act }, #pk, #npx>(#ptrs); }
+    quote! { #f::<#h, #w, #ci, #co, #cob, #geom, { #act }, #pk, #npx>(#ptrs); }
 }
 
 /// An activation that no convolution absorbed.
@@ -222,10 +249,10 @@ fn pool(cx: &StepCtx<'_>, group: &Group) -> TokenStream {
     };
     let s = cx.shape(node.inputs[0]);
     let [h, w, c] = [s.h, s.w, s.c].map(n);
-    let [k, st, p] = [window.kernel, window.stride, window.pad].map(n);
+    let g = geometry(window);
     let ceil = window.ceil;
     let (src, dst) = (cx.ptr(node.inputs[0]), cx.out(group));
-    quote! { rt::other::pool::<#h, #w, #c, #k, #st, #p, #avg, #ceil>(#src, #dst); }
+    quote! { rt::other::pool::<#h, #w, #c, #g, #avg, #ceil>(#src, #dst); }
 }
 
 /// `add` and `mul`: one element-wise kernel, with the ReLU a sum absorbed.

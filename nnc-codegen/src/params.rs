@@ -70,7 +70,7 @@ pub fn pack(model: &Model, plans: &[&Plan]) -> Params {
                     .weights
                     .role(v, WeightRole::Kernel)
                     .expect("checked by bind");
-                let (out, inp, k) = (conv.out_channels, kernel.shape[1], conv.window.kernel);
+                let (out, inp, taps) = (conv.out_channels, kernel.shape[1], conv.window.taps());
                 let bias = match model.weights.role(v, WeightRole::Bias) {
                     Some(b) => layout::channel_vector(&b.data),
                     None => vec![0.0; layout::vectors(out) * 8],
@@ -82,9 +82,9 @@ pub fn pack(model: &Model, plans: &[&Plan]) -> Params {
                     params.push(
                         static_name(&node.name, "KERNEL"),
                         if conv.is_depthwise() {
-                            layout::depthwise_kernel(&kernel.data, out, k)
+                            layout::depthwise_kernel(&kernel.data, out, taps)
                         } else {
-                            layout::conv_kernel(&kernel.data, out, inp, k)
+                            layout::conv_kernel(&kernel.data, out, inp, taps)
                         },
                     )
                 });

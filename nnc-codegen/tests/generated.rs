@@ -128,3 +128,73 @@ fn winograd_steps_of_a_tiny_model() {
         format!("{plan}\n{}\n{}", compiled.params, calls.join("\n"))
     );
 }
+
+/// Windows that differ by axis or are dilated: a 1x3 and a 3x1 convolution with unequal strides,
+/// a dilated depthwise one with a max-pool fused, a dilated dense one, and a 3x2 pool. The
+/// snapshot holds the plan and every kernel call, whose `Geometry` carries each axis.
+#[test]
+fn windows_that_differ_by_axis() {
+    let src = "image = input(channels=3)\n\
+               rows = conv(image, out=8, k=1x3, stride=1x2, pad=0x1)\n\
+               cols = conv(rows, out=8, k=3x1, pad=1x0)\n\
+               r = relu(cols)\n\
+               atrous = conv(r, out=8, k=3, pad=2, dilation=2, groups=8)\n\
+               a = relu(atrous)\n\
+               p = maxpool(a, k=2)\n\
+               wide = conv(p, out=16, k=3, pad=2x1, dilation=2x1)\n\
+               bands = avgpool(wide, k=3x2, stride=2x1, pad=1x0)\n\
+               output score = bands\n";
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("windows_by_axis");
+    std::fs::create_dir_all(&dir).unwrap();
+    let graph = nnc_ir::parse_graph(src, "strips.nnc".as_ref()).unwrap_or_else(|e| panic!("{e}"));
+    let mut rng = nnc_ir::testing::Rng::new(5);
+    let weights = nnc_ir::testing::random_weights(&graph, &mut rng, nnc_ir::Dtype::F32);
+    std::fs::write(dir.join("strips.nnc"), src).unwrap();
+    std::fs::write(dir.join("strips.safetensors"), weights).unwrap();
+    let tokens = quote! {
+        pub mod strips {
+            model: "strips.nnc",
+            weights: "strips.safetensors",
+            input: 20 x 12,
+        }
+    };
+    let input: nnc_codegen::input::MacroInput = syn::parse2(tokens.clone()).expect("valid input");
+    let compiled = nnc_codegen::compile(&input, &dir).unwrap_or_else(|errors| {
+        panic!(
+            "{:?}",
+            errors.iter().map(|e| e.to_string()).collect::<Vec<_>>()
+        )
+    });
+    let plan = compiled.variants[0]
+        .plan
+        .display(&compiled.model.graph)
+        .to_string();
+    let file: syn::File = syn::parse2(nnc_codegen::expand(tokens, &dir)).expect("parses");
+    let code = prettyplease::unparse(&file)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    // The kernel calls of the AVX-512 path's scale function, in order.
+    let start = code
+        .find("_scale0_avx512(")
+        .expect("an AVX-512 scale function");
+    let body = &code[start..];
+    let body = &body[..body[1..].find(" fn ").map_or(body.len(), |e| e + 1)];
+    let kernels = [
+        "rt::conv_",
+        "rt::depthwise_",
+        "rt::pointwise_",
+        "rt::winograd_",
+        "rt::other::",
+    ];
+    let calls: Vec<&str> = body
+        .match_indices("rt::")
+        .filter(|(at, _)| kernels.iter().any(|k| body[*at..].starts_with(k)))
+        .map(|(at, _)| {
+            let end = body[at..].find(">(").map_or(body.len(), |e| at + e + 1);
+            &body[at..end]
+        })
+        .collect();
+    assert!(calls.iter().any(|c| c.contains("dh: 2")), "{calls:#?}");
+    insta::assert_snapshot!("windows_by_axis", format!("{plan}\n{}", calls.join("\n")));
+}

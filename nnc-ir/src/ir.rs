@@ -41,27 +41,41 @@ impl fmt::Display for Shape {
     }
 }
 
-/// A sliding window: the geometry shared by convolution and pooling.
+/// A sliding window along one axis.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Window {
-    /// Side of the square kernel.
+pub struct Axis {
+    /// Taps of the kernel.
     pub kernel: usize,
-    /// Step between windows, the same along both axes.
+    /// Step between windows.
     pub stride: usize,
-    /// Rows and columns added on every side: zeros for convolution, ignored by pooling.
+    /// Pixels added before and after: zeros for convolution, ignored by pooling.
     pub pad: usize,
-    /// Pools only (ONNX's `ceil_mode`): one more window where the last would hang past the
-    /// padded input's end, as long as it starts inside the input or its leading padding; it
-    /// pools the pixels it covers.
-    pub ceil: bool,
+    /// Step between taps (1: adjacent pixels). Convolutions only.
+    pub dilation: usize,
 }
 
-impl Window {
-    /// Output length along one axis, or `None` when the padded input is shorter than the kernel.
-    pub fn output_len(&self, input: usize) -> Option<usize> {
+impl Axis {
+    /// An undilated axis.
+    pub const fn new(kernel: usize, stride: usize, pad: usize) -> Axis {
+        Axis {
+            kernel,
+            stride,
+            pad,
+            dilation: 1,
+        }
+    }
+
+    /// Input pixels one window covers: `dilation * (kernel - 1) + 1`.
+    pub fn span(&self) -> usize {
+        self.dilation * (self.kernel - 1) + 1
+    }
+
+    /// Output length for `input` pixels, or `None` when the padded input is shorter than the
+    /// window. `ceil` as [`Window::ceil`].
+    pub fn output_len(&self, input: usize, ceil: bool) -> Option<usize> {
         let padded = input + 2 * self.pad;
-        let span = padded.checked_sub(self.kernel)?;
-        if !self.ceil {
+        let span = padded.checked_sub(self.span())?;
+        if !ceil {
             return Some(span / self.stride + 1);
         }
         let n = span.div_ceil(self.stride) + 1;
@@ -75,17 +89,86 @@ impl Window {
 
     /// The smallest input length that gives at least one output.
     pub fn min_input(&self) -> usize {
-        self.kernel.saturating_sub(2 * self.pad).max(1)
+        self.span().saturating_sub(2 * self.pad).max(1)
+    }
+}
+
+/// A sliding window: the geometry shared by convolution and pooling, along the rows (height) and
+/// the columns (width).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Window {
+    pub rows: Axis,
+    pub cols: Axis,
+    /// Pools only (ONNX's `ceil_mode`): one more window where the last would hang past the
+    /// padded input's end, as long as it starts inside the input or its leading padding; it
+    /// pools the pixels it covers.
+    pub ceil: bool,
+}
+
+impl Window {
+    /// A `kernel x kernel` window with the same stride and padding along both axes, undilated.
+    pub const fn square(kernel: usize, stride: usize, pad: usize) -> Window {
+        Window {
+            rows: Axis::new(kernel, stride, pad),
+            cols: Axis::new(kernel, stride, pad),
+            ceil: false,
+        }
+    }
+
+    /// The side, stride and padding of a window that is the same along both axes and undilated,
+    /// which is what the Winograd kernel and the pools fused into a convolution take.
+    pub fn as_square(&self) -> Option<(usize, usize, usize)> {
+        let Axis {
+            kernel,
+            stride,
+            pad,
+            dilation,
+        } = self.rows;
+        (self.rows == self.cols && dilation == 1).then_some((kernel, stride, pad))
+    }
+
+    /// Kernel taps: rows times columns.
+    pub fn taps(&self) -> usize {
+        self.rows.kernel * self.cols.kernel
+    }
+
+    /// Output height and width for an `h x w` input, or `None` when the padded input is smaller
+    /// than the window along either axis.
+    pub fn output_size(&self, h: usize, w: usize) -> Option<(usize, usize)> {
+        Some((
+            self.rows.output_len(h, self.ceil)?,
+            self.cols.output_len(w, self.ceil)?,
+        ))
+    }
+
+    /// The smallest input height and width that give at least one output.
+    pub fn min_input(&self) -> (usize, usize) {
+        (self.rows.min_input(), self.cols.min_input())
     }
 }
 
 impl fmt::Display for Window {
+    /// The `.nnc` arguments: `k=3 stride=1 pad=1`, each written `RxC` where the axes differ, and
+    /// `dilation` only where some axis is dilated.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let both = |r: usize, c: usize| {
+            if r == c {
+                r.to_string()
+            } else {
+                format!("{r}x{c}")
+            }
+        };
+        let (r, c) = (self.rows, self.cols);
         write!(
             f,
             "k={} stride={} pad={}",
-            self.kernel, self.stride, self.pad
+            both(r.kernel, c.kernel),
+            both(r.stride, c.stride),
+            both(r.pad, c.pad)
         )?;
+        if (r.dilation, c.dilation) != (1, 1) {
+            write!(f, " dilation={}", both(r.dilation, c.dilation))?;
+        }
         if self.ceil {
             f.write_str(" ceil=true")?;
         }
@@ -302,7 +385,8 @@ pub struct WeightSpec {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SizeProblem {
     /// The (padded) input is smaller than the window.
-    TooSmall { needs: usize },
+    /// It needs at least this height and width.
+    TooSmall { needs: (usize, usize) },
     /// Inputs that must agree in height and width do not.
     Mismatch,
 }
@@ -409,8 +493,6 @@ impl Op {
     }
 
     /// Height and width of the output given the inputs' heights and widths.
-    ///
-    /// Windows are square and strides equal along both axes, so one rule serves both axes.
     pub fn output_size(&self, inputs: &[(usize, usize)]) -> Result<(usize, usize), SizeProblem> {
         let window = match self {
             Op::Input { .. } => unreachable!("the input's size is given, not inferred"),
@@ -446,23 +528,20 @@ impl Op {
             }
         };
         let (h, w) = inputs[0];
-        match (window.output_len(h), window.output_len(w)) {
-            (Some(oh), Some(ow)) => Ok((oh, ow)),
-            _ => Err(SizeProblem::TooSmall {
-                needs: window.min_input(),
-            }),
-        }
+        window.output_size(h, w).ok_or(SizeProblem::TooSmall {
+            needs: window.min_input(),
+        })
     }
 
     /// The weight tensors the op reads, given its input channels.
     pub fn weight_specs(&self, in_channels: &[usize]) -> Vec<WeightSpec> {
         match self {
             Op::Conv(conv) => {
-                let k = conv.window.kernel;
+                let (kh, kw) = (conv.window.rows.kernel, conv.window.cols.kernel);
                 let mut specs = vec![WeightSpec {
                     role: WeightRole::Kernel,
                     suffix: "weight",
-                    shape: vec![conv.out_channels, in_channels[0] / conv.groups, k, k],
+                    shape: vec![conv.out_channels, in_channels[0] / conv.groups, kh, kw],
                 }];
                 if conv.bias {
                     specs.push(WeightSpec {
@@ -501,14 +580,14 @@ impl Op {
         match self {
             Op::Input { .. } => 0,
             Op::Conv(conv) => {
-                let k = conv.window.kernel as u64;
+                let taps = conv.window.taps() as u64;
                 let per_group = (inputs[0].c / conv.groups) as u64;
-                2 * pixels * out.c as u64 * per_group * k * k
+                2 * pixels * out.c as u64 * per_group * taps
             }
             Op::Relu => elems,
             Op::Prelu => 2 * elems,
             Op::Sigmoid => 4 * elems,
-            Op::MaxPool(w) | Op::AvgPool(w) => elems * (w.kernel * w.kernel) as u64,
+            Op::MaxPool(w) | Op::AvgPool(w) => elems * w.taps() as u64,
             Op::Add | Op::PadAdd | Op::Mul | Op::Clip { .. } => elems,
             Op::HardSigmoid { .. } | Op::Affine => 2 * elems,
             Op::HardSwish => 3 * elems,
@@ -645,13 +724,13 @@ impl Graph {
                         .collect::<Vec<_>>()
                         .join(" and ");
                     match problem {
-                        SizeProblem::TooSmall { needs } => self
+                        SizeProblem::TooSmall { needs: (nh, nw) } => self
                             .error_at(
                                 node.span,
                                 ErrorKind::InputTooSmall,
                                 format!(
                                     "an input of {height}x{width} is too small: layer `{}` gets \
-                                     {got} but needs at least {needs}x{needs}",
+                                     {got} but needs at least {nh}x{nw}",
                                     node.name
                                 ),
                             )

@@ -52,7 +52,8 @@ pub mod weights;
 
 pub use error::{ErrorKind, ModelError, ModelErrors, Span};
 pub use ir::{
-    Conv, Graph, Head, Node, Op, OpKind, Padding, Real, Shape, Shapes, ValueId, WeightRole, Window,
+    Axis, Conv, Graph, Head, Node, Op, OpKind, Padding, Real, Shape, Shapes, ValueId, WeightRole,
+    Window,
 };
 pub use weights::{Dtype, WeightTensor, Weights};
 

@@ -6,14 +6,15 @@
 //! that one run reports them all.
 
 use crate::error::{ErrorKind, ModelError, ModelErrors, Span};
-use crate::ir::{Arity, Conv, Graph, Head, Node, Op, OpKind, Padding, Real, ValueId, Window};
+use crate::ir::{Arity, Axis, Conv, Graph, Head, Node, Op, OpKind, Padding, Real, ValueId, Window};
 use crate::syntax::{Arg, Ident, Literal, Statement, SyntaxTree, error_at};
 use std::collections::HashMap;
 use std::path::Path;
 
-/// Largest kernel, stride and padding accepted: far beyond any useful network, small enough that
-/// shape arithmetic can never overflow.
-const MAX_WINDOW: i64 = 256;
+/// Largest kernel, stride, padding and dilation accepted: far beyond any useful network, small
+/// enough that shape arithmetic can never overflow, and each fits the byte the generated code
+/// packs it in (`nnc_runtime::kernels::Geometry`).
+const MAX_WINDOW: i64 = 255;
 /// The largest upsampling factor a description may ask for.
 const MAX_UPSAMPLE: i64 = 64;
 /// Largest channel count accepted.
@@ -55,6 +56,13 @@ impl<'t> Kwargs<'t> {
         Some((found.1, found.2))
     }
 
+    /// Whether the call has an unread argument `key`.
+    fn has(&self, key: &str) -> bool {
+        self.args
+            .iter()
+            .any(|(k, _, _, used)| k.text == key && !used)
+    }
+
     /// Reports that the call lacks the argument `key`, which is written as `form`.
     fn missing(&self, lw: &mut Lowerer<'_>, key: &str, call: Span, form: String) {
         lw.error(
@@ -93,6 +101,47 @@ impl<'t> Kwargs<'t> {
                     span,
                     format!(
                         "`{key}` must be a whole number from {min} to {max}, found {}",
+                        show(other)
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// A whole number for both axes (`k=3`), or one for the rows and one for the columns
+    /// (`k=1x3`), each from `min` to `max`.
+    fn pair(
+        &mut self,
+        lw: &mut Lowerer<'_>,
+        key: &str,
+        default: Option<i64>,
+        min: i64,
+        max: i64,
+        call: Span,
+    ) -> Option<(usize, usize)> {
+        let Some((lit, span)) = self.take(key) else {
+            if default.is_none() {
+                self.missing(
+                    lw,
+                    key,
+                    call,
+                    format!("`{key}=N`, or `{key}=RxC` for rows and columns, from {min} to {max}"),
+                );
+            }
+            return default.map(|d| (d as usize, d as usize));
+        };
+        let ok = |i: &i64| (min..=max).contains(i);
+        match lit {
+            Literal::Int(i) if ok(i) => Some((*i as usize, *i as usize)),
+            Literal::Pair(r, c) if ok(r) && ok(c) => Some((*r as usize, *c as usize)),
+            other => {
+                lw.error(
+                    ErrorKind::BadArgument,
+                    span,
+                    format!(
+                        "`{key}` must be a whole number from {min} to {max}, or two of them \
+                         written `RxC`, found {}",
                         show(other)
                     ),
                 );
@@ -176,6 +225,7 @@ impl<'t> Kwargs<'t> {
 fn show(lit: &Literal) -> String {
     match lit {
         Literal::Int(i) => format!("`{i}`"),
+        Literal::Pair(r, c) => format!("`{r}x{c}`"),
         Literal::Float(x) => format!("`{x}`"),
         Literal::Word(w) => format!("`{w}`"),
         Literal::Str(s) => format!("\"{s}\""),
@@ -211,39 +261,53 @@ fn closest<'c>(word: &str, candidates: impl Iterator<Item = &'c str>) -> Option<
 fn build_op(lw: &mut Lowerer<'_>, op: &Ident, mut kw: Kwargs<'_>) -> Option<Op> {
     let call = op.span;
     let window = |lw: &mut Lowerer<'_>, kw: &mut Kwargs<'_>, pool: bool| {
-        let kernel = kw.int(lw, "k", None, 1, MAX_WINDOW, call);
-        let default_stride = if pool {
-            kernel.map(|k| k as i64)
-        } else {
-            Some(1)
+        let kernel = kw.pair(lw, "k", None, 1, MAX_WINDOW, call);
+        // A pool's stride defaults to its kernel, along each axis.
+        let stride = match kernel {
+            Some((r, c)) if pool && !kw.has("stride") => Some((r, c)),
+            _ => kw.pair(lw, "stride", Some(1), 1, MAX_WINDOW, call),
         };
-        let stride = kw.int(
-            lw,
-            "stride",
-            default_stride.or(Some(1)),
-            1,
-            MAX_WINDOW,
-            call,
-        );
-        let pad = kw.int(lw, "pad", Some(0), 0, MAX_WINDOW, call);
-        let (kernel, stride, pad) = (kernel?, stride?, pad?);
-        if pool && pad >= kernel {
+        let pad = kw.pair(lw, "pad", Some(0), 0, MAX_WINDOW, call);
+        let dilation = if pool {
+            Some((1, 1))
+        } else {
+            kw.pair(lw, "dilation", Some(1), 1, MAX_WINDOW, call)
+        };
+        let (kernel, stride, pad, dilation) = (kernel?, stride?, pad?, dilation?);
+        if pool && (pad.0 >= kernel.0 || pad.1 >= kernel.1) {
+            let show = |(r, c): (usize, usize)| {
+                if r == c {
+                    r.to_string()
+                } else {
+                    format!("{r}x{c}")
+                }
+            };
             lw.error(
                 ErrorKind::BadArgument,
                 call,
                 format!(
-                    "`{}` needs `pad` smaller than `k`, got pad={pad} and k={kernel}",
-                    op.text
+                    "`{}` needs `pad` smaller than `k`, got pad={} and k={}",
+                    op.text,
+                    show(pad),
+                    show(kernel)
                 ),
             )
             .help = Some("a window made only of padding has no value to pool".to_string());
             return None;
         }
         let ceil = pool && kw.bool(lw, "ceil", false);
+        let axis = |i: usize| {
+            let of = |p: (usize, usize)| if i == 0 { p.0 } else { p.1 };
+            Axis {
+                kernel: of(kernel),
+                stride: of(stride),
+                pad: of(pad),
+                dilation: of(dilation),
+            }
+        };
         Some(Window {
-            kernel,
-            stride,
-            pad,
+            rows: axis(0),
+            cols: axis(1),
             ceil,
         })
     };
@@ -272,7 +336,7 @@ fn build_op(lw: &mut Lowerer<'_>, op: &Ident, mut kw: Kwargs<'_>) -> Option<Op> 
                 });
             (
                 conv.map(Op::Conv),
-                &["out", "k", "stride", "pad", "bias", "groups"],
+                &["out", "k", "stride", "pad", "dilation", "bias", "groups"],
             )
         }
         Some(OpKind::MaxPool) => (

@@ -18,7 +18,7 @@
 //! code generator. Field numbers are those of `onnx.proto` (ONNX 1.13 and later).
 
 use crate::Model;
-use crate::ir::{Conv, Op, ValueId, WeightRole, Window};
+use crate::ir::{Axis, Conv, Op, ValueId, WeightRole, Window};
 use crate::weights::WeightTensor;
 
 /// The ONNX operator set the exported graphs use: the first with `Conv`, `PRelu`, pooling and
@@ -352,18 +352,20 @@ fn extra_node(
     output
 }
 
-/// `kernel_shape`, `strides` and `pads` of a square window with the same padding on every side.
+/// `kernel_shape`, `strides`, `pads` (the same before and after along each axis) and, for a
+/// dilated convolution, `dilations`.
 fn window_attributes(window: Window) -> Vec<Attribute> {
-    let (k, s, p) = (
-        window.kernel as i64,
-        window.stride as i64,
-        window.pad as i64,
-    );
+    let (r, c) = (window.rows, window.cols);
+    let both = |f: fn(&Axis) -> usize| vec![f(&r) as i64, f(&c) as i64];
+    let (ph, pw) = (r.pad as i64, c.pad as i64);
     let mut attributes = vec![
-        Attribute::Ints("kernel_shape", vec![k, k]),
-        Attribute::Ints("strides", vec![s, s]),
-        Attribute::Ints("pads", vec![p, p, p, p]),
+        Attribute::Ints("kernel_shape", both(|a| a.kernel)),
+        Attribute::Ints("strides", both(|a| a.stride)),
+        Attribute::Ints("pads", vec![ph, pw, ph, pw]),
     ];
+    if (r.dilation, c.dilation) != (1, 1) {
+        attributes.push(Attribute::Ints("dilations", both(|a| a.dilation)));
+    }
     if window.ceil {
         attributes.push(Attribute::Int("ceil_mode", 1));
     }

@@ -114,7 +114,7 @@ pub const fn winograd_scratch(ci: usize, co: usize) -> usize {
 pub enum Algorithm {
     /// Not a convolution.
     None,
-    /// Direct convolution, any kernel, stride and padding.
+    /// Direct convolution, any kernel, stride, padding and dilation, per axis.
     Direct,
     /// One filter per channel.
     Depthwise,
@@ -184,18 +184,19 @@ pub fn choose(graph: &Graph, group: &Group, shapes: &Shapes, allowed: Algorithms
     for v in &group.nodes[1..] {
         match graph.node(*v).op {
             Op::Relu => {}
-            Op::MaxPool(w) => pool = w.kernel,
+            // Fused pools are square (see `fuse`).
+            Op::MaxPool(w) => pool = w.rows.kernel,
             _ => relu_or_none = false,
         }
     }
-    let w = conv.window;
+    let square = conv.window.as_square();
     if allowed == Algorithms::Direct {
         return Algorithm::Direct;
     }
-    if (w.kernel, w.stride, w.pad, pool) == (1, 1, 0, 1) && relu_or_none {
+    if square == Some((1, 1, 0)) && pool == 1 && relu_or_none {
         return Algorithm::Pointwise;
     }
-    let applies = w.kernel == 3 && w.stride == 1 && w.pad <= 1 && relu_or_none && pool <= 2;
+    let applies = matches!(square, Some((3, 1, pad)) if pad <= 1) && relu_or_none && pool <= 2;
     if !applies {
         return Algorithm::Direct;
     }
@@ -297,8 +298,8 @@ pub fn fuse(graph: &Graph) -> Result<Fused, ModelError> {
             }
             if let Some(next) = sole_reader(cur)
                 && let Op::MaxPool(w) = graph.node(next).op
-                && w.kernel == w.stride
-                && w.pad == 0
+                && let Some((k, stride, 0)) = w.as_square()
+                && k == stride
                 && !w.ceil
             {
                 group.push(next);

@@ -25,6 +25,8 @@ pub struct Ident {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Literal {
     Int(i64),
+    /// Two whole numbers written `AxB` (a window's rows and columns: `k=1x3`).
+    Pair(i64, i64),
     Float(f64),
     Word(String),
     Str(String),
@@ -64,6 +66,7 @@ pub struct SyntaxTree {
 enum Tok {
     Ident(String),
     Int(i64),
+    Pair(i64, i64),
     Float(f64),
     Str(String),
     Punct(char),
@@ -76,6 +79,7 @@ impl Tok {
         match self {
             Tok::Ident(s) => format!("`{s}`"),
             Tok::Int(i) => format!("`{i}`"),
+            Tok::Pair(a, b) => format!("`{a}x{b}`"),
             Tok::Float(x) => format!("`{x}`"),
             Tok::Str(s) => format!("\"{s}\""),
             Tok::Punct(c) => format!("`{c}`"),
@@ -192,8 +196,16 @@ impl<'a> Lexer<'a> {
                         self.bump();
                     }
                     let text = &self.src[start..self.pos];
+                    let pair = text.split_once('x').and_then(|(a, b)| {
+                        let digits =
+                            |t: &str| !t.is_empty() && t.bytes().all(|c| c.is_ascii_digit());
+                        (digits(a) && digits(b))
+                            .then(|| Some((a.parse().ok()?, b.parse().ok()?)))?
+                    });
                     if let Ok(i) = text.parse::<i64>() {
                         Tok::Int(i)
+                    } else if let Some((a, b)) = pair {
+                        Tok::Pair(a, b)
                     } else if let Ok(x) = text.parse::<f64>() {
                         Tok::Float(x)
                     } else {
@@ -418,6 +430,7 @@ impl Parser<'_> {
         self.next();
         let value = match self.peek().clone() {
             Tok::Int(i) => Literal::Int(i),
+            Tok::Pair(a, b) => Literal::Pair(a, b),
             Tok::Float(x) => Literal::Float(x),
             Tok::Ident(w) => Literal::Word(w),
             Tok::Str(s) => Literal::Str(s),

@@ -45,6 +45,51 @@ impl Rng {
     }
 }
 
+/// A convolution's window arguments (`, k=3, stride=1, pad=1`), with kernel sides from `sides`.
+/// One window in four differs by axis, and half of those are dilated. `same` keeps the size
+/// (stride 1, padding half the span; `sides` must be odd); otherwise the stride is 1 or 2 and
+/// the padding up to half the span, per axis.
+fn window(rng: &mut Rng, sides: &[usize], same: bool) -> String {
+    let odd = rng.chance(0.25);
+    let (kh, kw) = if odd {
+        (*rng.pick(sides), *rng.pick(sides))
+    } else {
+        let k = *rng.pick(sides);
+        (k, k)
+    };
+    let (dh, dw) = if odd && rng.chance(0.5) {
+        (rng.range(1, 3), rng.range(1, 2))
+    } else {
+        (1, 1)
+    };
+    let mut axis = |k: usize, d: usize| {
+        let span = d * (k - 1) + 1;
+        if same {
+            (1, span / 2)
+        } else {
+            (rng.range(1, 2), rng.range(0, span / 2))
+        }
+    };
+    let ((sh, ph), (sw, pw)) = (axis(kh, dh), axis(kw, dw));
+    let both = |r: usize, c: usize| {
+        if r == c {
+            r.to_string()
+        } else {
+            format!("{r}x{c}")
+        }
+    };
+    let mut args = format!(
+        ", k={}, stride={}, pad={}",
+        both(kh, kw),
+        both(sh, sw),
+        both(ph, pw)
+    );
+    if (dh, dw) != (1, 1) {
+        args += &format!(", dilation={}", both(dh, dw));
+    }
+    args
+}
+
 /// A random valid description: a trunk of convolutions (dense and depthwise), activations and
 /// pooling with residual adds, downsampling residuals joined by `padadd`, and concatenated
 /// branches, ending in a score head and a box head.
@@ -62,19 +107,11 @@ pub fn random_network(rng: &mut Rng) -> String {
     };
     let conv =
         |rng: &mut Rng, src: &mut String, name: &str, input: &str, out: usize, same: bool| {
-            let k = if same {
-                *rng.pick(&[1, 3, 5])
-            } else {
-                *rng.pick(&[1, 2, 3, 5])
-            };
-            let (stride, pad) = if same {
-                (1, k / 2)
-            } else {
-                (rng.range(1, 2), rng.range(0, k / 2))
-            };
+            let sides: &[usize] = if same { &[1, 3, 5] } else { &[1, 2, 3, 5] };
+            let window = window(rng, sides, same);
             let bias = if rng.chance(0.8) { "" } else { ", bias=false" };
             src.push_str(&format!(
-                "{name} = conv({input}, out={out}, k={k}, stride={stride}, pad={pad}{bias})\n"
+                "{name} = conv({input}, out={out}{window}{bias})\n"
             ));
         };
     for _ in 0..rng.range(2, 7) {
@@ -94,22 +131,27 @@ pub fn random_network(rng: &mut Rng) -> String {
             5 | 6 => {
                 let name = fresh("pool");
                 let op = rng.pick(&["maxpool", "avgpool"]);
-                let k = rng.range(2, 3);
-                let stride = rng.range(1, 2);
-                let pad = rng.range(0, 1);
-                src.push_str(&format!(
-                    "{name} = {op}({cur}, k={k}, stride={stride}, pad={pad})\n"
-                ));
+                let window = if rng.chance(0.75) {
+                    let k = rng.range(2, 3);
+                    let stride = rng.range(1, 2);
+                    let pad = rng.range(0, 1);
+                    format!(", k={k}, stride={stride}, pad={pad}")
+                } else {
+                    // A window that differs by axis, padded less than its kernel along each.
+                    let (kh, kw) = (rng.range(1, 3), rng.range(2, 3));
+                    let (sh, sw) = (rng.range(1, 2), rng.range(1, 2));
+                    let (ph, pw) = (rng.range(0, kh - 1).min(1), rng.range(0, 1));
+                    format!(", k={kh}x{kw}, stride={sh}x{sw}, pad={ph}x{pw}")
+                };
+                src.push_str(&format!("{name} = {op}({cur}{window})\n"));
                 cur = name;
             }
             9 if channels > 0 => {
                 // Depthwise, then the activation it fuses and sometimes a max-pool it does not.
                 let name = fresh("dw");
-                let k = *rng.pick(&[1, 3, 5]);
-                let (stride, pad) = (rng.range(1, 2), rng.range(0, k / 2));
+                let window = window(rng, &[1, 3, 5], false);
                 src.push_str(&format!(
-                    "{name} = conv({cur}, out={channels}, k={k}, stride={stride}, pad={pad}, \
-                     groups={channels})\n"
+                    "{name} = conv({cur}, out={channels}{window}, groups={channels})\n"
                 ));
                 cur = name;
                 if rng.chance(0.7) {

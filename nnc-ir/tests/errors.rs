@@ -84,20 +84,13 @@ fn arguments_missing_unknown_repeated_or_out_of_range() {
     check(
         "bad_arguments",
         &format!(
-            "{STEM}c1 = conv(image, k=3)\nc2 = conv(image, out=8, k=3, dilation=2)\n\
+            "{STEM}c1 = conv(image, k=3)\nc2 = conv(image, out=8, k=3, dilation=0)\n\
              c3 = conv(image, out=8, k=3, k=5)\nc4 = conv(image, out=0, k=3)\n\
-             c5 = conv(image, out=8, k=3, bias=yes)\np = maxpool(image, k=2, pad=2)\n\
+             c5 = conv(image, out=8, k=3, bias=yes)\nc6 = conv(image, out=8, k=3x0)\n\
+             p = maxpool(image, k=2, pad=2)\nq = maxpool(image, k=1x3, pad=1)\n\
              r = relu(image, inplace=true)\noutput c2\n"
         ),
-        &[
-            ErrorKind::BadArgument,
-            ErrorKind::BadArgument,
-            ErrorKind::BadArgument,
-            ErrorKind::BadArgument,
-            ErrorKind::BadArgument,
-            ErrorKind::BadArgument,
-            ErrorKind::BadArgument,
-        ],
+        &[ErrorKind::BadArgument; 9],
     );
 }
 

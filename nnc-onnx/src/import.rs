@@ -6,7 +6,7 @@ use std::fmt;
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 
-use nnc_ir::{Model, ModelErrors};
+use nnc_ir::{Axis, Model, ModelErrors, Window};
 use prost::Message;
 
 use crate::proto::{AttributeProto, FLOAT, GraphProto, ModelProto, NodeProto, TensorProto};
@@ -52,11 +52,12 @@ const OPS: [&str; 33] = [
 ];
 
 /// What imports, for error messages and documentation.
-pub const SUPPORTED: &str = "Conv (square kernel, one stride for both axes, any padding, no \
-     dilation, group 1 or depthwise), BatchNormalization (folded into the Conv before it, or a \
-     per-channel affine map), Relu, PRelu, LeakyRelu, Sigmoid, Clip, HardSigmoid, HardSwish, \
-     Softmax over channels, MaxPool (square, the same padding on every side, floor or ceil mode), \
-     AveragePool (square; padding counted or not, ceil mode when it is not), GlobalAveragePool, Add and Mul of \
+pub const SUPPORTED: &str = "Conv (any kernel, strides, padding and dilations, group 1 or \
+     depthwise), BatchNormalization (folded into the Conv before it, or a per-channel affine map), \
+     Relu, PRelu, LeakyRelu, Sigmoid, Clip, HardSigmoid, HardSwish, Softmax over channels, \
+     MaxPool (any kernel and strides, the same padding before and after along each axis, floor \
+     or ceil mode, no dilation), AveragePool (the same, padding counted or not, ceil mode when it \
+     is not), GlobalAveragePool, Add and Mul of \
      two values of one shape, Add, Sub, Mul and Div by a constant of one value or one per \
      channel (folded into the layer before where possible), Concat on channels, Pad (zeros, \
      height and width), Resize and Upsample (nearest, one whole factor, where each pixel is \
@@ -232,11 +233,10 @@ enum LayerOp {
     },
     Conv {
         out: usize,
-        k: usize,
-        stride: usize,
-        pad: usize,
+        /// Kernel, stride, the padding left after any `pad` layer in front, and dilation.
+        window: Window,
         groups: usize,
-        /// `[out, in / groups, k, k]`.
+        /// `[out, in / groups, kh, kw]`.
         kernel: Vec<f32>,
         kernel_shape: Vec<usize>,
         bias: Option<Vec<f32>>,
@@ -268,10 +268,8 @@ enum LayerOp {
     },
     Pool {
         op: &'static str,
-        k: usize,
-        stride: usize,
-        pad: usize,
-        ceil: bool,
+        /// Kernel, stride, padding and ceil mode; never dilated.
+        window: Window,
     },
 }
 
@@ -745,11 +743,11 @@ impl<'g> Import<'g> {
         let shape = dims(w)?;
         let [out, per_group, kh, kw] = shape[..] else {
             return Err(format!(
-                "its kernel has shape {shape:?}; nnc needs [out, in, k, k]"
+                "its kernel has shape {shape:?}; nnc needs [out, in, kh, kw]"
             ));
         };
-        let k = square(node, "kernel_shape", kh, kw)?;
-        let (stride, pads) = window(node, k)?;
+        let kernel_size = kernel_shape(node, kh, kw)?;
+        let (mut window, pads) = window(node, kernel_size, true)?;
         let groups = attribute(node, "group").map_or(1, |a| a.i);
         let groups = match groups {
             1 if per_group == x.channels => 1,
@@ -769,8 +767,9 @@ impl<'g> Import<'g> {
             }
         };
         let kernel = floats(w)?;
-        // Padding the same on every side is the convolution's own; the rest is a `pad` layer.
-        let (x, pad) = self.pad_before(x, output, pads);
+        // Padding the same before and after is the convolution's own; the rest is a `pad` layer.
+        let (x, (ph, pw)) = self.pad_before(x, output, pads);
+        (window.rows.pad, window.cols.pad) = (ph, pw);
         let bias = match node.input.get(2).filter(|b| !b.is_empty()) {
             Some(_) => {
                 let b = self.constant(node, 2)?;
@@ -785,9 +784,7 @@ impl<'g> Import<'g> {
             output,
             LayerOp::Conv {
                 out,
-                k,
-                stride,
-                pad,
+                window,
                 groups,
                 kernel,
                 kernel_shape: shape,
@@ -825,25 +822,37 @@ impl<'g> Import<'g> {
         let [kh, kw] = kernel[..] else {
             return Err(format!("kernel_shape {kernel:?}; nnc needs two sides"));
         };
-        let k = square(node, "kernel_shape", kh as usize, kw as usize)?;
-        let (stride, pads) = window(node, k)?;
+        if !(1..=MAX_WINDOW).contains(&kh) || !(1..=MAX_WINDOW).contains(&kw) {
+            return Err(format!(
+                "kernel_shape {kernel:?}; nnc needs sides from 1 to {MAX_WINDOW}"
+            ));
+        }
+        let (mut window, pads) = window(node, (kh as usize, kw as usize), false)?;
         let average = node.op_type == "AveragePool";
         let count_pad = attribute(node, "count_include_pad").is_some_and(|a| a.i != 0);
         // Counted padding is zeros inside the window: a `pad` layer, then a pool without padding.
-        let (x, pad) = if average && count_pad && pads != [0; 4] {
-            (self.pad_layer(x, output, pads), 0)
+        let (x, (ph, pw)) = if average && count_pad && pads != [0; 4] {
+            (self.pad_layer(x, output, pads), (0, 0))
         } else {
             match pads {
-                [t, l, b, r] if t == l && l == b && b == r => (x, t),
+                [t, l, b, r] if t == b && l == r => (x, (t, l)),
                 _ => {
                     self.unsupported = true;
                     return Err(format!(
-                        "pads {pads:?}; nnc pools with the same padding on every side"
+                        "pads {pads:?}; nnc pools with the same padding before and after along \
+                         each axis"
                     ));
                 }
             }
         };
+        (window.rows.pad, window.cols.pad) = (ph, pw);
+        if ph >= window.rows.kernel || pw >= window.cols.kernel {
+            return Err(format!(
+                "pads {pads:?} as large as the {kh}x{kw} kernel: a window of padding alone"
+            ));
+        }
         let ceil = attribute(node, "ceil_mode").is_some_and(|a| a.i != 0);
+        window.ceil = ceil;
         if ceil && average && count_pad && pads != [0; 4] {
             self.unsupported = true;
             return Err(
@@ -860,17 +869,7 @@ impl<'g> Import<'g> {
         } else {
             "avgpool"
         };
-        self.define(
-            output,
-            LayerOp::Pool {
-                op,
-                k,
-                stride,
-                pad,
-                ceil,
-            },
-            vec![x],
-        );
+        self.define(output, LayerOp::Pool { op, window }, vec![x]);
         Ok(())
     }
 
@@ -941,13 +940,18 @@ impl<'g> Import<'g> {
 
     /// The convolution's own padding (the same on every side) and, when the sides differ, a
     /// `pad` layer in front with the rest.
-    fn pad_before(&mut self, x: Value, output: &str, pads: [usize; 4]) -> (Value, usize) {
-        let common = pads.into_iter().min().unwrap_or(0);
-        let rest = pads.map(|p| p - common);
+    fn pad_before(
+        &mut self,
+        x: Value,
+        output: &str,
+        [top, left, bottom, right]: [usize; 4],
+    ) -> (Value, (usize, usize)) {
+        let (ph, pw) = (top.min(bottom), left.min(right));
+        let rest = [top - ph, left - pw, bottom - ph, right - pw];
         if rest == [0; 4] {
-            (x, common)
+            (x, (ph, pw))
         } else {
-            (self.pad_layer(x, output, rest), common)
+            (self.pad_layer(x, output, rest), (ph, pw))
         }
     }
 
@@ -1198,9 +1202,7 @@ impl<'g> Import<'g> {
             output,
             LayerOp::Conv {
                 out: n,
-                k: 1,
-                stride: 1,
-                pad: 0,
+                window: Window::square(1, 1, 0),
                 groups: 1,
                 kernel,
                 kernel_shape: vec![n, k, 1, 1],
@@ -1406,9 +1408,7 @@ impl<'g> Import<'g> {
                 LayerOp::Input { channels } => format!("input(channels={channels})"),
                 LayerOp::Conv {
                     out,
-                    k,
-                    stride,
-                    pad,
+                    window,
                     groups,
                     kernel,
                     kernel_shape,
@@ -1422,13 +1422,7 @@ impl<'g> Import<'g> {
                     if let Some(b) = bias {
                         tensors.push((format!("{}.bias", layer.name), vec![*out], b.clone()));
                     }
-                    let mut call = format!("conv({args}, out={out}, k={k}");
-                    if *stride != 1 {
-                        call += &format!(", stride={stride}");
-                    }
-                    if *pad != 0 {
-                        call += &format!(", pad={pad}");
-                    }
+                    let mut call = format!("conv({args}, out={out}{}", window_args(window, false));
                     if bias.is_none() {
                         call += ", bias=false";
                     }
@@ -1469,24 +1463,8 @@ impl<'g> Import<'g> {
                     bottom,
                     right,
                 } => format!("pad({args}, top={top}, left={left}, bottom={bottom}, right={right})"),
-                LayerOp::Pool {
-                    op,
-                    k,
-                    stride,
-                    pad,
-                    ceil,
-                } => {
-                    let mut call = format!("{op}({args}, k={k}");
-                    if stride != k {
-                        call += &format!(", stride={stride}");
-                    }
-                    if *pad != 0 {
-                        call += &format!(", pad={pad}");
-                    }
-                    if *ceil {
-                        call += ", ceil=true";
-                    }
-                    call + ")"
+                LayerOp::Pool { op, window } => {
+                    format!("{op}({args}{})", window_args(window, true))
                 }
             };
             text += &format!("{} = {call}\n", layer.name);
@@ -1631,41 +1609,69 @@ fn show(shape: &[Option<i64>]) -> String {
     format!("[{}]", items.join(", "))
 }
 
-/// The side of a square kernel.
-fn square(node: &NodeProto, what: &str, h: usize, w: usize) -> Result<usize, String> {
-    if let Some(a) = attribute(node, what)
+/// Largest kernel side, stride, padding and dilation nnc takes (`nnc_ir`'s limit).
+const MAX_WINDOW: i64 = 255;
+
+/// The kernel's rows and columns, checked against `kernel_shape` where the node has one.
+fn kernel_shape(node: &NodeProto, h: usize, w: usize) -> Result<(usize, usize), String> {
+    if let Some(a) = attribute(node, "kernel_shape")
         && a.ints.len() == 2
         && (a.ints[0] as usize, a.ints[1] as usize) != (h, w)
     {
         return Err(format!(
-            "{what} {:?} differs from the kernel's {h}x{w}",
+            "kernel_shape {:?} differs from the kernel's {h}x{w}",
             a.ints
         ));
     }
-    if h != w || h == 0 {
-        return Err(format!("a {h}x{w} kernel; nnc needs a square one"));
+    if h == 0 || w == 0 || h as i64 > MAX_WINDOW || w as i64 > MAX_WINDOW {
+        return Err(format!(
+            "a {h}x{w} kernel; nnc needs sides from 1 to {MAX_WINDOW}"
+        ));
     }
-    Ok(h)
+    Ok((h, w))
 }
 
-/// Stride and padding (top, left, bottom, right) of a square window of side `k`: one stride for
-/// both axes, no dilation.
-fn window(node: &NodeProto, k: usize) -> Result<(usize, [usize; 4]), String> {
+/// The window of a `kh x kw` kernel (strides and, where `dilate`, dilations; no padding yet) and
+/// the padding ONNX asks for (top, left, bottom, right).
+fn window(
+    node: &NodeProto,
+    (kh, kw): (usize, usize),
+    dilate: bool,
+) -> Result<(Window, [usize; 4]), String> {
     let ints = |name: &str| attribute(node, name).map(|a| a.ints.clone());
-    let strides = ints("strides").unwrap_or_else(|| vec![1, 1]);
-    let stride = match strides[..] {
-        [s, t] if s == t && s >= 1 => s as usize,
-        _ => {
-            return Err(format!(
-                "strides {strides:?}; nnc needs one stride for both axes"
-            ));
+    let pair = |name: &str, min: i64| -> Result<(usize, usize), String> {
+        let values = ints(name).unwrap_or_else(|| vec![1, 1]);
+        match values[..] {
+            [r, c] if (min..=MAX_WINDOW).contains(&r) && (min..=MAX_WINDOW).contains(&c) => {
+                Ok((r as usize, c as usize))
+            }
+            _ => Err(format!(
+                "{name} {values:?}; nnc needs two, from {min} to {MAX_WINDOW}"
+            )),
         }
     };
-    if let Some(d) = ints("dilations")
-        && d.iter().any(|&d| d != 1)
-    {
-        return Err(format!("dilations {d:?}; nnc does not dilate"));
+    let (sh, sw) = pair("strides", 1)?;
+    let (dh, dw) = pair("dilations", 1)?;
+    if !dilate && (dh, dw) != (1, 1) {
+        return Err(format!(
+            "dilations [{dh}, {dw}]; nnc dilates convolutions, not pools"
+        ));
     }
+    let window = Window {
+        rows: Axis {
+            kernel: kh,
+            stride: sh,
+            pad: 0,
+            dilation: dh,
+        },
+        cols: Axis {
+            kernel: kw,
+            stride: sw,
+            pad: 0,
+            dilation: dw,
+        },
+        ceil: false,
+    };
     let auto_pad = attribute(node, "auto_pad")
         .map(|a| String::from_utf8_lossy(&a.s).into_owned())
         .unwrap_or_default();
@@ -1673,29 +1679,64 @@ fn window(node: &NodeProto, k: usize) -> Result<(usize, [usize; 4]), String> {
         "" | "NOTSET" => {
             let pads = ints("pads").unwrap_or_else(|| vec![0; 4]);
             match pads[..] {
-                [t, l, b, r] if [t, l, b, r].iter().all(|&p| (0..=256).contains(&p)) => {
+                [t, l, b, r] if [t, l, b, r].iter().all(|&p| (0..=MAX_WINDOW).contains(&p)) => {
                     [t, l, b, r].map(|p| p as usize)
                 }
-                _ => return Err(format!("pads {pads:?}; nnc needs four sides from 0 to 256")),
+                _ => {
+                    return Err(format!(
+                        "pads {pads:?}; nnc needs four sides from 0 to {MAX_WINDOW}"
+                    ));
+                }
             }
         }
         "VALID" => [0; 4],
-        // At stride 1 the total padding is k - 1 whatever the input size; the odd pixel goes
-        // at the end (SAME_UPPER) or the beginning (SAME_LOWER).
-        "SAME_UPPER" | "SAME_LOWER" if stride == 1 => {
-            let (small, large) = ((k - 1) / 2, k - 1 - (k - 1) / 2);
+        // At stride 1 the total padding is the window's span less one whatever the input size;
+        // the odd pixel goes at the end (SAME_UPPER) or the beginning (SAME_LOWER).
+        "SAME_UPPER" | "SAME_LOWER" if (sh, sw) == (1, 1) => {
+            let split = |span: usize| ((span - 1) / 2, span - 1 - (span - 1) / 2);
+            let ((top, bottom), (left, right)) =
+                (split(window.rows.span()), split(window.cols.span()));
             if auto_pad == "SAME_UPPER" {
-                [small, small, large, large]
+                [top, left, bottom, right]
             } else {
-                [large, large, small, small]
+                [bottom, right, top, left]
             }
         }
         other => {
             return Err(format!(
-                "auto_pad {other} with stride {stride}; nnc pads by a fixed amount, and SAME \
-                 padding at a stride above 1 depends on the input size"
+                "auto_pad {other} with strides [{sh}, {sw}]; nnc pads by a fixed amount, and \
+                 SAME padding at a stride above 1 depends on the input size"
             ));
         }
     };
-    Ok((stride, pads))
+    Ok((window, pads))
+}
+
+/// A window's `.nnc` arguments after the layer's others: `, k=3, stride=2, pad=1`, each written
+/// `RxC` where the axes differ; the stride where it is not the default (1 for a convolution, the
+/// kernel for a pool), the padding and dilation where they are not 0 and 1, and `ceil=true`.
+fn window_args(window: &Window, pool: bool) -> String {
+    let (r, c) = (window.rows, window.cols);
+    let both = |a: usize, b: usize| {
+        if a == b {
+            a.to_string()
+        } else {
+            format!("{a}x{b}")
+        }
+    };
+    let mut args = format!(", k={}", both(r.kernel, c.kernel));
+    let default_stride = if pool { (r.kernel, c.kernel) } else { (1, 1) };
+    if (r.stride, c.stride) != default_stride {
+        args += &format!(", stride={}", both(r.stride, c.stride));
+    }
+    if (r.pad, c.pad) != (0, 0) {
+        args += &format!(", pad={}", both(r.pad, c.pad));
+    }
+    if (r.dilation, c.dilation) != (1, 1) {
+        args += &format!(", dilation={}", both(r.dilation, c.dilation));
+    }
+    if window.ceil {
+        args += ", ceil=true";
+    }
+    args
 }

@@ -482,7 +482,7 @@ fn bad_files_are_errors_that_name_the_file() {
         text.contains("input `x` has a dynamic or missing channel count"),
         "{text}"
     );
-    // A grouped convolution that is not depthwise, and a dilated one: each reported once, the
+    // A grouped convolution that is not depthwise, and a dilated pool: each reported once, the
     // Relu that reads the failed convolution not at all, and the unsupported Softplus after it
     // still.
     let mut g = graph();
@@ -493,19 +493,17 @@ fn bad_files_are_errors_that_name_the_file() {
         r#type: 2,
         ..AttributeProto::default()
     });
-    let mut padded = node("padded", "Conv", &["x", "k2"], "p");
-    padded.attribute.push(ints("dilations", &[2, 2]));
+    let mut dilated = node("dilated", "MaxPool", &["x"], "p");
+    dilated.attribute.push(ints("kernel_shape", &[2, 2]));
+    dilated.attribute.push(ints("dilations", &[2, 2]));
     g.node = vec![
         conv,
-        padded,
+        dilated,
         node("after", "Relu", &["c"], "r"),
         node("soft", "Softplus", &["r"], "y"),
     ];
     g.input = vec![image("x", 4)];
-    g.initializer = vec![
-        float_tensor("k", &[4, 2, 1, 1], &[0.5; 8]),
-        float_tensor("k2", &[3, 4, 2, 2], &[0.5; 48]),
-    ];
+    g.initializer = vec![float_tensor("k", &[4, 2, 1, 1], &[0.5; 8])];
     let e = errors(&model_bytes(g, 13));
     let text = e.to_string();
     assert_eq!(e.errors.len(), 3, "{text}");
@@ -514,7 +512,10 @@ fn bad_files_are_errors_that_name_the_file() {
         "{text}"
     );
     assert!(
-        text.contains("node `padded` (Conv, opset 13, inputs: x, k2): dilations [2, 2]"),
+        text.contains(
+            "node `dilated` (MaxPool, opset 13, inputs: x): dilations [2, 2]; nnc dilates \
+             convolutions, not pools"
+        ),
         "{text}"
     );
     assert!(text.contains("node `soft` (Softplus"), "{text}");

@@ -7,7 +7,7 @@
 //! intermediate tensor is dropped as soon as its last reader has run.
 
 use crate::tensor::Tensor;
-use nnc_ir::{Conv, Model, ModelError, Op, Padding, Shape, ValueId, WeightRole, Window};
+use nnc_ir::{Axis, Conv, Model, ModelError, Op, Padding, Shape, ValueId, WeightRole, Window};
 use std::fmt;
 
 /// Why a run could not start.
@@ -77,15 +77,13 @@ impl Interpreter {
             .map(|(i, node)| match node.op {
                 Op::Conv(conv) => {
                     let kernel = model.weights.role(ValueId(i), WeightRole::Kernel)?;
-                    let (co, ci, k) = (conv.out_channels, kernel.shape[1], conv.window.kernel);
+                    let (co, ci, taps) = (conv.out_channels, kernel.shape[1], conv.window.taps());
                     let mut packed = vec![0.0; kernel.data.len()];
                     for o in 0..co {
                         for c in 0..ci {
-                            for ky in 0..k {
-                                for kx in 0..k {
-                                    packed[((ky * k + kx) * ci + c) * co + o] =
-                                        kernel.data[((o * ci + c) * k + ky) * k + kx];
-                                }
+                            for t in 0..taps {
+                                packed[(t * ci + c) * co + o] =
+                                    kernel.data[(o * ci + c) * taps + t];
                             }
                         }
                     }
@@ -217,34 +215,36 @@ fn map(x: &Tensor, f: impl Fn(usize, f32) -> f32) -> Tensor {
     Tensor { data, ..*x }
 }
 
-/// The input row (or column) read by output position `o` at kernel tap `k`, if inside the input.
-fn source(o: usize, k: usize, window: Window, len: usize) -> Option<usize> {
-    (o * window.stride + k)
-        .checked_sub(window.pad)
+/// The input row (or column) read by output position `o` at kernel tap `k` along `axis`, if
+/// inside the input.
+fn source(o: usize, k: usize, axis: Axis, len: usize) -> Option<usize> {
+    (o * axis.stride + k * axis.dilation)
+        .checked_sub(axis.pad)
         .filter(|&i| i < len)
 }
 
 /// A convolution by its definition: output channel `o` of group `o / (co / groups)` sums the
 /// taps of that group's `ci / groups` input channels.
 fn conv2d(x: &Tensor, w: &PackedConv, conv: Conv, out: Shape) -> Tensor {
-    let (window, k, co) = (conv.window, conv.window.kernel, out.c);
+    let (window, co) = (conv.window, out.c);
+    let (kh, kw) = (window.rows.kernel, window.cols.kernel);
     let (cig, cog) = (x.c / conv.groups, co / conv.groups);
     let mut y = Tensor::zeros(out);
     for oy in 0..out.h {
         for ox in 0..out.w {
             let acc = &mut y.data[(oy * out.w + ox) * co..][..co];
             acc.copy_from_slice(&w.bias);
-            for ky in 0..k {
-                let Some(iy) = source(oy, ky, window, x.h) else {
+            for ky in 0..kh {
+                let Some(iy) = source(oy, ky, window.rows, x.h) else {
                     continue;
                 };
-                for kx in 0..k {
-                    let Some(ix) = source(ox, kx, window, x.w) else {
+                for kx in 0..kw {
+                    let Some(ix) = source(ox, kx, window.cols, x.w) else {
                         continue;
                     };
                     let pixel = &x.data[(iy * x.w + ix) * x.c..][..x.c];
                     for c in 0..cig {
-                        let taps = &w.kernel[((ky * k + kx) * cig + c) * co..][..co];
+                        let taps = &w.kernel[((ky * kw + kx) * cig + c) * co..][..co];
                         if conv.groups == 1 {
                             let v = pixel[c];
                             for (a, &t) in acc.iter_mut().zip(taps) {
@@ -281,12 +281,12 @@ fn pool(x: &Tensor, window: Window, out: Shape, kind: Pooling) -> Tensor {
             };
             acc.fill(init);
             let mut count = 0usize;
-            for ky in 0..window.kernel {
-                let Some(iy) = source(oy, ky, window, x.h) else {
+            for ky in 0..window.rows.kernel {
+                let Some(iy) = source(oy, ky, window.rows, x.h) else {
                     continue;
                 };
-                for kx in 0..window.kernel {
-                    let Some(ix) = source(ox, kx, window, x.w) else {
+                for kx in 0..window.cols.kernel {
+                    let Some(ix) = source(ox, kx, window.cols, x.w) else {
                         continue;
                     };
                     count += 1;

@@ -8,29 +8,83 @@ use nnc_runtime::kernels::{ConvPtrs, act, layout};
 use nnc_runtime::{Interpreter, Tensor};
 use std::io::Write as _;
 
-/// The description of a conv with activation `act_op` ("" for none) and a fused `pk` max-pool;
-/// depthwise when `ci == co == groups`.
-#[allow(clippy::too_many_arguments, reason = "one per geometry field")]
-fn layer_src(
+/// One convolution: input size, channels, window (rows and columns each), groups, fused pool.
+#[derive(Clone, Copy)]
+struct Layer {
+    h: usize,
+    w: usize,
     ci: usize,
     co: usize,
-    k: usize,
-    st: usize,
-    p: usize,
+    k: (usize, usize),
+    st: (usize, usize),
+    p: (usize, usize),
+    d: (usize, usize),
     groups: usize,
-    act_op: &str,
     pk: usize,
-) -> String {
+}
+
+/// A pair of window arguments as the description writes them: `3`, or `1x3` where they differ.
+fn pair_arg((r, c): (usize, usize)) -> String {
+    if r == c {
+        r.to_string()
+    } else {
+        format!("{r}x{c}")
+    }
+}
+
+/// The window's packed geometry, as the generated code gives it to the kernels.
+const fn geometry(
+    k: (usize, usize),
+    st: (usize, usize),
+    p: (usize, usize),
+    d: (usize, usize),
+) -> u64 {
+    nnc_runtime::kernels::Geometry {
+        kh: k.0,
+        kw: k.1,
+        sh: st.0,
+        sw: st.1,
+        ph: p.0,
+        pw: p.1,
+        dh: d.0,
+        dw: d.1,
+    }
+    .pack()
+}
+
+/// `(r, c)` from a macro argument written `3` or `(1, 3)`, and `(1, 1)` from nothing.
+macro_rules! pair {
+    () => {
+        (1, 1)
+    };
+    (($r:literal, $c:literal)) => {
+        ($r, $c)
+    };
+    ($v:literal) => {
+        ($v, $v)
+    };
+}
+
+/// The description of `l` with activation `act_op` ("" for none) and its fused max-pool;
+/// depthwise when `ci == co == groups`.
+fn layer_src(l: Layer, act_op: &str) -> String {
     let mut src = format!(
-        "x = input(channels={ci})\nc = conv(x, out={co}, k={k}, stride={st}, pad={p}, groups={groups})\n"
+        "x = input(channels={})\nc = conv(x, out={}, k={}, stride={}, pad={}, dilation={}, groups={})\n",
+        l.ci,
+        l.co,
+        pair_arg(l.k),
+        pair_arg(l.st),
+        pair_arg(l.p),
+        pair_arg(l.d),
+        l.groups
     );
     let mut last = "c";
     if !act_op.is_empty() {
         src.push_str(&format!("a = {act_op}(c)\n"));
         last = "a";
     }
-    if pk > 1 {
-        src.push_str(&format!("m = maxpool({last}, k={pk})\n"));
+    if l.pk > 1 {
+        src.push_str(&format!("m = maxpool({last}, k={})\n", l.pk));
         last = "m";
     }
     src.push_str(&format!("output {last}\n"));
@@ -46,37 +100,21 @@ struct Case {
     expect: Tensor,
 }
 
-/// One convolution's sizes: input, channels, kernel, stride, padding, groups, fused pool.
-#[derive(Clone, Copy)]
-struct Geometry {
-    h: usize,
-    w: usize,
-    ci: usize,
-    co: usize,
-    k: usize,
-    st: usize,
-    p: usize,
-    groups: usize,
-    pk: usize,
-}
-
-fn case(g: Geometry, act_op: &str) -> Case {
-    let Geometry {
-        h,
-        w,
-        ci,
-        co,
-        k,
-        st,
-        p,
-        groups,
-        pk,
-    } = g;
-    let src = layer_src(ci, co, k, st, p, groups, act_op, pk);
+/// The layer's model, with random weights seeded by its sizes.
+fn model_of(l: Layer, act_op: &str) -> (Model, Rng) {
+    let src = layer_src(l, act_op);
     let graph = parse_graph(&src, "k.nnc".as_ref()).unwrap();
-    let mut rng = Rng::new((h * 31 + w * 7 + ci * 5 + co * 3 + k + st + p + pk) as u64);
+    let window = l.k.0 + l.st.0 + l.p.0 + 17 * (l.k.1 + l.st.1 + l.p.1) + 29 * (l.d.0 + l.d.1);
+    let seed = l.h * 31 + l.w * 7 + l.ci * 5 + l.co * 3 + window + l.pk;
+    let mut rng = Rng::new(seed as u64);
     let bytes = random_weights(&graph, &mut rng, Dtype::F32);
     let model = Model::from_sources(&src, "k.nnc".as_ref(), &bytes, "k.st".as_ref()).unwrap();
+    (model, rng)
+}
+
+fn case(l: Layer, act_op: &str) -> Case {
+    let (model, mut rng) = model_of(l, act_op);
+    let (h, w, ci, co) = (l.h, l.w, l.ci, l.co);
     let conv = ValueId(1);
     let kernel = model.weights.role(conv, WeightRole::Kernel).unwrap();
     let bias = model.weights.role(conv, WeightRole::Bias).unwrap();
@@ -86,6 +124,13 @@ fn case(g: Geometry, act_op: &str) -> Case {
         vec![0.0; co]
     };
     let input = random_input(&mut rng, h, w, ci);
+    let taps = l.k.0 * l.k.1;
+    let kernel = if l.groups > 1 {
+        layout::depthwise_kernel(&kernel.data, co, taps)
+    } else {
+        layout::conv_kernel(&kernel.data, co, ci, taps)
+    };
+    let bias = layout::channel_vector(&bias.data);
     let expect = Interpreter::new(model.clone())
         .run(&Tensor::from_vec(Shape { h, w, c: ci }, input.clone()))
         .unwrap()
@@ -94,12 +139,8 @@ fn case(g: Geometry, act_op: &str) -> Case {
         .1;
     Case {
         input,
-        kernel: if groups > 1 {
-            layout::depthwise_kernel(&kernel.data, co, k)
-        } else {
-            layout::conv_kernel(&kernel.data, co, ci, k)
-        },
-        bias: layout::channel_vector(&bias.data),
+        kernel,
+        bias,
         alpha: layout::channel_vector(&alpha),
         expect,
     }
@@ -152,7 +193,7 @@ fn avx2_path_skipped() {
 
 /// One test per configuration, running both paths.
 macro_rules! conv_case {
-    ($name:ident: $h:literal x $w:literal, ci=$ci:literal co=$co:literal k=$k:literal st=$st:literal p=$p:literal $act:ident $act_op:literal pk=$pk:literal) => {
+    ($name:ident: $h:literal x $w:literal, ci=$ci:literal co=$co:literal k=$k:tt st=$st:tt p=$p:tt $act:ident $act_op:literal pk=$pk:literal $(d=$d:tt)?) => {
         #[test]
         fn $name() {
             const COB: usize = layout::vectors($co);
@@ -161,18 +202,20 @@ macro_rules! conv_case {
             } else {
                 layout::pixels_per_block(COB)
             };
-            let geometry = Geometry {
+            let layer = Layer {
                 h: $h,
                 w: $w,
                 ci: $ci,
                 co: $co,
-                k: $k,
-                st: $st,
-                p: $p,
+                k: pair!($k),
+                st: pair!($st),
+                p: pair!($p),
+                d: pair!($($d)?),
                 groups: 1,
                 pk: $pk,
             };
-            let c = case(geometry, $act_op);
+            const G: u64 = geometry(pair!($k), pair!($st), pair!($p), pair!($($d)?));
+            let c = case(layer, $act_op);
             check_path(&c, "portable", |p| unsafe {
                 nnc_runtime::kernels::conv_portable::<
                     $h,
@@ -180,9 +223,7 @@ macro_rules! conv_case {
                     $ci,
                     $co,
                     COB,
-                    $k,
-                    $st,
-                    $p,
+                    G,
                     { act::$act },
                     $pk,
                     NPX,
@@ -197,9 +238,7 @@ macro_rules! conv_case {
                         $ci,
                         $co,
                         COB,
-                        $k,
-                        $st,
-                        $p,
+                        G,
                         { act::$act },
                         $pk,
                         NPX,
@@ -244,35 +283,44 @@ conv_case!(single_pixel_output: 3 x 3, ci=7 co=5 k=3 st=1 p=0 RELU "relu" pk=1);
 conv_case!(fused_pool_in_channel_chunks: 12 x 10, ci=8 co=32 k=3 st=1 p=1 RELU "relu" pk=2);
 conv_case!(fused_pool_chunks_with_a_partial_tail: 9 x 11, ci=5 co=20 k=3 st=1 p=1 PRELU "prelu" pk=2);
 conv_case!(fused_pool_five_vectors: 8 x 8, ci=3 co=40 k=3 st=2 p=1 SIGMOID "sigmoid" pk=2);
+// Windows that differ by axis: 1x3 and 3x1 kernels (Inception, UltraFace), unequal strides and
+// padding, dilated taps (padding that grows with the dilation), and a fused pool after them.
+conv_case!(one_by_three: 9 x 13, ci=5 co=16 k=(1, 3) st=1 p=(0, 1) RELU "relu" pk=1);
+conv_case!(three_by_one_chunked: 11 x 7, ci=8 co=40 k=(3, 1) st=1 p=(1, 0) PRELU "prelu" pk=1);
+conv_case!(unequal_strides: 13 x 17, ci=3 co=24 k=3 st=(2, 1) p=1 RELU "relu" pk=1);
+conv_case!(dilated_2: 15 x 14, ci=6 co=16 k=3 st=1 p=2 RELU "relu" pk=1 d=2);
+conv_case!(dilated_by_axis_strided: 17 x 19, ci=4 co=12 k=3 st=(1, 2) p=(3, 1) NONE "" pk=1 d=(3, 1));
+conv_case!(rectangular_wide_small_map: 4 x 5, ci=32 co=72 k=(1, 3) st=1 p=(0, 1) RELU "relu" pk=1);
+conv_case!(rectangular_fused_pool: 12 x 14, ci=5 co=16 k=(3, 5) st=1 p=(1, 2) RELU "relu" pk=2);
 
 /// One depthwise test per configuration, running both paths.
 macro_rules! depthwise_case {
-    ($name:ident: $h:literal x $w:literal, c=$c:literal k=$k:literal st=$st:literal p=$p:literal $act:ident $act_op:literal pk=$pk:literal) => {
+    ($name:ident: $h:literal x $w:literal, c=$c:literal k=$k:tt st=$st:tt p=$p:tt $act:ident $act_op:literal pk=$pk:literal $(d=$d:tt)?) => {
         #[test]
         fn $name() {
             const CB: usize = layout::vectors($c);
             const NPX: usize = layout::depthwise_pixels_per_block($pk);
-            let geometry = Geometry {
+            let layer = Layer {
                 h: $h,
                 w: $w,
                 ci: $c,
                 co: $c,
-                k: $k,
-                st: $st,
-                p: $p,
+                k: pair!($k),
+                st: pair!($st),
+                p: pair!($p),
+                d: pair!($($d)?),
                 groups: $c,
                 pk: $pk,
             };
-            let c = case(geometry, $act_op);
+            const G: u64 = geometry(pair!($k), pair!($st), pair!($p), pair!($($d)?));
+            let c = case(layer, $act_op);
             check_path(&c, "portable", |p| unsafe {
                 nnc_runtime::kernels::depthwise_portable::<
                     $h,
                     $w,
                     $c,
                     CB,
-                    $k,
-                    $st,
-                    $p,
+                    G,
                     { act::$act },
                     $pk,
                     NPX,
@@ -286,9 +334,7 @@ macro_rules! depthwise_case {
                         $w,
                         $c,
                         CB,
-                        $k,
-                        $st,
-                        $p,
+                        G,
                         { act::$act },
                         $pk,
                         NPX,
@@ -316,6 +362,9 @@ depthwise_case!(depthwise_pointwise_kernel: 5 x 19, c=24 k=1 st=1 p=0 RELU "relu
 depthwise_case!(depthwise_fused_pool: 14 x 21, c=16 k=3 st=1 p=1 RELU "relu" pk=2);
 depthwise_case!(depthwise_fused_pool_partial_vector: 11 x 13, c=10 k=3 st=1 p=1 PRELU "prelu" pk=2);
 depthwise_case!(depthwise_fused_pool_3_strided: 19 x 20, c=5 k=3 st=2 p=1 SIGMOID "sigmoid" pk=3);
+depthwise_case!(depthwise_one_by_five: 9 x 17, c=12 k=(1, 5) st=(1, 2) p=(0, 2) RELU "relu" pk=1);
+depthwise_case!(depthwise_dilated: 16 x 15, c=16 k=3 st=1 p=2 PRELU "prelu" pk=1 d=2);
+depthwise_case!(depthwise_dilated_pool: 14 x 18, c=8 k=3 st=1 p=(2, 3) NONE "" pk=2 d=(2, 3));
 
 /// Called where this CPU cannot run the AVX-512 path: a failure under `NNC_REQUIRE_AVX512=1`,
 /// else a note on stderr (the project machine, an AMD EPYC, has no AVX-512).
@@ -340,18 +389,19 @@ macro_rules! pointwise_case {
             const COP: usize = layout::vectors($co) * 8;
             const B8: (usize, usize) = layout::pointwise_block(8, 16, COP);
             const B16: (usize, usize) = layout::pointwise_block(16, 32, COP);
-            let geometry = Geometry {
+            let layer = Layer {
                 h: $h,
                 w: $w,
                 ci: $ci,
                 co: $co,
-                k: 1,
-                st: 1,
-                p: 0,
+                k: (1, 1),
+                st: (1, 1),
+                p: (0, 0),
+                d: (1, 1),
                 groups: 1,
                 pk: 1,
             };
-            let c = case(geometry, $act_op);
+            let c = case(layer, $act_op);
             use nnc_runtime::kernels as k;
             check_path(&c, "portable", |p| unsafe {
                 k::pointwise_portable::<PIX, $ci, $co, COP, { act::$act }, { B8.0 }, { B8.1 }>(p)
@@ -397,21 +447,23 @@ pointwise_case!(pointwise_two_chunks: 4 x 13, ci=32 co=80 RELU "relu");
 /// A depthwise configuration at sixteen lanes (AVX-512, where ReLU or no activation is fused):
 /// `CB` counts sixteen-lane vectors over weights padded to eight.
 macro_rules! depthwise_avx512_case {
-    ($name:ident: $h:literal x $w:literal, c=$c:literal k=$k:literal st=$st:literal p=$p:literal $act:ident $act_op:literal pk=$pk:literal) => {
+    ($name:ident: $h:literal x $w:literal, c=$c:literal k=$k:tt st=$st:tt p=$p:tt $act:ident $act_op:literal pk=$pk:literal $(d=$d:tt)?) => {
         #[test]
         fn $name() {
-            let geometry = Geometry {
+            let layer = Layer {
                 h: $h,
                 w: $w,
                 ci: $c,
                 co: $c,
-                k: $k,
-                st: $st,
-                p: $p,
+                k: pair!($k),
+                st: pair!($st),
+                p: pair!($p),
+                d: pair!($($d)?),
                 groups: $c,
                 pk: $pk,
             };
-            let c = case(geometry, $act_op);
+            const G: u64 = geometry(pair!($k), pair!($st), pair!($p), pair!($($d)?));
+            let c = case(layer, $act_op);
             #[cfg(target_arch = "x86_64")]
             if nnc_runtime::kernels::simd::has_avx512() {
                 const CB: usize = ($c as usize).div_ceil(16);
@@ -422,9 +474,7 @@ macro_rules! depthwise_avx512_case {
                         $w,
                         $c,
                         CB,
-                        $k,
-                        $st,
-                        $p,
+                        G,
                         { act::$act },
                         $pk,
                         NPX,
@@ -448,26 +498,30 @@ depthwise_avx512_case!(depthwise_avx512_partial: 9 x 21, c=24 k=3 st=1 p=1 NONE 
 depthwise_avx512_case!(depthwise_avx512_odd: 8 x 11, c=13 k=5 st=2 p=2 RELU "relu" pk=1);
 depthwise_avx512_case!(depthwise_avx512_fused_pool: 14 x 21, c=16 k=3 st=1 p=1 RELU "relu" pk=2);
 depthwise_avx512_case!(depthwise_avx512_pool_partial: 11 x 13, c=10 k=3 st=1 p=1 NONE "" pk=2);
+depthwise_avx512_case!(depthwise_avx512_rectangular: 10 x 12, c=24 k=(3, 1) st=(2, 1) p=(1, 0) RELU "relu" pk=1);
+depthwise_avx512_case!(depthwise_avx512_dilated: 13 x 14, c=32 k=3 st=1 p=3 RELU "relu" pk=1 d=3);
 
 /// A dense configuration at sixteen lanes (AVX-512, where ReLU or no activation is fused): `COB`
 /// counts sixteen-lane vectors over weights padded to eight, and blocks are sized for 32
 /// registers.
 macro_rules! conv_avx512_case {
-    ($name:ident: $h:literal x $w:literal, ci=$ci:literal co=$co:literal k=$k:literal st=$st:literal p=$p:literal $act:ident $act_op:literal pk=$pk:literal) => {
+    ($name:ident: $h:literal x $w:literal, ci=$ci:literal co=$co:literal k=$k:tt st=$st:tt p=$p:tt $act:ident $act_op:literal pk=$pk:literal $(d=$d:tt)?) => {
         #[test]
         fn $name() {
-            let geometry = Geometry {
+            let layer = Layer {
                 h: $h,
                 w: $w,
                 ci: $ci,
                 co: $co,
-                k: $k,
-                st: $st,
-                p: $p,
+                k: pair!($k),
+                st: pair!($st),
+                p: pair!($p),
+                d: pair!($($d)?),
                 groups: 1,
                 pk: $pk,
             };
-            let c = case(geometry, $act_op);
+            const G: u64 = geometry(pair!($k), pair!($st), pair!($p), pair!($($d)?));
+            let c = case(layer, $act_op);
             #[cfg(target_arch = "x86_64")]
             if nnc_runtime::kernels::simd::has_avx512() {
                 const COB: usize = ($co as usize).div_ceil(16);
@@ -483,9 +537,7 @@ macro_rules! conv_avx512_case {
                         $ci,
                         $co,
                         COB,
-                        $k,
-                        $st,
-                        $p,
+                        G,
                         { act::$act },
                         $pk,
                         NPX,
@@ -528,6 +580,10 @@ conv_avx512_case!(avx512_pool_3: 14 x 16, ci=4 co=8 k=3 st=1 p=1 NONE "" pk=3);
 conv_avx512_case!(avx512_two_windows_odd_row: 11 x 13, ci=3 co=16 k=3 st=1 p=1 RELU "relu" pk=2);
 conv_avx512_case!(avx512_two_windows_two_vectors: 10 x 14, ci=16 co=32 k=3 st=1 p=1 RELU "relu" pk=2);
 conv_avx512_case!(avx512_two_windows_strided: 20 x 23, ci=3 co=24 k=3 st=2 p=1 NONE "" pk=2);
+conv_avx512_case!(avx512_one_by_three: 9 x 13, ci=5 co=40 k=(1, 3) st=1 p=(0, 1) RELU "relu" pk=1);
+conv_avx512_case!(avx512_three_by_one_strided: 11 x 9, ci=16 co=24 k=(3, 1) st=(2, 1) p=(1, 0) NONE "" pk=1);
+conv_avx512_case!(avx512_dilated: 15 x 14, ci=6 co=32 k=3 st=1 p=2 RELU "relu" pk=1 d=2);
+conv_avx512_case!(avx512_dilated_pooled: 14 x 16, ci=4 co=16 k=3 st=1 p=(2, 1) RELU "relu" pk=2 d=(2, 1));
 
 /// Runs a Winograd kernel call on `c`, with its weights transformed by `g` and a scratch of the
 /// size the plan reserves, filled with NaN so that a read of scratch the kernel did not write
@@ -561,19 +617,20 @@ macro_rules! winograd_case {
     ($name:ident: $h:literal x $w:literal, ci=$ci:literal co=$co:literal p=$p:literal $act:ident $act_op:literal pk=$pk:literal) => {
         #[test]
         fn $name() {
-            let geometry = Geometry {
+            let layer = Layer {
                 h: $h,
                 w: $w,
                 ci: $ci,
                 co: $co,
-                k: 3,
-                st: 1,
-                p: $p,
+                k: (3, 3),
+                st: (1, 1),
+                p: ($p, $p),
+                d: (1, 1),
                 groups: 1,
                 pk: $pk,
             };
-            let c = case(geometry, $act_op);
-            let oihw = oihw_of(geometry, $act_op);
+            let c = case(layer, $act_op);
+            let oihw = oihw_of(layer, $act_op);
             let g = &layout::WINOGRAD_G;
             const B8: (usize, usize) = layout::winograd_block(8, $co);
             const B16: (usize, usize) = layout::winograd_block(16, $co);
@@ -630,14 +687,9 @@ macro_rules! winograd_case {
     };
 }
 
-/// The `[out, in, 3, 3]` kernel of the case `case(g, act_op)` builds, as the interpreter reads it.
-fn oihw_of(g: Geometry, act_op: &str) -> Vec<f32> {
-    let src = layer_src(g.ci, g.co, g.k, g.st, g.p, g.groups, act_op, g.pk);
-    let graph = parse_graph(&src, "k.nnc".as_ref()).unwrap();
-    let seed = g.h * 31 + g.w * 7 + g.ci * 5 + g.co * 3 + g.k + g.st + g.p + g.pk;
-    let mut rng = Rng::new(seed as u64);
-    let bytes = random_weights(&graph, &mut rng, Dtype::F32);
-    let model = Model::from_sources(&src, "k.nnc".as_ref(), &bytes, "k.st".as_ref()).unwrap();
+/// The `[out, in, 3, 3]` kernel of the case `case(l, act_op)` builds, as the interpreter reads it.
+fn oihw_of(l: Layer, act_op: &str) -> Vec<f32> {
+    let (model, _) = model_of(l, act_op);
     model
         .weights
         .role(ValueId(1), WeightRole::Kernel)
@@ -660,19 +712,20 @@ winograd_case!(winograd_one_tile: 3 x 3, ci=8 co=8 p=0 NONE "" pk=1);
 /// `G[2][1]`) gives outputs off by far more than the tolerance.
 #[test]
 fn winograd_with_a_wrong_transform_fails_the_check() {
-    let geometry = Geometry {
+    let layer = Layer {
         h: 8,
         w: 8,
         ci: 16,
         co: 16,
-        k: 3,
-        st: 1,
-        p: 1,
+        k: (3, 3),
+        st: (1, 1),
+        p: (1, 1),
+        d: (1, 1),
         groups: 1,
         pk: 1,
     };
-    let c = case(geometry, "relu");
-    let oihw = oihw_of(geometry, "relu");
+    let c = case(layer, "relu");
+    let oihw = oihw_of(layer, "relu");
     let mut g = layout::WINOGRAD_G;
     g[2][1] = -g[2][1];
     let wrong = std::panic::catch_unwind(|| {

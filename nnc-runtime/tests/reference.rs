@@ -48,11 +48,11 @@ fn evaluate_f64(model: &Model, input: &Tensor) -> Vec<(String, T64)> {
                     .unwrap()
                     .data;
                 let bias = model.weights.role(ValueId(i), WeightRole::Bias);
-                let (k, st, p) = (
-                    conv.window.kernel as isize,
-                    conv.window.stride as isize,
-                    conv.window.pad as isize,
-                );
+                let (r, c) = (conv.window.rows, conv.window.cols);
+                let [kh, kw, sh, sw, ph, pw, dh, dw] = [
+                    r.kernel, c.kernel, r.stride, c.stride, r.pad, c.pad, r.dilation, c.dilation,
+                ]
+                .map(|v| v as isize);
                 // Input channels per group; output channel `o` reads those of group
                 // `o / (s.c / groups)`.
                 let cig = x.c / conv.groups;
@@ -62,14 +62,14 @@ fn evaluate_f64(model: &Model, input: &Tensor) -> Vec<(String, T64)> {
                         for ox in 0..s.w {
                             let mut sum = bias.map_or(0.0, |b| b.data[o] as f64);
                             for ci in first..first + cig {
-                                for ky in 0..k {
-                                    for kx in 0..k {
-                                        let iy = oy as isize * st - p + ky;
-                                        let ix = ox as isize * st - p + kx;
+                                for ky in 0..kh {
+                                    for kx in 0..kw {
+                                        let iy = oy as isize * sh - ph + ky * dh;
+                                        let ix = ox as isize * sw - pw + kx * dw;
                                         if let Some(v) = x.get(iy, ix, ci) {
-                                            let wi = ((o * cig + ci - first) * k as usize
+                                            let wi = ((o * cig + ci - first) * kh as usize
                                                 + ky as usize)
-                                                * k as usize
+                                                * kw as usize
                                                 + kx as usize;
                                             sum += v * kernel[wi] as f64;
                                         }
@@ -84,15 +84,17 @@ fn evaluate_f64(model: &Model, input: &Tensor) -> Vec<(String, T64)> {
             }
             Op::MaxPool(wnd) | Op::AvgPool(wnd) => {
                 let x = arg(0);
-                let (k, st, p) = (wnd.kernel as isize, wnd.stride as isize, wnd.pad as isize);
+                let (r, cl) = (wnd.rows, wnd.cols);
+                let [kh, kw, sh, sw, ph, pw] =
+                    [r.kernel, cl.kernel, r.stride, cl.stride, r.pad, cl.pad].map(|v| v as isize);
                 for c in 0..s.c {
                     for oy in 0..s.h {
                         for ox in 0..s.w {
-                            let window: Vec<f64> = (0..k * k)
+                            let window: Vec<f64> = (0..kh * kw)
                                 .filter_map(|t| {
                                     x.get(
-                                        oy as isize * st - p + t / k,
-                                        ox as isize * st - p + t % k,
+                                        oy as isize * sh - ph + t / kw,
+                                        ox as isize * sw - pw + t % kw,
                                         c,
                                     )
                                 })
@@ -349,7 +351,8 @@ fn the_feature_pyramid_model_matches_a_float64_evaluation() {
 }
 
 /// The ops ONNX import brought (clip, hardsigmoid, hardswish, affine, mul, pad, global average,
-/// softmax, ceil-mode pooling), which the random networks do not draw, in one network at odd sizes.
+/// softmax, ceil-mode pooling, windows that differ by axis, dilation), which the random networks
+/// do not draw, in one network at odd sizes.
 #[test]
 fn the_imported_ops_match_a_float64_evaluation() {
     let src = "image = input(channels=3)\n\
@@ -366,9 +369,16 @@ fn the_imported_ops_match_a_float64_evaluation() {
                map = softmax(both)\n\
                coarse = avgpool(swish, k=3, stride=2, ceil=true)\n\
                peaks = maxpool(coarse, k=2, pad=1, ceil=true)\n\
+               rows = conv(padded, out=5, k=3x1, stride=1x2, pad=1x0)\n\
+               atrous = conv(rows, out=4, k=3, pad=2x1, dilation=2x1)\n\
+               depth = conv(atrous, out=4, k=1x3, stride=2x1, pad=0x2, dilation=1x2, groups=4)\n\
+               strips = maxpool(depth, k=1x3, stride=1x2, pad=0x1, ceil=true)\n\
+               bands = avgpool(depth, k=3x2, stride=2x1, pad=1x0)\n\
                output probs\n\
                output map\n\
-               output peaks\n";
+               output peaks\n\
+               output strips\n\
+               output bands\n";
     let graph = parse_graph(src, "imported_ops.nnc".as_ref()).unwrap_or_else(|e| panic!("{e}"));
     let mut rng = Rng::new(8);
     for (dtype, (h, w)) in [(Dtype::F32, (13, 9)), (Dtype::F16, (6, 21))] {

@@ -19,6 +19,7 @@
     reason = "index loops over constant-length register arrays read closer to the math than zips"
 )]
 
+use super::geometry::{Geometry, interior};
 use super::simd::Simd;
 
 /// What a convolution's output goes through before it is stored (the `ACT` const parameter).
@@ -34,7 +35,7 @@ pub mod act {
 pub struct ConvPtrs {
     /// `H x W x CI` input.
     pub input: *const f32,
-    /// Packed kernel, `K * K * CI * CP`, `CP` being the output channels padded to eight, in the
+    /// Packed kernel, `KH * KW * CI * CP`, `CP` being the output channels padded to eight, in the
     /// layout of [`super::layout`] the kernel reads.
     pub kernel: *const f32,
     /// `CP` biases (zeros when the layer has none).
@@ -48,38 +49,10 @@ pub struct ConvPtrs {
     pub scratch: *mut f32,
 }
 
-/// Output length along one axis.
-pub const fn out_len(input: usize, k: usize, stride: usize, pad: usize) -> usize {
-    (input + 2 * pad - k) / stride + 1
-}
-
-/// Whether output position `(y, x)` has every tap inside the input (no padding read), for a
-/// `K`-tap window with stride `ST` and padding `P` over an `H x W` input.
-#[inline(always)]
-pub(super) fn interior<
-    const H: usize,
-    const W: usize,
-    const K: usize,
-    const ST: usize,
-    const P: usize,
->() -> impl Fn(usize, usize) -> bool {
-    // Per axis, the positions [lo, hi).
-    let lo = P.div_ceil(ST);
-    let hi = |len: usize| {
-        if len + P >= K {
-            ((len + P - K) / ST + 1).min(out_len(len, K, ST, P))
-        } else {
-            0
-        }
-    };
-    let (y_hi, x_hi) = (hi(H), hi(W));
-    move |y, x| y >= lo && y < y_hi && x >= lo && x < x_hi
-}
-
 /// Runs one convolution layer.
 ///
-/// `H, W, CI`: input; `CO`: output channels, `COB = ceil(CO / LANES)`; `K, ST, P`: kernel, stride,
-/// padding; `ACT`: one of [`act`]; `PK`: the fused max-pool's kernel and stride (1 for none); `NPX`:
+/// `H, W, CI`: input; `CO`: output channels, `COB = ceil(CO / LANES)`; `G`: the window (kernel,
+/// stride, padding and dilation per axis), [`Geometry::pack`]ed; `ACT`: one of [`act`]; `PK`: the fused max-pool's kernel and stride (1 for none); `NPX`:
 /// output pixels per register block (a multiple of `PK * PK` when pooling: whole windows).
 ///
 /// # Safety
@@ -94,9 +67,7 @@ pub unsafe fn conv<
     const CI: usize,
     const CO: usize,
     const COB: usize,
-    const K: usize,
-    const ST: usize,
-    const P: usize,
+    const G: u64,
     const ACT: u8,
     const PK: usize,
     const NPX: usize,
@@ -115,9 +86,9 @@ pub unsafe fn conv<
             "whole pooling windows"
         )
     };
-    let oh = out_len(H, K, ST, P);
-    let ow = out_len(W, K, ST, P);
-    let inside = interior::<H, W, K, ST, P>();
+    let g = const { Geometry::unpack(G) };
+    let (oh, ow) = (g.out_h(H), g.out_w(W));
+    let inside = interior::<H, W, G>();
 
     if PK == 1 && super::layout::vectors_per_block(COB) < COB {
         // Many output vectors: each block computes two of them (16 channels) for NPX pixels, so
@@ -128,15 +99,15 @@ pub unsafe fn conv<
         let full = pixels / NPX * NPX;
         if full == 0 {
             match pixels {
-                1 => unsafe { tiny_map::<S, W, H, CI, CO, COB, 8, K, ST, P, 1, ACT>(&p, &inside) },
-                2 => unsafe { tiny_map::<S, W, H, CI, CO, COB, 4, K, ST, P, 2, ACT>(&p, &inside) },
-                3 => unsafe { tiny_map::<S, W, H, CI, CO, COB, 3, K, ST, P, 3, ACT>(&p, &inside) },
-                4 => unsafe { tiny_map::<S, W, H, CI, CO, COB, 2, K, ST, P, 4, ACT>(&p, &inside) },
+                1 => unsafe { tiny_map::<S, W, H, CI, CO, COB, 8, G, 1, ACT>(&p, &inside) },
+                2 => unsafe { tiny_map::<S, W, H, CI, CO, COB, 4, G, 2, ACT>(&p, &inside) },
+                3 => unsafe { tiny_map::<S, W, H, CI, CO, COB, 3, G, 3, ACT>(&p, &inside) },
+                4 => unsafe { tiny_map::<S, W, H, CI, CO, COB, 2, G, 4, ACT>(&p, &inside) },
                 _ => {
                     let mut chunk = 0;
                     while chunk < COB {
                         unsafe {
-                            chunk_tail::<S, W, H, CI, CO, COB, K, ST, P, ACT>(
+                            chunk_tail::<S, W, H, CI, CO, COB, G, ACT>(
                                 &p, chunk, 0, pixels, &inside,
                             )
                         };
@@ -149,7 +120,7 @@ pub unsafe fn conv<
         // No closures around the blocks: a closure does not take on the `avx2,fma` target
         // features of the function it is written in, so the SIMD code inlined into it would
         // be compiled without them (50 times slower, measured).
-        if K * K * CI * COB * S::LANES > H * W * CI {
+        if g.taps() * CI * COB * S::LANES > H * W * CI {
             // The weights outweigh the input (wide layers on small maps, as in a ResNet's last
             // stages): channel chunks outside, so each chunk's weights come from memory once
             // and are reused by every pixel block from the cache.
@@ -158,16 +129,12 @@ pub unsafe fn conv<
                 let mut first = 0;
                 while first < full {
                     unsafe {
-                        chunk_pixels::<S, W, H, CI, CO, COB, K, ST, P, NPX, ACT>(
-                            &p, chunk, first, &inside,
-                        )
+                        chunk_pixels::<S, W, H, CI, CO, COB, G, NPX, ACT>(&p, chunk, first, &inside)
                     };
                     first += NPX;
                 }
                 unsafe {
-                    chunk_tail::<S, W, H, CI, CO, COB, K, ST, P, ACT>(
-                        &p, chunk, full, pixels, &inside,
-                    )
+                    chunk_tail::<S, W, H, CI, CO, COB, G, ACT>(&p, chunk, full, pixels, &inside)
                 };
                 chunk += 2;
             }
@@ -178,9 +145,7 @@ pub unsafe fn conv<
                 let mut chunk = 0;
                 while chunk < COB {
                     unsafe {
-                        chunk_pixels::<S, W, H, CI, CO, COB, K, ST, P, NPX, ACT>(
-                            &p, chunk, first, &inside,
-                        )
+                        chunk_pixels::<S, W, H, CI, CO, COB, G, NPX, ACT>(&p, chunk, first, &inside)
                     };
                     chunk += 2;
                 }
@@ -189,9 +154,7 @@ pub unsafe fn conv<
             let mut chunk = 0;
             while chunk < COB {
                 unsafe {
-                    chunk_tail::<S, W, H, CI, CO, COB, K, ST, P, ACT>(
-                        &p, chunk, full, pixels, &inside,
-                    )
+                    chunk_tail::<S, W, H, CI, CO, COB, G, ACT>(&p, chunk, full, pixels, &inside)
                 };
                 chunk += 2;
             }
@@ -202,9 +165,9 @@ pub unsafe fn conv<
             while ox + NPX <= ow {
                 let coords: [(usize, usize); NPX] = std::array::from_fn(|i| (oy, ox + i));
                 let acc = if inside(oy, ox) && inside(oy, ox + NPX - 1) {
-                    unsafe { block::<S, W, H, CI, CO, COB, K, ST, P, NPX, false>(&p, coords, 0) }
+                    unsafe { block::<S, W, H, CI, CO, COB, G, NPX, false>(&p, coords, 0) }
                 } else {
-                    unsafe { block::<S, W, H, CI, CO, COB, K, ST, P, NPX, true>(&p, coords, 0) }
+                    unsafe { block::<S, W, H, CI, CO, COB, G, NPX, true>(&p, coords, 0) }
                 };
                 for (i, pixel) in acc.iter().enumerate() {
                     let v = unsafe { activate::<S, COB, ACT>(*pixel, p.alpha) };
@@ -213,8 +176,7 @@ pub unsafe fn conv<
                 ox += NPX;
             }
             while ox < ow {
-                let acc =
-                    unsafe { block::<S, W, H, CI, CO, COB, K, ST, P, 1, true>(&p, [(oy, ox)], 0) };
+                let acc = unsafe { block::<S, W, H, CI, CO, COB, G, 1, true>(&p, [(oy, ox)], 0) };
                 let v = unsafe { activate::<S, COB, ACT>(acc[0], p.alpha) };
                 unsafe { store_part::<S, COB>(p.output.add((oy * ow + ox) * CO), v, CO) };
                 ox += 1;
@@ -239,7 +201,7 @@ pub unsafe fn conv<
                 let dst = unsafe { p.output.add((py * pw + px) * CO) };
                 if COB <= 2 {
                     let acc = unsafe {
-                        pooled_block::<S, W, H, CI, CO, COB, K, ST, P, PK, NPX, ACT>(
+                        pooled_block::<S, W, H, CI, CO, COB, G, PK, NPX, ACT>(
                             &p,
                             (py, px, pw),
                             interior,
@@ -265,7 +227,7 @@ pub unsafe fn conv<
                     let c0 = chunk * S::LANES;
                     if chunk + 2 <= COB {
                         let acc = unsafe {
-                            pooled_block::<S, W, H, CI, CO, 2, K, ST, P, PK, NPX, ACT>(
+                            pooled_block::<S, W, H, CI, CO, 2, G, PK, NPX, ACT>(
                                 &part,
                                 (py, px, pw),
                                 interior,
@@ -279,7 +241,7 @@ pub unsafe fn conv<
                         }
                     } else {
                         let acc = unsafe {
-                            pooled_block::<S, W, H, CI, CO, 1, K, ST, P, PK, NPX, ACT>(
+                            pooled_block::<S, W, H, CI, CO, 1, G, PK, NPX, ACT>(
                                 &part,
                                 (py, px, pw),
                                 interior,
@@ -311,9 +273,7 @@ unsafe fn chunk_block<
     const CI: usize,
     const CO: usize,
     const COB: usize,
-    const K: usize,
-    const ST: usize,
-    const P: usize,
+    const G: u64,
     const NPX: usize,
     const ACT: u8,
 >(
@@ -323,13 +283,9 @@ unsafe fn chunk_block<
     interior: bool,
 ) {
     if chunk + 2 <= COB {
-        unsafe {
-            vectors_block::<S, W, H, CI, CO, COB, 2, K, ST, P, NPX, ACT>(p, chunk, coords, interior)
-        }
+        unsafe { vectors_block::<S, W, H, CI, CO, COB, 2, G, NPX, ACT>(p, chunk, coords, interior) }
     } else {
-        unsafe {
-            vectors_block::<S, W, H, CI, CO, COB, 1, K, ST, P, NPX, ACT>(p, chunk, coords, interior)
-        }
+        unsafe { vectors_block::<S, W, H, CI, CO, COB, 1, G, NPX, ACT>(p, chunk, coords, interior) }
     }
 }
 
@@ -345,9 +301,7 @@ unsafe fn vectors_block<
     const CO: usize,
     const COB: usize,
     const COBC: usize,
-    const K: usize,
-    const ST: usize,
-    const P: usize,
+    const G: u64,
     const NPX: usize,
     const ACT: u8,
 >(
@@ -356,7 +310,7 @@ unsafe fn vectors_block<
     coords: [(usize, usize); NPX],
     interior: bool,
 ) {
-    let ow = out_len(W, K, ST, P);
+    let ow = const { Geometry::unpack(G) }.out_w(W);
     let part = ConvPtrs {
         bias: unsafe { p.bias.add(chunk * S::LANES) },
         alpha: p.alpha.wrapping_add(chunk * S::LANES),
@@ -364,13 +318,9 @@ unsafe fn vectors_block<
     };
     let channels = (CO - chunk * S::LANES).min(COBC * S::LANES);
     let acc = if interior {
-        unsafe {
-            block::<S, W, H, CI, CO, COBC, K, ST, P, NPX, false>(&part, coords, chunk * S::LANES)
-        }
+        unsafe { block::<S, W, H, CI, CO, COBC, G, NPX, false>(&part, coords, chunk * S::LANES) }
     } else {
-        unsafe {
-            block::<S, W, H, CI, CO, COBC, K, ST, P, NPX, true>(&part, coords, chunk * S::LANES)
-        }
+        unsafe { block::<S, W, H, CI, CO, COBC, G, NPX, true>(&part, coords, chunk * S::LANES) }
     };
     for (i, pixel) in acc.iter().enumerate() {
         let (oy, ox) = coords[i];
@@ -394,16 +344,14 @@ unsafe fn tiny_map<
     const CO: usize,
     const COB: usize,
     const COBC: usize,
-    const K: usize,
-    const ST: usize,
-    const P: usize,
+    const G: u64,
     const R: usize,
     const ACT: u8,
 >(
     p: &ConvPtrs,
     inside: &impl Fn(usize, usize) -> bool,
 ) {
-    let ow = out_len(W, K, ST, P);
+    let ow = const { Geometry::unpack(G) }.out_w(W);
     let mut coords = [(0, 0); R];
     let mut interior = true;
     for i in 0..R {
@@ -413,16 +361,12 @@ unsafe fn tiny_map<
     let mut chunk = 0;
     while chunk + COBC <= COB {
         unsafe {
-            vectors_block::<S, W, H, CI, CO, COB, COBC, K, ST, P, R, ACT>(
-                p, chunk, coords, interior,
-            )
+            vectors_block::<S, W, H, CI, CO, COB, COBC, G, R, ACT>(p, chunk, coords, interior)
         };
         chunk += COBC;
     }
     while chunk < COB {
-        unsafe {
-            chunk_block::<S, W, H, CI, CO, COB, K, ST, P, R, ACT>(p, chunk, coords, interior)
-        };
+        unsafe { chunk_block::<S, W, H, CI, CO, COB, G, R, ACT>(p, chunk, coords, interior) };
         chunk += 2;
     }
 }
@@ -437,9 +381,7 @@ unsafe fn chunk_pixels<
     const CI: usize,
     const CO: usize,
     const COB: usize,
-    const K: usize,
-    const ST: usize,
-    const P: usize,
+    const G: u64,
     const NPX: usize,
     const ACT: u8,
 >(
@@ -448,14 +390,14 @@ unsafe fn chunk_pixels<
     first: usize,
     inside: &impl Fn(usize, usize) -> bool,
 ) {
-    let ow = out_len(W, K, ST, P);
+    let ow = const { Geometry::unpack(G) }.out_w(W);
     let mut coords = [(0, 0); NPX];
     let mut interior = true;
     for i in 0..NPX {
         coords[i] = ((first + i) / ow, (first + i) % ow);
         interior &= inside(coords[i].0, coords[i].1);
     }
-    unsafe { chunk_block::<S, W, H, CI, CO, COB, K, ST, P, NPX, ACT>(p, chunk, coords, interior) };
+    unsafe { chunk_block::<S, W, H, CI, CO, COB, G, NPX, ACT>(p, chunk, coords, interior) };
 }
 
 /// The output pixels `first..pixels` (fewer than a block) of channel chunk `chunk`, as one
@@ -469,9 +411,7 @@ unsafe fn chunk_tail<
     const CI: usize,
     const CO: usize,
     const COB: usize,
-    const K: usize,
-    const ST: usize,
-    const P: usize,
+    const G: u64,
     const ACT: u8,
 >(
     p: &ConvPtrs,
@@ -480,12 +420,10 @@ unsafe fn chunk_tail<
     pixels: usize,
     inside: &impl Fn(usize, usize) -> bool,
 ) {
-    let ow = out_len(W, K, ST, P);
+    let ow = const { Geometry::unpack(G) }.out_w(W);
     macro_rules! tail {
         ($n:literal) => {
-            unsafe {
-                chunk_pixels::<S, W, H, CI, CO, COB, K, ST, P, $n, ACT>(p, chunk, first, inside)
-            }
+            unsafe { chunk_pixels::<S, W, H, CI, CO, COB, G, $n, ACT>(p, chunk, first, inside) }
         };
     }
     match pixels - first {
@@ -503,9 +441,7 @@ unsafe fn chunk_tail<
                 let coords = [((first + i) / ow, (first + i) % ow)];
                 let interior = inside(coords[0].0, coords[0].1);
                 unsafe {
-                    chunk_block::<S, W, H, CI, CO, COB, K, ST, P, 1, ACT>(
-                        p, chunk, coords, interior,
-                    )
+                    chunk_block::<S, W, H, CI, CO, COB, G, 1, ACT>(p, chunk, coords, interior)
                 };
             }
         }
@@ -524,9 +460,7 @@ unsafe fn block<
     const CI: usize,
     const CO: usize,
     const COBC: usize,
-    const K: usize,
-    const ST: usize,
-    const P: usize,
+    const G: u64,
     const NPX: usize,
     const CHECKED: bool,
 >(
@@ -539,7 +473,8 @@ unsafe fn block<
     // its block of sixteen channels (`layout::kernel_row`): at eight lanes every vector is whole;
     // at sixteen the last may be eight wide, and is loaded through a mask.
     let cop = CO.div_ceil(8) * 8;
-    let rows = K * K * CI;
+    let g = const { Geometry::unpack(G) };
+    let rows = g.taps() * CI;
     let mut lanes = [S::LANES; COBC];
     let mut column = [p.kernel; COBC];
     let mut width = [0; COBC];
@@ -554,17 +489,17 @@ unsafe fn block<
         bias[j] = unsafe { row_vector::<S>(p.bias.add(j * S::LANES), lanes[j]) };
     }
     let mut acc = [bias; NPX];
-    for ky in 0..K {
-        for kx in 0..K {
-            let tap = (ky * K + kx) * CI;
+    for ky in 0..g.kh {
+        for kx in 0..g.kw {
+            let tap = (ky * g.kw + kx) * CI;
             // Where each pixel reads this tap, or None in the padding.
             let src: [Option<*const f32>; NPX] = std::array::from_fn(|i| {
                 let (oy, ox) = coords[i];
-                let (iy, ix) = (oy * ST + ky, ox * ST + kx);
-                if CHECKED && (iy < P || ix < P || iy - P >= H || ix - P >= W) {
+                let (iy, ix) = (g.row(oy, ky), g.col(ox, kx));
+                if CHECKED && (iy < g.ph || ix < g.pw || iy - g.ph >= H || ix - g.pw >= W) {
                     None
                 } else {
-                    Some(unsafe { p.input.add(((iy - P) * W + (ix - P)) * CI) })
+                    Some(unsafe { p.input.add(((iy - g.ph) * W + (ix - g.pw)) * CI) })
                 }
             });
             for ci in 0..CI {
@@ -599,9 +534,7 @@ unsafe fn pooled_block<
     const CI: usize,
     const CO: usize,
     const COBC: usize,
-    const K: usize,
-    const ST: usize,
-    const P: usize,
+    const G: u64,
     const PK: usize,
     const NPX: usize,
     const ACT: u8,
@@ -615,10 +548,10 @@ unsafe fn pooled_block<
     let tap = |i: usize, q: usize| (py * PK + i % window / PK, q * PK + i % window % PK);
     let mut acc = if interior {
         let coords = std::array::from_fn(|i| tap(i, px + i / window));
-        unsafe { block::<S, W, H, CI, CO, COBC, K, ST, P, NPX, false>(p, coords, c0) }
+        unsafe { block::<S, W, H, CI, CO, COBC, G, NPX, false>(p, coords, c0) }
     } else {
         let coords = std::array::from_fn(|i| tap(i, (px + i / window).min(pw - 1)));
-        unsafe { block::<S, W, H, CI, CO, COBC, K, ST, P, NPX, true>(p, coords, c0) }
+        unsafe { block::<S, W, H, CI, CO, COBC, G, NPX, true>(p, coords, c0) }
     };
     for pixel in &mut acc {
         *pixel = unsafe { activate::<S, COBC, ACT>(*pixel, p.alpha) };

@@ -17,15 +17,16 @@
     reason = "index loops over constant-length register arrays read closer to the math than zips"
 )]
 
-use super::conv::{ConvPtrs, activate, interior, out_len};
+use super::conv::{ConvPtrs, activate};
+use super::geometry::{Geometry, interior};
 use super::simd::{Simd, load, store};
 
 /// Runs one depthwise convolution layer.
 ///
-/// `H, W, C`: input (and output) sizes, `CB = ceil(C / LANES)`; `K, ST, P`: kernel, stride, padding;
-/// `ACT`: one of [`super::act`]; `PK`: the fused max-pool's window and stride (1 for none);
+/// `H, W, C`: input (and output) sizes, `CB = ceil(C / LANES)`; `G`: the window,
+/// [`Geometry::pack`]ed; `ACT`: one of [`super::act`]; `PK`: the fused max-pool's window and stride (1 for none);
 /// `NPX`: output pixels per register block, a multiple of `PK * PK`
-/// ([`super::layout::depthwise_pixels_per_block`]). `p.kernel` holds `K * K * CP` packed weights,
+/// ([`super::layout::depthwise_pixels_per_block`]). `p.kernel` holds `KH * KW * CP` packed weights,
 /// `CP` being `C` padded to a multiple of eight, and `p.bias` (and `p.alpha` for PReLU) `CP`
 /// values. At sixteen lanes, `ACT` is none or ReLU (the other activations read eight lanes).
 ///
@@ -45,9 +46,7 @@ pub unsafe fn depthwise<
     const W: usize,
     const C: usize,
     const CB: usize,
-    const K: usize,
-    const ST: usize,
-    const P: usize,
+    const G: u64,
     const ACT: u8,
     const PK: usize,
     const NPX: usize,
@@ -61,9 +60,9 @@ pub unsafe fn depthwise<
         )
     };
     const { assert!(PK >= 1 && NPX.is_multiple_of(PK * PK)) };
-    let oh = out_len(H, K, ST, P);
-    let ow = out_len(W, K, ST, P);
-    let inside = interior::<H, W, K, ST, P>();
+    let g = const { Geometry::unpack(G) };
+    let (oh, ow) = (g.out_h(H), g.out_w(W));
+    let inside = interior::<H, W, G>();
     if PK == 1 {
         for oy in 0..oh {
             let mut ox = 0;
@@ -72,9 +71,9 @@ pub unsafe fn depthwise<
                 let interior = inside(oy, ox) && inside(oy, ox + NPX - 1);
                 for j in 0..CB {
                     let acc = if interior {
-                        unsafe { block::<S, H, W, C, CB, K, ST, P, NPX, false>(&p, coords, j) }
+                        unsafe { block::<S, H, W, C, CB, G, NPX, false>(&p, coords, j) }
                     } else {
-                        unsafe { block::<S, H, W, C, CB, K, ST, P, NPX, true>(&p, coords, j) }
+                        unsafe { block::<S, H, W, C, CB, G, NPX, true>(&p, coords, j) }
                     };
                     for (i, v) in acc.into_iter().enumerate() {
                         unsafe { finish::<S, C, ACT>(&p, v, (oy * ow + ox + i) * C, j) };
@@ -84,8 +83,7 @@ pub unsafe fn depthwise<
             }
             while ox < ow {
                 for j in 0..CB {
-                    let acc =
-                        unsafe { block::<S, H, W, C, CB, K, ST, P, 1, true>(&p, [(oy, ox)], j) };
+                    let acc = unsafe { block::<S, H, W, C, CB, G, 1, true>(&p, [(oy, ox)], j) };
                     unsafe { finish::<S, C, ACT>(&p, acc[0], (oy * ow + ox) * C, j) };
                 }
                 ox += 1;
@@ -110,10 +108,10 @@ pub unsafe fn depthwise<
             for j in 0..CB {
                 let acc = if interior {
                     let coords = std::array::from_fn(|i| tap(i, px + i / window));
-                    unsafe { block::<S, H, W, C, CB, K, ST, P, NPX, false>(&p, coords, j) }
+                    unsafe { block::<S, H, W, C, CB, G, NPX, false>(&p, coords, j) }
                 } else {
                     let coords = std::array::from_fn(|i| tap(i, (px + i / window).min(pw - 1)));
-                    unsafe { block::<S, H, W, C, CB, K, ST, P, NPX, true>(&p, coords, j) }
+                    unsafe { block::<S, H, W, C, CB, G, NPX, true>(&p, coords, j) }
                 };
                 let alpha = p.alpha.wrapping_add(j * S::LANES);
                 for q in 0..stored {
@@ -142,9 +140,7 @@ unsafe fn block<
     const W: usize,
     const C: usize,
     const CB: usize,
-    const K: usize,
-    const ST: usize,
-    const P: usize,
+    const G: u64,
     const NPX: usize,
     const CHECKED: bool,
 >(
@@ -158,16 +154,17 @@ unsafe fn block<
     let row = C.div_ceil(8) * 8;
     let padded = (row - c0).min(S::LANES);
     let mut acc = [unsafe { load::<S>(p.bias.add(c0), padded) }; NPX];
-    for ky in 0..K {
-        for kx in 0..K {
-            let w = unsafe { load::<S>(p.kernel.add((ky * K + kx) * row + c0), padded) };
+    let g = const { Geometry::unpack(G) };
+    for ky in 0..g.kh {
+        for kx in 0..g.kw {
+            let w = unsafe { load::<S>(p.kernel.add((ky * g.kw + kx) * row + c0), padded) };
             for i in 0..NPX {
                 let (oy, ox) = coords[i];
-                let (iy, ix) = (oy * ST + ky, ox * ST + kx);
-                if CHECKED && (iy < P || iy - P >= H || ix < P || ix - P >= W) {
+                let (iy, ix) = (g.row(oy, ky), g.col(ox, kx));
+                if CHECKED && (iy < g.ph || iy - g.ph >= H || ix < g.pw || ix - g.pw >= W) {
                     continue;
                 }
-                let src = unsafe { p.input.add(((iy - P) * W + (ix - P)) * C + c0) };
+                let src = unsafe { p.input.add(((iy - g.ph) * W + (ix - g.pw)) * C + c0) };
                 let x = unsafe { load::<S>(src, lanes) };
                 acc[i] = unsafe { S::fma(x, w, acc[i]) };
             }

@@ -11,24 +11,21 @@ pub const fn vectors(channels: usize) -> usize {
 /// eight lanes.
 pub const KERNEL_BLOCK: usize = 16;
 
-/// A dense convolution kernel from `[out, in, k, k]` to blocks of [`KERNEL_BLOCK`] output
+/// A dense convolution kernel from `[out, in, kh, kw]` (`taps = kh * kw`) to blocks of [`KERNEL_BLOCK`] output
 /// channels, `[co / 16][ky][kx][in][16]`, the output channels padded with zeros to whole
 /// eight-lane vectors (so the last block may be eight wide). A register block reads the rows of
 /// its output vectors' blocks in order, so the weights of one chunk of channels are one
 /// sequential stream (a layer's weights that come from memory arrive at the prefetchers' pace),
 /// whatever the layer's width. [`kernel_row`] says where a vector's row starts.
-pub fn conv_kernel(oihw: &[f32], out: usize, inp: usize, k: usize) -> Vec<f32> {
+pub fn conv_kernel(oihw: &[f32], out: usize, inp: usize, taps: usize) -> Vec<f32> {
     let cop = vectors(out) * 8;
-    let rows = k * k * inp;
+    let rows = taps * inp;
     let mut packed = vec![0.0; rows * cop];
     for o in 0..out {
         let (base, width) = kernel_row(rows, cop, o);
         for i in 0..inp {
-            for ky in 0..k {
-                for kx in 0..k {
-                    packed[base + ((ky * k + kx) * inp + i) * width] =
-                        oihw[((o * inp + i) * k + ky) * k + kx];
-                }
+            for t in 0..taps {
+                packed[base + (t * inp + i) * width] = oihw[(o * inp + i) * taps + t];
             }
         }
     }
@@ -36,7 +33,7 @@ pub fn conv_kernel(oihw: &[f32], out: usize, inp: usize, k: usize) -> Vec<f32> {
 }
 
 /// Where output channel `c` of row 0 lies in a kernel packed by [`conv_kernel`] with `rows` rows
-/// (`k * k * in`) and `cop` padded output channels, and the row length of its block: channel `c`
+/// (`kh * kw * in`) and `cop` padded output channels, and the row length of its block: channel `c`
 /// of row `r` is at `base + r * width`. A vector that starts at `c` (a multiple of eight) lies in
 /// one block, and has `min(lanes, width - c % 16)` lanes in it.
 pub const fn kernel_row(rows: usize, cop: usize, c: usize) -> (usize, usize) {
@@ -49,14 +46,14 @@ pub const fn kernel_row(rows: usize, cop: usize, c: usize) -> (usize, usize) {
     (block * rows + (c - block), width)
 }
 
-/// A depthwise kernel from `[c, 1, k, k]` to `[ky][kx][c padded to whole vectors]`, the padding
-/// lanes zero.
-pub fn depthwise_kernel(oihw: &[f32], channels: usize, k: usize) -> Vec<f32> {
+/// A depthwise kernel from `[c, 1, kh, kw]` (`taps = kh * kw`) to `[ky][kx][c padded to whole
+/// vectors]`, the padding lanes zero.
+pub fn depthwise_kernel(oihw: &[f32], channels: usize, taps: usize) -> Vec<f32> {
     let cop = vectors(channels) * 8;
-    let mut packed = vec![0.0; k * k * cop];
+    let mut packed = vec![0.0; taps * cop];
     for c in 0..channels {
-        for tap in 0..k * k {
-            packed[tap * cop + c] = oihw[c * k * k + tap];
+        for tap in 0..taps {
+            packed[tap * cop + c] = oihw[c * taps + tap];
         }
     }
     packed
@@ -96,7 +93,7 @@ pub fn winograd_kernel_with(oihw: &[f32], out: usize, inp: usize, g: &[[f64; 3];
             }
         }
     }
-    conv_kernel(&u, out, inp, 4)
+    conv_kernel(&u, out, inp, 16)
 }
 
 pub use nnc_ir::plan::winograd_block;

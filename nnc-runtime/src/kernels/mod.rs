@@ -16,6 +16,7 @@
 
 pub mod conv;
 pub mod depthwise;
+pub mod geometry;
 pub mod layout;
 pub mod other;
 pub mod pointwise;
@@ -24,6 +25,7 @@ mod weights;
 pub mod winograd;
 
 pub use conv::{ConvPtrs, act};
+pub use geometry::Geometry;
 pub use weights::{Aligned, f16_to_f32};
 
 /// One entry point: `$module::$kernel` instantiated for `$isa`, never inlined, compiled with `$features`
@@ -57,7 +59,7 @@ macro_rules! entries {
 }
 
 entries!(conv::conv, "conv::conv",
-    [H: usize, W: usize, CI: usize, CO: usize, COB: usize, K: usize, ST: usize, P: usize, ACT: u8,
+    [H: usize, W: usize, CI: usize, CO: usize, COB: usize, G: u64, ACT: u8,
         PK: usize, NPX: usize],
     conv_portable [simd::Portable] "on the portable path, eight lanes.",
     conv_avx2 [simd::Avx2, "avx2,fma"] "with AVX2 and FMA ([`simd::has_avx2_fma`]), eight lanes.",
@@ -66,7 +68,7 @@ entries!(conv::conv, "conv::conv",
 );
 
 entries!(depthwise::depthwise, "depthwise::depthwise",
-    [H: usize, W: usize, C: usize, CB: usize, K: usize, ST: usize, P: usize, ACT: u8, PK: usize,
+    [H: usize, W: usize, C: usize, CB: usize, G: u64, ACT: u8, PK: usize,
         NPX: usize],
     depthwise_portable [simd::Portable] "on the portable path, eight lanes.",
     depthwise_avx2 [simd::Avx2, "avx2,fma"]

@@ -4,9 +4,9 @@
 //! They are memory-bound and cheap next to the convolutions, so they are plain loops over the
 //! contiguous channels of each pixel, with constant bounds that the compiler vectorizes.
 
-use super::conv::out_len;
+use super::geometry::{Geometry, out_len};
 
-/// Output length of a pool along one axis: [`out_len`], or in ceil mode (`CEIL`) one more
+/// Output length of an undilated pool along one axis: [`out_len`], or in ceil mode (`CEIL`) one more
 /// window where the last would hang past the end, unless it would start in the trailing
 /// padding (`nnc_ir::Window::output_len`).
 pub const fn pool_out_len(input: usize, k: usize, stride: usize, pad: usize, ceil: bool) -> usize {
@@ -21,8 +21,9 @@ pub const fn pool_out_len(input: usize, k: usize, stride: usize, pad: usize, cei
     }
 }
 
-/// Max-pool (`AVG == false`) or average-pool over `K x K` windows; padding never counts, and
-/// in ceil mode (`CEIL`) the last window pools what it covers.
+/// Max-pool (`AVG == false`) or average-pool over the undilated windows of the packed geometry
+/// `G` ([`Geometry::pack`]); padding never counts, and in ceil mode (`CEIL`) the last window pools
+/// what it covers.
 ///
 /// # Safety
 /// `input` is valid for `H * W * C` reads, `output` for `OH * OW * C` writes, and they do not overlap.
@@ -31,27 +32,27 @@ pub unsafe fn pool<
     const H: usize,
     const W: usize,
     const C: usize,
-    const K: usize,
-    const ST: usize,
-    const P: usize,
+    const G: u64,
     const AVG: bool,
     const CEIL: bool,
 >(
     input: *const f32,
     output: *mut f32,
 ) {
+    let g = const { Geometry::unpack(G) };
+    const { assert!(Geometry::unpack(G).dh == 1 && Geometry::unpack(G).dw == 1) };
     let (oh, ow) = (
-        pool_out_len(H, K, ST, P, CEIL),
-        pool_out_len(W, K, ST, P, CEIL),
+        pool_out_len(H, g.kh, g.sh, g.ph, CEIL),
+        pool_out_len(W, g.kw, g.sw, g.pw, CEIL),
     );
     let mut acc = [0.0f32; C];
     for oy in 0..oh {
         // The window's rows and columns clipped to the input.
-        let y0 = (oy * ST).saturating_sub(P);
-        let y1 = (oy * ST + K - P).min(H);
+        let y0 = (oy * g.sh).saturating_sub(g.ph);
+        let y1 = (oy * g.sh + g.kh - g.ph).min(H);
         for ox in 0..ow {
-            let x0 = (ox * ST).saturating_sub(P);
-            let x1 = (ox * ST + K - P).min(W);
+            let x0 = (ox * g.sw).saturating_sub(g.pw);
+            let x1 = (ox * g.sw + g.kw - g.pw).min(W);
             acc.fill(if AVG { 0.0 } else { f32::NEG_INFINITY });
             for y in y0..y1 {
                 for x in x0..x1 {
