@@ -45,6 +45,15 @@ impl Rng {
     }
 }
 
+/// A pair of window arguments as a description writes them: `3`, or `1x3` where they differ.
+fn both(r: usize, c: usize) -> String {
+    if r == c {
+        r.to_string()
+    } else {
+        format!("{r}x{c}")
+    }
+}
+
 /// A convolution's window arguments (`, k=3, stride=1, pad=1`), with kernel sides from `sides`.
 /// One window in four differs by axis, and half of those are dilated. `same` keeps the size
 /// (stride 1, padding half the span; `sides` must be odd); otherwise the stride is 1 or 2 and
@@ -71,13 +80,6 @@ fn window(rng: &mut Rng, sides: &[usize], same: bool) -> String {
         }
     };
     let ((sh, ph), (sw, pw)) = (axis(kh, dh), axis(kw, dw));
-    let both = |r: usize, c: usize| {
-        if r == c {
-            r.to_string()
-        } else {
-            format!("{r}x{c}")
-        }
-    };
     let mut args = format!(
         ", k={}, stride={}, pad={}",
         both(kh, kw),
@@ -141,7 +143,12 @@ pub fn random_network(rng: &mut Rng) -> String {
                     let (kh, kw) = (rng.range(1, 3), rng.range(2, 3));
                     let (sh, sw) = (rng.range(1, 2), rng.range(1, 2));
                     let (ph, pw) = (rng.range(0, kh - 1).min(1), rng.range(0, 1));
-                    format!(", k={kh}x{kw}, stride={sh}x{sw}, pad={ph}x{pw}")
+                    format!(
+                        ", k={}, stride={}, pad={}",
+                        both(kh, kw),
+                        both(sh, sw),
+                        both(ph, pw)
+                    )
                 };
                 src.push_str(&format!("{name} = {op}({cur}{window})\n"));
                 cur = name;
