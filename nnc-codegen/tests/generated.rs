@@ -79,21 +79,12 @@ fn errors_expand_to_compile_errors_and_a_stub() {
     assert!(text.contains("pub struct Network"), "{text}");
 }
 
-/// `algorithms: winograd` on the tiny model: its first convolution (3x3, stride 1, ReLU, a 2x2
-/// max-pool) runs by Winograd, with the transformed weights packed and a scratch buffer in the
-/// plan. The snapshot holds the plan, the packed tensors and every line of the generated code
-/// that calls a kernel or points at a scratch.
-#[test]
-fn winograd_steps_of_a_tiny_model() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let tokens = quote! {
-        pub mod tiny {
-            model: "tests/data/tiny.nnc",
-            weights: "tests/data/tiny.safetensors",
-            input: 8 x 6,
-            algorithms: winograd,
-        }
-    };
+/// The macro input `tokens` compiled (models read from `dir`), its first variant's plan as
+/// `nnc plan` shows it, and the generated code on one line, whitespace collapsed.
+fn compile_and_expand(
+    tokens: proc_macro2::TokenStream,
+    dir: &Path,
+) -> (nnc_codegen::Compiled, String, String) {
     let input: nnc_codegen::input::MacroInput = syn::parse2(tokens.clone()).expect("valid input");
     let compiled = nnc_codegen::compile(&input, dir).unwrap_or_else(|errors| {
         panic!(
@@ -110,6 +101,25 @@ fn winograd_steps_of_a_tiny_model() {
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
+    (compiled, plan, code)
+}
+
+/// `algorithms: winograd` on the tiny model: its first convolution (3x3, stride 1, ReLU, a 2x2
+/// max-pool) runs by Winograd, with the transformed weights packed and a scratch buffer in the
+/// plan. The snapshot holds the plan, the packed tensors and every line of the generated code
+/// that calls a kernel or points at a scratch.
+#[test]
+fn winograd_steps_of_a_tiny_model() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tokens = quote! {
+        pub mod tiny {
+            model: "tests/data/tiny.nnc",
+            weights: "tests/data/tiny.safetensors",
+            input: 8 x 6,
+            algorithms: winograd,
+        }
+    };
+    let (compiled, plan, code) = compile_and_expand(tokens, dir);
     // Each call's kernel and const generics, and each scratch pointer, in order.
     let mut calls = Vec::new();
     for (pattern, stop) in [("rt::winograd_", ">("), ("scratch: ", "),")] {
@@ -158,22 +168,7 @@ fn windows_that_differ_by_axis() {
             input: 20 x 12,
         }
     };
-    let input: nnc_codegen::input::MacroInput = syn::parse2(tokens.clone()).expect("valid input");
-    let compiled = nnc_codegen::compile(&input, &dir).unwrap_or_else(|errors| {
-        panic!(
-            "{:?}",
-            errors.iter().map(|e| e.to_string()).collect::<Vec<_>>()
-        )
-    });
-    let plan = compiled.variants[0]
-        .plan
-        .display(&compiled.model.graph)
-        .to_string();
-    let file: syn::File = syn::parse2(nnc_codegen::expand(tokens, &dir)).expect("parses");
-    let code = prettyplease::unparse(&file)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let (_, plan, code) = compile_and_expand(tokens, &dir);
     // The kernel calls of the AVX-512 path's scale function, in order.
     let start = code
         .find("_scale0_avx512(")

@@ -9,6 +9,7 @@ use crate::error::{ErrorKind, ModelError, ModelErrors, Span};
 use crate::ir::{Arity, Axis, Conv, Graph, Head, Node, Op, OpKind, Padding, Real, ValueId, Window};
 use crate::syntax::{Arg, Ident, Literal, Statement, SyntaxTree, error_at};
 use std::collections::HashMap;
+use std::ops::RangeInclusive;
 use std::path::Path;
 
 /// Largest kernel, stride, padding and dilation accepted: far beyond any useful network, small
@@ -73,6 +74,7 @@ impl<'t> Kwargs<'t> {
         .help = Some(format!("write {form}"));
     }
 
+    /// A whole number from `min` to `max`.
     fn int(
         &mut self,
         lw: &mut Lowerer<'_>,
@@ -82,31 +84,8 @@ impl<'t> Kwargs<'t> {
         max: i64,
         call: Span,
     ) -> Option<usize> {
-        let Some((lit, span)) = self.take(key) else {
-            if default.is_none() {
-                self.missing(
-                    lw,
-                    key,
-                    call,
-                    format!("`{key}=N` with N from {min} to {max}"),
-                );
-            }
-            return default.map(|d| d as usize);
-        };
-        match lit {
-            Literal::Int(i) if (min..=max).contains(i) => Some(*i as usize),
-            other => {
-                lw.error(
-                    ErrorKind::BadArgument,
-                    span,
-                    format!(
-                        "`{key}` must be a whole number from {min} to {max}, found {}",
-                        show(other)
-                    ),
-                );
-                None
-            }
-        }
+        self.whole(lw, key, default, min..=max, call, false)
+            .map(|(n, _)| n)
     }
 
     /// A whole number for both axes (`k=3`), or one for the rows and one for the columns
@@ -120,30 +99,46 @@ impl<'t> Kwargs<'t> {
         max: i64,
         call: Span,
     ) -> Option<(usize, usize)> {
+        self.whole(lw, key, default, min..=max, call, true)
+    }
+
+    /// [`Kwargs::int`] twice over, or [`Kwargs::pair`] where `pairs`.
+    fn whole(
+        &mut self,
+        lw: &mut Lowerer<'_>,
+        key: &str,
+        default: Option<i64>,
+        range: RangeInclusive<i64>,
+        call: Span,
+        pairs: bool,
+    ) -> Option<(usize, usize)> {
+        let (min, max) = (*range.start(), *range.end());
         let Some((lit, span)) = self.take(key) else {
             if default.is_none() {
-                self.missing(
-                    lw,
-                    key,
-                    call,
-                    format!("`{key}=N`, or `{key}=RxC` for rows and columns, from {min} to {max}"),
-                );
+                let form = if pairs {
+                    format!("`{key}=N`, or `{key}=RxC` for rows and columns, from {min} to {max}")
+                } else {
+                    format!("`{key}=N` with N from {min} to {max}")
+                };
+                self.missing(lw, key, call, form);
             }
             return default.map(|d| (d as usize, d as usize));
         };
-        let ok = |i: &i64| (min..=max).contains(i);
         match lit {
-            Literal::Int(i) if ok(i) => Some((*i as usize, *i as usize)),
-            Literal::Pair(r, c) if ok(r) && ok(c) => Some((*r as usize, *c as usize)),
+            Literal::Int(i) if range.contains(i) => Some((*i as usize, *i as usize)),
+            Literal::Pair(r, c) if pairs && range.contains(r) && range.contains(c) => {
+                Some((*r as usize, *c as usize))
+            }
             other => {
+                let what = if pairs {
+                    format!("a whole number from {min} to {max}, or two of them written `RxC`")
+                } else {
+                    format!("a whole number from {min} to {max}")
+                };
                 lw.error(
                     ErrorKind::BadArgument,
                     span,
-                    format!(
-                        "`{key}` must be a whole number from {min} to {max}, or two of them \
-                         written `RxC`, found {}",
-                        show(other)
-                    ),
+                    format!("`{key}` must be {what}, found {}", show(other)),
                 );
                 None
             }
