@@ -541,6 +541,73 @@ fn mutated_files_never_panic() {
     }
 }
 
+/// Window attributes drawn at random on the op-by-op fixtures whose windows differ by axis or
+/// dilate: one of `kernel_shape`, `strides`, `pads` and `dilations` of a Conv or pool, set to one
+/// to five numbers from -1 to 9, many times over. What imports must plan at its smallest input,
+/// with a plan that verifies, and run in the interpreter; the rest are errors, never panics.
+#[test]
+fn random_window_attributes_never_panic() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/onnx");
+    let fixtures = [
+        "conv_1x3_pad_0_1",
+        "conv_3x1_strides_2_1",
+        "conv_3x3_dilations_3_1_pad_3_1",
+        "conv_5x3_strides_1_2_uneven_pads",
+        "conv_depthwise_3x3_dilation2",
+        "max_pool_1x3_strides_1_2_pad",
+        "average_pool_3x2_strides_2_1_excluding_pad",
+    ];
+    let names = ["kernel_shape", "strides", "pads", "dilations"];
+    let mut rng = Rng::new(23);
+    let (mut ran, mut refused) = (0, 0);
+    for fixture in fixtures {
+        let real =
+            ModelProto::decode(&*std::fs::read(dir.join(format!("{fixture}.onnx"))).unwrap())
+                .unwrap();
+        for _ in 0..60 {
+            let mut model = real.clone();
+            let graph = model.graph.as_mut().unwrap();
+            let windowed: Vec<usize> = (0..graph.node.len())
+                .filter(|&i| ["Conv", "MaxPool", "AveragePool"].contains(&&*graph.node[i].op_type))
+                .collect();
+            let node = &mut graph.node[windowed[rng.range(0, windowed.len() - 1)]];
+            let name = names[rng.range(0, names.len() - 1)];
+            let ints: Vec<i64> = (0..rng.range(1, 5))
+                .map(|_| rng.range(0, 10) as i64 - 1)
+                .collect();
+            node.attribute.retain(|a| a.name != name);
+            node.attribute.push(AttributeProto {
+                name: name.into(),
+                ints,
+                r#type: 7,
+                ..Default::default()
+            });
+            let bytes = model.encode_to_vec();
+            let imported = import(&bytes, "window.onnx".as_ref());
+            let Ok(model) = imported
+                .map_err(|e| e.to_string())
+                .and_then(|i| i.model("window.onnx".as_ref()).map_err(|e| e.to_string()))
+            else {
+                refused += 1;
+                continue;
+            };
+            let Some(n) = model.graph.min_input_size() else {
+                refused += 1;
+                continue;
+            };
+            let planned =
+                nnc_ir::plan::plan(&model.graph, &[(n, n)]).expect("plans at its smallest size");
+            nnc_ir::plan::verify(&planned).expect("a plan nnc made verifies");
+            let c = model.graph.input_channels();
+            let input = Tensor::from_vec(nnc_ir::Shape { h: n, w: n, c }, vec![0.5; n * n * c]);
+            Interpreter::new(model).run(&input).expect("runs");
+            ran += 1;
+        }
+    }
+    // Both sides are reached: some draws make a window that fits its weights, most do not.
+    assert!(ran >= 20 && refused >= 100, "{ran} ran, {refused} refused");
+}
+
 /// Every class of mistake the compile-error tests (`tests/ui/onnx_*.rs`) show through `nnc!`,
 /// as the importer words it: a snapshot per file.
 #[test]
