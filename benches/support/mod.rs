@@ -52,6 +52,89 @@ pub fn time(budget: Duration, mut f: impl FnMut()) -> (f64, f64) {
     (samples[samples.len() / 2], samples[0])
 }
 
+/// Rounds in [`interleaved`]: enough for a median and quartiles of the per-round ratios.
+#[allow(dead_code)] // Not every bench compares runtimes.
+pub const ROUNDS: usize = 10;
+
+/// One runtime's figures from [`interleaved`].
+#[derive(Clone, Copy, Debug)]
+pub struct Timing {
+    /// The median of the rounds' medians, in milliseconds.
+    pub median_ms: f64,
+    /// The fastest single run of any round.
+    pub min_ms: f64,
+    /// This runtime's time over the first runtime's, round by round: the median and the middle
+    /// half of the rounds' ratios.
+    pub ratio: Spread,
+}
+
+/// The median and the quartiles of a few numbers.
+#[derive(Clone, Copy, Debug)]
+pub struct Spread {
+    pub median: f64,
+    pub q1: f64,
+    pub q3: f64,
+}
+
+impl Spread {
+    /// Of `values` (at least one).
+    pub fn of(mut values: Vec<f64>) -> Spread {
+        values.sort_by(f64::total_cmp);
+        // Linear interpolation between the closest ranks.
+        let at = |q: f64| {
+            let x = q * (values.len() - 1) as f64;
+            let (lo, hi) = (x.floor() as usize, x.ceil() as usize);
+            values[lo] + (values[hi] - values[lo]) * (x - lo as f64)
+        };
+        Spread {
+            median: at(0.5),
+            q1: at(0.25),
+            q3: at(0.75),
+        }
+    }
+}
+
+/// Times several runtimes on one case, interleaved: three warm-up runs of each, then [`ROUNDS`]
+/// rounds in which each runtime in turn runs for about `budget / ROUNDS` (at least three runs)
+/// and gives that round's median. A runtime's ratio to the first is taken within each round, so
+/// a slow spell of the machine (another process, a frequency change) moves both sides of it; the
+/// figure is the median of those ratios, with its quartiles.
+#[allow(dead_code)] // Not every bench compares runtimes.
+pub fn interleaved(budget: Duration, runs: &mut [&mut dyn FnMut()]) -> Vec<Timing> {
+    for run in runs.iter_mut() {
+        for _ in 0..3 {
+            run();
+        }
+    }
+    let share = budget / ROUNDS as u32;
+    // rounds[r][i]: runtime i's median in round r; min[i] its fastest run.
+    let mut rounds = Vec::with_capacity(ROUNDS);
+    let mut min = vec![f64::INFINITY; runs.len()];
+    for _ in 0..ROUNDS {
+        let mut medians = Vec::with_capacity(runs.len());
+        for (i, run) in runs.iter_mut().enumerate() {
+            let mut samples = Vec::new();
+            let start = Instant::now();
+            while samples.len() < 3 || start.elapsed() < share {
+                let t = Instant::now();
+                run();
+                samples.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            samples.sort_by(f64::total_cmp);
+            min[i] = min[i].min(samples[0]);
+            medians.push(samples[samples.len() / 2]);
+        }
+        rounds.push(medians);
+    }
+    (0..runs.len())
+        .map(|i| Timing {
+            median_ms: Spread::of(rounds.iter().map(|m| m[i]).collect()).median,
+            min_ms: min[i],
+            ratio: Spread::of(rounds.iter().map(|m| m[i] / m[0]).collect()),
+        })
+        .collect()
+}
+
 /// GFLOP/s of one core running independent FMA chains: 12 accumulators hide the FMA latency.
 #[cfg(target_arch = "x86_64")]
 pub fn fma_peak() -> Option<f64> {
@@ -142,6 +225,9 @@ pub struct Row {
     pub gflops: f64,
     /// `gflops` over the FMA-chain peak, when the peak was measured.
     pub peak_fraction: Option<f64>,
+    /// The ratio to nnc measured round by round ([`interleaved`]); without it the report divides
+    /// the medians.
+    pub ratio: Option<Spread>,
 }
 
 impl Row {
@@ -160,48 +246,78 @@ impl Row {
             min_ms,
             gflops,
             peak_fraction: peak.map(|p| gflops / p),
+            ratio: None,
+        }
+    }
+
+    /// A row from [`interleaved`]'s figures, keeping its round-by-round ratio.
+    #[allow(dead_code)] // Not every bench compares runtimes.
+    pub fn timed(
+        runtime: &'static str,
+        case: String,
+        timing: Timing,
+        flops: u64,
+        peak: Option<f64>,
+    ) -> Row {
+        Row {
+            ratio: Some(timing.ratio),
+            ..Row::new(
+                runtime,
+                case,
+                (timing.median_ms, timing.min_ms),
+                flops,
+                peak,
+            )
         }
     }
 }
 
-/// Prints the rows as one table, each with its ratio to the `nnc` row of the same case, and writes
-/// them as a JSON list of objects to `out`.
+/// Prints the rows as one table, each with its ratio to the `nnc` row of the same case (the
+/// round-by-round median and quartiles where the row has them, else the ratio of the medians),
+/// and writes them as a JSON list of objects to `out`.
 pub fn report(rows: &[Row], out: &Path) {
     println!(
-        "{:<13} {:<36} {:>10} {:>10} {:>9} {:>7} {:>10}",
-        "runtime", "case", "median ms", "min ms", "GFLOP/s", "peak", "vs nnc"
+        "{:<13} {:<36} {:>10} {:>10} {:>9} {:>7} {:>10} {:>13}",
+        "runtime", "case", "median ms", "min ms", "GFLOP/s", "peak", "vs nnc", "middle half"
     );
     let nnc_median = |case: &str| {
         rows.iter()
             .find(|r| r.runtime == "nnc" && r.case == case)
             .map(|r| r.median_ms)
     };
+    let number = |x: Option<f64>, digits: usize| match x {
+        Some(x) if x.is_finite() => format!("{x:.digits$}"),
+        _ => "null".to_string(),
+    };
     let mut json = Vec::new();
     for r in rows {
-        let ratio = nnc_median(&r.case)
-            .map(|m| r.median_ms / m)
-            .unwrap_or(f64::NAN);
+        let ratio = match r.ratio {
+            Some(spread) => spread.median,
+            None => nnc_median(&r.case)
+                .map(|m| r.median_ms / m)
+                .unwrap_or(f64::NAN),
+        };
         let peak_text = r
             .peak_fraction
             .map_or("-".to_string(), |f| format!("{:.0}%", f * 100.0));
+        let spread_text = r
+            .ratio
+            .map_or("-".to_string(), |s| format!("{:.2}-{:.2}", s.q1, s.q3));
         println!(
-            "{:<13} {:<36} {:>10.3} {:>10.3} {:>9.1} {:>7} {:>9.2}x",
-            r.runtime, r.case, r.median_ms, r.min_ms, r.gflops, peak_text, ratio
+            "{:<13} {:<36} {:>10.3} {:>10.3} {:>9.1} {:>7} {:>9.2}x {:>13}",
+            r.runtime, r.case, r.median_ms, r.min_ms, r.gflops, peak_text, ratio, spread_text
         );
-        let ratio_json = if ratio.is_finite() {
-            format!("{ratio:.3}")
-        } else {
-            "null".to_string()
-        };
         json.push(format!(
-            "{{\"runtime\": \"{}\", \"case\": \"{}\", \"median_ms\": {:.4}, \"min_ms\": {:.4}, \"gflops\": {:.3}, \"peak_fraction\": {}, \"ratio_to_nnc\": {}}}",
+            "{{\"runtime\": \"{}\", \"case\": \"{}\", \"median_ms\": {:.4}, \"min_ms\": {:.4}, \"gflops\": {:.3}, \"peak_fraction\": {}, \"ratio_to_nnc\": {}, \"ratio_q1\": {}, \"ratio_q3\": {}}}",
             r.runtime,
             r.case,
             r.median_ms,
             r.min_ms,
             r.gflops,
-            r.peak_fraction.map_or("null".to_string(), |f| format!("{f:.4}")),
-            ratio_json
+            number(r.peak_fraction, 4),
+            number(Some(ratio), 3),
+            number(r.ratio.map(|s| s.q1), 3),
+            number(r.ratio.map(|s| s.q3), 3),
         ));
     }
     write_atomically(out, &format!("[\n  {}\n]\n", json.join(",\n  ")));

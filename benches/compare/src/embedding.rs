@@ -10,7 +10,7 @@
 //! them; what the shapes leave of the whole network's time (the residual additions, ReLUs after
 //! them, the skip average-pools and the 1x1 descriptor) is printed as the rest.
 
-use crate::runners::{self, Compiled, Inputs, Interpreted, Runner};
+use crate::runners::{self, Compiled, Inputs, Interpreted};
 use crate::support::{Row, time};
 use nnc::__private::Pyramid;
 use nnc::ir::Model;
@@ -57,7 +57,7 @@ pub fn rows(root: &Path, budget: Duration, peak: Option<f64>) -> (Vec<Row>, bool
         return (Vec::new(), false);
     }
     let inputs = Inputs::new(vec![(h, w)], vec![nhwc]);
-    let mut all: Vec<(&'static str, Box<dyn Runner + '_>)> = vec![
+    let mut all: runners::Named<'_> = vec![
         (
             "nnc",
             Box::new(Compiled {
@@ -89,7 +89,11 @@ pub fn rows(root: &Path, budget: Duration, peak: Option<f64>) -> (Vec<Row>, bool
         Ok(tract) => all.push(("tract", Box::new(tract))),
         Err(why) => println!("embedding: tract: skipped: {why}"),
     }
-    let reference = all[2].1.outputs(0);
+    let reference = all
+        .iter_mut()
+        .find(|(name, _)| *name == "interpreter")
+        .map(|(_, r)| r.outputs(0))
+        .expect("the interpreter is always there");
     let mut agree = true;
     for (name, runner) in &mut all {
         let worst = runners::worst_difference(&reference, &runner.outputs(0));
@@ -103,11 +107,7 @@ pub fn rows(root: &Path, budget: Duration, peak: Option<f64>) -> (Vec<Row>, bool
         agree &= ok;
     }
     let flops = embedding::v150x150::TOTAL_FLOPS;
-    let mut rows = Vec::new();
-    for (name, runner) in &mut all {
-        let t = time(budget, || runner.run(0));
-        rows.push(Row::new(name, "embedding".to_string(), t, flops, peak));
-    }
+    let rows = runners::time_case(&mut all, "embedding", 0..1, flops, budget, peak);
     (rows, agree)
 }
 

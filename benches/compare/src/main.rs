@@ -16,7 +16,9 @@
 //!    sizes;
 //! 2. times each scale and the whole pyramid, and prints one table (also written to
 //!    `target/nnc-compare.json` at the repository root), with GFLOP/s as a fraction of the
-//!    single-core FMA peak measured in the same run;
+//!    single-core FMA peak measured in the same run. The runtimes of a case take turns, round by
+//!    round (nnc, ONNX Runtime, tract, nnc, ...), and each ratio to nnc is the median of the ten
+//!    rounds' ratios, printed with the middle half of them (`support::interleaved`);
 //! 3. starts this binary once per runtime (`--first-result RUNTIME`) to measure the time to the
 //!    first pyramid in a fresh process and that process's peak resident memory;
 //! 4. sizes the code and weights each runtime needs;
@@ -49,7 +51,7 @@ use runners::{Inputs, Runtime};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
-use support::{Row, fma_peak, fma_peak_avx512, time};
+use support::{fma_peak, fma_peak_avx512};
 
 nnc::nnc! {
     /// The face detector at a 640x480 frame, five scales, f32 weights (the same numbers every
@@ -161,16 +163,16 @@ fn main() -> ExitCode {
     let inputs = make_inputs();
 
     // Prepare every runtime that is available, then check them all against the interpreter.
-    let mut runners = Vec::new();
+    let mut runners: runners::Named<'_> = Vec::new();
     for runtime in Runtime::ALL {
         match runners::prepare(runtime, &files, &inputs) {
-            Ok(runner) => runners.push((runtime, runner)),
+            Ok(runner) => runners.push((runtime.name(), runner)),
             Err(why) => println!("{}: skipped: {why}", runtime.name()),
         }
     }
     let reference = runners
         .iter_mut()
-        .find(|(r, _)| *r == Runtime::Interpreter)
+        .find(|(name, _)| *name == Runtime::Interpreter.name())
         .map(|(_, runner)| {
             (0..inputs.scales())
                 .map(|s| runner.outputs(s))
@@ -184,7 +186,7 @@ fn main() -> ExitCode {
             .fold(runners::Difference::default(), runners::Difference::max);
         println!(
             "{:<12} outputs vs interpreter: max abs difference {:.2e} (relative {:.2e}) on all 5 scales{}",
-            runtime.name(),
+            runtime,
             worst.abs,
             worst.relative,
             if worst.relative <= 1e-3 {
@@ -210,31 +212,31 @@ fn main() -> ExitCode {
         load_average()
     );
     let peak = fma_peak();
+    // Each case times every runtime round by round (nnc, ONNX Runtime, tract, nnc, ...): each
+    // ratio to nnc is the median of the rounds' ratios.
     let mut rows = Vec::new();
-    for (runtime, runner) in &mut runners {
-        for scale in 0..inputs.scales() {
-            let t = time(budget, || runner.run(scale));
-            rows.push(Row::new(
-                runtime.name(),
-                format!("scale{scale}"),
-                t,
-                face::v640x480::FLOPS[scale],
-                peak,
-            ));
-        }
-        let t = time(budget, || {
-            for scale in 0..inputs.scales() {
-                runner.run(scale);
-            }
-        });
-        rows.push(Row::new(
-            runtime.name(),
-            "pyramid".into(),
-            t,
-            face::v640x480::TOTAL_FLOPS,
+    for scale in 0..inputs.scales() {
+        let flops = face::v640x480::FLOPS[scale];
+        let case = format!("scale{scale}");
+        rows.extend(runners::time_case(
+            &mut runners,
+            &case,
+            scale..scale + 1,
+            flops,
+            budget,
             peak,
         ));
     }
+    let flops = face::v640x480::TOTAL_FLOPS;
+    let all_scales = 0..inputs.scales();
+    rows.extend(runners::time_case(
+        &mut runners,
+        "pyramid",
+        all_scales,
+        flops,
+        budget,
+        peak,
+    ));
     drop(runners);
     // YuNet-s and YuNet-n, compiled from their ONNX files, in the same table.
     let (yunet_rows, yunet_agree) = yunet::rows(&files.root, budget, peak);

@@ -3,11 +3,13 @@
 
 use crate::Files;
 use crate::face;
+use crate::support::{Row, interleaved};
 use nnc::__private::Pyramid;
 use nnc::ir::{Model, Shape};
 use nnc::{Interpreter, Tensor};
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// The runtimes compared, in table order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,6 +112,40 @@ pub trait Runner {
     fn run(&mut self, scale: usize);
     /// Runs one scale and returns every head, NHWC, in the model's head order.
     fn outputs(&mut self, scale: usize) -> Vec<Head>;
+}
+
+/// Runtimes by name, ready to run, `nnc` first: what [`time_case`] compares.
+pub type Named<'a> = Vec<(&'static str, Box<dyn Runner + 'a>)>;
+
+/// Times every runtime in `all` on one case (one run: each scale in `scales`, in turn),
+/// interleaved round by round so that each ratio to nnc (the first) is the median of the rounds'
+/// ratios: one row each.
+pub fn time_case(
+    all: &mut Named<'_>,
+    case: &str,
+    scales: std::ops::Range<usize>,
+    flops: u64,
+    budget: Duration,
+    peak: Option<f64>,
+) -> Vec<Row> {
+    let mut runs: Vec<Box<dyn FnMut() + '_>> = all
+        .iter_mut()
+        .map(|(_, runner)| {
+            let scales = scales.clone();
+            Box::new(move || {
+                for scale in scales.clone() {
+                    runner.run(scale);
+                }
+            }) as Box<dyn FnMut()>
+        })
+        .collect();
+    let mut refs: Vec<&mut dyn FnMut()> = runs.iter_mut().map(|r| &mut **r as _).collect();
+    let timings = interleaved(budget, &mut refs);
+    drop(runs);
+    all.iter()
+        .zip(timings)
+        .map(|((name, _), t)| Row::timed(name, case.to_string(), t, flops, peak))
+        .collect()
 }
 
 /// A runtime ready to run, or why it is not available.

@@ -4,8 +4,8 @@
 //! `models/testnet.onnx`, single-threaded. Every runtime's heads are checked against the
 //! interpreter's on every scale before timing.
 
-use crate::runners::{self, Compiled, Head, Inputs, Interpreted, Runner};
-use crate::support::{Row, time};
+use crate::runners::{self, Compiled, Head, Inputs, Interpreted};
+use crate::support::Row;
 use nnc::ir::Model;
 use nnc::ir::testing::{Rng, random_input};
 use std::path::Path;
@@ -42,7 +42,7 @@ pub fn rows(root: &Path, budget: Duration, peak: Option<f64>) -> (Vec<Row>, bool
     };
     let inputs = Inputs::new(sizes.to_vec(), nhwc);
     let onnx = root.join("models/testnet.onnx");
-    let mut all: Vec<(&'static str, Box<dyn Runner + '_>)> = vec![
+    let mut all: runners::Named<'_> = vec![
         (
             "nnc",
             Box::new(Compiled {
@@ -74,7 +74,12 @@ pub fn rows(root: &Path, budget: Duration, peak: Option<f64>) -> (Vec<Row>, bool
         Ok(tract) => all.push(("tract", Box::new(tract))),
         Err(why) => println!("testnet: tract: skipped: {why}"),
     }
-    let reference: Vec<Vec<Head>> = (0..sizes.len()).map(|s| all[2].1.outputs(s)).collect();
+    let interpreter = all
+        .iter_mut()
+        .find(|(name, _)| *name == "interpreter")
+        .map(|(_, r)| r)
+        .expect("the interpreter is always there");
+    let reference: Vec<Vec<Head>> = (0..sizes.len()).map(|s| interpreter.outputs(s)).collect();
     let mut agree = true;
     for (name, runner) in &mut all {
         let worst = (0..sizes.len())
@@ -89,20 +94,14 @@ pub fn rows(root: &Path, budget: Duration, peak: Option<f64>) -> (Vec<Row>, bool
         );
         agree &= ok;
     }
-    let mut rows = Vec::new();
-    for (name, runner) in &mut all {
-        let t = time(budget, || {
-            for scale in 0..sizes.len() {
-                runner.run(scale);
-            }
-        });
-        rows.push(Row::new(
-            name,
-            "testnet:pyramid".to_string(),
-            t,
-            testnet::v640x480::TOTAL_FLOPS,
-            peak,
-        ));
-    }
+    let flops = testnet::v640x480::TOTAL_FLOPS;
+    let rows = runners::time_case(
+        &mut all,
+        "testnet:pyramid",
+        0..sizes.len(),
+        flops,
+        budget,
+        peak,
+    );
     (rows, agree)
 }

@@ -4,7 +4,7 @@
 //! against ONNX Runtime's before any timing.
 
 use crate::runners::{self, Compiled, Inputs, Runner};
-use crate::support::{Row, time};
+use crate::support::Row;
 use nnc::ir::testing::{Rng, random_input};
 use std::path::Path;
 use std::time::Duration;
@@ -51,17 +51,29 @@ pub fn rows(root: &Path, budget: Duration, peak: Option<f64>) -> (Vec<Row>, bool
                 yunet_s::Network::without_avx512(),
                 yunet_s::Network::portable(),
             ]
-            .map(|net| Box::new(Compiled { net, inputs: &inputs }) as Box<dyn Runner>)
+            .map(|net| {
+                Box::new(Compiled {
+                    net,
+                    inputs: &inputs,
+                }) as Box<dyn Runner>
+            })
         } else {
             [
                 yunet_n::Network::new(),
                 yunet_n::Network::without_avx512(),
                 yunet_n::Network::portable(),
             ]
-            .map(|net| Box::new(Compiled { net, inputs: &inputs }) as Box<dyn Runner>)
+            .map(|net| {
+                Box::new(Compiled {
+                    net,
+                    inputs: &inputs,
+                }) as Box<dyn Runner>
+            })
         };
-        let mut all: Vec<(&'static str, Box<dyn Runner + '_>)> =
-            ["nnc", "nnc-avx2", "nnc-portable"].into_iter().zip(paths).collect();
+        let mut all: runners::Named<'_> = ["nnc", "nnc-avx2", "nnc-portable"]
+            .into_iter()
+            .zip(paths)
+            .collect();
         match runners::OnnxRuntime::new(&onnx, &inputs) {
             Ok(ort) => all.push(("onnxruntime", Box::new(ort))),
             Err(why) => {
@@ -89,10 +101,14 @@ pub fn rows(root: &Path, budget: Duration, peak: Option<f64>) -> (Vec<Row>, bool
             );
             agree &= ok;
         }
-        for (name, runner) in &mut all {
-            let t = time(budget, || runner.run(0));
-            rows.push(Row::new(name, case.to_string(), t, flops, peak));
-        }
+        rows.extend(runners::time_case(
+            &mut all,
+            case,
+            0..1,
+            flops,
+            budget,
+            peak,
+        ));
     }
     (rows, agree)
 }
