@@ -1,5 +1,5 @@
-//! Writes the seeded random networks that `tests/compiled_random.rs` compiles with `nnc!` and
-//! checks against the interpreter. Each one plans at 64x48 with scales 1, 1/2 and 1/4.
+//! Writes the seeded random networks that `tests/compiled_random_a.rs` and `_b.rs` compile with
+//! `nnc!` and check against the interpreter. Each one plans at 64x48 with scales 1, 1/2 and 1/4.
 //!
 //! ```text
 //! cargo run -p nnc-ir --example make_random_models -- tests/random 20

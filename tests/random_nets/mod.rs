@@ -1,14 +1,16 @@
-//! Seeded random networks (`tests/random/`, made by `cargo run -p nnc-ir --example
-//! make_random_models -- tests/random 20`) compiled with `nnc!` at 64x48 and scales 1, 1/2, 1/4,
-//! against the interpreter on both paths. They cover every op, fused and unfused, strides, padding,
-//! even kernels, depthwise convolutions, residual adds and concats.
+//! What `compiled_random_a.rs` and `compiled_random_b.rs` share: the check of one seeded random
+//! network (`tests/random/`, made by `cargo run -p nnc-ir --example make_random_models --
+//! tests/random 20`) compiled with `nnc!` at 64x48 and scales 1, 1/2, 1/4, against the
+//! interpreter on both paths, and `random_net!`, which makes one such test. The networks cover
+//! every op, fused and unfused, strides, padding, even and rectangular kernels, dilation,
+//! depthwise convolutions, residual adds and concats.
 
 use nnc::ir::testing::{Rng, random_input};
 use nnc::ir::{Model, Shape};
 use nnc::{Interpreter, Tensor};
 use std::path::Path;
 
-fn check(
+pub fn check(
     name: &str,
     run: impl Fn(bool, [&[f32]; 3]) -> [(Vec<f32>, Vec<f32>); 3],
     sizes: &[(usize, usize)],
@@ -86,108 +88,7 @@ macro_rules! random_net {
                 ]
             };
             const { assert!(net::ARENA_BYTES == net::LOWER_BOUND_BYTES) };
-            check(stringify!($name), run, net::v64x48::SIZES);
+            $crate::random_nets::check(stringify!($name), run, net::v64x48::SIZES);
         }
     };
 }
-
-random_net!(
-    net00,
-    "tests/random/net00.nnc",
-    "tests/random/net00.safetensors"
-);
-random_net!(
-    net01,
-    "tests/random/net01.nnc",
-    "tests/random/net01.safetensors"
-);
-random_net!(
-    net02,
-    "tests/random/net02.nnc",
-    "tests/random/net02.safetensors"
-);
-random_net!(
-    net03,
-    "tests/random/net03.nnc",
-    "tests/random/net03.safetensors"
-);
-random_net!(
-    net04,
-    "tests/random/net04.nnc",
-    "tests/random/net04.safetensors"
-);
-random_net!(
-    net05,
-    "tests/random/net05.nnc",
-    "tests/random/net05.safetensors"
-);
-random_net!(
-    net06,
-    "tests/random/net06.nnc",
-    "tests/random/net06.safetensors"
-);
-random_net!(
-    net07,
-    "tests/random/net07.nnc",
-    "tests/random/net07.safetensors"
-);
-random_net!(
-    net08,
-    "tests/random/net08.nnc",
-    "tests/random/net08.safetensors"
-);
-random_net!(
-    net09,
-    "tests/random/net09.nnc",
-    "tests/random/net09.safetensors"
-);
-random_net!(
-    net10,
-    "tests/random/net10.nnc",
-    "tests/random/net10.safetensors"
-);
-random_net!(
-    net11,
-    "tests/random/net11.nnc",
-    "tests/random/net11.safetensors"
-);
-random_net!(
-    net12,
-    "tests/random/net12.nnc",
-    "tests/random/net12.safetensors"
-);
-random_net!(
-    net13,
-    "tests/random/net13.nnc",
-    "tests/random/net13.safetensors"
-);
-random_net!(
-    net14,
-    "tests/random/net14.nnc",
-    "tests/random/net14.safetensors"
-);
-random_net!(
-    net15,
-    "tests/random/net15.nnc",
-    "tests/random/net15.safetensors"
-);
-random_net!(
-    net16,
-    "tests/random/net16.nnc",
-    "tests/random/net16.safetensors"
-);
-random_net!(
-    net17,
-    "tests/random/net17.nnc",
-    "tests/random/net17.safetensors"
-);
-random_net!(
-    net18,
-    "tests/random/net18.nnc",
-    "tests/random/net18.safetensors"
-);
-random_net!(
-    net19,
-    "tests/random/net19.nnc",
-    "tests/random/net19.safetensors"
-);
