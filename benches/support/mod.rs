@@ -41,15 +41,21 @@ pub fn time(budget: Duration, mut f: impl FnMut()) -> (f64, f64) {
     for _ in 0..3 {
         f();
     }
+    let samples = samples(10, budget, &mut f);
+    (samples[samples.len() / 2], samples[0])
+}
+
+/// Milliseconds of each of at least `runs` runs of `f`, and about `budget` of them, fastest first.
+fn samples(runs: usize, budget: Duration, f: &mut dyn FnMut()) -> Vec<f64> {
     let mut samples = Vec::new();
     let start = Instant::now();
-    while samples.len() < 10 || start.elapsed() < budget {
+    while samples.len() < runs || start.elapsed() < budget {
         let t = Instant::now();
         f();
         samples.push(t.elapsed().as_secs_f64() * 1e3);
     }
     samples.sort_by(f64::total_cmp);
-    (samples[samples.len() / 2], samples[0])
+    samples
 }
 
 /// Rounds in [`interleaved`]: enough for a median and quartiles of the per-round ratios.
@@ -113,14 +119,7 @@ pub fn interleaved(budget: Duration, runs: &mut [&mut dyn FnMut()]) -> Vec<Timin
     for _ in 0..ROUNDS {
         let mut medians = Vec::with_capacity(runs.len());
         for (i, run) in runs.iter_mut().enumerate() {
-            let mut samples = Vec::new();
-            let start = Instant::now();
-            while samples.len() < 3 || start.elapsed() < share {
-                let t = Instant::now();
-                run();
-                samples.push(t.elapsed().as_secs_f64() * 1e3);
-            }
-            samples.sort_by(f64::total_cmp);
+            let samples = samples(3, share, *run);
             min[i] = min[i].min(samples[0]);
             medians.push(samples[samples.len() / 2]);
         }
