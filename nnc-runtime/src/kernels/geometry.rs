@@ -1,9 +1,10 @@
 //! A sliding window's geometry, per axis, in one const parameter.
 //!
 //! Stable Rust takes only integers as const generics, so the convolution and pooling kernels take
-//! their window as one `u64`, [`Geometry::pack`]ed by the generated code (`{ Geometry::new(..)
-//! .pack() }` in the call's generic arguments) and unpacked inside the kernel in a `const` block,
-//! so every field is still a constant to the compiler. Each field has eight bits; the IR's limits
+//! their window as one `u64`, [`Geometry::pack`]ed by the generated code (`{
+//! Geometry::square(3, 1, 1).pack() }`, or the struct written out, in the call's generic
+//! arguments) and unpacked inside the kernel in a `const` block, so every field is still a
+//! constant to the compiler. Each field has eight bits; the IR's limits
 //! on windows (`nnc_ir::lower::MAX_WINDOW`) keep them below 256.
 
 /// Kernel size, stride, padding (the same before and after) and dilation, for rows and columns.
