@@ -174,7 +174,7 @@ pub fn shrink(image: RgbImage, max_side: u32) -> RgbImage {
         return image;
     }
     let (w, h) = fit(image.width(), image.height(), max_side);
-    imageops::thumbnail(&image, w, h)
+    crate::shrink::box_average(&image, w, h)
 }
 
 /// The size with long side `max_side` and the same aspect ratio (never zero).

@@ -71,4 +71,5 @@ pub mod places;
 pub mod plan;
 pub mod rows;
 pub mod scan;
+pub mod shrink;
 pub mod titles;
