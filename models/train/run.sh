@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # The face student's training pipeline, end to end:
 #   bash models/train/run.sh
-# venv + packages, teacher labels, tiles, training (16 min wall clock on 2 cores), export, evaluation.
+# venv + packages, the crowd pool, teacher labels, tiles, training, export, evaluation.
+# The pool (pool.py) reads three public repositories' git snapshots, as the search tool's `fetch`
+# brings them (github:ejdis/face-mask-dataset, github:VirajDeshwal/mask-detection-dataset,
+# github:chandrikadeb7/Face-Mask-Detection); POOL_SNAPSHOTS lists their git directories (default:
+# where `fetch` puts them).
 # Knobs (environment): TILES (default 150000), TRAIN_MINUTES (default 16; 0 = use STEPS),
 # STEPS (default 3500, only when TRAIN_MINUTES=0), BATCH (default 256), OHEM (default 3).
 set -euo pipefail
@@ -14,7 +18,10 @@ if ! .venv/bin/python -c "import numpy, PIL, onnxruntime, onnx, torch" 2>/dev/nu
   nice -n 10 .venv/bin/pip install numpy pillow onnxruntime onnx torch
 fi
 PY="nice -n 10 .venv/bin/python"
+MIRROR=/work/.mirror
+$PY pool.py ${POOL_SNAPSHOTS:-$MIRROR/ejdis+face-mask-dataset/repo $MIRROR/VirajDeshwal+mask-detection-dataset/repo $MIRROR/chandrikadeb7+Face-Mask-Detection/repo} | tee work/pool.log
 $PY label.py 2>work/label.err | tee work/label.log
+$PY sheet.py | tee work/sheets.log  # the teacher's labels drawn, one sheet per source, to check by eye
 SEED=1 $PY tiles.py "${TILES:-150000}" | tee work/tiles.log
 TRAIN_MINUTES="${TRAIN_MINUTES:-16}" STEPS="${STEPS:-3500}" BATCH="${BATCH:-256}" $PY train.py 2>&1 | grep -v -i warn | tee work/train.log
 $PY flops.py ../face_student.nnc | tee work/flops.log
