@@ -164,10 +164,13 @@ def main():
     the onnxruntime rows (student and teacher); `--bootstrap` adds 90% intervals (paired bootstrap
     over images) of each AP and of its difference from the teacher at 1x; `--phases` adds the ONNX
     student's AP with its pyramid shifted by quarter octaves, and their mean; `--onnx=PATH`
-    evaluates another export of the student (an experiment's) instead of models/face_student.onnx."""
+    evaluates another export of the student (an experiment's) instead of models/face_student.onnx;
+    `--against=PATH` adds a second student export, and with `--bootstrap` the paired interval of
+    the first student's AP minus its (a retrain against the shipped weights)."""
     flags = ("--no-onnx", "--bootstrap", "--phases")
-    onnx_path = next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith("--onnx=")), None)
-    args = [a for a in sys.argv[1:] if a not in flags and not a.startswith("--onnx=")]
+    option = lambda name: next((a.split("=", 1)[1] for a in sys.argv[1:] if a.startswith(f"--{name}=")), None)
+    onnx_path, against = option("onnx"), option("against")
+    args = [a for a in sys.argv[1:] if a not in flags and not a.startswith(("--onnx=", "--against="))]
     images = read_boxes()
     rows, pers = [], []
     for arg in args:
@@ -189,8 +192,21 @@ def main():
             row, per = run(name, fn, images)
             rows.append(row)
             pers.append(per)
+        if against:
+            other = StudentDetector(against)
+            row, per = run(f"student {against}, onnxruntime (2 threads), pyramid 1..1/16",
+                           lambda rgb: other.detect(rgb, 0.05)[:2], images)
+            rows.append(row)
+            pers.append(per)
+        teacher_1x = len(rows) - (3 if against else 2)
         if "--bootstrap" in sys.argv:
-            bootstrap(rows, pers, reference=len(rows) - 2)
+            bootstrap(rows, pers, reference=teacher_1x)
+            if against:
+                student = teacher_1x - 1
+                # Fresh copies of the two rows, without the intervals against the teacher.
+                pair = [{k: ({m: x for m, x in v.items() if m in ("faces", "ap", "recall_at_p90")}
+                             if k.startswith(">=") else v) for k, v in rows[i].items()} for i in (student, -1)]
+                bootstrap(pair, [pers[student], pers[-1]], reference=1)
         if "--phases" in sys.argv:
             rows += phase_sweep(images, onnx_path)
     with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "work", "average_precision.json"), "w") as f:
