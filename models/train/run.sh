@@ -6,8 +6,9 @@
 # brings them (github:ejdis/face-mask-dataset, github:VirajDeshwal/mask-detection-dataset,
 # github:chandrikadeb7/Face-Mask-Detection); POOL_SNAPSHOTS lists their git directories (default:
 # where `fetch` puts them).
-# Knobs (environment): TILES (default 150000), TRAIN_MINUTES (default 16; 0 = use STEPS),
-# STEPS (default 3500, only when TRAIN_MINUTES=0), BATCH (default 256), OHEM (default 3).
+# Knobs (environment): TILES (default 150000), STEPS (default 6347, the shipped run's count),
+# TRAIN_MINUTES (default 0; a wall-clock budget instead of STEPS), BATCH (default 256),
+# OHEM (default 3), LFW_SHARE (default 0.5), OUT (default ../face_student: the shipped files).
 set -euo pipefail
 cd "$(dirname "$0")"
 mkdir -p work
@@ -23,7 +24,10 @@ $PY pool.py ${POOL_SNAPSHOTS:-$MIRROR/ejdis+face-mask-dataset/repo $MIRROR/Viraj
 $PY label.py 2>work/label.err | tee work/label.log
 $PY sheet.py | tee work/sheets.log  # the teacher's labels drawn, one sheet per source, to check by eye
 SEED=1 $PY tiles.py "${TILES:-150000}" | tee work/tiles.log
-TRAIN_MINUTES="${TRAIN_MINUTES:-16}" STEPS="${STEPS:-3500}" BATCH="${BATCH:-256}" $PY train.py 2>&1 | grep -v -i warn | tee work/train.log
+TRAIN_MINUTES="${TRAIN_MINUTES:-0}" STEPS="${STEPS:-6347}" BATCH="${BATCH:-256}" $PY train.py 2>&1 | grep -v -i warn | tee work/train.log
 $PY flops.py ../face_student.nnc | tee work/flops.log
 $PY evaluate.py --extra-2x | tee work/eval.log  # student and teacher on wider-dev
+ONNX="${OUT:-../face_student}.onnx"
+$PY average_precision.py --bootstrap --phases --onnx="$ONNX" | tee work/average_precision.log  # the issue's AP figures
+$PY failures.py --onnx="$ONNX" | tee work/failures.log  # contact sheets of misses and false alarms
 echo "done: models/face_student.{safetensors,onnx}; logs in models/train/work/"
