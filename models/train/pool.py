@@ -13,13 +13,13 @@ Selection, per set (the rules are the reasons written in the manifest):
 - masks-kaggle: every photo in img/ (street and crowd photos with several faces each).
 - masks-frames: phone-video frames of a few scenes, stored in no time order, most of them
   near-copies of others. In frame-number order, a frame is kept when its 32x24 grey thumbnail
-  differs from every kept frame's by at least FRAME_MIN_DIFF (mean absolute difference, 0..255).
+  differs from every kept frame's by at least NEAR_COPY (mean absolute difference, 0..255).
   Pairs at 6 to 13 still look the same by eye; the median frame is 2.9 from its nearest.
 - masks-crops: most of the set are tight face crops; a photo is kept when its shorter side is at
   least CROP_MIN_SIDE px. label.py later leaves out the ones whose teacher face still fills most
   of the frame (a crop, not a photo).
 
-Nothing here is evaluation data: a photo whose thumbnail is within FRAME_MIN_DIFF of a wider-dev
+Nothing here is evaluation data: a photo whose thumbnail is within NEAR_COPY of a wider-dev
 image's is left out (none was on 2026-12-04: the nearest pair was 21.6 apart).
 """
 
@@ -37,7 +37,7 @@ from PIL import Image
 HERE = os.path.dirname(os.path.abspath(__file__))
 WIDER_DEV = "/work/shared/data/wider-dev/images"
 POOL = os.path.join(HERE, "work", "pool")
-FRAME_MIN_DIFF = 12.0
+NEAR_COPY = 12.0
 CROP_MIN_SIDE = 256
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")
 
@@ -125,7 +125,7 @@ def main(git_dirs):
     if not wider:
         sys.exit(f"pool.py: no wider-dev images under {WIDER_DEV} to keep out of the pool")
     wider_thumbs = np.stack([thumbnail(Image.open(p)) for p in wider])
-    rows = []
+    rows, written = [], {}
     for set_name, repo, commit, folders, licence in SOURCES:
         git_dir = next((g for g in git_dirs if has_commit(g, commit)), None)
         if git_dir is None:
@@ -167,13 +167,13 @@ def main(git_dirs):
                 continue
             thumb = thumbnail(img)
             near = np.abs(wider_thumbs - thumb).mean((1, 2))
-            if near.min() < FRAME_MIN_DIFF:
+            if near.min() < NEAR_COPY:
                 row["kept"] = f"no: looks like wider-dev's {os.path.basename(wider[int(near.argmin())])}"
                 rows.append(row)
                 continue
             if set_name == "masks-frames":
-                if kept_thumbs and np.abs(np.stack(kept_thumbs) - thumb).mean((1, 2)).min() < FRAME_MIN_DIFF:
-                    row["kept"] = f"no: within {FRAME_MIN_DIFF} of a kept frame"
+                if kept_thumbs and np.abs(np.stack(kept_thumbs) - thumb).mean((1, 2)).min() < NEAR_COPY:
+                    row["kept"] = f"no: within {NEAR_COPY} of a kept frame"
                     rows.append(row)
                     continue
                 kept_thumbs.append(thumb)
@@ -181,9 +181,13 @@ def main(git_dirs):
                 row["kept"] = f"no: shorter side under {CROP_MIN_SIDE} px (a crop)"
                 rows.append(row)
                 continue
-            # The file name keeps the repository path readable and unique within the set.
+            # The file name keeps the repository path readable (and label.py's train/val split,
+            # which hashes it, fixed); two paths that would share one are an error, not a loss.
             name = path.replace("/", "__").replace(" ", "_")
             dest = os.path.join(POOL, set_name, name)
+            if dest in written:
+                sys.exit(f"pool.py: {repo} paths {written[dest]!r} and {path!r} would both be {dest}")
+            written[dest] = path
             os.makedirs(os.path.dirname(dest), exist_ok=True)
             if not (os.path.exists(dest) and os.path.getsize(dest) == len(data)):
                 tmp = dest + ".partial"
