@@ -26,6 +26,7 @@ pub struct Geometry {
 
 impl Geometry {
     /// A `k x k` window, the same stride and padding along both axes, undilated.
+    #[inline]
     pub const fn square(k: usize, stride: usize, pad: usize) -> Geometry {
         Geometry {
             kh: k,
@@ -40,6 +41,7 @@ impl Geometry {
     }
 
     /// Every field in a byte of its own, `kh` lowest.
+    #[inline]
     pub const fn pack(self) -> u64 {
         let fields = [
             self.kh, self.kw, self.sh, self.sw, self.ph, self.pw, self.dh, self.dw,
@@ -55,6 +57,7 @@ impl Geometry {
     }
 
     /// The geometry [`Geometry::pack`] packed.
+    #[inline]
     pub const fn unpack(packed: u64) -> Geometry {
         Geometry {
             kh: byte(packed, 0),
@@ -69,16 +72,19 @@ impl Geometry {
     }
 
     /// Kernel taps: `kh * kw`.
+    #[inline]
     pub const fn taps(&self) -> usize {
         self.kh * self.kw
     }
 
     /// Output rows for `h` input rows.
+    #[inline]
     pub const fn out_h(&self, h: usize) -> usize {
         out_len(h, span(self.kh, self.dh), self.sh, self.ph)
     }
 
     /// Output columns for `w` input columns.
+    #[inline]
     pub const fn out_w(&self, w: usize) -> usize {
         out_len(w, span(self.kw, self.dw), self.sw, self.pw)
     }
@@ -99,16 +105,19 @@ impl Geometry {
 }
 
 /// Byte `i` of `packed`.
+#[inline]
 const fn byte(packed: u64, i: u32) -> usize {
     ((packed >> (8 * i)) & 0xff) as usize
 }
 
 /// Input pixels one window covers along an axis: `dilation * (kernel - 1) + 1`.
+#[inline]
 pub const fn span(kernel: usize, dilation: usize) -> usize {
     dilation * (kernel - 1) + 1
 }
 
 /// Output length along one axis, for a window covering `span` input pixels.
+#[inline]
 pub const fn out_len(input: usize, span: usize, stride: usize, pad: usize) -> usize {
     (input + 2 * pad - span) / stride + 1
 }

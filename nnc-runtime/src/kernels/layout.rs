@@ -3,6 +3,7 @@
 //! kernel call's const generics with these rules, so that both agree with the kernels beside them.
 
 /// Output-channel vectors of eight lanes needed for `channels`.
+#[inline]
 pub const fn vectors(channels: usize) -> usize {
     channels.div_ceil(8)
 }
@@ -36,6 +37,7 @@ pub fn conv_kernel(oihw: &[f32], out: usize, inp: usize, taps: usize) -> Vec<f32
 /// (`kh * kw * in`) and `cop` padded output channels, and the row length of its block: channel `c`
 /// of row `r` is at `base + r * width`. A vector that starts at `c` (a multiple of eight) lies in
 /// one block, and has `min(lanes, width - c % 16)` lanes in it.
+#[inline]
 pub const fn kernel_row(rows: usize, cop: usize, c: usize) -> (usize, usize) {
     let block = c / KERNEL_BLOCK * KERNEL_BLOCK;
     let width = if cop - block < KERNEL_BLOCK {
@@ -109,6 +111,7 @@ pub fn channel_vector(values: &[f32]) -> Vec<f32> {
 /// to four; beyond that, two at a time (the kernel loops over the rest), since five or more would
 /// leave room for one pixel only, whose few independent FMA chains cannot hide the FMA latency
 /// (see `benches/NOTES.md`, attempt 1).
+#[inline]
 pub const fn vectors_per_block(cob: usize) -> usize {
     if cob > 4 { 2 } else { cob }
 }
@@ -116,12 +119,14 @@ pub const fn vectors_per_block(cob: usize) -> usize {
 /// Output pixels per register block for a convolution with `cob` output vectors: as many as fit
 /// in the sixteen AVX registers beside the weight vectors they share (those of
 /// [`vectors_per_block`]) and one broadcast input.
+#[inline]
 pub const fn pixels_per_block(cob: usize) -> usize {
     pixels_per_block_in(16, cob)
 }
 
 /// [`pixels_per_block`] for a register file of `registers` vectors (32 with AVX-512), at most
 /// eight pixels.
+#[inline]
 pub const fn pixels_per_block_in(registers: usize, cob: usize) -> usize {
     let cob = if cob == 0 { 1 } else { vectors_per_block(cob) };
     let n = if cob + 1 < registers {
@@ -142,6 +147,7 @@ pub const fn pixels_per_block_in(registers: usize, cob: usize) -> usize {
 /// file of `registers` vectors: whole pooling windows, two side by side where their accumulators
 /// (of up to two output vectors, [`vectors_per_block`] for pooled blocks) fit beside the weights
 /// and one broadcast input, else one.
+#[inline]
 pub const fn pooled_pixels_per_block_in(registers: usize, pk: usize, cob: usize) -> usize {
     let cobc = if cob > 2 {
         2
@@ -161,6 +167,7 @@ pub const fn pooled_pixels_per_block_in(registers: usize, pk: usize, cob: usize)
 /// Output pixels per register block of a depthwise convolution with a fused `pk` max-pool (1 for
 /// none): about eight accumulators (one vector each) beside the tap's weight vector and the input
 /// vector they share, and a whole number of `pk * pk` pooling windows.
+#[inline]
 pub const fn depthwise_pixels_per_block(pk: usize) -> usize {
     let window = if pk == 0 { 1 } else { pk * pk };
     if window >= 8 {
@@ -174,6 +181,7 @@ pub const fn depthwise_pixels_per_block(pk: usize) -> usize {
 /// registers, for `cop` output channels (padded to eight): `(V, NPX)`, output vectors and pixels.
 /// Up to four vectors of channels, so that a 64-channel layer is one chunk at sixteen lanes; then
 /// as many pixels as fit beside the `V` weight vectors and one broadcast input, at most twelve.
+#[inline]
 pub const fn pointwise_block(lanes: usize, registers: usize, cop: usize) -> (usize, usize) {
     let needed = cop.div_ceil(lanes);
     let v = if needed > 4 {

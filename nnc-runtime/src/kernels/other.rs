@@ -9,6 +9,7 @@ use super::geometry::{Geometry, out_len};
 /// Output length of an undilated pool along one axis: [`out_len`], or in ceil mode (`CEIL`) one more
 /// window where the last would hang past the end, unless it would start in the trailing
 /// padding (`nnc_ir::Window::output_len`).
+#[inline]
 pub const fn pool_out_len(input: usize, k: usize, stride: usize, pad: usize, ceil: bool) -> usize {
     if !ceil {
         return out_len(input, k, stride, pad);
