@@ -158,13 +158,14 @@ def main():
     ap.add_argument("--teacher-only", action="store_true")
     ap.add_argument("--extra-2x", action="store_true", help="also a student pyramid with an extra 2x level")
     ap.add_argument("--out", default=f"{HERE}/work/eval.json")
+    ap.add_argument("--onnx", default=f"{MODELS}/face_student.onnx", help="the student's ONNX export")
     args = ap.parse_args()
     images = read_boxes()
     n = sum(len(i["boxes"]) for i in images)
     nv = sum(int((i["boxes"][:, 2] >= MIN_FACE).sum()) for i in images)
     print(f"wider-dev: {len(images)} images, {n} faces, {nv} at least {MIN_FACE} px wide")
     rows = []
-    st = None if args.teacher_only else StudentDetector()
+    st = None if args.teacher_only else StudentDetector(args.onnx)
     if st is not None:
         rows += run("student pyramid 1..1/16", lambda rgb, thr: st.detect(rgb, thr), images,
                [0.3, 0.5, 0.7, 0.8, 0.85, 0.9, 0.95])

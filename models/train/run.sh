@@ -26,8 +26,8 @@ $PY sheet.py | tee work/sheets.log  # the teacher's labels drawn, one sheet per 
 SEED=1 $PY tiles.py "${TILES:-150000}" | tee work/tiles.log
 TRAIN_MINUTES="${TRAIN_MINUTES:-0}" STEPS="${STEPS:-6347}" BATCH="${BATCH:-256}" $PY train.py 2>&1 | grep -v -i warn | tee work/train.log
 $PY flops.py ../face_student.nnc | tee work/flops.log
-$PY evaluate.py --extra-2x | tee work/eval.log  # student and teacher on wider-dev
 ONNX="${OUT:-../face_student}.onnx"
+$PY evaluate.py --extra-2x --onnx="$ONNX" | tee work/eval.log  # student and teacher on wider-dev
 $PY average_precision.py --bootstrap --phases --onnx="$ONNX" | tee work/average_precision.log  # the AP figures
 $PY failures.py --onnx="$ONNX" | tee work/failures.log  # contact sheets of misses and false alarms
 echo "done: models/face_student.{safetensors,onnx}; logs in models/train/work/"

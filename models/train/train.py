@@ -231,6 +231,7 @@ def export(plain):
     import onnx
     from safetensors_io import save_safetensors
 
+    os.makedirs(os.path.dirname(os.path.abspath(OUT)), exist_ok=True)
     save_safetensors(weights(plain), f"{OUT}.safetensors")
     dummy = torch.rand(1, 3, 48, 64)
     torch.onnx.export(
