@@ -62,9 +62,10 @@ pub use nnc_runtime::{Interpreter, Map, Outputs, RunError, Tensor, detect, ir};
 pub mod __private {
     pub use nnc_runtime::detect::{HeadView, Pyramid};
     pub use nnc_runtime::ir::Shape;
+    pub use nnc_runtime::kernels::simd::PORTABLE_REGISTERS;
     pub use nnc_runtime::kernels::simd::{has_avx2_fma, has_avx512};
     pub use nnc_runtime::kernels::{
-        Aligned, ConvPtrs, Geometry, act, conv_portable, depthwise_portable, other,
+        Aligned, ConvPtrs, Geometry, act, conv_portable, depthwise_portable, layout, other,
         winograd_portable,
     };
     #[cfg(target_arch = "x86_64")]

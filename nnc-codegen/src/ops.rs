@@ -157,13 +157,31 @@ fn conv(cx: &StepCtx<'_>, g: usize) -> TokenStream {
     };
     if algorithm == Algorithm::Winograd {
         // Winograd F(2x2, 3x3), sixteen lanes on the AVX-512 path.
-        let lanes = if cx.path == Path::Avx512 { 16 } else { 8 };
-        let (v, nt) = layout::winograd_block(lanes, co);
         let (_, _, p) = conv
             .window
             .as_square()
             .expect("Winograd takes square windows");
-        let [h, w, ci, co, p, pk, v, nt] = [h, w, ci, co, p, pk, v, nt].map(n);
+        let (v, nt) = match cx.path {
+            // Sized by the registers of the crate's target (`rt::PORTABLE_REGISTERS`).
+            Path::Portable => {
+                let co = n(co);
+                (
+                    quote! { { rt::layout::winograd_block(8, rt::PORTABLE_REGISTERS, #co).0 } },
+                    quote! { { rt::layout::winograd_block(8, rt::PORTABLE_REGISTERS, #co).1 } },
+                )
+            }
+            Path::Avx2 | Path::Avx512 => {
+                let (lanes, registers) = if cx.path == Path::Avx512 {
+                    (16, 32)
+                } else {
+                    (8, 16)
+                };
+                let (v, nt) = layout::winograd_block(lanes, registers, co);
+                let [v, nt] = [v, nt].map(n);
+                (quote! { #v }, quote! { #nt })
+            }
+        };
+        let [h, w, ci, co, p, pk] = [h, w, ci, co, p, pk].map(n);
         let f = match cx.path {
             Path::Portable => quote! { rt::winograd_portable },
             Path::Avx2 => quote! { rt::winograd_avx2 },
@@ -200,13 +218,20 @@ fn conv(cx: &StepCtx<'_>, g: usize) -> TokenStream {
         (cob, 16)
     };
     let npx = if pk > 1 && wide {
-        layout::pooled_pixels_per_block_in(registers, pk, cob)
+        let npx = n(layout::pooled_pixels_per_block_in(registers, pk, cob));
+        quote! { #npx }
     } else if pk > 1 {
-        pk * pk
+        let npx = n(pk * pk);
+        quote! { #npx }
+    } else if cx.path == Path::Portable {
+        // Sized by the registers of the crate's target (`rt::PORTABLE_REGISTERS`).
+        let cob = n(cob);
+        quote! { { rt::layout::pixels_per_block_in(rt::PORTABLE_REGISTERS, #cob) } }
     } else {
-        layout::pixels_per_block_in(registers, cob)
+        let npx = n(layout::pixels_per_block_in(registers, cob));
+        quote! { #npx }
     };
-    let [h, w, ci, co, cob, pk, npx] = [h, w, ci, co, cob, pk, npx].map(n);
+    let [h, w, ci, co, cob, pk] = [h, w, ci, co, cob, pk].map(n);
     let f = match cx.path {
         Path::Portable => quote! { rt::conv_portable },
         Path::Avx512 if wide => quote! { rt::conv_avx512 },

@@ -78,12 +78,13 @@ fn round_up(n: usize) -> usize {
 }
 
 /// The register block of the Winograd kernel's products (`nnc_runtime::kernels::winograd`) for
-/// `co` output channels at `lanes` lanes: `(V, TILES)`, output vectors and tiles. Up to four
-/// vectors at sixteen lanes (32 registers) and two at eight (16 registers); then as many tiles
-/// as fit beside the vectors' weights and one broadcast, at most twelve, so that one or two
-/// output vectors still make enough independent accumulations to keep both FMA ports busy.
-pub const fn winograd_block(lanes: usize, co: usize) -> (usize, usize) {
-    let (registers, most) = if lanes >= 16 { (32, 4) } else { (16, 2) };
+/// `co` output channels at `lanes` lanes in a register file of `registers` vectors: `(V, TILES)`,
+/// output vectors and tiles. Up to one vector per eight registers (four at sixteen lanes in 32
+/// registers, two at eight in 16, one on the portable path's eight); then as many tiles as fit
+/// beside the vectors' weights and one broadcast, at most twelve, so that one or two output
+/// vectors still make enough independent accumulations to keep both FMA ports busy.
+pub const fn winograd_block(lanes: usize, registers: usize, co: usize) -> (usize, usize) {
+    let most = if registers >= 8 { registers / 8 } else { 1 };
     let needed = (co.div_ceil(8) * 8).div_ceil(lanes);
     let v = if needed > most {
         most
@@ -102,11 +103,20 @@ pub const fn winograd_block(lanes: usize, co: usize) -> (usize, usize) {
 /// by tiles by the chunk's lanes); see [`winograd_block`].
 pub const fn winograd_scratch(ci: usize, co: usize) -> usize {
     let cip = ci.div_ceil(16) * 16;
-    let (v8, t8) = winograd_block(8, co);
-    let (v16, t16) = winograd_block(16, co);
-    let eight = 16 * t8 * (cip + v8 * 8);
-    let sixteen = 16 * t16 * (cip + v16 * 16);
-    if eight > sixteen { eight } else { sixteen }
+    // The AVX-512 path, the AVX2 path and the portable path with 16 or 8 registers.
+    let blocks = [(16, 32), (8, 16), (8, 8)];
+    let mut most = 0;
+    let mut i = 0;
+    while i < blocks.len() {
+        let (lanes, registers) = blocks[i];
+        let (v, t) = winograd_block(lanes, registers, co);
+        let need = 16 * t * (cip + v * lanes);
+        if need > most {
+            most = need;
+        }
+        i += 1;
+    }
+    most
 }
 
 /// How a group is computed: its convolution's algorithm, or `None` for other steps.

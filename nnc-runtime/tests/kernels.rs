@@ -4,7 +4,7 @@
 
 use nnc_runtime::ir::testing::{Rng, random_input, random_weights};
 use nnc_runtime::ir::{Dtype, Model, Shape, ValueId, WeightRole, parse_graph};
-use nnc_runtime::kernels::{ConvPtrs, act, layout};
+use nnc_runtime::kernels::{ConvPtrs, act, layout, simd};
 use nnc_runtime::{Interpreter, Tensor};
 use std::io::Write as _;
 
@@ -215,6 +215,14 @@ macro_rules! conv_case {
                 pk: $pk,
             };
             const G: u64 = geometry(pair!($k), pair!($st), pair!($p), pair!($($d)?));
+            // The portable path's blocks are sized for its target's registers, as `nnc!` sizes
+            // them (eight vectors on x86_64 without AVX, so its chunked and one-vector pooled
+            // blocks are tested here beside the AVX2 path's).
+            const PORTABLE_NPX: usize = if $pk > 1 {
+                $pk * $pk
+            } else {
+                layout::pixels_per_block_in(simd::PORTABLE_REGISTERS, COB)
+            };
             let c = case(layer, $act_op);
             check_path(&c, "portable", |p| unsafe {
                 nnc_runtime::kernels::conv_portable::<
@@ -226,7 +234,7 @@ macro_rules! conv_case {
                     G,
                     { act::$act },
                     $pk,
-                    NPX,
+                    PORTABLE_NPX,
                 >(p)
             });
             #[cfg(target_arch = "x86_64")]
@@ -632,8 +640,10 @@ macro_rules! winograd_case {
             let c = case(layer, $act_op);
             let oihw = oihw_of(layer, $act_op);
             let g = &layout::WINOGRAD_G;
-            const B8: (usize, usize) = layout::winograd_block(8, $co);
-            const B16: (usize, usize) = layout::winograd_block(16, $co);
+            const PORTABLE: (usize, usize) =
+                layout::winograd_block(8, simd::PORTABLE_REGISTERS, $co);
+            const B8: (usize, usize) = layout::winograd_block(8, 16, $co);
+            const B16: (usize, usize) = layout::winograd_block(16, 32, $co);
             check_winograd(&c, g, &oihw, ($ci, $co), "portable", |p| unsafe {
                 nnc_runtime::kernels::winograd_portable::<
                     $h,
@@ -643,8 +653,8 @@ macro_rules! winograd_case {
                     $p,
                     { act::$act },
                     $pk,
-                    { B8.0 },
-                    { B8.1 },
+                    { PORTABLE.0 },
+                    { PORTABLE.1 },
                 >(p)
             });
             #[cfg(target_arch = "x86_64")]
@@ -728,9 +738,20 @@ fn winograd_with_a_wrong_transform_fails_the_check() {
     let oihw = oihw_of(layer, "relu");
     let mut g = layout::WINOGRAD_G;
     g[2][1] = -g[2][1];
+    const B: (usize, usize) = layout::winograd_block(8, simd::PORTABLE_REGISTERS, 16);
     let wrong = std::panic::catch_unwind(|| {
         check_winograd(&c, &g, &oihw, (16, 16), "portable, wrong G", |p| unsafe {
-            nnc_runtime::kernels::winograd_portable::<8, 8, 16, 16, 1, { act::RELU }, 1, 2, 6>(p)
+            nnc_runtime::kernels::winograd_portable::<
+                8,
+                8,
+                16,
+                16,
+                1,
+                { act::RELU },
+                1,
+                { B.0 },
+                { B.1 },
+            >(p)
         })
     });
     assert!(wrong.is_err(), "a wrong filter transform passed the check");

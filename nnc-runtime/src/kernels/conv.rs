@@ -90,9 +90,9 @@ pub unsafe fn conv<
     let (oh, ow) = (g.out_h(H), g.out_w(W));
     let inside = interior::<H, W, G>();
 
-    if PK == 1 && super::layout::vectors_per_block(COB) < COB {
+    if PK == 1 && super::layout::vectors_per_block_in(S::REGISTERS, COB) < COB {
         // Many output vectors: each block computes two of them (16 channels) for NPX pixels, so
-        // that the accumulators fill the registers (the rule is `layout::vectors_per_block`).
+        // that the accumulators fill the registers (the rule is `layout::vectors_per_block_in`).
         // Pixels are taken in row-major order across rows, so a small map (4x4 at 256 channels)
         // still fills whole blocks; the last few pixels go through one smaller block.
         let pixels = oh * ow;
@@ -185,9 +185,11 @@ pub unsafe fn conv<
     } else {
         // A pooled block is `NPX / (PK * PK)` pooling windows side by side on one pooled row (one
         // on the AVX2 path, two at sixteen lanes, where 32 registers hold their accumulators).
-        // With more than two output vectors that many accumulators would spill, so the channels
-        // then go two vectors at a time. A row's last windows, fewer than a block, run as a block
-        // whose missing windows repeat the last one and are not stored.
+        // With more than two output vectors (one where the registers are fewer than sixteen,
+        // `layout::pooled_vectors_per_block`) that many accumulators would spill, so the channels
+        // then go that many vectors at a time. A row's last windows, fewer than a block, run as
+        // a block whose missing windows repeat the last one and are not stored.
+        let most = const { super::layout::pooled_vectors_per_block(S::REGISTERS) };
         let window = PK * PK;
         let per_block = NPX / window;
         let (ph, pw) = (oh / PK, ow / PK);
@@ -199,7 +201,7 @@ pub unsafe fn conv<
                 let interior =
                     stored == per_block && inside(py * PK, px * PK) && inside(last.0, last.1);
                 let dst = unsafe { p.output.add((py * pw + px) * CO) };
-                if COB <= 2 {
+                if COB <= most {
                     let acc = unsafe {
                         pooled_block::<S, W, H, CI, CO, COB, G, PK, NPX, ACT>(
                             &p,
@@ -222,10 +224,10 @@ pub unsafe fn conv<
                         alpha: p.alpha.wrapping_add(chunk * S::LANES),
                         ..p
                     };
-                    let channels = (CO - chunk * S::LANES).min(2 * S::LANES);
+                    let channels = (CO - chunk * S::LANES).min(most * S::LANES);
                     let dst = unsafe { dst.add(chunk * S::LANES) };
                     let c0 = chunk * S::LANES;
-                    if chunk + 2 <= COB {
+                    if most == 2 && chunk + 2 <= COB {
                         let acc = unsafe {
                             pooled_block::<S, W, H, CI, CO, 2, G, PK, NPX, ACT>(
                                 &part,
@@ -254,7 +256,7 @@ pub unsafe fn conv<
                             unsafe { store_part::<S, 1>(dst.add(q * CO), pooled, channels) };
                         }
                     }
-                    chunk += 2;
+                    chunk += most;
                 }
                 px += stored;
             }

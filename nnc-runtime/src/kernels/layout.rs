@@ -113,7 +113,23 @@ pub fn channel_vector(values: &[f32]) -> Vec<f32> {
 /// (see `benches/NOTES.md`, attempt 1).
 #[inline]
 pub const fn vectors_per_block(cob: usize) -> usize {
-    if cob > 4 { 2 } else { cob }
+    vectors_per_block_in(16, cob)
+}
+
+/// [`vectors_per_block`] for a register file of `registers` vectors: all of them up to four
+/// where it has sixteen or more, up to two where it has fewer (the portable path on x86_64's
+/// eight), else two at a time.
+#[inline]
+pub const fn vectors_per_block_in(registers: usize, cob: usize) -> usize {
+    let most = if registers >= 16 { 4 } else { 2 };
+    if cob > most { 2 } else { cob }
+}
+
+/// Output vectors a pooled register block computes at once: two where sixteen or more registers
+/// hold the accumulators of a whole 2x2 window (eight), one where there are fewer.
+#[inline]
+pub const fn pooled_vectors_per_block(registers: usize) -> usize {
+    if registers >= 16 { 2 } else { 1 }
 }
 
 /// Output pixels per register block for a convolution with `cob` output vectors: as many as fit
@@ -128,7 +144,11 @@ pub const fn pixels_per_block(cob: usize) -> usize {
 /// eight pixels.
 #[inline]
 pub const fn pixels_per_block_in(registers: usize, cob: usize) -> usize {
-    let cob = if cob == 0 { 1 } else { vectors_per_block(cob) };
+    let cob = if cob == 0 {
+        1
+    } else {
+        vectors_per_block_in(registers, cob)
+    };
     let n = if cob + 1 < registers {
         (registers - cob - 1) / cob
     } else {

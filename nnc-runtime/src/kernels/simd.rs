@@ -20,6 +20,10 @@ pub unsafe trait Simd: Copy {
     type V: Copy;
     /// Lanes per vector.
     const LANES: usize = 8;
+    /// Vectors the register file holds: the budget the kernels' register blocks are sized by
+    /// (accumulators, the weight vectors they share and one broadcast input), so that a block
+    /// does not spill to the stack.
+    const REGISTERS: usize = 16;
     unsafe fn splat(x: f32) -> Self::V;
     unsafe fn load(p: *const f32) -> Self::V;
     unsafe fn store(p: *mut f32, v: Self::V);
@@ -67,8 +71,22 @@ pub(super) unsafe fn store<S: Simd>(at: *mut f32, v: S::V, lanes: usize) {
 #[derive(Clone, Copy, Debug)]
 pub struct Portable;
 
+/// How many eight-lane [`Portable`] vectors the target's registers hold: sixteen where a vector
+/// is one register (x86 with AVX) or two of thirty-two (AArch64's NEON); eight elsewhere, as on
+/// x86_64's baseline, whose sixteen SSE registers hold four lanes each. The generated code sizes
+/// the portable path's register blocks with it, in the crate being compiled, so that it follows
+/// that crate's target rather than the machine the macro ran on (`benches/NOTES.md`, attempt 9:
+/// blocks sized for sixteen spilled to the stack on x86_64).
+pub const PORTABLE_REGISTERS: usize = if cfg!(any(target_feature = "avx", target_arch = "aarch64"))
+{
+    16
+} else {
+    8
+};
+
 unsafe impl Simd for Portable {
     type V = [f32; 8];
+    const REGISTERS: usize = PORTABLE_REGISTERS;
 
     #[inline(always)]
     unsafe fn splat(x: f32) -> [f32; 8] {
@@ -241,6 +259,7 @@ mod avx512 {
     unsafe impl Simd for Avx512 {
         type V = __m512;
         const LANES: usize = 16;
+        const REGISTERS: usize = 32;
 
         #[inline(always)]
         unsafe fn splat(x: f32) -> __m512 {

@@ -68,8 +68,8 @@ pub unsafe fn winograd<
     const { assert!(P <= 1 && H + 2 * P >= 3 && W + 2 * P >= 3) };
     const {
         assert!(
-            V == super::layout::winograd_block(S::LANES, CO).0
-                && NT == super::layout::winograd_block(S::LANES, CO).1,
+            V == super::layout::winograd_block(S::LANES, S::REGISTERS, CO).0
+                && NT == super::layout::winograd_block(S::LANES, S::REGISTERS, CO).1,
             "the scratch is sized for this block (`nnc_ir::plan::winograd_scratch`)"
         )
     };
