@@ -107,18 +107,11 @@ pub fn channel_vector(values: &[f32]) -> Vec<f32> {
     padded
 }
 
-/// Output-channel vectors one register block of an unpooled convolution computes: all of them up
-/// to four; beyond that, two at a time (the kernel loops over the rest), since five or more would
-/// leave room for one pixel only, whose few independent FMA chains cannot hide the FMA latency
-/// (see `benches/NOTES.md`, attempt 1).
-#[inline]
-pub const fn vectors_per_block(cob: usize) -> usize {
-    vectors_per_block_in(16, cob)
-}
-
-/// [`vectors_per_block`] for a register file of `registers` vectors: all of them up to four
-/// where it has sixteen or more, up to two where it has fewer (the portable path on x86_64's
-/// eight), else two at a time.
+/// Output-channel vectors one register block of an unpooled convolution computes, in a register
+/// file of `registers` vectors: all of them up to four where it has sixteen or more (up to two
+/// where it has fewer: the portable path on x86_64's eight); beyond that, two at a time (the
+/// kernel loops over the rest), since five or more would leave room for one pixel only, whose few
+/// independent FMA chains cannot hide the FMA latency (see `benches/NOTES.md`, attempts 1 and 9).
 #[inline]
 pub const fn vectors_per_block_in(registers: usize, cob: usize) -> usize {
     let most = if registers >= 16 { 4 } else { 2 };
@@ -134,7 +127,7 @@ pub const fn pooled_vectors_per_block(registers: usize) -> usize {
 
 /// Output pixels per register block for a convolution with `cob` output vectors: as many as fit
 /// in the sixteen AVX registers beside the weight vectors they share (those of
-/// [`vectors_per_block`]) and one broadcast input.
+/// [`vectors_per_block_in`]) and one broadcast input.
 #[inline]
 pub const fn pixels_per_block(cob: usize) -> usize {
     pixels_per_block_in(16, cob)
@@ -165,7 +158,7 @@ pub const fn pixels_per_block_in(registers: usize, cob: usize) -> usize {
 
 /// Output pixels per register block of a convolution with a fused `pk` max-pool, in a register
 /// file of `registers` vectors: whole pooling windows, two side by side where their accumulators
-/// (of up to two output vectors, [`vectors_per_block`] for pooled blocks) fit beside the weights
+/// (of up to two output vectors, [`pooled_vectors_per_block`]) fit beside the weights
 /// and one broadcast input, else one.
 #[inline]
 pub const fn pooled_pixels_per_block_in(registers: usize, pk: usize, cob: usize) -> usize {
