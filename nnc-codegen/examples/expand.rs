@@ -1,7 +1,7 @@
 //! Expands `nnc!` for a model outside of a build, to read the generated code or time the macro.
 //!
 //! ```text
-//! cargo run --release -p nnc-codegen --example expand -- MODEL.nnc WEIGHTS.safetensors 640x480 [f16] [--print]
+//! cargo run --release -p nnc-codegen --example expand -- MODEL.nnc WEIGHTS.safetensors 640x480 [f16] [--one-scale] [--print]
 //! ```
 //!
 //! Paths are relative to the current directory. Uses scales 1, 1/2, 1/4, 1/8 and 1/16.
@@ -12,7 +12,9 @@ use std::time::Instant;
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.len() < 3 {
-        eprintln!("usage: expand MODEL.nnc WEIGHTS.safetensors WIDTHxHEIGHT [f16] [--print]");
+        eprintln!(
+            "usage: expand MODEL.nnc WEIGHTS.safetensors WIDTHxHEIGHT [f16] [--one-scale] [--print]"
+        );
         std::process::exit(2);
     }
     let (model, weights, frame) = (&args[0], &args[1], &args[2]);
@@ -25,9 +27,16 @@ fn main() {
     } else {
         "f32"
     };
+    // The face pyramid's five scales, or the input size alone (`--one-scale`, as the embedding
+    // is compiled).
+    let scales = if args.iter().any(|a| a == "--one-scale") {
+        "[1.0]"
+    } else {
+        "[1.0, 0.5, 0.25, 0.125, 0.0625]"
+    };
     let input = format!(
         "mod net {{ model: {model:?}, weights: {weights:?}, input: {w} x {h}, \
-         scales: [1.0, 0.5, 0.25, 0.125, 0.0625], weights_as: {storage} }}"
+         scales: {scales}, weights_as: {storage} }}"
     );
     let tokens: proc_macro2::TokenStream = input.parse().expect("well-formed macro input");
     let start = Instant::now();

@@ -17,7 +17,8 @@ use nnc::ir::Model;
 use nnc::ir::testing::{Rng, random_input};
 use std::hint::black_box;
 use std::path::Path;
-use std::time::Duration;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
 
 nnc::nnc! {
     /// The face embedding at one 150x150 chip, f32 weights.
@@ -109,6 +110,41 @@ pub fn rows(root: &Path, budget: Duration, peak: Option<f64>) -> (Vec<Row>, bool
     let flops = embedding::v150x150::TOTAL_FLOPS;
     let rows = runners::time_case(&mut all, "embedding", 0..1, flops, budget, peak);
     (rows, agree)
+}
+
+/// Runs nnc's whole embedding (the path `Network::new()` takes) on one random chip for `seconds`
+/// and prints the runs' median time: nothing else runs, so a profiler attached to the process sees
+/// the network as it runs in Memories, each layer's weights coming from wherever the layers
+/// before it left them.
+pub fn run_for(seconds: &str) -> ExitCode {
+    let Ok(seconds) = seconds.parse::<f64>() else {
+        eprintln!("error: --embedding-loop wants a number of seconds, not {seconds:?}");
+        return ExitCode::from(2);
+    };
+    let (h, w) = embedding::v150x150::SIZES[0];
+    let chip: Vec<f32> = random_input(&mut Rng::new(7), h, w, 3)
+        .into_iter()
+        .map(|x| 127.5 + 127.5 * x)
+        .collect();
+    let mut net = embedding::Network::new();
+    let start = Instant::now();
+    let mut times = Vec::new();
+    while start.elapsed().as_secs_f64() < seconds {
+        let run = Instant::now();
+        net.run_scale(0, 0, &chip, &mut |head| {
+            black_box(head.data[0]);
+        });
+        times.push(run.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "embedding: {} runs, median {:.3} ms, fastest {:.3}, slowest {:.3}",
+        times.len(),
+        times[times.len() / 2],
+        times[0],
+        times[times.len() - 1]
+    );
+    ExitCode::SUCCESS
 }
 
 /// One module per layer shape (`nnc!` needs its paths as literals), and `all_layers` listing

@@ -34,6 +34,9 @@
 //! `embedding.rs`). `--embedding` runs only those, into `target/nnc-compare-embedding.json`.
 //! So is `models/testnet.nnc` over the same pyramid (case `testnet:pyramid`, `testnet.rs`).
 //!
+//! `--embedding-loop SECONDS` runs nothing but nnc's embedding, over and over, for a profiler
+//! (`perf record`, `perf stat`) to watch.
+//!
 //! `--quick` shortens every timing budget. ONNX Runtime's library is found through
 //! `ORT_DYLIB_PATH`, else in `benches/.venv`; without it the run says so and goes on.
 
@@ -119,6 +122,11 @@ fn main() -> ExitCode {
         && flag == "--first-result"
     {
         return first_result_child(runtime);
+    }
+    if let [flag, seconds] = args.as_slice()
+        && flag == "--embedding-loop"
+    {
+        return embedding::run_for(seconds);
     }
     let quick = args.iter().any(|a| a == "--quick");
     let budget = Duration::from_millis(if quick { 200 } else { 1500 });
