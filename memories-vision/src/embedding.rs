@@ -10,16 +10,9 @@ use crate::Decoded;
 use crate::align::{CHIP_SIZE, chip};
 use crate::faces::FaceBox;
 
-nnc::nnc! {
-    /// dlib's face recognition ResNet for a 150x150 chip, f16 weights as shipped.
-    pub mod network {
-        model: "../models/face_embedding.nnc",
-        weights: "../models/face_embedding.safetensors",
-        input: 150 x 150,
-        scales: [1.0],
-        weights_as: f16,
-    }
-}
+// dlib's face recognition ResNet for a 150x150 chip, f16 weights as shipped (compiled in
+// `memories-networks`, with the other networks).
+use memories_networks::embedding as network;
 
 /// Nor when the face is narrower than this in the decoded image (640 px on the long side):
 /// a chip stretched from fewer pixels says little about who it is.

@@ -76,16 +76,9 @@ pub const YUNET_SCORE: f32 = 0.7;
 /// the index).
 pub const DEFAULT_SCORE: f32 = YUNET_SCORE;
 
-nnc::nnc! {
-    /// The face student, compiled for 640x480, 480x640 and 640x360 frames and five scales each.
-    pub mod student {
-        model: "../models/face_student.nnc",
-        weights: "../models/face_student.safetensors",
-        inputs: [640 x 480, 480 x 640, 640 x 360],
-        scales: [1.0, 0.5, 0.25, 0.125, 0.0625],
-        weights_as: f16,
-    }
-}
+/// The face student, compiled for 640x480, 480x640 and 640x360 frames and five scales each
+/// (in `memories-networks`, with the other networks).
+pub use memories_networks::student;
 
 /// The long side photos are decoded to before detection: the largest frame's long side, so that
 /// the first pyramid level is never upsampled from a smaller decode.

@@ -5,10 +5,10 @@
 //! - [`align`] cuts an aligned 150x150 chip from a face's landmarks.
 //! - [`embedding`] computes the chip's identity descriptor with dlib's face recognition network.
 //!
-//! This is the only crate with `nnc!` networks in it (11 MB of embedding weights among them),
-//! and the only one optimized in dev builds: the rest of Memories rebuilds without expanding
-//! them again. It takes decoded RGB images ([`Decoded`]); reading and decoding files is the
-//! library's job.
+//! The networks themselves are compiled by `nnc!` into `memories-networks`, a crate of nothing
+//! else, so that editing this one rebuilds in seconds without expanding them again. Both are
+//! optimized in dev builds. This crate takes decoded RGB images ([`Decoded`]); reading and
+//! decoding files is the library's job.
 
 pub mod align;
 pub mod embedding;
