@@ -23,11 +23,16 @@
 //!   that step alone; it is placed like any other buffer and counts toward the lower bound.
 //! - **Liveness** ([`liveness`]). A buffer lives from the step that writes it to the last step that
 //!   reads it. Heads live to the end of the joint schedule, so that a run of every scale returns
-//!   every head.
+//!   every head. **In place**: a pooled Winograd step whose input nothing else reads writes its
+//!   output over the start of that input ([`winograd_in_place`] checks, tile by tile, that the
+//!   kernel's writes never overtake its reads); the output then lives from the next step on and
+//!   goes where the input goes, so at its step the two take the input's bytes alone (the face
+//!   pyramid's 1.2 MB conv2 output inside conv1's 4.9 MB).
 //! - **Placement** ([`place`]). Placing buffers is dynamic storage allocation (NP-hard in
 //!   general). Several greedy orders are tried; each puts a buffer at the lowest offset free for
-//!   its whole live range. The best is kept, improved by a seeded swap search, and compared with
-//!   the lower bound: the most bytes live at any one step.
+//!   its whole live range (an input and the output written in place over it: the lowest offset
+//!   free for both). The best is kept, improved by a seeded swap search, and compared with the
+//!   lower bound: the most bytes live at any one step.
 //! - **Verification** ([`verify`]). The invariants the generated code relies on, checked on the
 //!   finished plan; a planner bug is an error, never undefined behaviour in generated code.
 
@@ -117,6 +122,34 @@ pub const fn winograd_scratch(ci: usize, co: usize) -> usize {
         i += 1;
     }
     most
+}
+
+/// Whether a Winograd F(2x2, 3x3) step with a fused 2x2 max-pool, on an `h x w x ci` input
+/// padded by `p`, with `co` output channels, may write its output over the start of its input's
+/// buffer. The kernel (`nnc_runtime::kernels::winograd`) reads a block of tiles' input, in
+/// row-major tile order, before it writes any of their outputs, and writes a tile's pooled
+/// pixel at `(ty * pw + tx) * co`; so it is safe when, for every tile, the outputs of all the
+/// tiles before it end at or before the first input element the tile reads. A pooled output is a
+/// quarter of its input's pixels, so this holds wherever `co` is not far above `ci` (checked
+/// tile by tile, not assumed).
+pub fn winograd_in_place(h: usize, w: usize, p: usize, ci: usize, co: usize) -> bool {
+    let (oh, ow) = (h + 2 * p - 2, w + 2 * p - 2);
+    let (th, tw) = (oh.div_ceil(2), ow.div_ceil(2));
+    let (ph, pw) = (oh / 2, ow / 2);
+    // Elements of output written before the tile in row-major order.
+    let mut written = 0;
+    for ty in 0..th {
+        for tx in 0..tw {
+            let (row, col) = ((2 * ty).saturating_sub(p), (2 * tx).saturating_sub(p));
+            if row < h && col < w && written > (row * w + col) * ci {
+                return false;
+            }
+            if ty < ph && tx < pw {
+                written = (ty * pw + tx + 1) * co;
+            }
+        }
+    }
+    true
 }
 
 /// How a group is computed: its convolution's algorithm, or `None` for other steps.
@@ -470,6 +503,10 @@ pub struct LiveRange {
     pub last: usize,
     /// A step's scratch (live for that step alone) rather than the tensor it stores.
     pub scratch: bool,
+    /// For a tensor written in place ([`winograd_in_place`]): the index of the range of the input
+    /// it is written over, at step `first - 1`, the input's last. It starts where that input
+    /// starts, so it is live from `first` on only: at its step, the input's bytes hold both.
+    pub over: Option<usize>,
 }
 
 impl LiveRange {
@@ -542,31 +579,58 @@ pub fn liveness(graph: &Graph, schedule: Schedule) -> Liveness {
         }
     }
     let readers = consumers(graph);
-    let mut ranges: Vec<LiveRange> = schedule
-        .steps
-        .iter()
-        .map(|step| {
-            let base = step.scale * steps_per_scale;
-            let last = if graph.outputs.iter().any(|h| h.value == step.value) {
-                total_steps - 1
-            } else {
-                base + readers[step.value.0]
-                    .iter()
-                    .map(|r| group_of[r.0])
-                    .max()
-                    .expect("every value is read")
-            };
-            LiveRange {
-                scale: step.scale,
-                value: step.value,
-                len: step.len,
-                reserved: round_up(step.len),
-                first: base + step.group,
-                last,
-                scratch: false,
+    let is_head = |v: ValueId| graph.outputs.iter().any(|h| h.value == v);
+    let mut ranges: Vec<LiveRange> = Vec::with_capacity(total_steps);
+    for (t, step) in schedule.steps.iter().enumerate() {
+        let base = step.scale * steps_per_scale;
+        let last = if is_head(step.value) {
+            total_steps - 1
+        } else {
+            base + readers[step.value.0]
+                .iter()
+                .map(|r| group_of[r.0])
+                .max()
+                .expect("every value is read")
+        };
+        // In place over its input: a pooled Winograd step whose input is read by it alone, is
+        // no head and not itself written in place, where the kernel's order allows it.
+        let group = &schedule.groups[step.group];
+        let node = graph.node(group.first());
+        let pooled = group.nodes[1..]
+            .iter()
+            .any(|v| matches!(graph.node(*v).op, Op::MaxPool(w) if w.rows.kernel == 2));
+        let input = node.inputs.first().copied();
+        let over = match (step.algorithm, input, &node.op) {
+            (Algorithm::Winograd, Some(input), Op::Conv(conv))
+                if pooled
+                    && last > t
+                    && group_of[input.0] != usize::MAX
+                    && !is_head(input)
+                    && readers[input.0].iter().all(|r| group_of[r.0] == step.group) =>
+            {
+                let at = base + group_of[input.0];
+                let shape = schedule.shapes[step.scale].of(input);
+                let (_, _, p) = conv
+                    .window
+                    .as_square()
+                    .expect("Winograd takes square windows");
+                let co = schedule.shapes[step.scale].of(step.value).c;
+                (ranges[at].over.is_none() && winograd_in_place(shape.h, shape.w, p, shape.c, co))
+                    .then_some(at)
             }
-        })
-        .collect();
+            _ => None,
+        };
+        ranges.push(LiveRange {
+            scale: step.scale,
+            value: step.value,
+            len: step.len,
+            reserved: round_up(step.len),
+            first: if over.is_some() { t + 1 } else { t },
+            last,
+            scratch: false,
+            over,
+        });
+    }
     for (t, step) in schedule.steps.iter().enumerate() {
         if step.scratch > 0 {
             ranges.push(LiveRange {
@@ -577,6 +641,7 @@ pub fn liveness(graph: &Graph, schedule: Schedule) -> Liveness {
                 first: t,
                 last: t,
                 scratch: true,
+                over: None,
             });
         }
     }
@@ -616,9 +681,18 @@ pub struct Buffer {
     pub last: usize,
     /// A step's scratch rather than the tensor it stores.
     pub scratch: bool,
+    /// For a tensor written in place: the index of the buffer it is written over, at step
+    /// `first - 1`, at the same offset (see [`LiveRange::over`]).
+    pub over: Option<usize>,
 }
 
 impl Buffer {
+    /// The step that writes the buffer: `first`, or the step before it for a tensor written in
+    /// place over its input.
+    pub fn written_at(&self) -> usize {
+        self.first - usize::from(self.over.is_some())
+    }
+
     fn overlaps_in_time(&self, other: &Buffer) -> bool {
         self.first <= other.last && other.first <= self.last
     }
@@ -714,6 +788,7 @@ pub fn place(liveness: Liveness) -> Plan {
             first: r.first,
             last: r.last,
             scratch: r.scratch,
+            over: r.over,
         })
         .collect();
     Plan {
@@ -827,28 +902,70 @@ fn place_best(ranges: &[LiveRange], lower_bound: usize) -> (&'static str, usize,
 }
 
 /// Puts each range, in `order`, at the lowest offset not used by an already placed range that
-/// is live at the same time.
+/// is live at the same time. A range written in place goes where the input it is written over
+/// goes: that input takes the lowest offset free for both of them.
 fn place_in_order(ranges: &[LiveRange], order: &[usize]) -> Vec<usize> {
+    let mut tied = vec![None; ranges.len()];
+    for (j, r) in ranges.iter().enumerate() {
+        if let Some(i) = r.over {
+            tied[i] = Some(j);
+        }
+    }
     let mut offsets = vec![usize::MAX; ranges.len()];
     let mut placed: Vec<usize> = Vec::with_capacity(order.len());
     let mut busy: Vec<(usize, usize)> = Vec::new();
+    let mut busy_tied: Vec<(usize, usize, usize)> = Vec::new();
     for &i in order {
         let b = &ranges[i];
-        busy.clear();
-        busy.extend(
-            placed
-                .iter()
-                .filter(|&&j| ranges[j].overlaps_in_time(b))
-                .map(|&j| (offsets[j], offsets[j] + ranges[j].reserved)),
-        );
-        busy.sort_unstable();
-        let mut offset = 0;
-        for &(start, end) in &busy {
-            if start >= offset + b.reserved {
-                break;
-            }
-            offset = offset.max(end);
+        if b.over.is_some() {
+            continue;
         }
+        let offset = match tied[i] {
+            None => {
+                busy.clear();
+                busy.extend(
+                    placed
+                        .iter()
+                        .filter(|&&j| ranges[j].overlaps_in_time(b))
+                        .map(|&j| (offsets[j], offsets[j] + ranges[j].reserved)),
+                );
+                busy.sort_unstable();
+                let mut offset = 0;
+                for &(start, end) in &busy {
+                    if start >= offset + b.reserved {
+                        break;
+                    }
+                    offset = offset.max(end);
+                }
+                offset
+            }
+            Some(t) => {
+                // Each placed range live with either of the two, with the size of the one it
+                // is live with; then the lowest offset past every clash.
+                busy_tied.clear();
+                for k in [i, t] {
+                    let r = &ranges[k];
+                    busy_tied.extend(
+                        placed
+                            .iter()
+                            .filter(|&&j| ranges[j].overlaps_in_time(r))
+                            .map(|&j| (offsets[j], offsets[j] + ranges[j].reserved, r.reserved)),
+                    );
+                }
+                let mut offset = 0;
+                while let Some(end) = busy_tied
+                    .iter()
+                    .filter(|&&(start, end, size)| start < offset + size && offset < end)
+                    .map(|&(_, end, _)| end)
+                    .max()
+                {
+                    offset = end;
+                }
+                offsets[t] = offset;
+                placed.push(t);
+                offset
+            }
+        };
         offsets[i] = offset;
         placed.push(i);
     }
@@ -870,6 +987,9 @@ pub enum PlanError {
     },
     /// The arena is smaller than the bytes live at some step.
     BelowLowerBound,
+    /// A buffer written in place does not start where the input it overwrites starts, outgrows
+    /// it, or does not follow it.
+    NotInPlace { buffer: usize },
 }
 
 impl fmt::Display for PlanError {
@@ -892,6 +1012,10 @@ impl fmt::Display for PlanError {
             PlanError::BelowLowerBound => {
                 write!(f, "the arena is below the lower bound, which is impossible")
             }
+            PlanError::NotInPlace { buffer } => write!(
+                f,
+                "buffer {buffer} is written in place but not at the start of its input's bytes"
+            ),
         }
     }
 }
@@ -899,9 +1023,18 @@ impl fmt::Display for PlanError {
 impl std::error::Error for PlanError {}
 
 /// Checks the invariants the generated code relies on: offsets aligned, buffers inside the arena,
-/// and no two buffers live at the same step sharing a byte.
+/// no two buffers live at the same step sharing a byte, and each buffer written in place at the
+/// start of its input's bytes, no larger, its input live until the step that writes it.
 pub fn verify(plan: &Plan) -> Result<(), PlanError> {
     for (i, a) in plan.buffers.iter().enumerate() {
+        if let Some(over) = a.over {
+            let input = plan.buffers.get(over);
+            if !input.is_some_and(|b| {
+                b.offset == a.offset && b.reserved >= a.reserved && b.last + 1 == a.first
+            }) {
+                return Err(PlanError::NotInPlace { buffer: i });
+            }
+        }
         if a.offset % ALIGN_FLOATS != 0 {
             return Err(PlanError::Misaligned {
                 buffer: i,
@@ -998,15 +1131,20 @@ impl fmt::Display for DisplayPlan<'_> {
                 let shape = plan.shapes[scale].of(group.output());
                 writeln!(
                     f,
-                    "    t={:<3} {:<24} {:<9} {:<11} offset={:<9} bytes={:<9} live={}..={}",
-                    b.first,
+                    "    t={:<3} {:<24} {:<9} {:<11} offset={:<9} bytes={:<9} live={}..={}{}",
+                    b.written_at(),
                     label(graph, group),
                     plan.algorithm(scale, g).to_string(),
                     shape.to_string(),
                     bytes(b.offset),
                     bytes(b.reserved),
                     b.first,
-                    b.last
+                    b.last,
+                    if b.over.is_some() {
+                        "  in place over its input"
+                    } else {
+                        ""
+                    }
                 )?;
                 if let Some(s) = plan.scratch(scale, g) {
                     writeln!(

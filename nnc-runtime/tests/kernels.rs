@@ -595,17 +595,19 @@ conv_avx512_case!(avx512_dilated_pooled: 14 x 16, ci=4 co=16 k=3 st=1 p=(2, 1) R
 
 /// Runs a Winograd kernel call on `c`, with its weights transformed by `g` and a scratch of the
 /// size the plan reserves, filled with NaN so that a read of scratch the kernel did not write
-/// shows in its output.
+/// shows in its output. Where the plan would run the layer in place
+/// (`plan::winograd_in_place`, a pooled layer), it runs again with the output written over the
+/// start of the input's buffer, as the arena then holds them.
 fn check_winograd(
     c: &Case,
     g: &[[f64; 3]; 4],
     oihw: &[f32],
-    (ci, co): (usize, usize),
+    l: Layer,
     what: &str,
-    kernel: impl FnOnce(ConvPtrs),
+    kernel: impl Fn(ConvPtrs),
 ) {
-    let u = layout::winograd_kernel_with(oihw, co, ci, g);
-    let mut scratch = vec![f32::NAN; nnc_runtime::ir::plan::winograd_scratch(ci, co)];
+    let u = layout::winograd_kernel_with(oihw, l.co, l.ci, g);
+    let mut scratch = vec![f32::NAN; nnc_runtime::ir::plan::winograd_scratch(l.ci, l.co)];
     let transformed = Case {
         input: c.input.clone(),
         kernel: u,
@@ -617,6 +619,20 @@ fn check_winograd(
         p.scratch = scratch.as_mut_ptr();
         kernel(p)
     });
+    if l.pk == 2 && nnc_runtime::ir::plan::winograd_in_place(l.h, l.w, l.p.0, l.ci, l.co) {
+        let len = c.expect.data.len();
+        let mut shared = c.input.clone();
+        shared.resize(shared.len().max(len), f32::NAN);
+        kernel(ConvPtrs {
+            input: shared.as_ptr(),
+            kernel: transformed.kernel.as_ptr(),
+            bias: c.bias.as_ptr(),
+            alpha: c.alpha.as_ptr(),
+            output: shared.as_mut_ptr(),
+            scratch: scratch.as_mut_ptr(),
+        });
+        compare(&shared[..len], &c.expect, &format!("{what}, in place"));
+    }
 }
 
 /// One Winograd F(2x2, 3x3) configuration on every path, against the interpreter's direct
@@ -644,7 +660,7 @@ macro_rules! winograd_case {
                 layout::winograd_block(8, simd::PORTABLE_REGISTERS, $co);
             const B8: (usize, usize) = layout::winograd_block(8, 16, $co);
             const B16: (usize, usize) = layout::winograd_block(16, 32, $co);
-            check_winograd(&c, g, &oihw, ($ci, $co), "portable", |p| unsafe {
+            check_winograd(&c, g, &oihw, layer, "portable", |p| unsafe {
                 nnc_runtime::kernels::winograd_portable::<
                     $h,
                     $w,
@@ -659,7 +675,7 @@ macro_rules! winograd_case {
             });
             #[cfg(target_arch = "x86_64")]
             if nnc_runtime::kernels::simd::has_avx2_fma() {
-                check_winograd(&c, g, &oihw, ($ci, $co), "avx2", |p| unsafe {
+                check_winograd(&c, g, &oihw, layer, "avx2", |p| unsafe {
                     nnc_runtime::kernels::winograd_avx2::<
                         $h,
                         $w,
@@ -677,7 +693,7 @@ macro_rules! winograd_case {
             }
             #[cfg(target_arch = "x86_64")]
             if nnc_runtime::kernels::simd::has_avx512() {
-                check_winograd(&c, g, &oihw, ($ci, $co), "avx512", |p| unsafe {
+                check_winograd(&c, g, &oihw, layer, "avx512", |p| unsafe {
                     nnc_runtime::kernels::winograd_avx512::<
                         $h,
                         $w,
@@ -717,6 +733,27 @@ winograd_case!(winograd_wide: 6 x 5, ci=40 co=72 p=1 RELU "relu" pk=1);
 winograd_case!(winograd_fused_pool: 12 x 10, ci=16 co=16 p=1 RELU "relu" pk=2);
 winograd_case!(winograd_fused_pool_odd: 9 x 11, ci=5 co=48 p=1 NONE "" pk=2);
 winograd_case!(winograd_one_tile: 3 x 3, ci=8 co=8 p=0 NONE "" pk=1);
+// Pooled, unpadded and odd-sized, several blocks a row: also run in place.
+winograd_case!(winograd_fused_pool_unpadded: 13 x 15, ci=24 co=24 p=0 RELU "relu" pk=2);
+
+/// The pooled cases above that the plan would run in place are run in place too
+/// (`check_winograd`); the rule refuses the one whose outputs would overtake its reads.
+#[test]
+fn winograd_in_place_rule_on_the_pooled_cases() {
+    use nnc_runtime::ir::plan::winograd_in_place;
+    assert!(winograd_in_place(12, 10, 1, 16, 16), "winograd_fused_pool");
+    assert!(
+        winograd_in_place(13, 15, 0, 24, 24),
+        "winograd_fused_pool_unpadded"
+    );
+    assert!(
+        !winograd_in_place(9, 11, 1, 5, 48),
+        "winograd_fused_pool_odd"
+    );
+    // The face student's pooled Winograd layers at its largest scale.
+    assert!(winograd_in_place(240, 320, 1, 16, 16));
+    assert!(winograd_in_place(120, 160, 1, 32, 32));
+}
 
 /// The numerical check can fail: a filter transform with one coefficient wrong (the sign of
 /// `G[2][1]`) gives outputs off by far more than the tolerance.
@@ -740,7 +777,7 @@ fn winograd_with_a_wrong_transform_fails_the_check() {
     g[2][1] = -g[2][1];
     const B: (usize, usize) = layout::winograd_block(8, simd::PORTABLE_REGISTERS, 16);
     let wrong = std::panic::catch_unwind(|| {
-        check_winograd(&c, &g, &oihw, (16, 16), "portable, wrong G", |p| unsafe {
+        check_winograd(&c, &g, &oihw, layer, "portable, wrong G", |p| unsafe {
             nnc_runtime::kernels::winograd_portable::<
                 8,
                 8,

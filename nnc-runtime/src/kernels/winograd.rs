@@ -41,8 +41,11 @@ use super::simd::{Simd, load, store};
 /// `nnc_ir::plan::winograd_scratch(CI, CO)` floats that nothing else uses during the call.
 ///
 /// # Safety
-/// Every pointer in `p` must be valid for the sizes above, the output must not overlap the input
-/// or the scratch, and `S` must be supported by the CPU.
+/// Every pointer in `p` must be valid for the sizes above, the output must not overlap the
+/// scratch, and `S` must be supported by the CPU. The output must not overlap the input either,
+/// except by starting where it starts where `nnc_ir::plan::winograd_in_place` allows it: blocks
+/// go in row-major tile order, and a block's input is transformed before any of its outputs is
+/// stored, which that rule relies on.
 #[inline(always)]
 pub unsafe fn winograd<
     S: Simd,
