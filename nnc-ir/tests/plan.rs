@@ -315,3 +315,37 @@ fn winograd_scratch_is_live_for_its_step_alone_and_counts_toward_the_lower_bound
     broken.buffers[i].offset = broken.buffers[input_of_a].offset;
     assert!(matches!(verify(&broken), Err(PlanError::Overlap { .. })));
 }
+
+/// A pooled Winograd step whose input nothing else reads writes over the start of that input:
+/// its buffer starts where the input's does, lives from the next step on, and the arena is
+/// smaller by it. A tie broken by hand fails verification.
+#[test]
+fn a_pooled_winograd_step_is_written_in_place_over_its_only_input() {
+    let src = "x = input(channels=16)
+a = conv(x, out=16, k=3, pad=1)
+b = conv(a, out=16, k=3, pad=1)
+rb = relu(b)
+pb = maxpool(rb, k=2)
+c = conv(pb, out=16, k=3, pad=1)
+output c
+";
+    let g = graph(src);
+    let p = plan_with(&g, &[(32, 32)], Algorithms::Auto).unwrap();
+    check_plan(&p);
+    assert_eq!(p.algorithm(0, 1).to_string(), "winograd");
+    let (a, b) = (p.buffers[0], p.buffers[1]);
+    assert_eq!(b.over, Some(0), "{}", p.display(&g));
+    assert_eq!((b.offset, b.first, b.written_at()), (a.offset, 2, 1));
+    assert_eq!(a.last, 1);
+    // `a` (32x32x16) and `b`'s scratch are all that is live at b's step.
+    let scratch = p.scratch(0, 1).expect("a Winograd step has scratch");
+    assert_eq!(p.lower_bound_len, 32 * 32 * 16 + scratch.reserved);
+    // `c` reads `pb` but writes a 16x16 map unpooled: not in place.
+    assert_eq!(p.buffers[2].over, None);
+    let mut broken = p.clone();
+    broken.buffers[1].offset += 16;
+    assert!(matches!(
+        verify(&broken),
+        Err(PlanError::NotInPlace { buffer: 1 })
+    ));
+}
