@@ -112,11 +112,11 @@ pub fn rows(root: &Path, budget: Duration, peak: Option<f64>) -> (Vec<Row>, bool
     (rows, agree)
 }
 
-/// Runs nnc's whole embedding (the path `Network::new()` takes) on one random chip for `seconds`
-/// and prints the runs' median time: nothing else runs, so a profiler attached to the process sees
-/// the network as it runs in Memories, each layer's weights coming from wherever the layers
-/// before it left them.
-pub fn run_for(seconds: &str) -> ExitCode {
+/// Runs nnc's whole embedding (the path `Network::new()` takes, or the portable path) on one
+/// random chip for `seconds` and prints the runs' median time: nothing else runs, so a profiler
+/// attached to the process sees the network as it runs in Memories, each layer's weights coming
+/// from wherever the layers before it left them.
+pub fn run_for(seconds: &str, portable: bool) -> ExitCode {
     let Ok(seconds) = seconds.parse::<f64>() else {
         eprintln!("error: --embedding-loop wants a number of seconds, not {seconds:?}");
         return ExitCode::from(2);
@@ -126,7 +126,11 @@ pub fn run_for(seconds: &str) -> ExitCode {
         .into_iter()
         .map(|x| 127.5 + 127.5 * x)
         .collect();
-    let mut net = embedding::Network::new();
+    let mut net = if portable {
+        embedding::Network::portable()
+    } else {
+        embedding::Network::new()
+    };
     let start = Instant::now();
     let mut times = Vec::new();
     // At least one run, whatever `seconds` says.

@@ -34,8 +34,8 @@
 //! `embedding.rs`). `--embedding` runs only those, into `target/nnc-compare-embedding.json`.
 //! So is `models/testnet.nnc` over the same pyramid (case `testnet:pyramid`, `testnet.rs`).
 //!
-//! `--embedding-loop SECONDS` runs nothing but nnc's embedding, over and over, for a profiler
-//! (`perf record`, `perf stat`) to watch.
+//! `--embedding-loop SECONDS [portable]` runs nothing but nnc's embedding (on the portable path
+//! with `portable`), over and over, for a profiler (`perf record`, `perf stat`) to watch.
 //!
 //! `--quick` shortens every timing budget. ONNX Runtime's library is found through
 //! `ORT_DYLIB_PATH`, else in `benches/.venv`; without it the run says so and goes on.
@@ -123,10 +123,12 @@ fn main() -> ExitCode {
     {
         return first_result_child(runtime);
     }
-    if let [flag, seconds] = args.as_slice()
-        && flag == "--embedding-loop"
-    {
-        return embedding::run_for(seconds);
+    match args.as_slice() {
+        [flag, seconds] if flag == "--embedding-loop" => return embedding::run_for(seconds, false),
+        [flag, seconds, path] if flag == "--embedding-loop" && path == "portable" => {
+            return embedding::run_for(seconds, true);
+        }
+        _ => {}
     }
     let quick = args.iter().any(|a| a == "--quick");
     let budget = Duration::from_millis(if quick { 200 } else { 1500 });
