@@ -4,7 +4,8 @@
 //! ```text
 //! nnc check MODEL [--weights W] [--input 640x480]      errors, or every layer with shapes and FLOPs
 //! nnc plan MODEL [--weights W] --inputs 640x480,480x640 [--scales 1,0.5,0.25]
-//!          [--algorithms auto|direct|winograd]         the fused schedule, each convolution's
+//!          [--algorithms auto|direct|winograd|winograd4x4]
+//!                                                       the fused schedule, each convolution's
 //!                                                       algorithm, and the arena plan
 //! nnc import X.onnx [-o Y.nnc]                          the .nnc text and its .safetensors
 //! nnc export Y.nnc [--weights W] -o X.onnx              an ONNX file ONNX Runtime and tract run
@@ -58,7 +59,8 @@ enum Command {
         #[arg(long, value_delimiter = ',', default_value = "1")]
         scales: Vec<f64>,
         /// The convolution algorithms to choose from, as `algorithms:` in `nnc!`: `auto` (the
-        /// cost model's choice per layer), `direct` or `winograd` (wherever it applies).
+        /// cost model's choice per layer), `direct`, or `winograd` (2x2 tiles) or `winograd4x4`
+        /// (4x4 tiles) wherever it applies.
         #[arg(long, value_parser = parse_algorithms, default_value = "auto")]
         algorithms: plan::Algorithms,
     },
@@ -247,7 +249,7 @@ fn check(loaded: &Loaded, size: Size) -> Result<String, String> {
 
 fn parse_algorithms(name: &str) -> Result<plan::Algorithms, String> {
     plan::Algorithms::parse(name)
-        .ok_or_else(|| format!("`{name}` is not one of auto, direct, winograd"))
+        .ok_or_else(|| format!("`{name}` is not one of auto, direct, winograd, winograd4x4"))
 }
 
 fn plan_text(

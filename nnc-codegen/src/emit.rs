@@ -46,6 +46,12 @@ pub fn module(input: &MacroInput, compiled: &Compiled) -> TokenStream {
     let lower_bytes = n(largest(|p| p.lower_bound_len) * 4);
     let param_count = n(params.tensors.len());
     let weight_bytes = n(params.bytes(compiled.storage));
+    let wide_bytes = n(params
+        .tensors
+        .iter()
+        .filter(|t| t.wide)
+        .map(|t| t.data.len() * 4)
+        .sum());
     let parameters = n(compiled.model.weights.parameter_count());
     let channels = n(compiled.model.graph.input_channels());
     let plan_text: String = compiled
@@ -57,7 +63,10 @@ pub fn module(input: &MacroInput, compiled: &Compiled) -> TokenStream {
     let weights_path = compiled.weights_path.display().to_string();
     let load_params = match compiled.storage {
         Storage::F32 => quote! { rt::Params::from_f32(&PARAMS) },
-        Storage::F16 => quote! { rt::Params::from_f16(&PARAMS) },
+        Storage::F16 => {
+            let wide = params.stored_as_f32(Storage::F16);
+            quote! { rt::Params::from_f16(&PARAMS, &[#(#wide),*]) }
+        }
     };
     let variants: Vec<TokenStream> = compiled
         .variants
@@ -98,6 +107,9 @@ pub fn module(input: &MacroInput, compiled: &Compiled) -> TokenStream {
             pub const LOWER_BOUND_BYTES: usize = #lower_bytes;
             /// Bytes of weight statics in the binary.
             pub const WEIGHT_BYTES: usize = #weight_bytes;
+            /// Of those, the bytes of statics that are f32 whatever `weights_as` says (F(4x4, 3x3)'s
+            /// transformed weights).
+            pub const WIDE_WEIGHT_BYTES: usize = #wide_bytes;
             /// Learned parameters.
             pub const PARAMETERS: usize = #parameters;
             /// The arena plan of every variant, as `nnc_ir::plan::Plan` displays it.

@@ -8,7 +8,7 @@
 //!     inputs: [640 x 480, 480 x 640],     // width x height; `input: 640 x 480` for one
 //!     scales: [1.0, 0.5, 0.25],           // optional, default [1.0]
 //!     weights_as: f16,                    // optional, f32 (default) or f16
-//!     algorithms: direct,                 // optional, auto (default), direct or winograd
+//!     algorithms: direct,                 // optional: auto (default), direct, winograd, winograd4x4
 //! }
 //! ```
 
@@ -166,7 +166,9 @@ impl Parse for MacroInput {
                     input.algorithms = Algorithms::parse(&name.to_string()).unwrap_or_else(|| {
                         input.errors.push(syn::Error::new(
                             name.span(),
-                            format!("`algorithms` is `auto`, `direct` or `winograd`, not `{name}`"),
+                            format!(
+                                "`algorithms` is `auto`, `direct`, `winograd` or `winograd4x4`, not `{name}`"
+                            ),
                         ));
                         Algorithms::Auto
                     });

@@ -160,7 +160,7 @@ pub fn compile(input: &MacroInput, manifest_dir: &Path) -> Result<Compiled, Vec<
         return Err(errors);
     }
     let plans: Vec<&Plan> = variants.iter().map(|v| &v.plan).collect();
-    let params = params::pack(&model, &plans);
+    let params = params::pack(&model, &plans, input.storage);
     Ok(Compiled {
         model,
         model_path: sources.model_path,

@@ -131,9 +131,9 @@ fn conv(cx: &StepCtx<'_>, g: usize) -> TokenStream {
         }
     }
     let (kernel, bias) = cx.params.conv[&group.first()];
-    let kernel = match algorithm {
-        Algorithm::Winograd => cx.params.winograd[&group.first()],
-        _ => kernel.expect("packed for every plan that runs the layer directly"),
+    let kernel = match algorithm.winograd_tile() {
+        Some(m) => cx.params.winograd[&(group.first(), m)],
+        None => kernel.expect("packed for every plan that runs the layer directly"),
     };
     let (kernel, bias) = (n(kernel), n(bias));
     let src = cx.ptr(input);
@@ -155,8 +155,8 @@ fn conv(cx: &StepCtx<'_>, g: usize) -> TokenStream {
             scratch: #scratch,
         }
     };
-    if algorithm == Algorithm::Winograd {
-        // Winograd F(2x2, 3x3), sixteen lanes on the AVX-512 path.
+    if let Some(m) = algorithm.winograd_tile() {
+        // Winograd F(2x2, 3x3) or F(4x4, 3x3), sixteen lanes on the AVX-512 path.
         let (_, _, p) = conv
             .window
             .as_square()
@@ -181,13 +181,13 @@ fn conv(cx: &StepCtx<'_>, g: usize) -> TokenStream {
                 (quote! { #v }, quote! { #nt })
             }
         };
-        let [h, w, ci, co, p, pk] = [h, w, ci, co, p, pk].map(n);
+        let [h, w, ci, co, p, m, pk] = [h, w, ci, co, p, m, pk].map(n);
         let f = match cx.path {
             Path::Portable => quote! { rt::winograd_portable },
             Path::Avx2 => quote! { rt::winograd_avx2 },
             Path::Avx512 => quote! { rt::winograd_avx512 },
         };
-        return quote! { #f::<#h, #w, #ci, #co, #p, { #act }, #pk, #v, #nt>(#ptrs); };
+        return quote! { #f::<#h, #w, #ci, #co, #p, #m, { #act }, #pk, #v, #nt>(#ptrs); };
     }
     if conv.is_depthwise() {
         // Channels in, channels out; at sixteen lanes where the activation allows.

@@ -16,6 +16,11 @@ use std::fmt;
 pub struct Packed {
     pub name: String,
     pub data: Vec<f32>,
+    /// Stored as f32 whatever the network's storage: F(4x4, 3x3)'s transformed weights, whose
+    /// output transform (coefficients up to 8) would carry their rounding to f16 past the
+    /// tolerance. Under f16 storage they are the transform of the f16-rounded filters, so that
+    /// the network still computes what its f16 weights describe.
+    pub wide: bool,
 }
 
 /// The packed tensors, and which of them each layer reads.
@@ -27,7 +32,7 @@ pub struct Params {
     /// Winograd.
     pub conv: HashMap<ValueId, (Option<usize>, usize)>,
     /// For each convolution that some plan runs by Winograd: its transformed kernel's index.
-    pub winograd: HashMap<ValueId, usize>,
+    pub winograd: HashMap<(ValueId, usize), usize>,
     /// For each PReLU: its slopes' index.
     pub alpha: HashMap<ValueId, usize>,
     /// For each `affine`: its scale's and shift's index.
@@ -50,8 +55,8 @@ fn static_name(layer: &str, role: &str) -> String {
 }
 
 /// Packs every weight of `model` in the layout its kernel reads under `plans` (a layer that one
-/// plan runs by Winograd and another directly gets both layouts).
-pub fn pack(model: &Model, plans: &[&Plan]) -> Params {
+/// plan runs by Winograd and another directly gets both layouts), for statics of `storage`.
+pub fn pack(model: &Model, plans: &[&Plan], storage: Storage) -> Params {
     let mut params = Params::default();
     let graph = &model.graph;
     // Each convolution's algorithms across the plans.
@@ -76,8 +81,9 @@ pub fn pack(model: &Model, plans: &[&Plan]) -> Params {
                     None => vec![0.0; layout::vectors(out) * 8],
                 };
                 let algorithms = uses.get(&v).map(Vec::as_slice).unwrap_or_default();
-                let winograd = algorithms.contains(&Algorithm::Winograd);
-                let direct = !winograd || algorithms.iter().any(|a| *a != Algorithm::Winograd);
+                let tiles = |m| algorithms.iter().any(|a| a.winograd_tile() == Some(m));
+                let direct =
+                    algorithms.is_empty() || algorithms.iter().any(|a| a.winograd_tile().is_none());
                 let k_index = direct.then(|| {
                     params.push(
                         static_name(&node.name, "KERNEL"),
@@ -88,12 +94,28 @@ pub fn pack(model: &Model, plans: &[&Plan]) -> Params {
                         },
                     )
                 });
-                if winograd {
+                if tiles(2) {
                     let u = params.push(
                         static_name(&node.name, "WINOGRAD"),
-                        layout::winograd_kernel(&kernel.data, out, inp),
+                        layout::winograd_kernel(&kernel.data, out, inp, 2),
                     );
-                    params.winograd.insert(v, u);
+                    params.winograd.insert((v, 2), u);
+                }
+                if tiles(4) {
+                    let filters: Vec<f32> = match storage {
+                        Storage::F32 => kernel.data.clone(),
+                        Storage::F16 => kernel
+                            .data
+                            .iter()
+                            .map(|x| half::f16::from_f32(*x).to_f32())
+                            .collect(),
+                    };
+                    params.tensors.push(Packed {
+                        name: static_name(&node.name, "WINOGRAD4X4"),
+                        data: layout::winograd_kernel(&filters, out, inp, 4),
+                        wide: true,
+                    });
+                    params.winograd.insert((v, 4), params.tensors.len() - 1);
                 }
                 let b_index = params.push(static_name(&node.name, "BIAS"), bias);
                 params.conv.insert(v, (k_index, b_index));
@@ -126,8 +148,20 @@ pub fn pack(model: &Model, plans: &[&Plan]) -> Params {
 
 impl Params {
     fn push(&mut self, name: String, data: Vec<f32>) -> usize {
-        self.tensors.push(Packed { name, data });
+        self.tensors.push(Packed {
+            name,
+            data,
+            wide: false,
+        });
         self.tensors.len() - 1
+    }
+
+    /// Whether each tensor's static is f32 under `storage`.
+    pub fn stored_as_f32(&self, storage: Storage) -> Vec<bool> {
+        self.tensors
+            .iter()
+            .map(|t| t.wide || storage == Storage::F32)
+            .collect()
     }
 
     /// Elements of every packed tensor together.
@@ -137,11 +171,11 @@ impl Params {
 
     /// Bytes the statics take in the binary.
     pub fn bytes(&self, storage: Storage) -> usize {
-        let per_value = match storage {
-            Storage::F32 => 4,
-            Storage::F16 => 2,
-        };
-        self.tensors.iter().map(|t| t.data.len() * per_value).sum()
+        self.tensors
+            .iter()
+            .zip(self.stored_as_f32(storage))
+            .map(|(t, as_f32)| t.data.len() * if as_f32 { 4 } else { 2 })
+            .sum()
     }
 
     /// One aligned byte-string `static` per tensor, and `PARAMS` listing them in index order.
@@ -151,14 +185,14 @@ impl Params {
     pub fn statics(&self, storage: Storage) -> TokenStream {
         let mut items = Vec::new();
         let mut names = Vec::new();
-        for t in &self.tensors {
-            let bytes: Vec<u8> = match storage {
-                Storage::F32 => t.data.iter().flat_map(|x| x.to_le_bytes()).collect(),
-                Storage::F16 => t
-                    .data
+        for (t, as_f32) in self.tensors.iter().zip(self.stored_as_f32(storage)) {
+            let bytes: Vec<u8> = if as_f32 {
+                t.data.iter().flat_map(|x| x.to_le_bytes()).collect()
+            } else {
+                t.data
                     .iter()
                     .flat_map(|x| half::f16::from_f32(*x).to_le_bytes())
-                    .collect(),
+                    .collect()
             };
             let name = format_ident!("{}", t.name);
             let len = Literal::usize_unsuffixed(bytes.len());

@@ -104,39 +104,45 @@ fn compile_and_expand(
     (compiled, plan, code)
 }
 
-/// `algorithms: winograd` on the tiny model: its first convolution (3x3, stride 1, ReLU, a 2x2
-/// max-pool) runs by Winograd, with the transformed weights packed and a scratch buffer in the
-/// plan. The snapshot holds the plan, the packed tensors and every line of the generated code
-/// that calls a kernel or points at a scratch.
+/// `algorithms: winograd` and `algorithms: winograd4x4` on the tiny model: its first
+/// convolution (3x3, stride 1, ReLU, a 2x2 max-pool) runs by Winograd on 2x2 or 4x4 tiles, with
+/// the transformed weights packed and a scratch buffer in the plan. Each snapshot holds the plan,
+/// the packed tensors and every line of the generated code that calls a kernel or points at a
+/// scratch.
 #[test]
 fn winograd_steps_of_a_tiny_model() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let tokens = quote! {
-        pub mod tiny {
-            model: "tests/data/tiny.nnc",
-            weights: "tests/data/tiny.safetensors",
-            input: 8 x 6,
-            algorithms: winograd,
+    for (algorithms, snapshot) in [
+        (quote! { winograd }, "tiny_winograd"),
+        (quote! { winograd4x4 }, "tiny_winograd4x4"),
+    ] {
+        let tokens = quote! {
+            pub mod tiny {
+                model: "tests/data/tiny.nnc",
+                weights: "tests/data/tiny.safetensors",
+                input: 8 x 6,
+                algorithms: #algorithms,
+            }
+        };
+        let (compiled, plan, code) = compile_and_expand(tokens, dir);
+        // Each call's kernel and const generics, and each scratch pointer, in order.
+        let mut calls = Vec::new();
+        for (pattern, stop) in [("rt::winograd_", ">("), ("scratch: ", "),")] {
+            for (start, _) in code.match_indices(pattern) {
+                let end = code[start..]
+                    .find(stop)
+                    .map_or(code.len(), |e| start + e + 1);
+                calls.push((start, &code[start..end]));
+            }
         }
-    };
-    let (compiled, plan, code) = compile_and_expand(tokens, dir);
-    // Each call's kernel and const generics, and each scratch pointer, in order.
-    let mut calls = Vec::new();
-    for (pattern, stop) in [("rt::winograd_", ">("), ("scratch: ", "),")] {
-        for (start, _) in code.match_indices(pattern) {
-            let end = code[start..]
-                .find(stop)
-                .map_or(code.len(), |e| start + e + 1);
-            calls.push((start, &code[start..end]));
-        }
+        calls.sort();
+        let calls: Vec<&str> = calls.into_iter().map(|(_, c)| c).collect();
+        assert!(calls.iter().any(|l| l.starts_with("rt::winograd_avx512")));
+        insta::assert_snapshot!(
+            snapshot,
+            format!("{plan}\n{}\n{}", compiled.params, calls.join("\n"))
+        );
     }
-    calls.sort();
-    let calls: Vec<&str> = calls.into_iter().map(|(_, c)| c).collect();
-    assert!(calls.iter().any(|l| l.starts_with("rt::winograd_avx512")));
-    insta::assert_snapshot!(
-        "tiny_winograd",
-        format!("{plan}\n{}\n{}", compiled.params, calls.join("\n"))
-    );
 }
 
 /// Windows that differ by axis or are dilated: a 1x3 and a 3x1 convolution with unequal strides,

@@ -17,8 +17,8 @@
 //! - **Schedule** ([`schedule`]). The joint graph runs the steps of scale 0, then scale 1, and so
 //!   on; one step index `t` counts across all of them. Each convolution step gets its algorithm
 //!   here ([`choose`]), by its shape at its scale: depthwise, a 1x1 matrix product, Winograd
-//!   F(2x2, 3x3), or direct. A layer that runs by Winograd at one scale and directly at another
-//!   has its weights packed both ways.
+//!   F(2x2, 3x3) or F(4x4, 3x3), or direct. A layer that runs by Winograd at one scale and
+//!   directly (or on the other tile size) at another has its weights packed each way it runs.
 //! - **Scratch**. A Winograd step works in a buffer of its own ([`winograd_scratch`]), live for
 //!   that step alone; it is placed like any other buffer and counts toward the lower bound.
 //! - **Liveness** ([`liveness`]). A buffer lives from the step that writes it to the last step that
@@ -102,12 +102,13 @@ pub const fn winograd_block(lanes: usize, registers: usize, co: usize) -> (usize
     (v, if tiles > 12 { 12 } else { tiles })
 }
 
-/// Elements of arena a Winograd F(2x2, 3x3) step with `ci` input and `co` output channels works
-/// in, on whichever path needs more: one block's transformed input (16 positions by the block's
-/// tiles by `ci` rounded up to 16) and the products of one chunk of output vectors (16 positions
-/// by tiles by the chunk's lanes); see [`winograd_block`].
-pub const fn winograd_scratch(ci: usize, co: usize) -> usize {
+/// Elements of arena a Winograd step on `m x m` output tiles (2 or 4) with `ci` input and `co`
+/// output channels works in, on whichever path needs more: one block's transformed input
+/// (`(m + 2)²` positions by the block's tiles by `ci` rounded up to 16) and the products of one
+/// chunk of output vectors (positions by tiles by the chunk's lanes); see [`winograd_block`].
+pub const fn winograd_scratch(m: usize, ci: usize, co: usize) -> usize {
     let cip = ci.div_ceil(16) * 16;
+    let positions = (m + 2) * (m + 2);
     // The AVX-512 path, the AVX2 path and the portable path with 16 or 8 registers.
     let blocks = [(16, 32), (8, 16), (8, 8)];
     let mut most = 0;
@@ -115,7 +116,7 @@ pub const fn winograd_scratch(ci: usize, co: usize) -> usize {
     while i < blocks.len() {
         let (lanes, registers) = blocks[i];
         let (v, t) = winograd_block(lanes, registers, co);
-        let need = 16 * t * (cip + v * lanes);
+        let need = positions * t * (cip + v * lanes);
         if need > most {
             most = need;
         }
@@ -166,6 +167,20 @@ pub enum Algorithm {
     Pointwise,
     /// Winograd F(2x2, 3x3): a stride-1 3x3 convolution on 2x2 output tiles.
     Winograd,
+    /// Winograd F(4x4, 3x3): the same on 4x4 output tiles, 36 products for 16 outputs where
+    /// F(2x2, 3x3) has 16 for 4, with costlier transforms and weights 36/16 the size.
+    Winograd4x4,
+}
+
+impl Algorithm {
+    /// The side of a Winograd algorithm's output tiles (2 or 4), or `None` for the others.
+    pub fn winograd_tile(self) -> Option<usize> {
+        match self {
+            Algorithm::Winograd => Some(2),
+            Algorithm::Winograd4x4 => Some(4),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for Algorithm {
@@ -176,6 +191,7 @@ impl fmt::Display for Algorithm {
             Algorithm::Depthwise => "depthwise",
             Algorithm::Pointwise => "1x1-gemm",
             Algorithm::Winograd => "winograd",
+            Algorithm::Winograd4x4 => "winograd4x4",
         })
     }
 }
@@ -189,17 +205,20 @@ pub enum Algorithms {
     Auto,
     /// Direct convolution for every dense layer (depthwise stays depthwise).
     Direct,
-    /// Winograd wherever it applies, direct elsewhere.
+    /// Winograd F(2x2, 3x3) wherever it applies, direct elsewhere.
     Winograd,
+    /// Winograd F(4x4, 3x3) wherever it applies, direct elsewhere.
+    Winograd4x4,
 }
 
 impl Algorithms {
-    /// Parses `auto`, `direct` or `winograd`.
+    /// Parses `auto`, `direct`, `winograd` or `winograd4x4`.
     pub fn parse(name: &str) -> Option<Algorithms> {
         match name {
             "auto" => Some(Algorithms::Auto),
             "direct" => Some(Algorithms::Direct),
             "winograd" => Some(Algorithms::Winograd),
+            "winograd4x4" => Some(Algorithms::Winograd4x4),
             _ => None,
         }
     }
@@ -213,7 +232,9 @@ impl Algorithms {
 /// products save per channel pair (a bound set from that count, not measured layer by layer),
 /// and at least [`WINOGRAD_MIN_TILES`] output tiles, since below that the transformed weights
 /// (16/9 of the direct ones) are read for too few tiles (measured on the embedding:
-/// `benches/NOTES.md`, attempt 6).
+/// `benches/NOTES.md`, attempt 6). It takes 4x4 tiles, F(4x4, 3x3), unless the step is pooled
+/// and F(2x2, 3x3) could write it over its input ([`winograd_in_place`]; 4x4 tiles cannot), or
+/// the 4x4 weights exceed [`WINOGRAD4X4_MAX_WEIGHT_BYTES`] (attempt 13).
 pub fn choose(graph: &Graph, group: &Group, shapes: &Shapes, allowed: Algorithms) -> Algorithm {
     let node = graph.node(group.first());
     let Op::Conv(conv) = node.op else {
@@ -243,19 +264,37 @@ pub fn choose(graph: &Graph, group: &Group, shapes: &Shapes, allowed: Algorithms
     if !applies {
         return Algorithm::Direct;
     }
-    if allowed == Algorithms::Winograd {
-        return Algorithm::Winograd;
+    match allowed {
+        Algorithms::Winograd => return Algorithm::Winograd,
+        Algorithms::Winograd4x4 => return Algorithm::Winograd4x4,
+        Algorithms::Auto | Algorithms::Direct => {}
     }
-    let ci = shapes.of(node.inputs[0]).c;
-    let co = conv.out_channels;
+    let input = shapes.of(node.inputs[0]);
+    let (ci, co) = (input.c, conv.out_channels);
     let out = shapes.of(group.first());
     let tiles = out.h.div_ceil(2) * out.w.div_ceil(2);
-    if ci >= 16 && co >= 16 && tiles >= WINOGRAD_MIN_TILES {
+    if ci < 16 || co < 16 || tiles < WINOGRAD_MIN_TILES {
+        return Algorithm::Direct;
+    }
+    let pad = square.map_or(0, |(_, _, p)| p);
+    if pool == 2 && winograd_in_place(input.h, input.w, pad, ci, co) {
+        // F(2x2, 3x3) writes a pooled step over its input (the arena's peak on the face
+        // pyramid); F(4x4, 3x3)'s tiles write two pooled rows each, ahead of its reads.
+        Algorithm::Winograd
+    } else if 36 * ci * co * 4 > WINOGRAD4X4_MAX_WEIGHT_BYTES {
         Algorithm::Winograd
     } else {
-        Algorithm::Direct
+        Algorithm::Winograd4x4
     }
 }
+
+/// The largest F(4x4, 3x3) weights (36 values per input and output channel pair, f32: up to 64
+/// channels in and out) for which the cost model takes 4x4 tiles over 2x2. Alone, every layer
+/// shape measured ran 1.1-1.5 times faster on 4x4 tiles; in the embedding, the 128-channel
+/// layers' 4x4 weights (2.36 MB each) took the network's weights past the L3 the machine gives
+/// one core, and the whole network was no faster. With this limit it was 6-8% faster
+/// (`benches/NOTES.md`, attempt 13).
+pub const WINOGRAD4X4_MAX_WEIGHT_BYTES: usize = 640 << 10;
 
 /// The fewest 2x2 output tiles for which the cost model takes Winograd.
 pub const WINOGRAD_MIN_TILES: usize = 16;
@@ -431,7 +470,7 @@ impl fmt::Display for Schedule {
             }
             writeln!(
                 f,
-                "    t={t:<3} {:<24} {:<9} {}",
+                "    t={t:<3} {:<24} {:<11} {}",
                 self.labels[step.group],
                 step.algorithm.to_string(),
                 self.shapes[step.scale].of(step.value)
@@ -466,12 +505,13 @@ pub fn schedule(
                     value: g.output(),
                     len: shapes.of(g.output()).len(),
                     algorithm,
-                    scratch: match algorithm {
-                        Algorithm::Winograd => winograd_scratch(
+                    scratch: match algorithm.winograd_tile() {
+                        Some(m) => winograd_scratch(
+                            m,
                             shapes.of(graph.node(g.first()).inputs[0]).c,
                             shapes.of(g.first()).c,
                         ),
-                        _ => 0,
+                        None => 0,
                     },
                 }
             })
@@ -1131,7 +1171,7 @@ impl fmt::Display for DisplayPlan<'_> {
                 let shape = plan.shapes[scale].of(group.output());
                 writeln!(
                     f,
-                    "    t={:<3} {:<24} {:<9} {:<11} offset={:<9} bytes={:<9} live={}..={}{}",
+                    "    t={:<3} {:<24} {:<11} {:<11} offset={:<9} bytes={:<9} live={}..={}{}",
                     b.written_at(),
                     label(graph, group),
                     plan.algorithm(scale, g).to_string(),
@@ -1149,7 +1189,7 @@ impl fmt::Display for DisplayPlan<'_> {
                 if let Some(s) = plan.scratch(scale, g) {
                     writeln!(
                         f,
-                        "          {:<24} {:<9} {:<11} offset={:<9} bytes={:<9} live={}..={}",
+                        "          {:<24} {:<11} {:<11} offset={:<9} bytes={:<9} live={}..={}",
                         "",
                         "",
                         "scratch",

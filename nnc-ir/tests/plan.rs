@@ -244,12 +244,13 @@ output pf
 
 #[test]
 fn each_convolution_gets_the_algorithm_its_shape_calls_for() {
-    // At 64x64: `a` is a stride-1 3x3 with 32 channels and 1024 tiles; `b` strided; `c` 1x1;
-    // `d` depthwise; `e` has 8 output channels; `f` a PReLU, which Winograd does not fuse.
+    // At 64x64: `a` is a stride-1 3x3 with 32 channels and 1024 tiles, unpooled, so on 4x4
+    // tiles; `b` strided; `c` 1x1; `d` depthwise; `e` has 8 output channels; `f` a PReLU, which
+    // Winograd does not fuse.
     assert_eq!(
         algorithms(ALGORITHM_NET, (64, 64), Algorithms::Auto),
         [
-            "winograd",
+            "winograd4x4",
             "direct",
             "1x1-gemm",
             "depthwise",
@@ -285,6 +286,41 @@ fn each_convolution_gets_the_algorithm_its_shape_calls_for() {
             "direct"
         ]
     );
+    assert_eq!(
+        algorithms(ALGORITHM_NET, (6, 6), Algorithms::Winograd4x4),
+        [
+            "winograd4x4",
+            "direct",
+            "1x1-gemm",
+            "depthwise",
+            "winograd4x4",
+            "direct"
+        ]
+    );
+}
+
+/// A pooled step that F(2x2, 3x3) can write over its input keeps 2x2 tiles (the arena's peak
+/// may sit there); one it cannot (far more output channels than input) takes 4x4 tiles.
+#[test]
+fn a_pooled_step_keeps_two_by_two_tiles_where_they_run_in_place() {
+    let pooled = |co: usize| {
+        format!(
+            "x = input(channels=16)
+a = conv(x, out={co}, k=3, pad=1)
+ra = relu(a)
+pa = maxpool(ra, k=2)
+output pa
+"
+        )
+    };
+    assert_eq!(
+        algorithms(&pooled(16), (64, 64), Algorithms::Auto),
+        ["winograd"]
+    );
+    assert_eq!(
+        algorithms(&pooled(128), (64, 64), Algorithms::Auto),
+        ["winograd4x4"]
+    );
 }
 
 #[test]
@@ -293,9 +329,10 @@ fn winograd_scratch_is_live_for_its_step_alone_and_counts_toward_the_lower_bound
     let sizes = [(64, 64), (6, 6)];
     let p = plan_with(&g, &sizes, Algorithms::Auto).unwrap();
     check_plan(&p);
-    // Scale 0's `a` has scratch for 32 input channels; scale 1's `a` runs directly and has none.
+    // Scale 0's `a` has scratch for 4x4 tiles and 32 input channels; scale 1's `a` runs
+    // directly and has none.
     let scratch = p.scratch(0, 0).expect("a Winograd step has scratch");
-    assert_eq!(scratch.len, winograd_scratch(32, 32));
+    assert_eq!(scratch.len, winograd_scratch(4, 32, 32));
     assert_eq!((scratch.first, scratch.last), (0, 0));
     assert!(p.scratch(1, 0).is_none());
     assert_eq!(p.buffers.iter().filter(|b| b.scratch).count(), 1);
@@ -330,7 +367,9 @@ c = conv(pb, out=16, k=3, pad=1)
 output c
 ";
     let g = graph(src);
-    let p = plan_with(&g, &[(32, 32)], Algorithms::Auto).unwrap();
+    // 2x2 tiles for every step, so that the arena's peak is at `b` (with 4x4 tiles, `a`'s larger
+    // scratch would set it).
+    let p = plan_with(&g, &[(32, 32)], Algorithms::Winograd).unwrap();
     check_plan(&p);
     assert_eq!(p.algorithm(0, 1).to_string(), "winograd");
     let (a, b) = (p.buffers[0], p.buffers[1]);

@@ -92,7 +92,7 @@ impl Buffers {
                 .collect(),
             bias: vec![0.01; cop],
             output: vec![0.0; h * w * cop],
-            scratch: vec![0.0; winograd_scratch(ci, co)],
+            scratch: vec![0.0; winograd_scratch(2, ci, co)],
         }
     }
 
@@ -136,7 +136,9 @@ macro_rules! winograd {
         fn $name(p: ConvPtrs) {
             const B: (usize, usize) = layout::winograd_block(8, <$s as Simd>::REGISTERS, $co);
             // SAFETY: `Buffers` sizes every buffer for this layer, the scratch by the plan's rule.
-            unsafe { winograd::<$s, $h, $w, $ci, $co, 1, { act::RELU }, $pk, { B.0 }, { B.1 }>(p) }
+            unsafe {
+                winograd::<$s, $h, $w, $ci, $co, 1, 2, { act::RELU }, $pk, { B.0 }, { B.1 }>(p)
+            }
         }
     };
 }

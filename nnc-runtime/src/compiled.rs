@@ -82,16 +82,25 @@ impl<const N: usize> Params<N> {
         }
     }
 
-    /// Widens f16 statics into one owned buffer (the only allocation besides the arena).
-    pub fn from_f16(statics: &[&'static [u8]; N]) -> Self {
-        let total: usize = statics.iter().map(|b| b.len() / 2).sum();
+    /// Widens f16 statics into one owned buffer (the only allocation besides the arena); those
+    /// marked in `wide` are f32 statics (little-endian bytes), copied into it as they are.
+    pub fn from_f16(statics: &[&'static [u8]; N], wide: &[bool; N]) -> Self {
+        let len = |i: usize| statics[i].len() / if wide[i] { 4 } else { 2 };
+        let total: usize = (0..N).map(len).sum();
         let mut widened = vec![0.0f32; total].into_boxed_slice();
         let mut offsets = [0usize; N];
         let mut at = 0;
         for (i, bytes) in statics.iter().enumerate() {
             offsets[i] = at;
-            f16_to_f32(bytes, &mut widened[at..at + bytes.len() / 2]);
-            at += bytes.len() / 2;
+            let to = &mut widened[at..at + len(i)];
+            if wide[i] {
+                for (x, b) in to.iter_mut().zip(bytes.chunks_exact(4)) {
+                    *x = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+                }
+            } else {
+                f16_to_f32(bytes, to);
+            }
+            at += len(i);
         }
         // SAFETY: every offset is inside `widened`.
         let ptrs = offsets.map(|o| unsafe { widened.as_ptr().add(o) });

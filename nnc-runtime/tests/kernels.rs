@@ -600,14 +600,15 @@ conv_avx512_case!(avx512_dilated_pooled: 14 x 16, ci=4 co=16 k=3 st=1 p=(2, 1) R
 /// start of the input's buffer, as the arena then holds them.
 fn check_winograd(
     c: &Case,
-    g: &[[f64; 3]; 4],
+    g: &[[f64; 3]],
     oihw: &[f32],
     l: Layer,
     what: &str,
     kernel: impl Fn(ConvPtrs),
 ) {
     let u = layout::winograd_kernel_with(oihw, l.co, l.ci, g);
-    let mut scratch = vec![f32::NAN; nnc_runtime::ir::plan::winograd_scratch(l.ci, l.co)];
+    let m = g.len() - 2;
+    let mut scratch = vec![f32::NAN; nnc_runtime::ir::plan::winograd_scratch(m, l.ci, l.co)];
     let transformed = Case {
         input: c.input.clone(),
         kernel: u,
@@ -619,7 +620,8 @@ fn check_winograd(
         p.scratch = scratch.as_mut_ptr();
         kernel(p)
     });
-    if l.pk == 2 && nnc_runtime::ir::plan::winograd_in_place(l.h, l.w, l.p.0, l.ci, l.co) {
+    if m == 2 && l.pk == 2 && nnc_runtime::ir::plan::winograd_in_place(l.h, l.w, l.p.0, l.ci, l.co)
+    {
         let len = c.expect.data.len();
         let mut shared = c.input.clone();
         shared.resize(shared.len().max(len), f32::NAN);
@@ -635,10 +637,10 @@ fn check_winograd(
     }
 }
 
-/// One Winograd F(2x2, 3x3) configuration on every path, against the interpreter's direct
-/// convolution.
+/// One Winograd configuration (F(2x2, 3x3) with `m=2`, F(4x4, 3x3) with `m=4`) on every path,
+/// against the interpreter's direct convolution.
 macro_rules! winograd_case {
-    ($name:ident: $h:literal x $w:literal, ci=$ci:literal co=$co:literal p=$p:literal $act:ident $act_op:literal pk=$pk:literal) => {
+    ($name:ident: $h:literal x $w:literal, ci=$ci:literal co=$co:literal p=$p:literal $act:ident $act_op:literal pk=$pk:literal m=$m:literal) => {
         #[test]
         fn $name() {
             let layer = Layer {
@@ -655,7 +657,7 @@ macro_rules! winograd_case {
             };
             let c = case(layer, $act_op);
             let oihw = oihw_of(layer, $act_op);
-            let g = &layout::WINOGRAD_G;
+            let g = layout::winograd_g($m);
             const PORTABLE: (usize, usize) =
                 layout::winograd_block(8, simd::PORTABLE_REGISTERS, $co);
             const B8: (usize, usize) = layout::winograd_block(8, 16, $co);
@@ -667,6 +669,7 @@ macro_rules! winograd_case {
                     $ci,
                     $co,
                     $p,
+                    $m,
                     { act::$act },
                     $pk,
                     { PORTABLE.0 },
@@ -682,6 +685,7 @@ macro_rules! winograd_case {
                         $ci,
                         $co,
                         $p,
+                        $m,
                         { act::$act },
                         $pk,
                         { B8.0 },
@@ -700,6 +704,7 @@ macro_rules! winograd_case {
                         $ci,
                         $co,
                         $p,
+                        $m,
                         { act::$act },
                         $pk,
                         { B16.0 },
@@ -726,15 +731,26 @@ fn oihw_of(l: Layer, act_op: &str) -> Vec<f32> {
 
 // Odd sizes (tiles past the edge), channels not multiples of eight or sixteen, padding 0 and 1,
 // tile blocks across rows and a last partial block.
-winograd_case!(winograd_embedding_like: 11 x 13, ci=32 co=32 p=1 RELU "relu" pk=1);
-winograd_case!(winograd_odd_channels: 9 x 7, ci=13 co=20 p=1 NONE "" pk=1);
-winograd_case!(winograd_no_padding: 10 x 9, ci=16 co=24 p=0 RELU "relu" pk=1);
-winograd_case!(winograd_wide: 6 x 5, ci=40 co=72 p=1 RELU "relu" pk=1);
-winograd_case!(winograd_fused_pool: 12 x 10, ci=16 co=16 p=1 RELU "relu" pk=2);
-winograd_case!(winograd_fused_pool_odd: 9 x 11, ci=5 co=48 p=1 NONE "" pk=2);
-winograd_case!(winograd_one_tile: 3 x 3, ci=8 co=8 p=0 NONE "" pk=1);
+winograd_case!(winograd_embedding_like: 11 x 13, ci=32 co=32 p=1 RELU "relu" pk=1 m=2);
+winograd_case!(winograd_odd_channels: 9 x 7, ci=13 co=20 p=1 NONE "" pk=1 m=2);
+winograd_case!(winograd_no_padding: 10 x 9, ci=16 co=24 p=0 RELU "relu" pk=1 m=2);
+winograd_case!(winograd_wide: 6 x 5, ci=40 co=72 p=1 RELU "relu" pk=1 m=2);
+winograd_case!(winograd_fused_pool: 12 x 10, ci=16 co=16 p=1 RELU "relu" pk=2 m=2);
+winograd_case!(winograd_fused_pool_odd: 9 x 11, ci=5 co=48 p=1 NONE "" pk=2 m=2);
+winograd_case!(winograd_one_tile: 3 x 3, ci=8 co=8 p=0 NONE "" pk=1 m=2);
 // Pooled, unpadded and odd-sized, several blocks a row: also run in place.
-winograd_case!(winograd_fused_pool_unpadded: 13 x 15, ci=24 co=24 p=0 RELU "relu" pk=2);
+winograd_case!(winograd_fused_pool_unpadded: 13 x 15, ci=24 co=24 p=0 RELU "relu" pk=2 m=2);
+// F(4x4, 3x3): sizes that are no multiple of four (tiles past the bottom and right edges, by one
+// to three pixels), channels not multiples of eight, padding 0 and 1, pools whose last window
+// row or column is cut, one tile, and the embedding's 17x17 and 8x8 maps.
+winograd_case!(winograd4_embedding_like: 17 x 17, ci=64 co=64 p=1 RELU "relu" pk=1 m=4);
+winograd_case!(winograd4_odd_channels: 9 x 7, ci=13 co=20 p=1 NONE "" pk=1 m=4);
+winograd_case!(winograd4_no_padding: 11 x 10, ci=16 co=24 p=0 RELU "relu" pk=1 m=4);
+winograd_case!(winograd4_wide: 8 x 8, ci=40 co=72 p=1 RELU "relu" pk=1 m=4);
+winograd_case!(winograd4_fused_pool: 12 x 10, ci=16 co=16 p=1 RELU "relu" pk=2 m=4);
+winograd_case!(winograd4_fused_pool_odd: 9 x 11, ci=5 co=48 p=1 NONE "" pk=2 m=4);
+winograd_case!(winograd4_fused_pool_unpadded: 13 x 15, ci=24 co=24 p=0 RELU "relu" pk=2 m=4);
+winograd_case!(winograd4_one_tile: 6 x 6, ci=8 co=8 p=0 NONE "" pk=1 m=4);
 
 /// The pooled cases above that the plan would run in place are run in place too
 /// (`check_winograd`); the rule refuses the one whose outputs would overtake its reads.
@@ -756,7 +772,7 @@ fn winograd_in_place_rule_on_the_pooled_cases() {
 }
 
 /// The numerical check can fail: a filter transform with one coefficient wrong (the sign of
-/// `G[2][1]`) gives outputs off by far more than the tolerance.
+/// `G[2][1]`) gives outputs off by far more than the tolerance, for both tile sizes.
 #[test]
 fn winograd_with_a_wrong_transform_fails_the_check() {
     let layer = Layer {
@@ -773,9 +789,9 @@ fn winograd_with_a_wrong_transform_fails_the_check() {
     };
     let c = case(layer, "relu");
     let oihw = oihw_of(layer, "relu");
+    const B: (usize, usize) = layout::winograd_block(8, simd::PORTABLE_REGISTERS, 16);
     let mut g = layout::WINOGRAD_G;
     g[2][1] = -g[2][1];
-    const B: (usize, usize) = layout::winograd_block(8, simd::PORTABLE_REGISTERS, 16);
     let wrong = std::panic::catch_unwind(|| {
         check_winograd(&c, &g, &oihw, layer, "portable, wrong G", |p| unsafe {
             nnc_runtime::kernels::winograd_portable::<
@@ -784,6 +800,7 @@ fn winograd_with_a_wrong_transform_fails_the_check() {
                 16,
                 16,
                 1,
+                2,
                 { act::RELU },
                 1,
                 { B.0 },
@@ -791,5 +808,30 @@ fn winograd_with_a_wrong_transform_fails_the_check() {
             >(p)
         })
     });
-    assert!(wrong.is_err(), "a wrong filter transform passed the check");
+    assert!(
+        wrong.is_err(),
+        "a wrong F(2x2, 3x3) transform passed the check"
+    );
+    let mut g = layout::WINOGRAD_G4;
+    g[2][1] = -g[2][1];
+    let wrong = std::panic::catch_unwind(|| {
+        check_winograd(&c, &g, &oihw, layer, "portable, wrong G", |p| unsafe {
+            nnc_runtime::kernels::winograd_portable::<
+                8,
+                8,
+                16,
+                16,
+                1,
+                4,
+                { act::RELU },
+                1,
+                { B.0 },
+                { B.1 },
+            >(p)
+        })
+    });
+    assert!(
+        wrong.is_err(),
+        "a wrong F(4x4, 3x3) transform passed the check"
+    );
 }

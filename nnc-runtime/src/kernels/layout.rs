@@ -61,15 +61,28 @@ pub fn depthwise_kernel(oihw: &[f32], channels: usize, taps: usize) -> Vec<f32> 
     packed
 }
 
-/// Winograd F(2x2, 3x3) weights for `[out, in, 3, 3]`: each filter `g` becomes `U = G g Gᵀ`
-/// (4x4, computed in f64), and the `[out, in, 4, 4]` result is packed as [`conv_kernel`] packs
-/// a 4x4 kernel, so that the products read `U[ξ][ci]` for `ξ` the 4x4 position as rows of the
+/// Winograd weights for `[out, in, 3, 3]` and output tiles of `m x m` (2 for F(2x2, 3x3), 4 for
+/// F(4x4, 3x3)): each filter `g` becomes `U = G g Gᵀ` (`(m + 2)²` values, computed in f64), and
+/// the `[out, in, m + 2, m + 2]` result is packed as [`conv_kernel`] packs a kernel of that many
+/// taps, so that the products read `U[ξ][ci]` for `ξ` the transform's position as rows of the
 /// blocked layout.
-pub fn winograd_kernel(oihw: &[f32], out: usize, inp: usize) -> Vec<f32> {
-    winograd_kernel_with(oihw, out, inp, &WINOGRAD_G)
+pub fn winograd_kernel(oihw: &[f32], out: usize, inp: usize, m: usize) -> Vec<f32> {
+    winograd_kernel_with(oihw, out, inp, winograd_g(m))
 }
 
-/// F(2x2, 3x3)'s filter transform `G`.
+/// The filter transform `G` for output tiles of `m x m`.
+///
+/// # Panics
+/// Unless `m` is 2 or 4.
+pub fn winograd_g(m: usize) -> &'static [[f64; 3]] {
+    match m {
+        2 => &WINOGRAD_G,
+        4 => &WINOGRAD_G4,
+        _ => panic!("Winograd tiles are 2x2 or 4x4, not {m}x{m}"),
+    }
+}
+
+/// F(2x2, 3x3)'s filter transform `G` (interpolation points 0, 1, -1 and infinity).
 pub const WINOGRAD_G: [[f64; 3]; 4] = [
     [1.0, 0.0, 0.0],
     [0.5, 0.5, 0.5],
@@ -77,25 +90,38 @@ pub const WINOGRAD_G: [[f64; 3]; 4] = [
     [0.0, 0.0, 1.0],
 ];
 
-/// [`winograd_kernel`] with the filter transform `g` (the tests give a wrong one, which must fail
-/// them).
-pub fn winograd_kernel_with(oihw: &[f32], out: usize, inp: usize, g: &[[f64; 3]; 4]) -> Vec<f32> {
-    let mut u = vec![0.0f32; out * inp * 16];
+/// F(4x4, 3x3)'s filter transform `G` (points 0, ±1, ±2 and infinity; Lavin and Gray's),
+/// matching the kernel's `Bᵀ` and `Aᵀ` (`super::winograd`).
+pub const WINOGRAD_G4: [[f64; 3]; 6] = [
+    [1.0 / 4.0, 0.0, 0.0],
+    [-1.0 / 6.0, -1.0 / 6.0, -1.0 / 6.0],
+    [-1.0 / 6.0, 1.0 / 6.0, -1.0 / 6.0],
+    [1.0 / 24.0, 1.0 / 12.0, 1.0 / 6.0],
+    [1.0 / 24.0, -1.0 / 12.0, 1.0 / 6.0],
+    [0.0, 0.0, 1.0],
+];
+
+/// [`winograd_kernel`] with the filter transform `g`, of `m + 2` rows (the tests give a wrong
+/// one, which must fail them).
+pub fn winograd_kernel_with(oihw: &[f32], out: usize, inp: usize, g: &[[f64; 3]]) -> Vec<f32> {
+    let n = g.len();
+    let positions = n * n;
+    let mut u = vec![0.0f32; out * inp * positions];
     for f in 0..out * inp {
         let filter = &oihw[f * 9..f * 9 + 9];
-        for a in 0..4 {
-            for b in 0..4 {
+        for a in 0..n {
+            for b in 0..n {
                 let mut sum = 0.0f64;
                 for y in 0..3 {
                     for x in 0..3 {
                         sum += g[a][y] * f64::from(filter[y * 3 + x]) * g[b][x];
                     }
                 }
-                u[f * 16 + a * 4 + b] = sum as f32;
+                u[f * positions + a * n + b] = sum as f32;
             }
         }
     }
-    conv_kernel(&u, out, inp, 16)
+    conv_kernel(&u, out, inp, positions)
 }
 
 pub use nnc_ir::plan::winograd_block;

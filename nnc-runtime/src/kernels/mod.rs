@@ -92,7 +92,8 @@ entries!(pointwise::pointwise, "pointwise::pointwise",
 );
 
 entries!(winograd::winograd, "winograd::winograd",
-    [H: usize, W: usize, CI: usize, CO: usize, P: usize, ACT: u8, PK: usize, V: usize, NT: usize],
+    [H: usize, W: usize, CI: usize, CO: usize, P: usize, M: usize, ACT: u8, PK: usize, V: usize,
+        NT: usize],
     winograd_portable [simd::Portable] "on the portable path, eight lanes.",
     winograd_avx2 [simd::Avx2, "avx2,fma"]
         "with AVX2 and FMA ([`simd::has_avx2_fma`]), eight lanes.",

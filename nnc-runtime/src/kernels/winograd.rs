@@ -1,27 +1,33 @@
-//! Winograd F(2x2, 3x3): a stride-1 3x3 convolution computed on 2x2 output tiles with 16
-//! multiplications per input and output channel pair instead of 36 (2.25 times fewer).
+//! Winograd F(2x2, 3x3) and F(4x4, 3x3): a stride-1 3x3 convolution computed on `M x M` output
+//! tiles (`M` 2 or 4) with `(M + 2)²` multiplications per tile and input and output channel pair
+//! instead of `9 M²`: 16 for 4 outputs (2.25 times fewer) or 36 for 16 (4 times fewer).
 //!
-//! Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks" (2016). For a 4x4 input
-//! patch `d` and a 3x3 filter `g`, the 2x2 output tile is `Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A`.
-//! The filter transform `U = G g Gᵀ` is done once, at build time, by the compiler
-//! ([`super::layout::winograd_kernel`]); this kernel does the other two and the products:
+//! Lavin and Gray, "Fast Algorithms for Convolutional Neural Networks" (2016). For an
+//! `(M + 2)²` input patch `d` and a 3x3 filter `g`, the output tile is
+//! `Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A`. The filter transform `U = G g Gᵀ` is done once, at build
+//! time, by the compiler ([`super::layout::winograd_kernel`]); this kernel does the other two and
+//! the products:
 //!
 //! 1. **Input transform.** For a block of `NT` tiles (consecutive in row-major tile order,
 //!    across rows, so that a map of any width fills whole blocks but the last), `V = Bᵀ d B` for
-//!    every input channel, vectorized over channels: 16 loads and 32 additions per vector of
-//!    channels, stored to the scratch as `V[ξ][tile][ci]` (`ξ` the 16 positions of the 4x4
-//!    transform).
+//!    every input channel, vectorized over channels (`input_1d` on each column of the patch,
+//!    then on each row), stored to the scratch as `V[ξ][tile][ci]` (`ξ` the transform's
+//!    positions).
 //! 2. **Products.** For each chunk of `V` output vectors and each `ξ`, a matrix product over the
 //!    input channels, `M[ξ][tile][co] = Σ V[ξ][tile][ci] U[ξ][ci][co]`, in registers: `NT`
 //!    by `V` accumulators, the same register block as the pointwise kernel's. The weights are
 //!    read in the blocked layout of every dense kernel, one sequential stream per vector.
-//! 3. **Output transform.** `Y = Aᵀ M A` per tile and output vector, plus bias, then ReLU or
-//!    nothing, then, with `PK == 2`, the 2x2 max-pool, whose windows are exactly the tiles.
+//! 3. **Output transform.** `Y = Aᵀ M A` per tile and output vector (`output_1d`), plus bias,
+//!    then ReLU or nothing, then, with `PK == 2`, the 2x2 max-pool, whose windows tile the
+//!    output tile exactly (one window for `M = 2`, four for `M = 4`).
 //!
-//! The transforms' coefficients are 0, ±1 and ±1/2, so F(2x2, 3x3) adds little rounding error
-//! (a few units in the last place of the sums; the tests hold it to the direct kernels' 1e-4).
-//! The scratch (both `V` and one chunk's `M`) is a buffer of the arena that the plan reserves for
-//! this step alone (`nnc_ir::plan::winograd_scratch`).
+//! F(2x2, 3x3)'s coefficients are 0, ±1 and ±1/2, and it adds little rounding error (a few units
+//! in the last place of the sums). F(4x4, 3x3)'s (points 0, ±1, ±2) reach 5 in `Bᵀ`, 8 in `Aᵀ`
+//! and 1/24 in `G`, and grow the error about tenfold: 1e-5 of the largest output at most on the
+//! embedding's and the face pyramid's shapes (`benches/NOTES.md`, attempt 13). The tests hold
+//! both to the direct kernels' 1e-4 relative. The scratch (both `V` and one chunk's `M`) is a
+//! buffer of the arena that the plan reserves for this step alone
+//! (`nnc_ir::plan::winograd_scratch`).
 
 #![allow(
     clippy::needless_range_loop,
@@ -32,20 +38,20 @@ use super::conv::{ConvPtrs, act};
 use super::layout::kernel_row;
 use super::simd::{Simd, load, store};
 
-/// Runs one Winograd F(2x2, 3x3) convolution layer, stride 1.
+/// Runs one Winograd convolution layer, stride 1, on `M x M` output tiles.
 ///
-/// `H, W, CI`: input; `CO`: output channels; `P`: padding (0 or 1); `ACT`: [`act::NONE`] or
-/// [`act::RELU`]; `PK`: 1, or 2 for a fused 2x2 max-pool; `V`, `NT`: output vectors and tiles
-/// per product block ([`super::layout::winograd_block`]). `p.kernel` holds the transformed weights
-/// ([`super::layout::winograd_kernel`]), `p.bias` `CO` padded to eight, and `p.scratch`
-/// `nnc_ir::plan::winograd_scratch(CI, CO)` floats that nothing else uses during the call.
+/// `H, W, CI`: input; `CO`: output channels; `P`: padding (0 or 1); `M`: 2 for F(2x2, 3x3), 4
+/// for F(4x4, 3x3); `ACT`: [`act::NONE`] or [`act::RELU`]; `PK`: 1, or 2 for a fused 2x2
+/// max-pool; `V`, `NT`: output vectors and tiles per product block ([`super::layout::winograd_block`]). `p.kernel` holds the transformed weights
+/// ([`super::layout::winograd_kernel`] for `M`), `p.bias` `CO` padded to eight, and `p.scratch`
+/// `nnc_ir::plan::winograd_scratch(M, CI, CO)` floats that nothing else uses during the call.
 ///
 /// # Safety
 /// Every pointer in `p` must be valid for the sizes above, the output must not overlap the
 /// scratch, and `S` must be supported by the CPU. The output must not overlap the input either,
-/// except by starting where it starts where `nnc_ir::plan::winograd_in_place` allows it: blocks
-/// go in row-major tile order, and a block's input is transformed before any of its outputs is
-/// stored, which that rule relies on.
+/// except, with `M == 2`, by starting where it starts where `nnc_ir::plan::winograd_in_place`
+/// allows it: blocks go in row-major tile order, and a block's input is transformed before any
+/// of its outputs is stored, which that rule relies on.
 #[inline(always)]
 pub unsafe fn winograd<
     S: Simd,
@@ -54,6 +60,7 @@ pub unsafe fn winograd<
     const CI: usize,
     const CO: usize,
     const P: usize,
+    const M: usize,
     const ACT: u8,
     const PK: usize,
     const V: usize,
@@ -61,6 +68,7 @@ pub unsafe fn winograd<
 >(
     p: ConvPtrs,
 ) {
+    const { assert!(M == 2 || M == 4, "Winograd F(2x2, 3x3) or F(4x4, 3x3)") };
     const {
         assert!(
             ACT == act::NONE || ACT == act::RELU,
@@ -77,26 +85,26 @@ pub unsafe fn winograd<
         )
     };
     let (oh, ow) = (H + 2 * P - 2, W + 2 * P - 2);
-    let (th, tw) = (oh.div_ceil(2), ow.div_ceil(2));
+    let (th, tw) = (oh.div_ceil(M), ow.div_ceil(M));
     let tiles = th * tw;
     let cip = CI.div_ceil(16) * 16;
     let cop = CO.div_ceil(8) * 8;
-    let products = unsafe { p.scratch.add(16 * NT * cip) };
+    let products = unsafe { p.scratch.add(positions(M) * NT * cip) };
     let chunk = V * S::LANES;
     let mut first = 0;
     while first < tiles {
         let n = (tiles - first).min(NT);
         for t in 0..n {
             let tile = first + t;
-            unsafe { input_tile::<S, H, W, CI, P, NT>(&p, (tile / tw, tile % tw), t, cip) };
+            unsafe { input_tile::<S, H, W, CI, P, M, NT>(&p, (tile / tw, tile % tw), t, cip) };
         }
         let mut c0 = 0;
         while c0 < cop {
-            unsafe { multiply::<S, CI, CO, V, NT>(&p, c0, cip, products) };
+            unsafe { multiply::<S, CI, CO, M, V, NT>(&p, c0, cip, products) };
             for t in 0..n {
                 let tile = first + t;
                 unsafe {
-                    output_tile::<S, CO, ACT, PK, V, NT>(
+                    output_tile::<S, CO, M, ACT, PK, V, NT>(
                         &p,
                         products,
                         (tile / tw, tile % tw),
@@ -112,6 +120,12 @@ pub unsafe fn winograd<
     }
 }
 
+/// The transform's positions: `(M + 2)²`, 16 for F(2x2, 3x3) and 36 for F(4x4, 3x3).
+#[inline(always)]
+const fn positions(m: usize) -> usize {
+    (m + 2) * (m + 2)
+}
+
 /// `V = Bᵀ d B` for every input channel of tile `(ty, tx)`, stored as tile `t` of the block.
 #[inline(always)]
 unsafe fn input_tile<
@@ -120,6 +134,7 @@ unsafe fn input_tile<
     const W: usize,
     const CI: usize,
     const P: usize,
+    const M: usize,
     const NT: usize,
 >(
     p: &ConvPtrs,
@@ -127,14 +142,15 @@ unsafe fn input_tile<
     t: usize,
     cip: usize,
 ) {
-    // The patch's 16 taps: where each reads, or null in the padding (and past the bottom or right
-    // edge, where the last tile of an odd-sized map reaches).
-    let mut src = [core::ptr::null::<f32>(); 16];
-    for r in 0..4 {
-        for c in 0..4 {
-            let (iy, ix) = (2 * ty + r, 2 * tx + c);
+    let n = M + 2;
+    // The patch's taps: where each reads, or null in the padding (and past the bottom or right
+    // edge, where the last tile of a map whose size is no multiple of M reaches).
+    let mut src = [core::ptr::null::<f32>(); 36];
+    for r in 0..n {
+        for c in 0..n {
+            let (iy, ix) = (M * ty + r, M * tx + c);
             if iy >= P && ix >= P && iy - P < H && ix - P < W {
-                src[r * 4 + c] = unsafe { p.input.add(((iy - P) * W + (ix - P)) * CI) };
+                src[r * n + c] = unsafe { p.input.add(((iy - P) * W + (ix - P)) * CI) };
             }
         }
     }
@@ -142,43 +158,77 @@ unsafe fn input_tile<
     let mut ci = 0;
     while ci < CI {
         let lanes = (CI - ci).min(S::LANES);
-        let mut d = [zero; 16];
-        for i in 0..16 {
+        let mut d = [zero; 36];
+        for i in 0..n * n {
             if !src[i].is_null() {
                 d[i] = unsafe { load::<S>(src[i].add(ci), lanes) };
             }
         }
-        // Bᵀ d: rows d0 - d2, d1 + d2, d2 - d1, d1 - d3.
-        let mut b = [zero; 16];
-        for c in 0..4 {
-            let (d0, d1, d2, d3) = (d[c], d[4 + c], d[8 + c], d[12 + c]);
-            b[c] = unsafe { S::sub(d0, d2) };
-            b[4 + c] = unsafe { S::add(d1, d2) };
-            b[8 + c] = unsafe { S::sub(d2, d1) };
-            b[12 + c] = unsafe { S::sub(d1, d3) };
+        // Bᵀ d on each column, then the same on each row of the result: (Bᵀ d) B.
+        let mut b = [zero; 36];
+        for c in 0..n {
+            let column = unsafe { input_1d::<S, M>(core::array::from_fn(|r| d[(r * n + c) % 36])) };
+            for r in 0..n {
+                b[r * n + c] = column[r];
+            }
         }
-        // (Bᵀ d) B: the same on each row's columns.
-        for r in 0..4 {
-            let (b0, b1, b2, b3) = (b[4 * r], b[4 * r + 1], b[4 * r + 2], b[4 * r + 3]);
-            let v = [
-                unsafe { S::sub(b0, b2) },
-                unsafe { S::add(b1, b2) },
-                unsafe { S::sub(b2, b1) },
-                unsafe { S::sub(b1, b3) },
-            ];
-            for c in 0..4 {
-                let xi = 4 * r + c;
-                unsafe { S::store(p.scratch.add((xi * NT + t) * cip + ci), v[c]) };
+        for r in 0..n {
+            let row = unsafe { input_1d::<S, M>(core::array::from_fn(|c| b[(r * n + c) % 36])) };
+            for c in 0..n {
+                let xi = r * n + c;
+                unsafe { S::store(p.scratch.add((xi * NT + t) * cip + ci), row[c]) };
             }
         }
         ci += S::LANES;
     }
 }
 
+/// `Bᵀ x` for one column of a patch (its first `M + 2` values; the rest are not read or are
+/// zero): for F(2x2, 3x3) rows `x0 - x2, x1 + x2, x2 - x1, x1 - x3`; for F(4x4, 3x3) (points 0,
+/// ±1, ±2) rows `4x0 - 5x2 + x4`, `(x4 - 4x2) ± (x3 - 4x1)`, `(x4 - x2) ± 2(x3 - x1)`,
+/// `4x1 - 5x3 + x5`.
+#[inline(always)]
+unsafe fn input_1d<S: Simd, const M: usize>(x: [S::V; 6]) -> [S::V; 6] {
+    unsafe {
+        if M == 2 {
+            [
+                S::sub(x[0], x[2]),
+                S::add(x[1], x[2]),
+                S::sub(x[2], x[1]),
+                S::sub(x[1], x[3]),
+                x[4],
+                x[5],
+            ]
+        } else {
+            let (four, minus_four, minus_five) = (S::splat(4.0), S::splat(-4.0), S::splat(-5.0));
+            let a = S::fma(minus_four, x[2], x[4]);
+            let b = S::fma(minus_four, x[1], x[3]);
+            let c = S::sub(x[4], x[2]);
+            let d = S::sub(x[3], x[1]);
+            let d = S::add(d, d);
+            [
+                S::fma(four, x[0], S::fma(minus_five, x[2], x[4])),
+                S::add(a, b),
+                S::sub(a, b),
+                S::add(c, d),
+                S::sub(c, d),
+                S::fma(four, x[1], S::fma(minus_five, x[3], x[5])),
+            ]
+        }
+    }
+}
+
 /// `M[ξ][tile][c0..c0 + V * LANES] = Σ over ci of V[ξ][tile][ci] U[ξ][ci][...]` for every `ξ` and
 /// every tile of the block (those past the map's last tile too: their products are not stored).
 #[inline(always)]
-unsafe fn multiply<S: Simd, const CI: usize, const CO: usize, const V: usize, const NT: usize>(
+unsafe fn multiply<
+    S: Simd,
+    const CI: usize,
+    const CO: usize,
+    const M: usize,
+    const V: usize,
+    const NT: usize,
+>(
     p: &ConvPtrs,
     c0: usize,
     cip: usize,
@@ -192,14 +242,14 @@ unsafe fn multiply<S: Simd, const CI: usize, const CO: usize, const V: usize, co
     for v in 0..V {
         let c = c0 + v * S::LANES;
         if c < cop {
-            let (base, w) = kernel_row(16 * CI, cop, c);
+            let (base, w) = kernel_row(positions(M) * CI, cop, c);
             column[v] = unsafe { p.kernel.add(base) };
             width[v] = w;
             lanes[v] = (w - c % super::layout::KERNEL_BLOCK).min(S::LANES);
         }
     }
     let zero = unsafe { S::splat(0.0) };
-    for xi in 0..16 {
+    for xi in 0..positions(M) {
         let mut acc = [[zero; V]; NT];
         let inputs = unsafe { p.scratch.add(xi * NT * cip) };
         let mut w = [zero; V];
@@ -231,6 +281,7 @@ unsafe fn multiply<S: Simd, const CI: usize, const CO: usize, const V: usize, co
 unsafe fn output_tile<
     S: Simd,
     const CO: usize,
+    const M: usize,
     const ACT: u8,
     const PK: usize,
     const V: usize,
@@ -243,6 +294,7 @@ unsafe fn output_tile<
     t: usize,
     c0: usize,
 ) {
+    let n = M + 2;
     let cop = CO.div_ceil(8) * 8;
     let zero = unsafe { S::splat(0.0) };
     for v in 0..V {
@@ -252,46 +304,85 @@ unsafe fn output_tile<
         }
         let stored = (CO - c).min(S::LANES);
         let bias = unsafe { load::<S>(p.bias.add(c), (cop - c).min(S::LANES)) };
-        let mut m = [zero; 16];
-        for xi in 0..16 {
+        let mut m = [zero; 36];
+        for xi in 0..n * n {
             m[xi] = unsafe { S::load(products.add(((xi * NT + t) * V + v) * S::LANES)) };
         }
-        // Aᵀ M: rows m0 + m1 + m2, m1 - m2 - m3.
-        let mut s = [zero; 8];
-        for c in 0..4 {
-            let (m0, m1, m2, m3) = (m[c], m[4 + c], m[8 + c], m[12 + c]);
-            s[c] = unsafe { S::add(S::add(m0, m1), m2) };
-            s[4 + c] = unsafe { S::sub(S::sub(m1, m2), m3) };
+        // Aᵀ M on each column, then the same on each row of the result, plus the bias.
+        let mut s = [zero; 24];
+        for c in 0..n {
+            let column =
+                unsafe { output_1d::<S, M>(core::array::from_fn(|r| m[(r * n + c) % 36])) };
+            for r in 0..M {
+                s[r * n + c] = column[r];
+            }
         }
-        // (Aᵀ M) A, plus bias and the activation.
-        let mut y = [zero; 4];
-        for r in 0..2 {
-            let (s0, s1, s2, s3) = (s[4 * r], s[4 * r + 1], s[4 * r + 2], s[4 * r + 3]);
-            y[2 * r] = unsafe { S::add(S::add(S::add(s0, s1), s2), bias) };
-            y[2 * r + 1] = unsafe { S::add(S::sub(S::sub(s1, s2), s3), bias) };
+        let mut y = [zero; 16];
+        for r in 0..M {
+            let row = unsafe { output_1d::<S, M>(core::array::from_fn(|c| s[(r * n + c) % 24])) };
+            for c in 0..M {
+                y[r * M + c] = unsafe { S::add(row[c], bias) };
+            }
         }
         if ACT == act::RELU {
-            for i in 0..4 {
+            for i in 0..M * M {
                 y[i] = unsafe { S::max(y[i], zero) };
             }
         }
         if PK == 2 {
-            // The tile is the pooling window; a window past the output's last whole one is not
-            // in the pooled map.
+            // The tile holds (M / 2)² pooling windows; a window past the output's last whole one
+            // is not in the pooled map.
             let (ph, pw) = (oh / 2, ow / 2);
-            if ty < ph && tx < pw {
-                let pooled = unsafe { S::max(S::max(y[0], y[1]), S::max(y[2], y[3])) };
-                let dst = unsafe { p.output.add((ty * pw + tx) * CO + c) };
-                unsafe { store::<S>(dst, pooled, stored) };
+            let half = M / 2;
+            for i in 0..half {
+                for j in 0..half {
+                    let (py, px) = (half * ty + i, half * tx + j);
+                    if py < ph && px < pw {
+                        let at = |r: usize, c: usize| y[(2 * i + r) * M + 2 * j + c];
+                        let pooled = unsafe {
+                            S::max(S::max(at(0, 0), at(0, 1)), S::max(at(1, 0), at(1, 1)))
+                        };
+                        let dst = unsafe { p.output.add((py * pw + px) * CO + c) };
+                        unsafe { store::<S>(dst, pooled, stored) };
+                    }
+                }
             }
         } else {
-            for i in 0..4 {
-                let (oy, ox) = (2 * ty + i / 2, 2 * tx + i % 2);
+            for i in 0..M * M {
+                let (oy, ox) = (M * ty + i / M, M * tx + i % M);
                 if oy < oh && ox < ow {
                     let dst = unsafe { p.output.add((oy * ow + ox) * CO + c) };
                     unsafe { store::<S>(dst, y[i], stored) };
                 }
             }
+        }
+    }
+}
+
+/// `Aᵀ x` for one column of products (its first `M + 2` values): for F(2x2, 3x3) rows
+/// `x0 + x1 + x2, x1 - x2 - x3`; for F(4x4, 3x3) rows `x0 + (x1 + x2) + (x3 + x4)`,
+/// `(x1 - x2) + 2(x3 - x4)`, `(x1 + x2) + 4(x3 + x4)`, `(x1 - x2) + 8(x3 - x4) + x5`.
+#[inline(always)]
+unsafe fn output_1d<S: Simd, const M: usize>(x: [S::V; 6]) -> [S::V; 4] {
+    unsafe {
+        if M == 2 {
+            [
+                S::add(S::add(x[0], x[1]), x[2]),
+                S::sub(S::sub(x[1], x[2]), x[3]),
+                x[4],
+                x[5],
+            ]
+        } else {
+            let a = S::add(x[1], x[2]);
+            let b = S::sub(x[1], x[2]);
+            let c = S::add(x[3], x[4]);
+            let d = S::sub(x[3], x[4]);
+            [
+                S::add(S::add(x[0], a), c),
+                S::fma(S::splat(2.0), d, b),
+                S::fma(S::splat(4.0), c, a),
+                S::add(S::fma(S::splat(8.0), d, b), x[5]),
+            ]
         }
     }
 }
