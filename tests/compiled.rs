@@ -204,10 +204,12 @@ fn testnet_f16_matches_the_interpreter_on_f16_rounded_weights() {
         testnet_f16::WIDE_WEIGHT_BYTES,
         testnet_f32::WIDE_WEIGHT_BYTES
     );
-    assert!(
-        testnet_f16::WIDE_WEIGHT_BYTES > 0,
-        "testnet has 4x4 Winograd steps"
-    );
+    const {
+        assert!(
+            testnet_f16::WIDE_WEIGHT_BYTES > 0,
+            "testnet has 4x4 Winograd steps"
+        )
+    };
     assert_eq!(
         testnet_f16::WEIGHT_BYTES * 2,
         testnet_f32::WEIGHT_BYTES + testnet_f16::WIDE_WEIGHT_BYTES,

@@ -9,11 +9,13 @@
 //! cargo run --release -p nnc-runtime --example portable_registers
 //! ```
 
+mod support;
+
+use support::{Buffers, median, per_call, value};
+
 use nnc_runtime::ir::plan::winograd_scratch;
 use nnc_runtime::kernels::simd::{PORTABLE_REGISTERS, Portable, Simd};
 use nnc_runtime::kernels::{ConvPtrs, Geometry, act, conv::conv, layout, winograd::winograd};
-use std::hint::black_box;
-use std::time::Instant;
 
 /// [`Portable`] with the register budget of the AVX2 path: blocks as the portable path had them
 /// before attempt 9.
@@ -71,40 +73,18 @@ unsafe impl Simd for Sixteen {
 }
 
 /// One layer's buffers, filled with fixed values.
-struct Buffers {
-    input: Vec<f32>,
-    kernel: Vec<f32>,
-    bias: Vec<f32>,
-    output: Vec<f32>,
-    scratch: Vec<f32>,
-}
-
-impl Buffers {
-    fn new(&(h, w, ci, co, taps): &Shape) -> Buffers {
-        let cop = co.div_ceil(16) * 16;
-        let value = |i: usize, prime: usize, scale: f32| ((i * prime) % 1000) as f32 / scale;
-        Buffers {
-            input: (0..h * w * ci)
-                .map(|i| value(i, 7919, 1000.0) - 0.5)
-                .collect(),
-            kernel: (0..taps * ci * cop)
-                .map(|i| value(i, 104_729, 5000.0) - 0.1)
-                .collect(),
-            bias: vec![0.01; cop],
-            output: vec![0.0; h * w * cop],
-            scratch: vec![0.0; winograd_scratch(2, ci, co)],
-        }
-    }
-
-    fn ptrs(&mut self) -> ConvPtrs {
-        ConvPtrs {
-            input: self.input.as_ptr(),
-            kernel: self.kernel.as_ptr(),
-            bias: self.bias.as_ptr(),
-            alpha: std::ptr::null(),
-            output: self.output.as_mut_ptr(),
-            scratch: self.scratch.as_mut_ptr(),
-        }
+fn buffers(&(h, w, ci, co, taps): &Shape) -> Buffers {
+    let cop = co.div_ceil(16) * 16;
+    Buffers {
+        input: (0..h * w * ci)
+            .map(|i| value(i, 7919, 1000.0) - 0.5)
+            .collect(),
+        kernel: (0..taps * ci * cop)
+            .map(|i| value(i, 104_729, 5000.0) - 0.1)
+            .collect(),
+        bias: vec![0.01; cop],
+        output: vec![0.0; h * w * cop],
+        scratch: vec![0.0; winograd_scratch(2, ci, co)],
     }
 }
 
@@ -164,22 +144,8 @@ winograd!(conv2_16, Sixteen, 120, 160, 16, 16, 2);
 direct!(pooled32, Portable, 60, 80, 16, 32, 3, 1, 1, 2);
 direct!(pooled32_16, Sixteen, 60, 80, 16, 32, 3, 1, 1, 2);
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-/// Milliseconds per call of `f`, averaged over `reps` calls.
-fn per_call(reps: usize, buffers: &mut Buffers, f: fn(ConvPtrs)) -> f64 {
-    let start = Instant::now();
-    for _ in 0..reps {
-        f(black_box(buffers.ptrs()));
-    }
-    start.elapsed().as_secs_f64() * 1e3 / reps as f64
-}
-
 fn side_by_side(what: &str, shape: Shape, ours: fn(ConvPtrs), sixteen: fn(ConvPtrs)) {
-    let (mut a, mut b) = (Buffers::new(&shape), Buffers::new(&shape));
+    let (mut a, mut b) = (buffers(&shape), buffers(&shape));
     ours(a.ptrs());
     sixteen(b.ptrs());
     let same = a
