@@ -108,6 +108,7 @@ fn conv(cx: &StepCtx<'_>, g: usize) -> TokenStream {
     let co = conv.out_channels;
     let cob = layout::vectors(co);
     let geom = geometry(conv.window);
+    let taps = conv.window.rows.kernel * conv.window.cols.kernel;
     let mut act = quote! { rt::act::NONE };
     let mut alpha = quote! { ::core::ptr::null() };
     let mut pk = 1usize;
@@ -225,10 +226,19 @@ fn conv(cx: &StepCtx<'_>, g: usize) -> TokenStream {
         quote! { #npx }
     } else if cx.path == Path::Portable {
         // Sized by the registers of the crate's target (`rt::PORTABLE_REGISTERS`).
-        let cob = n(cob);
-        quote! { { rt::layout::pixels_per_block_in(rt::PORTABLE_REGISTERS, #cob) } }
+        let [cob, taps, h, w] = [cob, taps, h, w].map(n);
+        quote! {
+            { rt::layout::direct_pixels_per_block(rt::PORTABLE_REGISTERS, 8, #cob, #taps, (#h, #w)) }
+        }
     } else {
-        let npx = n(layout::pixels_per_block_in(registers, cob));
+        let lanes = if wide { 16 } else { 8 };
+        let npx = n(layout::direct_pixels_per_block(
+            registers,
+            lanes,
+            cob,
+            taps,
+            (h, w),
+        ));
         quote! { #npx }
     };
     let [h, w, ci, co, cob, pk] = [h, w, ci, co, cob, pk].map(n);

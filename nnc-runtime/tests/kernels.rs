@@ -197,10 +197,12 @@ macro_rules! conv_case {
         #[test]
         fn $name() {
             const COB: usize = layout::vectors($co);
+            // As `nnc!` sizes the blocks: streamed weights take more pixels a block.
+            const TAPS: usize = pair!($k).0 * pair!($k).1;
             const NPX: usize = if $pk > 1 {
                 $pk * $pk
             } else {
-                layout::pixels_per_block(COB)
+                layout::direct_pixels_per_block(16, 8, COB, TAPS, ($h, $w))
             };
             let layer = Layer {
                 h: $h,
@@ -221,7 +223,7 @@ macro_rules! conv_case {
             const PORTABLE_NPX: usize = if $pk > 1 {
                 $pk * $pk
             } else {
-                layout::pixels_per_block_in(simd::PORTABLE_REGISTERS, COB)
+                layout::direct_pixels_per_block(simd::PORTABLE_REGISTERS, 8, COB, TAPS, ($h, $w))
             };
             let c = case(layer, $act_op);
             check_path(&c, "portable", |p| unsafe {
@@ -536,7 +538,7 @@ macro_rules! conv_avx512_case {
                 const NPX: usize = if $pk > 1 {
                     layout::pooled_pixels_per_block_in(32, $pk, COB)
                 } else {
-                    layout::pixels_per_block_in(32, COB)
+                    layout::direct_pixels_per_block(32, 16, COB, pair!($k).0 * pair!($k).1, ($h, $w))
                 };
                 check_path(&c, "avx512", |p| unsafe {
                     nnc_runtime::kernels::conv_avx512::<

@@ -120,10 +120,11 @@ pub unsafe fn conv<
         // No closures around the blocks: a closure does not take on the `avx2,fma` target
         // features of the function it is written in, so the SIMD code inlined into it would
         // be compiled without them (50 times slower, measured).
-        if g.taps() * CI * COB * S::LANES > H * W * CI {
+        if super::layout::weights_outweigh_input(g.taps(), COB, S::LANES, H, W) {
             // The weights outweigh the input (wide layers on small maps, as in a ResNet's last
             // stages): channel chunks outside, so each chunk's weights come from memory once
-            // and are reused by every pixel block from the cache.
+            // and are reused by every pixel block from the cache (the generated code sizes
+            // these blocks by `layout::streaming_pixels_per_block_in`).
             let mut chunk = 0;
             while chunk < COB {
                 let mut first = 0;

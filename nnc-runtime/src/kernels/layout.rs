@@ -153,7 +153,8 @@ pub const fn pooled_vectors_per_block(registers: usize) -> usize {
 
 /// Output pixels per register block for a convolution with `cob` output vectors: as many as fit
 /// in the sixteen AVX registers beside the weight vectors they share (those of
-/// [`vectors_per_block_in`]) and one broadcast input.
+/// [`vectors_per_block_in`]) and one broadcast input, with at most half the registers holding
+/// accumulators ([`pixels_per_block_in`]).
 #[inline]
 pub const fn pixels_per_block(cob: usize) -> usize {
     pixels_per_block_in(16, cob)
@@ -161,8 +162,37 @@ pub const fn pixels_per_block(cob: usize) -> usize {
 
 /// [`pixels_per_block`] for a register file of `registers` vectors (32 with AVX-512), at most
 /// eight pixels.
+///
+/// With sixteen registers or fewer, the accumulators (pixels times vectors) take at most half of
+/// them: twelve of sixteen left the compiler too few for the addresses and the loads it hoists,
+/// and it spilled accumulators to the stack (`benches/NOTES.md`, attempt 14: YuNet's stem, two
+/// vectors by six pixels, 1.33 times slower than by four). The AVX-512 path keeps the plain
+/// fit, not having been measured, and so do layers whose weights outweigh their input
+/// ([`streaming_pixels_per_block_in`]).
 #[inline]
 pub const fn pixels_per_block_in(registers: usize, cob: usize) -> usize {
+    let n = streaming_pixels_per_block_in(registers, cob);
+    let cob = if cob == 0 {
+        1
+    } else {
+        vectors_per_block_in(registers, cob)
+    };
+    if registers <= 16 && n * cob > registers / 2 {
+        let half = registers / 2 / cob;
+        if half < 1 { 1 } else { half }
+    } else {
+        n
+    }
+}
+
+/// Output pixels per register block where a convolution's weights outweigh its input
+/// ([`weights_outweigh_input`]): as many as fit beside the weight vectors and one broadcast
+/// input, at most eight. The kernel then streams each channel chunk's weights once per block
+/// of pixels, from L2 or L3, and fewer blocks read them fewer times: on the embedding's 4x4 and
+/// 3x3 maps of 256 channels, two vectors by four pixels were up to 1.2 times slower than by six
+/// (attempt 14).
+#[inline]
+pub const fn streaming_pixels_per_block_in(registers: usize, cob: usize) -> usize {
     let cob = if cob == 0 {
         1
     } else {
@@ -179,6 +209,44 @@ pub const fn pixels_per_block_in(registers: usize, cob: usize) -> usize {
         1
     } else {
         n
+    }
+}
+
+/// Whether a direct convolution with `taps` kernel taps and `cob` output vectors of `lanes`
+/// reads more weights than input on an `h x w` map (per input channel: `taps * cob * lanes`
+/// against `h * w`). Where it does and the output vectors are more than a block's
+/// ([`vectors_per_block_in`]), the kernel runs channel chunks outside and pixel blocks inside,
+/// so that each chunk's weights come from memory once and are reused by every block from the
+/// cache; elsewhere pixel blocks outside.
+#[inline]
+pub const fn weights_outweigh_input(
+    taps: usize,
+    cob: usize,
+    lanes: usize,
+    h: usize,
+    w: usize,
+) -> bool {
+    taps * cob * lanes > h * w
+}
+
+/// Output pixels per register block of an unpooled direct convolution with `cob` output vectors
+/// of `lanes`, `taps` kernel taps and an `h x w` input, in a register file of `registers`
+/// vectors: [`streaming_pixels_per_block_in`] where the kernel streams the weights (channel
+/// chunks outside: more output vectors than a block's and [`weights_outweigh_input`]),
+/// [`pixels_per_block_in`] elsewhere.
+#[inline]
+pub const fn direct_pixels_per_block(
+    registers: usize,
+    lanes: usize,
+    cob: usize,
+    taps: usize,
+    (h, w): (usize, usize),
+) -> usize {
+    if vectors_per_block_in(registers, cob) < cob && weights_outweigh_input(taps, cob, lanes, h, w)
+    {
+        streaming_pixels_per_block_in(registers, cob)
+    } else {
+        pixels_per_block_in(registers, cob)
     }
 }
 
