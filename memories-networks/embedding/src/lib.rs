@@ -1,5 +1,5 @@
-//! dlib's face recognition ResNet, compiled by `nnc!` for one 150x150 chip with its 11 MB of
-//! weights; nothing else lives in this crate.
+//! dlib's face recognition ResNet, compiled by `nnc!` for one 150x150 chip with its 17 MB of
+//! weight statics (f16 filters, f32 4x4-tile transforms); nothing else lives in this crate.
 //!
 //! Each network is a crate of its own (see `memories-networks`), so that an edit to one
 //! expands and optimizes that network alone, and the three compile side by side.
