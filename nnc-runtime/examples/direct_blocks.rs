@@ -10,25 +10,9 @@
 
 mod support;
 
-use support::{Buffers, median, per_call, value};
+use support::{Buffers, median, per_call};
 
 use nnc_runtime::kernels::{ConvPtrs, Geometry, act, layout, simd};
-
-/// One layer's buffers, filled with fixed values: height, width, input and output channels, taps.
-fn buffers((h, w, ci, co, taps): (usize, usize, usize, usize, usize)) -> Buffers {
-    let cop = co.div_ceil(16) * 16;
-    Buffers {
-        input: (0..h * w * ci)
-            .map(|i| value(i, 7919, 1000.0) - 0.5)
-            .collect(),
-        kernel: (0..taps * ci * cop)
-            .map(|i| value(i, 104_729, 5000.0) - 0.1)
-            .collect(),
-        bias: vec![0.01; cop],
-        output: vec![0.0; h * w * cop],
-        scratch: Vec::new(),
-    }
-}
 
 /// A direct convolution with ReLU, square kernel `$k`, stride `$st`, padding `$p`, `$npx`
 /// pixels a block, on the path of entry point `$f`.
@@ -78,7 +62,7 @@ fn main() {
         (8, 8, 128, 256, 9),
         (120, 160, 16, 8, 9),
     ];
-    let mut bufs: Vec<Buffers> = shapes.into_iter().map(buffers).collect();
+    let mut bufs: Vec<Buffers> = shapes.map(|shape| Buffers::direct(shape, 0)).into();
     let cases: [Case; 6] = [
         (
             "YuNet stem 480x640 3->16 s2, 6 -> 4 px",

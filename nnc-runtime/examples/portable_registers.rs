@@ -11,7 +11,7 @@
 
 mod support;
 
-use support::{Buffers, median, per_call, value};
+use support::{Buffers, median, per_call};
 
 use nnc_runtime::ir::plan::winograd_scratch;
 use nnc_runtime::kernels::simd::{PORTABLE_REGISTERS, Portable, Simd};
@@ -72,20 +72,9 @@ unsafe impl Simd for Sixteen {
     }
 }
 
-/// One layer's buffers, filled with fixed values.
+/// One layer's buffers, filled with fixed values, with scratch for 2x2 Winograd tiles.
 fn buffers(&(h, w, ci, co, taps): &Shape) -> Buffers {
-    let cop = co.div_ceil(16) * 16;
-    Buffers {
-        input: (0..h * w * ci)
-            .map(|i| value(i, 7919, 1000.0) - 0.5)
-            .collect(),
-        kernel: (0..taps * ci * cop)
-            .map(|i| value(i, 104_729, 5000.0) - 0.1)
-            .collect(),
-        bias: vec![0.01; cop],
-        output: vec![0.0; h * w * cop],
-        scratch: vec![0.0; winograd_scratch(2, ci, co)],
-    }
+    Buffers::direct((h, w, ci, co, taps), winograd_scratch(2, ci, co))
 }
 
 /// Height, width, input and output channels, and the taps of the packed kernel (16 for Winograd).

@@ -14,6 +14,28 @@ pub struct Buffers {
 }
 
 impl Buffers {
+    /// A direct convolution's buffers for an `h x w x ci` input, `co` output channels and `taps`
+    /// kernel taps (the kernel packed with `co` padded to sixteen), filled with fixed values,
+    /// with `scratch` floats of scratch.
+    #[allow(dead_code, reason = "winograd_tiles packs transformed filters instead")]
+    pub fn direct(
+        (h, w, ci, co, taps): (usize, usize, usize, usize, usize),
+        scratch: usize,
+    ) -> Buffers {
+        let cop = co.div_ceil(16) * 16;
+        Buffers {
+            input: (0..h * w * ci)
+                .map(|i| value(i, 7919, 1000.0) - 0.5)
+                .collect(),
+            kernel: (0..taps * ci * cop)
+                .map(|i| value(i, 104_729, 5000.0) - 0.1)
+                .collect(),
+            bias: vec![0.01; cop],
+            output: vec![0.0; h * w * cop],
+            scratch: vec![0.0; scratch],
+        }
+    }
+
     /// The kernels' pointers to the buffers (no PReLU slopes).
     pub fn ptrs(&mut self) -> ConvPtrs {
         ConvPtrs {
