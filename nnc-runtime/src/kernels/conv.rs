@@ -438,7 +438,7 @@ unsafe fn chunk_tail<
         5 => tail!(5),
         6 => tail!(6),
         n => {
-            // Blocks hold at most eight pixels (`layout::pixels_per_block`), so at most seven
+            // Blocks hold at most eight pixels (`layout::pixels_per_block_in`), so at most seven
             // are left; more would be a caller's error, handled one pixel at a time.
             for i in 0..n {
                 let coords = [((first + i) / ow, (first + i) % ow)];

@@ -151,17 +151,9 @@ pub const fn pooled_vectors_per_block(registers: usize) -> usize {
     if registers >= 16 { 2 } else { 1 }
 }
 
-/// Output pixels per register block for a convolution with `cob` output vectors: as many as fit
-/// in the sixteen AVX registers beside the weight vectors they share (those of
-/// [`vectors_per_block_in`]) and one broadcast input, with at most half the registers holding
-/// accumulators ([`pixels_per_block_in`]).
-#[inline]
-pub const fn pixels_per_block(cob: usize) -> usize {
-    pixels_per_block_in(16, cob)
-}
-
-/// [`pixels_per_block`] for a register file of `registers` vectors (32 with AVX-512), at most
-/// eight pixels.
+/// Output pixels per register block for a convolution with `cob` output vectors, in a register
+/// file of `registers` vectors (16 with AVX2, 32 with AVX-512): as many as fit beside the weight
+/// vectors they share (those of [`vectors_per_block_in`]) and one broadcast input, at most eight.
 ///
 /// With sixteen registers or fewer, the accumulators (pixels times vectors) take at most half of
 /// them: twelve of sixteen left the compiler too few for the addresses and the loads it hoists,
