@@ -90,9 +90,9 @@ pub unsafe fn conv<
     let (oh, ow) = (g.out_h(H), g.out_w(W));
     let inside = interior::<H, W, G>();
 
-    if PK == 1 && super::layout::vectors_per_block_in(S::REGISTERS, COB) < COB {
+    if PK == 1 && super::layout::vectors_per_block(COB) < COB {
         // Many output vectors: each block computes two of them (16 channels) for NPX pixels, so
-        // that the accumulators fill the registers (the rule is `layout::vectors_per_block_in`).
+        // that the accumulators fill the registers (the rule is `layout::vectors_per_block`).
         // Pixels are taken in row-major order across rows, so a small map (4x4 at 256 channels)
         // still fills whole blocks; the last few pixels go through one smaller block.
         let pixels = oh * ow;
@@ -505,23 +505,79 @@ unsafe fn block<
                     Some(unsafe { p.input.add(((iy - g.ph) * W + (ix - g.pw)) * CI) })
                 }
             });
-            for ci in 0..CI {
-                let mut w = bias;
-                for j in 0..COBC {
-                    let row = unsafe { column[j].add((tap + ci) * width[j]) };
-                    w[j] = unsafe { row_vector::<S>(row, lanes[j]) };
-                }
-                for i in 0..NPX {
-                    let Some(px) = src[i] else { continue };
-                    let x = unsafe { S::splat(*px.add(ci)) };
-                    for j in 0..COBC {
-                        acc[i][j] = unsafe { S::fma(x, w[j], acc[i][j]) };
-                    }
-                }
+            if CHECKED && src.iter().all(Option::is_none) {
+                continue;
+            }
+            // Where every pixel reads this tap inside the input (every tap of an interior block,
+            // and the taps of a block with border pixels that reach no padding), the loop over
+            // channels tests none of them: the compiler does not hoist the test out of that
+            // loop, and a test per channel and pixel cost the portable path 12% on the
+            // embedding's 4x4 and 3x3 maps (`benches/NOTES.md`, attempt 15).
+            let weights = Columns {
+                column,
+                width,
+                lanes,
+            };
+            if CHECKED && src.iter().any(Option::is_none) {
+                unsafe { tap_channels::<S, CI, COBC, NPX, true>(&mut acc, &src, &weights, tap) };
+            } else {
+                unsafe { tap_channels::<S, CI, COBC, NPX, false>(&mut acc, &src, &weights, tap) };
             }
         }
     }
     acc
+}
+
+/// Where a register block's `COBC` output vectors find their weights: vector `j`'s row for
+/// kernel row `r` (tap times input channels plus channel) starts at `column[j] + r * width[j]`,
+/// and its first `lanes[j]` lanes are the layer's.
+#[derive(Clone, Copy)]
+struct Columns<const COBC: usize> {
+    column: [*const f32; COBC],
+    width: [usize; COBC],
+    lanes: [usize; COBC],
+}
+
+/// Adds one kernel tap's products, over all `CI` input channels, to the accumulators of `NPX`
+/// pixels, pixel `i` reading its channels from `src[i]`. With `TESTED`, a pixel whose `src` is
+/// `None` (the tap falls in the padding) is skipped, tested once per channel; without, every
+/// `src` must be `Some`, and none is tested.
+///
+/// `tap` is the tap's first weight row.
+#[inline(always)]
+unsafe fn tap_channels<
+    S: Simd,
+    const CI: usize,
+    const COBC: usize,
+    const NPX: usize,
+    const TESTED: bool,
+>(
+    acc: &mut [[S::V; COBC]; NPX],
+    src: &[Option<*const f32>; NPX],
+    weights: &Columns<COBC>,
+    tap: usize,
+) {
+    for ci in 0..CI {
+        // A loop, not `array::from_fn`: a closure would not take on the caller's target
+        // features (see `conv`).
+        let mut w = [unsafe { S::splat(0.0) }; COBC];
+        for j in 0..COBC {
+            let row = unsafe { weights.column[j].add((tap + ci) * weights.width[j]) };
+            w[j] = unsafe { row_vector::<S>(row, weights.lanes[j]) };
+        }
+        for i in 0..NPX {
+            let px = match src[i] {
+                Some(px) => px,
+                None if TESTED => continue,
+                // SAFETY: without `TESTED` the caller guarantees every `src` is `Some`.
+                None => unsafe { std::hint::unreachable_unchecked() },
+            };
+            let x = unsafe { S::splat(*px.add(ci)) };
+            for j in 0..COBC {
+                acc[i][j] = unsafe { S::fma(x, w[j], acc[i][j]) };
+            }
+        }
+    }
 }
 
 /// The `NPX` activated outputs of the pooling windows from `(py, px)` on, as `[[S::V; COBC]; NPX]`:

@@ -133,15 +133,18 @@ pub fn channel_vector(values: &[f32]) -> Vec<f32> {
     padded
 }
 
-/// Output-channel vectors one register block of an unpooled convolution computes, in a register
-/// file of `registers` vectors: all of them up to four where it has sixteen or more (up to two
-/// where it has fewer: the portable path on x86_64's eight); beyond that, two at a time (the
-/// kernel loops over the rest), since five or more would leave room for one pixel only, whose few
+/// Output-channel vectors one register block of an unpooled convolution with `cob` output
+/// vectors computes, on every path: all of them up to four; beyond that, two at a time (the kernel
+/// loops over the rest), since five or more would leave room for one pixel only, whose few
 /// independent FMA chains cannot hide the FMA latency (see `benches/NOTES.md`, attempts 1 and 9).
+/// The portable path on x86_64 (eight registers of eight lanes, each two SSE registers) takes
+/// up to four too, by one pixel ([`pixels_per_block_in`]): eight SSE accumulators, each weight
+/// loaded once and used at once, where two vectors by two pixels made the compiler hoist the
+/// loads of three input channels' weights and spill accumulators (attempt 15: the embedding's
+/// 7x7 stem, 3 -> 32 channels, 1.12 times faster).
 #[inline]
-pub const fn vectors_per_block_in(registers: usize, cob: usize) -> usize {
-    let most = if registers >= 16 { 4 } else { 2 };
-    if cob > most { 2 } else { cob }
+pub const fn vectors_per_block(cob: usize) -> usize {
+    if cob > 4 { 2 } else { cob }
 }
 
 /// Output vectors a pooled register block computes at once: two where sixteen or more registers
@@ -153,7 +156,7 @@ pub const fn pooled_vectors_per_block(registers: usize) -> usize {
 
 /// Output pixels per register block for a convolution with `cob` output vectors, in a register
 /// file of `registers` vectors (16 with AVX2, 32 with AVX-512): as many as fit beside the weight
-/// vectors they share (those of [`vectors_per_block_in`]) and one broadcast input, at most eight.
+/// vectors they share (those of [`vectors_per_block`]) and one broadcast input, at most eight.
 ///
 /// With sixteen registers or fewer, the accumulators (pixels times vectors) take at most half of
 /// them: twelve of sixteen left the compiler too few for the addresses and the loads it hoists,
@@ -164,11 +167,7 @@ pub const fn pooled_vectors_per_block(registers: usize) -> usize {
 #[inline]
 pub const fn pixels_per_block_in(registers: usize, cob: usize) -> usize {
     let n = streaming_pixels_per_block_in(registers, cob);
-    let cob = if cob == 0 {
-        1
-    } else {
-        vectors_per_block_in(registers, cob)
-    };
+    let cob = if cob == 0 { 1 } else { vectors_per_block(cob) };
     if registers <= 16 && n * cob > registers / 2 {
         let half = registers / 2 / cob;
         if half < 1 { 1 } else { half }
@@ -185,11 +184,7 @@ pub const fn pixels_per_block_in(registers: usize, cob: usize) -> usize {
 /// (attempt 14).
 #[inline]
 pub const fn streaming_pixels_per_block_in(registers: usize, cob: usize) -> usize {
-    let cob = if cob == 0 {
-        1
-    } else {
-        vectors_per_block_in(registers, cob)
-    };
+    let cob = if cob == 0 { 1 } else { vectors_per_block(cob) };
     let n = if cob + 1 < registers {
         (registers - cob - 1) / cob
     } else {
@@ -207,7 +202,7 @@ pub const fn streaming_pixels_per_block_in(registers: usize, cob: usize) -> usiz
 /// Whether a direct convolution with `taps` kernel taps and `cob` output vectors of `lanes`
 /// reads more weights than input on an `h x w` map (per input channel: `taps * cob * lanes`
 /// against `h * w`). Where it does and the output vectors are more than a block's
-/// ([`vectors_per_block_in`]), the kernel runs channel chunks outside and pixel blocks inside,
+/// ([`vectors_per_block`]), the kernel runs channel chunks outside and pixel blocks inside,
 /// so that each chunk's weights come from memory once and are reused by every block from the
 /// cache; elsewhere pixel blocks outside.
 #[inline]
@@ -234,8 +229,7 @@ pub const fn direct_pixels_per_block(
     taps: usize,
     (h, w): (usize, usize),
 ) -> usize {
-    if vectors_per_block_in(registers, cob) < cob && weights_outweigh_input(taps, cob, lanes, h, w)
-    {
+    if vectors_per_block(cob) < cob && weights_outweigh_input(taps, cob, lanes, h, w) {
         streaming_pixels_per_block_in(registers, cob)
     } else {
         pixels_per_block_in(registers, cob)
