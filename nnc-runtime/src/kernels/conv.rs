@@ -491,6 +491,11 @@ unsafe fn block<
     for j in 0..COBC {
         bias[j] = unsafe { row_vector::<S>(p.bias.add(j * S::LANES), lanes[j]) };
     }
+    let weights = Columns {
+        column,
+        width,
+        lanes,
+    };
     let mut acc = [bias; NPX];
     for ky in 0..g.kh {
         for kx in 0..g.kw {
@@ -513,11 +518,6 @@ unsafe fn block<
             // channels tests none of them: the compiler does not hoist the test out of that
             // loop, and a test per channel and pixel cost the portable path 12% on the
             // embedding's 4x4 and 3x3 maps (`benches/NOTES.md`, attempt 15).
-            let weights = Columns {
-                column,
-                width,
-                lanes,
-            };
             if CHECKED && src.iter().any(Option::is_none) {
                 unsafe { tap_channels::<S, CI, COBC, NPX, true>(&mut acc, &src, &weights, tap) };
             } else {
