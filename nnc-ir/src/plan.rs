@@ -85,11 +85,20 @@ fn round_up(n: usize) -> usize {
 /// The register block of the Winograd kernel's products (`nnc_runtime::kernels::winograd`) for
 /// `co` output channels at `lanes` lanes in a register file of `registers` vectors: `(V, TILES)`,
 /// output vectors and tiles. Up to one vector per eight registers (four at sixteen lanes in 32
-/// registers, two at eight in 16, one on the portable path's eight); then as many tiles as fit
-/// beside the vectors' weights and one broadcast, at most twelve, so that one or two output
-/// vectors still make enough independent accumulations to keep both FMA ports busy.
+/// registers, two at eight in 16), and two on the portable path's eight as well: there a vector
+/// is two SSE registers and each tile's input broadcast costs a shuffle (SSE has no broadcast
+/// load), so two vectors, at two tiles a block, halve the shuffles per product
+/// (`benches/NOTES.md`, attempt 16). Then as many tiles as fit beside the vectors' weights and
+/// one broadcast, at most twelve, so that one or two output vectors still make enough
+/// independent accumulations to keep both FMA ports busy.
 pub const fn winograd_block(lanes: usize, registers: usize, co: usize) -> (usize, usize) {
-    let most = if registers >= 8 { registers / 8 } else { 1 };
+    let most = if registers >= 16 {
+        registers / 8
+    } else if registers >= 8 {
+        2
+    } else {
+        1
+    };
     let needed = (co.div_ceil(8) * 8).div_ceil(lanes);
     let v = if needed > most {
         most
