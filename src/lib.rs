@@ -62,16 +62,15 @@ pub use nnc_runtime::{Interpreter, Map, Outputs, RunError, Tensor, detect, ir};
 pub mod __private {
     pub use nnc_runtime::detect::{HeadView, Pyramid};
     pub use nnc_runtime::ir::Shape;
+    pub use nnc_runtime::kernels::conv::conv;
+    pub use nnc_runtime::kernels::depthwise::depthwise;
+    pub use nnc_runtime::kernels::pointwise::pointwise;
     pub use nnc_runtime::kernels::simd::PORTABLE_REGISTERS;
-    pub use nnc_runtime::kernels::simd::{has_avx2_fma, has_avx512};
-    pub use nnc_runtime::kernels::{
-        Aligned, ConvPtrs, Geometry, act, conv_portable, depthwise_portable, layout, other,
-        winograd_portable,
-    };
+    pub use nnc_runtime::kernels::simd::Portable;
     #[cfg(target_arch = "x86_64")]
-    pub use nnc_runtime::kernels::{
-        conv_avx2, conv_avx512, depthwise_avx2, depthwise_avx512, pointwise_avx512, winograd_avx2,
-        winograd_avx512,
-    };
+    pub use nnc_runtime::kernels::simd::{Avx2, Avx512};
+    pub use nnc_runtime::kernels::simd::{has_avx2_fma, has_avx512};
+    pub use nnc_runtime::kernels::winograd::winograd;
+    pub use nnc_runtime::kernels::{Aligned, ConvPtrs, Geometry, act, layout, other};
     pub use nnc_runtime::{Arena, Map, Params};
 }

@@ -6,6 +6,7 @@ use crate::ops::{self, Path, StepCtx, n};
 use crate::{Compiled, Variant};
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
+use std::cell::RefCell;
 
 /// The name used for a variant: `v640x480` (width x height).
 pub fn variant_name(v: &Variant) -> Ident {
@@ -192,12 +193,12 @@ fn variant(compiled: &Compiled, v: &Variant) -> TokenStream {
         .map(|scale| scale_items(compiled, v, scale))
         .collect();
     let module = variant_module(compiled, v, &scales);
-    let functions = scales.iter().map(|s| &s.functions);
+    let functions = path_modules(compiled, v);
     let runner = runner(v, &scales);
     quote! {
         #module
 
-        #(#functions)*
+        #functions
 
         #runner
     }
@@ -207,11 +208,9 @@ fn variant(compiled: &Compiled, v: &Variant) -> TokenStream {
 struct ScaleItems {
     /// `scale0`: the runner's method, and the scale's field in `Inputs` and `Outputs`.
     field: Ident,
-    /// The scale functions, `v640x480_scale0_portable`, `v640x480_scale0_avx2` and
-    /// `v640x480_scale0_avx512`.
+    /// The scale functions, `v640x480_portable::scale0`, `v640x480_avx2::scale0` and
+    /// `v640x480_avx512::scale0`.
     functions_of: PathFunctions,
-    /// Their definitions.
-    functions: TokenStream,
     /// `Scale0<'a>`, the struct of the scale's heads, in the variant's module.
     output_type: TokenStream,
     /// The scale's fields in the variant's `Inputs` and `Outputs`.
@@ -231,13 +230,16 @@ fn scale_items(compiled: &Compiled, v: &Variant, scale: usize) -> ScaleItems {
     let (h, w) = plan.sizes[scale];
     let channels = graph.input_channels();
     let input_len = n(h * w * channels);
-    let portable = format_ident!("{}_scale{}_portable", name, scale);
+    let function = format_ident!("scale{}", scale);
+    let [portable, avx2, avx512] = [Path::Portable, Path::Avx2, Path::Avx512].map(|path| {
+        let module = path_module(v, path);
+        quote! { #module::#function }
+    });
     let functions_of = PathFunctions {
         portable,
-        avx2: format_ident!("{}_scale{}_avx2", name, scale),
-        avx512: format_ident!("{}_scale{}_avx512", name, scale),
+        avx2,
+        avx512,
     };
-    let functions = scale_functions(compiled, v, scale, &functions_of);
     let scale_ty = format_ident!("Scale{}", scale);
     let field = format_ident!("scale{}", scale);
     let heads: Vec<_> = graph
@@ -281,75 +283,105 @@ fn scale_items(compiled: &Compiled, v: &Variant, scale: usize) -> ScaleItems {
         output_field: quote! { pub #field: #scale_ty<'a> },
         field,
         functions_of,
-        functions,
         output_type,
         build_outputs,
         method,
     }
 }
 
-/// The names of one scale's function on each path.
+/// The paths of one scale's function on each instruction-set path.
 struct PathFunctions {
-    portable: Ident,
-    avx2: Ident,
-    avx512: Ident,
+    portable: TokenStream,
+    avx2: TokenStream,
+    avx512: TokenStream,
 }
 
-/// A scale's three functions, portable, AVX2 and AVX-512: every step of the plan, in order.
-fn scale_functions(
-    compiled: &Compiled,
-    v: &Variant,
-    scale: usize,
-    names: &PathFunctions,
-) -> TokenStream {
-    let PathFunctions {
-        portable,
-        avx2,
-        avx512,
-    } = names;
-    let plan = &v.plan;
-    let (h, w) = plan.sizes[scale];
-    let param_count = n(compiled.params.tensors.len());
-    let body = |path| {
-        let cx = StepCtx {
-            graph: &compiled.model.graph,
-            plan,
-            params: &compiled.params,
-            scale,
-            path,
-        };
-        let steps = (0..plan.groups.len()).map(|g| ops::step(&cx, g));
-        quote! { #(#steps)* }
-    };
-    let (portable_body, avx2_body, avx512_body) =
-        (body(Path::Portable), body(Path::Avx2), body(Path::Avx512));
-    let doc = format!(
-        "Scale {scale} ({h}x{w}) of {}: every step of the plan, in order.",
-        variant_name(v)
-    );
-    quote! {
-        #[doc = #doc]
-        #[inline(never)]
-        unsafe fn #portable(arena: *mut f32, input: *const f32, w: &rt::Params<#param_count>) {
-            // SAFETY: offsets and sizes come from a verified plan inside the arena; no step's
-            // output overlaps its inputs; `input` holds this scale's input.
-            unsafe { #portable_body }
-        }
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2,fma")]
-        #[inline(never)]
-        unsafe fn #avx2(arena: *mut f32, input: *const f32, w: &rt::Params<#param_count>) {
-            // SAFETY: as the portable path; callers check AVX2 and FMA first.
-            unsafe { #avx2_body }
-        }
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx512f,avx2,fma")]
-        #[inline(never)]
-        unsafe fn #avx512(arena: *mut f32, input: *const f32, w: &rt::Params<#param_count>) {
-            // SAFETY: as the portable path; callers check AVX-512F, AVX2 and FMA first.
-            unsafe { #avx512_body }
-        }
+/// The module of a variant's functions on one path: `v640x480_avx2`.
+fn path_module(v: &Variant, path: Path) -> Ident {
+    let name = variant_name(v);
+    match path {
+        Path::Portable => format_ident!("{}_portable", name),
+        Path::Avx2 => format_ident!("{}_avx2", name),
+        Path::Avx512 => format_ident!("{}_avx512", name),
     }
+}
+
+/// A variant's three modules, portable, AVX2 and AVX-512: in each, a function a scale that calls
+/// every step of the plan in order, and the kernel functions they call (`ops::Isa::call`; the
+/// AVX-512 path also calls the AVX2 module's).
+///
+/// A module a path, because rustc's codegen units follow modules: each path's kernels are
+/// optimized in a unit of their own, the units of a network on as many threads as the build has,
+/// and a path's code lies together in the binary, so that a run touches the pages of its own
+/// path only.
+fn path_modules(compiled: &Compiled, v: &Variant) -> TokenStream {
+    let plan = &v.plan;
+    let param_count = n(compiled.params.tensors.len());
+    let kernels = RefCell::new(Vec::new());
+    let modules = [Path::Portable, Path::Avx2, Path::Avx512].map(|path| {
+        let module = path_module(v, path);
+        let functions: Vec<TokenStream> = (0..plan.sizes.len())
+            .map(|scale| {
+                let cx = StepCtx {
+                    graph: &compiled.model.graph,
+                    plan,
+                    params: &compiled.params,
+                    scale,
+                    path,
+                    module: &module,
+                    kernels: &kernels,
+                };
+                let steps = (0..plan.groups.len()).map(|g| ops::step(&cx, g));
+                let function = format_ident!("scale{}", scale);
+                let (h, w) = plan.sizes[scale];
+                let doc = format!(
+                    "Scale {scale} ({h}x{w}) of {}: every step of the plan, in order.",
+                    variant_name(v)
+                );
+                // Safety of the calls inside: offsets and sizes come from a verified plan inside
+                // the arena, no step's output overlaps its inputs, `input` holds the scale's
+                // input, and callers check the path's features first (`dispatch`).
+                let features = match path {
+                    Path::Portable => quote! {},
+                    Path::Avx2 => quote! { #[target_feature(enable = "avx2,fma")] },
+                    Path::Avx512 => quote! { #[target_feature(enable = "avx512f,avx2,fma")] },
+                };
+                quote! {
+                    #[doc = #doc]
+                    #features
+                    #[inline(never)]
+                    pub(super) unsafe fn #function(
+                        arena: *mut f32,
+                        input: *const f32,
+                        w: &rt::Params<#param_count>,
+                    ) {
+                        unsafe { #(#steps)* }
+                    }
+                }
+            })
+            .collect();
+        let own: Vec<TokenStream> = kernels
+            .borrow()
+            .iter()
+            .filter(|k| k.module == module)
+            .map(|k| k.definition.clone())
+            .collect();
+        let cfg = match path {
+            Path::Portable => quote! {},
+            Path::Avx2 | Path::Avx512 => quote! { #[cfg(target_arch = "x86_64")] },
+        };
+        quote! {
+            #cfg
+            mod #module {
+                use super::rt;
+
+                #(#functions)*
+
+                #(#own)*
+            }
+        }
+    });
+    quote! { #(#modules)* }
 }
 
 /// The variant's module: its sizes, scales and FLOPs, and the types of its inputs and heads.

@@ -4,8 +4,9 @@ use crate::params::Params;
 use nnc_ir::plan::{Algorithm, Group, Plan};
 use nnc_ir::{Graph, Op, ValueId, Window};
 use nnc_runtime::kernels::layout;
-use proc_macro2::{Literal, TokenStream};
-use quote::quote;
+use proc_macro2::{Ident, Literal, TokenStream};
+use quote::{format_ident, quote};
+use std::cell::RefCell;
 
 /// An integer literal without a type suffix, so that generated code reads `3`, not `3usize`.
 pub fn n(value: usize) -> Literal {
@@ -34,7 +35,7 @@ fn geometry(window: Window) -> TokenStream {
     }
 }
 
-/// Which convolution entry points a scale function calls.
+/// Which instruction sets a scale function's kernels run on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Path {
     Portable,
@@ -44,6 +45,17 @@ pub enum Path {
     Avx512,
 }
 
+/// A kernel function of a variant: one kernel instance, called by every step, on any scale and
+/// path, that runs that instance.
+pub struct KernelFn {
+    /// The kernel call it makes, `rt::conv::<rt::Avx2, ...>`, as text: the key it is shared by.
+    pub call: String,
+    /// The path module it is defined in, and its name there.
+    pub module: Ident,
+    pub name: Ident,
+    pub definition: TokenStream,
+}
+
 /// What a step needs to know about where things are.
 pub struct StepCtx<'a> {
     pub graph: &'a Graph,
@@ -51,6 +63,11 @@ pub struct StepCtx<'a> {
     pub params: &'a Params,
     pub scale: usize,
     pub path: Path,
+    /// The module of the path's functions, where its kernel functions are defined.
+    pub module: &'a Ident,
+    /// The variant's kernel functions so far, with the kernel call each makes ([`Isa::call`]),
+    /// shared by its scales and paths.
+    pub kernels: &'a RefCell<Vec<KernelFn>>,
 }
 
 impl StepCtx<'_> {
@@ -183,12 +200,13 @@ fn conv(cx: &StepCtx<'_>, g: usize) -> TokenStream {
             }
         };
         let [h, w, ci, co, p, m, pk] = [h, w, ci, co, p, m, pk].map(n);
-        let f = match cx.path {
-            Path::Portable => quote! { rt::winograd_portable },
-            Path::Avx2 => quote! { rt::winograd_avx2 },
-            Path::Avx512 => quote! { rt::winograd_avx512 },
-        };
-        return quote! { #f::<#h, #w, #ci, #co, #p, #m, { #act }, #pk, #v, #nt>(#ptrs); };
+        return Isa::of(cx.path, true).call(
+            cx,
+            g,
+            quote! { rt::winograd },
+            quote! { #h, #w, #ci, #co, #p, #m, { #act }, #pk, #v, #nt },
+            ptrs,
+        );
     }
     if conv.is_depthwise() {
         // Channels in, channels out; at sixteen lanes where the activation allows.
@@ -196,20 +214,25 @@ fn conv(cx: &StepCtx<'_>, g: usize) -> TokenStream {
         let wide = cx.path == Path::Avx512 && relu_or_none;
         let cb = if wide { ci.div_ceil(16) } else { cob };
         let [h, w, c, cb, pk, npx] = [h, w, ci, cb, pk, npx].map(n);
-        let f = match cx.path {
-            Path::Portable => quote! { rt::depthwise_portable },
-            Path::Avx512 if wide => quote! { rt::depthwise_avx512 },
-            Path::Avx2 | Path::Avx512 => quote! { rt::depthwise_avx2 },
-        };
-        return quote! { #f::<#h, #w, #c, #cb, #geom, { #act }, #pk, #npx>(#ptrs); };
+        return Isa::of(cx.path, wide).call(
+            cx,
+            g,
+            quote! { rt::depthwise },
+            quote! { #h, #w, #c, #cb, #geom, { #act }, #pk, #npx },
+            ptrs,
+        );
     }
     if cx.path == Path::Avx512 && algorithm == Algorithm::Pointwise {
         // A matrix product over the pixels, sixteen output channels a vector.
         let (v, npx) = layout::pointwise_block(16, 32, cob * 8);
         let [pixels, ci, co, cop, v, npx] = [h * w, ci, co, cob * 8, v, npx].map(n);
-        return quote! {
-            rt::pointwise_avx512::<#pixels, #ci, #co, #cop, { #act }, #v, #npx>(#ptrs);
-        };
+        return Isa::Avx512.call(
+            cx,
+            g,
+            quote! { rt::pointwise },
+            quote! { #pixels, #ci, #co, #cop, { #act }, #v, #npx },
+            ptrs,
+        );
     }
     // Direct convolution, at sixteen lanes where the activation allows.
     let wide = cx.path == Path::Avx512 && relu_or_none;
@@ -242,12 +265,100 @@ fn conv(cx: &StepCtx<'_>, g: usize) -> TokenStream {
         quote! { #npx }
     };
     let [h, w, ci, co, cob, pk] = [h, w, ci, co, cob, pk].map(n);
-    let f = match cx.path {
-        Path::Portable => quote! { rt::conv_portable },
-        Path::Avx512 if wide => quote! { rt::conv_avx512 },
-        Path::Avx2 | Path::Avx512 => quote! { rt::conv_avx2 },
-    };
-    quote! { #f::<#h, #w, #ci, #co, #cob, #geom, { #act }, #pk, #npx>(#ptrs); }
+    Isa::of(cx.path, wide).call(
+        cx,
+        g,
+        quote! { rt::conv },
+        quote! { #h, #w, #ci, #co, #cob, #geom, { #act }, #pk, #npx },
+        ptrs,
+    )
+}
+
+/// The instruction set one kernel call runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Isa {
+    Portable,
+    Avx2,
+    Avx512,
+}
+
+impl Isa {
+    /// The kernel's instruction set on `path`: sixteen lanes on the AVX-512 path only where the
+    /// kernel can take them (`wide`), else eight.
+    fn of(path: Path, wide: bool) -> Isa {
+        match path {
+            Path::Portable => Isa::Portable,
+            Path::Avx512 if wide => Isa::Avx512,
+            Path::Avx2 | Path::Avx512 => Isa::Avx2,
+        }
+    }
+
+    /// The call of `kernel::<S, generics>(ptrs)` for step `g`, through a function of the path's
+    /// module: never inlined into the scale function, compiled with this instruction set's
+    /// features, named after the first step that runs it, its layer and the instruction set
+    /// (`scale0_step3_conv3_avx2`), and defined once for every step, scale and path of the variant that runs
+    /// the same kernel instance (the embedding's residual blocks repeat their shapes, and the AVX-512
+    /// path calls the AVX2 kernel of a convolution that cannot take sixteen lanes).
+    ///
+    /// The function is local to the generated module, so rustc places it, and the kernel
+    /// instance inlined into it, in that module's codegen unit. Calling a generic entry point of
+    /// `nnc_runtime` instead would put every kernel instance of the crate in one codegen unit
+    /// (rustc places an upstream generic by the module that defines it), which LLVM then
+    /// optimizes on one thread however many the build has. The names also make profiles read
+    /// by layer.
+    fn call(
+        self,
+        cx: &StepCtx<'_>,
+        g: usize,
+        kernel: TokenStream,
+        generics: TokenStream,
+        ptrs: TokenStream,
+    ) -> TokenStream {
+        let (simd, features, isa) = match self {
+            Isa::Portable => (quote! { rt::Portable }, None, "portable"),
+            Isa::Avx2 => (quote! { rt::Avx2 }, Some("avx2,fma"), "avx2"),
+            Isa::Avx512 => (quote! { rt::Avx512 }, Some("avx512f,avx2,fma"), "avx512"),
+        };
+        let call = quote! { #kernel::<#simd, #generics> };
+        let mut kernels = cx.kernels.borrow_mut();
+        let key = call.to_string();
+        if let Some(known) = kernels.iter().find(|k| k.call == key) {
+            let (module, name) = (&known.module, &known.name);
+            return quote! { super::#module::#name(#ptrs); };
+        }
+        let layer: String = cx
+            .graph
+            .node(cx.plan.groups[g].first())
+            .name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .take(40)
+            .collect();
+        let name = format_ident!(
+            "scale{}_step{}_{}_{}",
+            cx.scale,
+            g,
+            layer.trim_matches('_'),
+            isa
+        );
+        let features = features.map(|f| quote! { #[target_feature(enable = #f)] });
+        // Safety: as the scale function's calls (`emit::path_modules`).
+        let definition = quote! {
+            #[inline(never)]
+            #features
+            pub(super) unsafe fn #name(p: rt::ConvPtrs) {
+                unsafe { #call(p) }
+            }
+        };
+        kernels.push(KernelFn {
+            call: key,
+            module: cx.module.clone(),
+            name: name.clone(),
+            definition,
+        });
+        let module = cx.module;
+        quote! { super::#module::#name(#ptrs); }
+    }
 }
 
 /// An activation that no convolution absorbed.

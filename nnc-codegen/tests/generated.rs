@@ -127,7 +127,7 @@ fn winograd_steps_of_a_tiny_model() {
         let (compiled, plan, code) = compile_and_expand(tokens, dir);
         // Each call's kernel and const generics, and each scratch pointer, in order.
         let mut calls = Vec::new();
-        for (pattern, stop) in [("rt::winograd_", ">("), ("scratch: ", "),")] {
+        for (pattern, stop) in [("rt::winograd::<", ">("), ("scratch: ", "),")] {
             for (start, _) in code.match_indices(pattern) {
                 let end = code[start..]
                     .find(stop)
@@ -137,7 +137,11 @@ fn winograd_steps_of_a_tiny_model() {
         }
         calls.sort();
         let calls: Vec<&str> = calls.into_iter().map(|(_, c)| c).collect();
-        assert!(calls.iter().any(|l| l.starts_with("rt::winograd_avx512")));
+        assert!(
+            calls
+                .iter()
+                .any(|l| l.starts_with("rt::winograd::< rt::Avx512,"))
+        );
         insta::assert_snapshot!(
             snapshot,
             format!("{plan}\n{}\n{}", compiled.params, calls.join("\n"))
@@ -175,27 +179,35 @@ fn windows_that_differ_by_axis() {
         }
     };
     let (_, plan, code) = compile_and_expand(tokens, &dir);
-    // The kernel calls of the AVX-512 path's scale function, in order.
-    let start = code
-        .find("_scale0_avx512(")
-        .expect("an AVX-512 scale function");
+    // The kernel calls of the AVX-512 path's scale function, in order. Its body runs to the
+    // first kernel function of its module; it calls `rt::other` directly and the convolutions
+    // through kernel functions (of its own module or the AVX2 one), each of which holds one
+    // kernel call.
+    let module = code.find("mod v20x12_avx512 {").expect("an AVX-512 module");
+    let start = module
+        + code[module..]
+            .find("unsafe fn scale0(")
+            .expect("an AVX-512 scale function");
     let body = &code[start..];
-    let body = &body[..body[1..].find(" fn ").map_or(body.len(), |e| e + 1)];
-    let kernels = [
-        "rt::conv_",
-        "rt::depthwise_",
-        "rt::pointwise_",
-        "rt::winograd_",
-        "rt::other::",
-    ];
-    let calls: Vec<&str> = body
-        .match_indices("rt::")
-        .filter(|(at, _)| kernels.iter().any(|k| body[*at..].starts_with(k)))
-        .map(|(at, _)| {
-            let end = body[at..].find(">(").map_or(body.len(), |e| at + e + 1);
-            &body[at..end]
-        })
+    let body = &body[..body.find("#[inline(never)]").unwrap_or(body.len())];
+    fn kernel_call(s: &str) -> &str {
+        &s[..s.find(">(").map_or(s.len(), |e| e + 1)]
+    }
+    let mut calls: Vec<(usize, &str)> = body
+        .match_indices("rt::other::")
+        .map(|(at, _)| (at, kernel_call(&body[at..])))
         .collect();
+    for (at, _) in body.match_indices("(rt::ConvPtrs") {
+        let name = &body[body[..at].rfind(':').map_or(0, |s| s + 1)..at];
+        let definition = code
+            .find(&format!("unsafe fn {name}(p: rt::ConvPtrs)"))
+            .unwrap_or_else(|| panic!("{name} is defined"));
+        let inner = &code[definition..];
+        let kernel = inner.find("unsafe { rt::").expect("a kernel call") + "unsafe { ".len();
+        calls.push((at, kernel_call(&inner[kernel..])));
+    }
+    calls.sort();
+    let calls: Vec<&str> = calls.into_iter().map(|(_, call)| call).collect();
     assert!(calls.iter().any(|c| c.contains("dh: 2")), "{calls:#?}");
     insta::assert_snapshot!("windows_by_axis", format!("{plan}\n{}", calls.join("\n")));
 }

@@ -8,9 +8,12 @@
 //! marked, and `tests/inline_helpers.rs` checks it. Without the marks, each kernel instance kept
 //! its loops generic and grew about 10x: a random test network took 56 s to compile instead of 6. Convolutions are written once
 //! over [`simd::Simd`] and instantiated for [`simd::Portable`] and, on x86_64, [`simd::Avx2`] and
-//! [`simd::Avx512`]: `conv_*`, `depthwise_*`, `pointwise_*` and `winograd_*` below are the entry points, one per
-//! kernel and instruction set, and the generated code picks its path once, when the network is
-//! made, after [`simd::has_avx2_fma`] and [`simd::has_avx512`].
+//! [`simd::Avx512`]. The generated code calls the generic kernels (`conv::conv::<S, ...>`) from
+//! `#[inline(never)]` functions of its own, compiled with the instruction set's features, so that
+//! rustc places each instance in the generated module's codegen unit; it picks its path once,
+//! when the network is made, after [`simd::has_avx2_fma`] and [`simd::has_avx512`].
+//! `conv_*`, `depthwise_*`, `pointwise_*` and `winograd_*` below are the same calls as entry
+//! points, one per kernel and instruction set, for the kernel tests and examples.
 //!
 //! [`layout`] holds the weight layouts these kernels read and the register-block rules that size
 //! their `COB` and `NPX` arguments; the compiler packs weights and picks those arguments with it,
