@@ -1,5 +1,6 @@
 //! The portable path's register blocks, sized for its target's registers or for sixteen, side by
-//! side (`benches/NOTES.md`, attempt 9): the same kernels over the same `[f32; 8]` arrays, once as
+//! side (`benches/NOTES.md`, attempt 9): the same kernels over the same vectors (two SSE
+//! registers on x86_64 since attempt 18, `[f32; 8]` arrays before and elsewhere), once as
 //! [`Portable`] (blocks for `PORTABLE_REGISTERS`: 8 on x86_64 without AVX) and once as `Sixteen`,
 //! which differs only in claiming sixteen registers, on the embedding's and the face pyramid's
 //! layer shapes. Alternates the two in fifteen rounds and prints the medians and the median of
@@ -24,7 +25,7 @@ struct Sixteen;
 
 // SAFETY: every method is `Portable`'s, which any CPU runs.
 unsafe impl Simd for Sixteen {
-    type V = [f32; 8];
+    type V = <Portable as Simd>::V;
     const REGISTERS: usize = 16;
     #[inline(always)]
     unsafe fn splat(x: f32) -> Self::V {

@@ -821,3 +821,59 @@ fn wrong_transform_fails<const M: usize>() {
         "a wrong F({M}x{M}, 3x3) transform passed the check"
     );
 }
+
+/// On x86_64 the portable path runs on SSE registers (`simd::Portable`) instead of the
+/// `[f32; 8]` arrays every other target runs (`simd::Arrays`). The kernels are generic over the
+/// vector type, so the two paths agree wherever each operation agrees: checked here bit for bit
+/// on random values, on whole and partial loads and stores, so that the arrays, which this
+/// machine's kernels no longer run, stay checked too.
+#[cfg(target_arch = "x86_64")]
+#[test]
+fn sse_vectors_match_the_arrays_operation_by_operation() {
+    use simd::{Arrays, Portable, Simd};
+
+    fn lanes<S: Simd>(v: S::V) -> [f32; 8] {
+        let mut out = [f32::NAN; 8];
+        // SAFETY: eight writable f32; both types need nothing beyond x86_64's baseline.
+        unsafe { S::store(out.as_mut_ptr(), v) };
+        out
+    }
+    fn ops<S: Simd>(a: &[f32; 8], b: &[f32; 8], c: &[f32; 8], n: usize) -> Vec<[f32; 8]> {
+        // SAFETY: as above; partial loads and stores touch `n <= 8` lanes of eight.
+        unsafe {
+            let (x, y, z) = (
+                S::load(a.as_ptr()),
+                S::load(b.as_ptr()),
+                S::load(c.as_ptr()),
+            );
+            let mut partial = [-7.0f32; 8];
+            S::store_part(partial.as_mut_ptr(), y, n);
+            vec![
+                lanes::<S>(S::splat(a[3])),
+                lanes::<S>(S::load_part(a.as_ptr(), n)),
+                partial,
+                lanes::<S>(S::fma(x, y, z)),
+                lanes::<S>(S::add(x, y)),
+                lanes::<S>(S::sub(x, y)),
+                lanes::<S>(S::mul(x, y)),
+                lanes::<S>(S::max(x, y)),
+                lanes::<S>(S::min(x, y)),
+            ]
+        }
+    }
+    let mut rng = Rng::new(18);
+    for round in 0..200 {
+        let mut draw = || -> [f32; 8] { std::array::from_fn(|_| rng.symmetric() * 3.0) };
+        let (a, b, c) = (draw(), draw(), draw());
+        let n = round % 9;
+        let (sse, arrays) = (ops::<Portable>(&a, &b, &c, n), ops::<Arrays>(&a, &b, &c, n));
+        for (op, (s, r)) in sse.iter().zip(&arrays).enumerate() {
+            let bits = |v: &[f32; 8]| v.map(f32::to_bits);
+            assert_eq!(
+                bits(s),
+                bits(r),
+                "operation {op} on {a:?}, {b:?}, {c:?}, n = {n}"
+            );
+        }
+    }
+}

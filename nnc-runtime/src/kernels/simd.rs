@@ -67,9 +67,22 @@ pub(super) unsafe fn store<S: Simd>(at: *mut f32, v: S::V, lanes: usize) {
     }
 }
 
-/// Plain arrays; the compiler vectorizes them for whatever the target has.
+/// Eight lanes that need no CPU feature: two SSE registers on x86_64 ([`Sse2x2`]), [`Arrays`]
+/// elsewhere.
+#[cfg(target_arch = "x86_64")]
 #[derive(Clone, Copy, Debug)]
 pub struct Portable;
+
+/// Eight lanes that need no CPU feature: [`Arrays`] on this target (two SSE registers on
+/// x86_64).
+#[cfg(not(target_arch = "x86_64"))]
+pub use Arrays as Portable;
+
+/// Plain `[f32; 8]` arrays, which the compiler vectorizes for whatever the target has: the
+/// portable path on every target but x86_64, where it is checked against [`Portable`]'s SSE
+/// vectors operation by operation (`nnc-runtime/tests/kernels.rs`).
+#[derive(Clone, Copy, Debug)]
+pub struct Arrays;
 
 /// How many eight-lane [`Portable`] vectors the target's registers hold: sixteen where a vector
 /// is one register (x86 with AVX) or two of thirty-two (AArch64's NEON); eight elsewhere, as on
@@ -84,7 +97,7 @@ pub const PORTABLE_REGISTERS: usize = if cfg!(any(target_feature = "avx", target
     8
 };
 
-unsafe impl Simd for Portable {
+unsafe impl Simd for Arrays {
     type V = [f32; 8];
     const REGISTERS: usize = PORTABLE_REGISTERS;
 
@@ -147,6 +160,110 @@ unsafe impl Simd for Portable {
     #[inline(always)]
     unsafe fn min(a: [f32; 8], b: [f32; 8]) -> [f32; 8] {
         std::array::from_fn(|i| a[i].min(b[i]))
+    }
+}
+
+/// A [`Portable`] vector on x86_64: eight lanes in two SSE registers (SSE2 is x86_64's
+/// baseline, so every x86_64 CPU runs it). The arithmetic is the arrays' (multiply then add,
+/// unfused, lane by lane), written with SSE intrinsics instead of left for LLVM to find in
+/// `[f32; 8]` code: scalarizing those arrays and vectorizing them again was most of the time
+/// LLVM spent on a network's portable path (`benches/NOTES.md`, attempt 18). Like the AVX2
+/// path's, `max` and `min` return the second operand when one is NaN.
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug)]
+pub struct Sse2x2(std::arch::x86_64::__m128, std::arch::x86_64::__m128);
+
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    use super::{PORTABLE_REGISTERS, Portable, Simd, Sse2x2};
+    use std::arch::x86_64::*;
+
+    /// `$op` on both halves of `$a` and `$b`.
+    macro_rules! each {
+        ($op:ident, $a:expr, $b:expr) => {{
+            let (a, b) = ($a, $b);
+            // SAFETY: SSE is part of every x86_64 target.
+            unsafe { Sse2x2($op(a.0, b.0), $op(a.1, b.1)) }
+        }};
+    }
+
+    // SAFETY: SSE2 is part of every x86_64 target; the loads and stores touch only what the
+    // trait's contract lets them.
+    unsafe impl Simd for Portable {
+        type V = Sse2x2;
+        const REGISTERS: usize = PORTABLE_REGISTERS;
+
+        #[inline(always)]
+        unsafe fn splat(x: f32) -> Sse2x2 {
+            // SAFETY: SSE is part of every x86_64 target.
+            let v = unsafe { _mm_set1_ps(x) };
+            Sse2x2(v, v)
+        }
+
+        #[inline(always)]
+        unsafe fn load(p: *const f32) -> Sse2x2 {
+            // SAFETY: the caller guarantees eight readable f32.
+            unsafe { Sse2x2(_mm_loadu_ps(p), _mm_loadu_ps(p.add(4))) }
+        }
+
+        #[inline(always)]
+        unsafe fn store(p: *mut f32, v: Sse2x2) {
+            // SAFETY: the caller guarantees eight writable f32.
+            unsafe {
+                _mm_storeu_ps(p, v.0);
+                _mm_storeu_ps(p.add(4), v.1);
+            }
+        }
+
+        #[inline(always)]
+        unsafe fn load_part(p: *const f32, n: usize) -> Sse2x2 {
+            // SAFETY: the caller guarantees `n` readable f32; only those are read.
+            let lanes: [f32; 8] =
+                std::array::from_fn(|i| if i < n { unsafe { *p.add(i) } } else { 0.0 });
+            // SAFETY: `lanes` holds eight f32.
+            unsafe { Self::load(lanes.as_ptr()) }
+        }
+
+        #[inline(always)]
+        unsafe fn store_part(p: *mut f32, v: Sse2x2, n: usize) {
+            let mut lanes = [0.0f32; 8];
+            // SAFETY: `lanes` holds eight f32.
+            unsafe { Self::store(lanes.as_mut_ptr(), v) };
+            for (i, x) in lanes.into_iter().enumerate().take(n) {
+                // SAFETY: the caller guarantees `n` writable f32.
+                unsafe { *p.add(i) = x };
+            }
+        }
+
+        #[inline(always)]
+        unsafe fn fma(a: Sse2x2, b: Sse2x2, c: Sse2x2) -> Sse2x2 {
+            each!(_mm_add_ps, each!(_mm_mul_ps, a, b), c)
+        }
+
+        #[inline(always)]
+        unsafe fn add(a: Sse2x2, b: Sse2x2) -> Sse2x2 {
+            each!(_mm_add_ps, a, b)
+        }
+
+        #[inline(always)]
+        unsafe fn sub(a: Sse2x2, b: Sse2x2) -> Sse2x2 {
+            each!(_mm_sub_ps, a, b)
+        }
+
+        #[inline(always)]
+        unsafe fn mul(a: Sse2x2, b: Sse2x2) -> Sse2x2 {
+            each!(_mm_mul_ps, a, b)
+        }
+
+        #[inline(always)]
+        unsafe fn max(a: Sse2x2, b: Sse2x2) -> Sse2x2 {
+            each!(_mm_max_ps, a, b)
+        }
+
+        #[inline(always)]
+        unsafe fn min(a: Sse2x2, b: Sse2x2) -> Sse2x2 {
+            each!(_mm_min_ps, a, b)
+        }
     }
 }
 
