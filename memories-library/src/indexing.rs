@@ -16,9 +16,9 @@ use rayon::prelude::*;
 use thiserror::Error;
 
 use memories_fs::file_inside_folder;
-use memories_vision::Decoded;
 use memories_vision::embedding::FaceEmbedder;
 use memories_vision::faces::{DECODE_SIDE, DEFAULT_MODEL, FaceBox, FaceDetector, Model};
+use memories_vision::{Decoded, Networks};
 
 use crate::analysis::{ANALYSIS_SIDE, analyse, decode_rgb, shrink};
 use crate::clips;
@@ -74,22 +74,25 @@ pub struct IndexReport {
     pub lock: RunLock,
 }
 
-/// Indexes `root` with the default face detector, storing the index at `index_path` or the
-/// default cache location.
+/// Indexes `root` with the default face detector of `networks` (Memories' are
+/// `memories_networks::NETWORKS`), storing the index at `index_path` or the default cache
+/// location.
 pub fn index_folder(
     root: &Path,
     index_path: Option<&Path>,
     show_progress: bool,
+    networks: &Networks,
 ) -> Result<IndexReport, IndexingError> {
-    index_folder_with(root, index_path, show_progress, DEFAULT_MODEL)
+    index_folder_with(root, index_path, show_progress, networks, DEFAULT_MODEL)
 }
 
-/// Indexes `root`, finding faces with `detector`. An index whose faces another detector found
-/// is rebuilt (every photo analysed again), as for a schema change.
+/// Indexes `root`, finding faces with `networks`' `detector`. An index whose faces another
+/// detector found is rebuilt (every photo analysed again), as for a schema change.
 pub fn index_folder_with(
     root: &Path,
     index_path: Option<&Path>,
     show_progress: bool,
+    networks: &Networks,
     detector: Model,
 ) -> Result<IndexReport, IndexingError> {
     let root = root
@@ -186,8 +189,8 @@ pub fn index_folder_with(
                 || {
                     (
                         tx.clone(),
-                        FaceDetector::compiled(detector, detector.default_score()),
-                        FaceEmbedder::new(),
+                        FaceDetector::compiled(networks, detector, detector.default_score()),
+                        FaceEmbedder::new(networks),
                     )
                 },
                 |(tx, finder, embedder), photo| {

@@ -6,13 +6,9 @@
 
 use image::RgbImage;
 
-use crate::Decoded;
 use crate::align::{CHIP_SIZE, chip};
 use crate::faces::FaceBox;
-
-// dlib's face recognition ResNet for a 150x150 chip, f16 weights as shipped (compiled in
-// `memories-networks`, with the other networks).
-use memories_networks::embedding as network;
+use crate::{Decoded, Networks};
 
 /// Nor when the face is narrower than this in the decoded image (640 px on the long side):
 /// a chip stretched from fewer pixels says little about who it is.
@@ -21,18 +17,34 @@ pub const MIN_WIDTH: f32 = 36.0;
 /// Length of a descriptor.
 pub const DESCRIPTOR_LEN: usize = 128;
 
+/// Values of a chip: [`CHIP_SIZE`] square, RGB.
+pub const CHIP_VALUES: usize = (CHIP_SIZE * CHIP_SIZE * 3) as usize;
+
+/// A network that maps an aligned chip to its descriptor: dlib's ResNet compiled by `nnc!` for
+/// a 150x150 chip, f16 weights as shipped (`memories_networks::NETWORKS.embedding`).
+pub trait ChipNetwork {
+    /// The descriptor of a chip given as RGB values from 0 to 255, row by row (HWC).
+    fn descriptor(&mut self, chip: &[f32; CHIP_VALUES]) -> [f32; DESCRIPTOR_LEN];
+}
+
 /// The compiled network with its arena; make one per thread and reuse it.
-#[derive(Debug, Default)]
 pub struct FaceEmbedder {
-    net: network::Network,
+    net: Box<dyn ChipNetwork + Send>,
     input: Vec<f32>,
 }
 
+impl std::fmt::Debug for FaceEmbedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FaceEmbedder").finish_non_exhaustive()
+    }
+}
+
 impl FaceEmbedder {
-    pub fn new() -> Self {
+    /// An embedder running `networks`' embedding.
+    pub fn new(networks: &Networks) -> Self {
         FaceEmbedder {
-            net: network::Network::new(),
-            input: Vec::with_capacity((CHIP_SIZE * CHIP_SIZE * 3) as usize),
+            net: (networks.embedding)(),
+            input: Vec::with_capacity(CHIP_VALUES),
         }
     }
 
@@ -69,10 +81,6 @@ impl FaceEmbedder {
         self.input
             .extend(chip.as_raw().iter().map(|&v| f32::from(v)));
         let input = self.input.as_slice().try_into().expect("150x150x3 values");
-        let out = self.net.v150x150().scale0(input);
-        out.descriptor
-            .data()
-            .try_into()
-            .expect("the descriptor head has 128 values")
+        self.net.descriptor(input)
     }
 }

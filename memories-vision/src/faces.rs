@@ -12,8 +12,8 @@ use nnc::detect::{Detector, Face, InterpretedPyramid, Pyramid, RgbView, Settings
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-use crate::Decoded;
-use crate::yunet::{self, Yunet};
+use crate::yunet::Yunet;
+use crate::{Decoded, Networks};
 
 /// Which network finds the faces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -75,10 +75,6 @@ pub const YUNET_SCORE: f32 = 0.7;
 /// The score a face needs by default with the default model (`memories detect --min-score`, and
 /// the index).
 pub const DEFAULT_SCORE: f32 = YUNET_SCORE;
-
-/// The face student, compiled for 640x480, 480x640 and 640x360 frames and five scales each
-/// (in `memories-networks`, with the other networks).
-pub use memories_networks::student;
 
 /// The long side photos are decoded to before detection: the largest frame's long side, so that
 /// the first pyramid level is never upsampled from a smaller decode.
@@ -157,43 +153,43 @@ fn settings(min_score: f32) -> Settings {
 }
 
 impl FaceDetector {
-    /// The default detector ([`DEFAULT_MODEL`]) keeping faces that score at least `min_score`.
-    pub fn new(min_score: f32) -> Self {
-        FaceDetector::compiled(DEFAULT_MODEL, min_score)
+    /// The default detector ([`DEFAULT_MODEL`]) of `networks`, keeping faces that score at least
+    /// `min_score`.
+    pub fn new(networks: &Networks, min_score: f32) -> Self {
+        FaceDetector::compiled(networks, DEFAULT_MODEL, min_score)
     }
 
     /// `model`'s compiled network, keeping faces that score at least `min_score`.
-    pub fn compiled(model: Model, min_score: f32) -> Self {
+    pub fn compiled(networks: &Networks, model: Model, min_score: f32) -> Self {
         let kind = match model {
-            Model::Student => Kind::Student(Detector::new(
-                Box::new(student::Network::new()),
-                settings(min_score),
-            )),
-            Model::Yunet => Kind::Yunet(Yunet::new(
-                Box::new(yunet::network::Network::new()),
-                min_score,
-            )),
+            Model::Student => {
+                Kind::Student(Detector::new((networks.student)(), settings(min_score)))
+            }
+            Model::Yunet => Kind::Yunet(Yunet::new((networks.yunet)(), min_score)),
         };
         FaceDetector { kind }
     }
 
     /// The same detector with the network run by nnc's reference interpreter: the same model
-    /// and weights (rounded to f16, as compiled), frames and scales. Slow; it is there to check
-    /// that the compiled code finds exactly the same faces (`memories detect --interpreter`).
-    pub fn interpreted(model: Model, min_score: f32) -> Self {
+    /// and weights (rounded to f16, as compiled), frames and scales as `networks`' compiled one.
+    /// Slow; it is there to check that the compiled code finds exactly the same faces
+    /// (`memories detect --interpreter`).
+    pub fn interpreted(networks: &Networks, model: Model, min_score: f32) -> Self {
         let kind = match model {
             Model::Student => Kind::Student(Detector::new(
-                Box::new(interpreted_student()),
+                Box::new(interpreted_student(networks)),
                 settings(min_score),
             )),
-            Model::Yunet => Kind::Yunet(Yunet::new(Box::new(interpreted_yunet()), min_score)),
+            Model::Yunet => {
+                Kind::Yunet(Yunet::new(Box::new(interpreted_yunet(networks)), min_score))
+            }
         };
         FaceDetector { kind }
     }
 }
 
 /// YuNet-s in the interpreter, imported from the same file, weights rounded to f16 as compiled.
-fn interpreted_yunet() -> InterpretedPyramid {
+fn interpreted_yunet(networks: &Networks) -> InterpretedPyramid {
     let path = Path::new("models/yunet_s.onnx");
     let imported = nnc_onnx::import(include_bytes!("../../models/yunet_s.onnx"), path)
         .expect("the file nnc! compiles also imports");
@@ -202,31 +198,29 @@ fn interpreted_yunet() -> InterpretedPyramid {
         weights: model.weights.rounded_to_f16(),
         ..model
     };
-    let frames = yunet::network::Network::new().frames();
+    let frames = (networks.yunet)().frames();
     nnc::detect::InterpretedPyramid::new(nnc::Interpreter::new(model), frames, vec![1.0])
 }
 
 /// The student in the interpreter.
-fn interpreted_student() -> InterpretedPyramid {
-    {
-        let model = nnc::ir::Model::from_sources(
-            include_str!("../../models/face_student.nnc"),
-            Path::new("models/face_student.nnc"),
-            include_bytes!("../../models/face_student.safetensors"),
-            Path::new("models/face_student.safetensors"),
-        )
-        .expect("the face model compiled by nnc! also loads");
-        let model = nnc::ir::Model {
-            weights: model.weights.rounded_to_f16(),
-            ..model
-        };
-        let frames = student::Network::new().frames();
-        InterpretedPyramid::new(
-            nnc::Interpreter::new(model),
-            frames,
-            student::v640x480::SCALES.to_vec(),
-        )
-    }
+fn interpreted_student(networks: &Networks) -> InterpretedPyramid {
+    let model = nnc::ir::Model::from_sources(
+        include_str!("../../models/face_student.nnc"),
+        Path::new("models/face_student.nnc"),
+        include_bytes!("../../models/face_student.safetensors"),
+        Path::new("models/face_student.safetensors"),
+    )
+    .expect("the face model compiled by nnc! also loads");
+    let model = nnc::ir::Model {
+        weights: model.weights.rounded_to_f16(),
+        ..model
+    };
+    let frames = (networks.student)().frames();
+    InterpretedPyramid::new(
+        nnc::Interpreter::new(model),
+        frames,
+        networks.student_scales.to_vec(),
+    )
 }
 
 impl FaceDetector {

@@ -15,10 +15,6 @@
 
 use nnc::detect::{Face, HeadView, Pyramid, RgbView, clip, letterboxed, non_maximum_suppression};
 
-/// YuNet-s as published, compiled for 640x480, 480x640 and 640x384 frames (in
-/// `memories-networks`, with the other networks).
-pub use memories_networks::yunet as network;
-
 /// YuNet's output strides, with the name suffix of their heads.
 const STRIDES: [(usize, &str); 3] = [(8, "8"), (16, "16"), (32, "32")];
 

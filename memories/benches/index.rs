@@ -11,6 +11,7 @@
 use memories_library::analysis::{ANALYSIS_SIDE, analyse, decode_rgb, shrink};
 use memories_library::metadata::PhotoMeta;
 use memories_library::scan::{Format, Sniffed, sniff};
+use memories_networks::NETWORKS;
 use memories_vision::Decoded;
 use memories_vision::embedding::FaceEmbedder;
 use memories_vision::faces::FaceBox;
@@ -66,8 +67,8 @@ fn main() {
         );
         return;
     }
-    let mut detector = FaceDetector::new(DEFAULT_SCORE);
-    let mut embedder = FaceEmbedder::new();
+    let mut detector = FaceDetector::new(&NETWORKS, DEFAULT_SCORE);
+    let mut embedder = FaceEmbedder::new(&NETWORKS);
     let stages = [
         "read", "hash", "exif", "decode", "detect", "describe", "measures",
     ];

@@ -26,6 +26,7 @@
 
 use memories_library::people::graph::{FaceGraph, Search, Update};
 use memories_library::people::{FaceKey, Params, dbscan};
+use memories_networks::NETWORKS;
 use memories_vision::embedding::FaceEmbedder;
 use memories_vision::faces::FaceDetector;
 use std::collections::HashMap;
@@ -69,8 +70,8 @@ fn real_descriptors(lfw: &Path, cache: &Path) -> Vec<(u32, Vec<f32>)> {
         .filter(|p| p.is_dir())
         .collect();
     people.sort();
-    let mut detector = FaceDetector::new(0.5);
-    let mut embedder = FaceEmbedder::new();
+    let mut detector = FaceDetector::new(&NETWORKS, 0.5);
+    let mut embedder = FaceEmbedder::new(&NETWORKS);
     let mut rows = Vec::new();
     let started = Instant::now();
     'people: for (person, dir) in people.iter().enumerate() {

@@ -16,6 +16,7 @@
 //! cargo bench -p memories --bench phone
 //! ```
 
+use memories_networks::NETWORKS;
 use std::hint::black_box;
 use std::path::Path;
 use std::process::Command;
@@ -133,8 +134,8 @@ fn main() {
         return;
     }
     let mut indexer = Indexer {
-        detector: FaceDetector::new(DEFAULT_SCORE),
-        embedder: FaceEmbedder::new(),
+        detector: FaceDetector::new(&NETWORKS, DEFAULT_SCORE),
+        embedder: FaceEmbedder::new(&NETWORKS),
     };
     let rounds = 5;
 

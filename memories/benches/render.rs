@@ -9,6 +9,7 @@
 //! cargo bench -p memories --bench render
 //! ```
 
+use memories_networks::NETWORKS;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
@@ -94,7 +95,7 @@ fn main() {
         .map(|e| e.unwrap().path())
         .collect();
     paths.sort();
-    let mut detector = FaceDetector::new(DEFAULT_SCORE);
+    let mut detector = FaceDetector::new(&NETWORKS, DEFAULT_SCORE);
     let mut photos: Vec<MemoryPhoto> = paths.iter().map(|p| analysed(p, &mut detector)).collect();
     photos.sort_by_key(|p| p.info.meta.taken.timeline_secs());
     let memory = Memory {

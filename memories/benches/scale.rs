@@ -21,6 +21,7 @@
 use chrono::NaiveDate;
 use memories_library::config::{Config, PathRules};
 use memories_library::{indexing, people, plan};
+use memories_networks::NETWORKS;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -220,7 +221,7 @@ fn main() {
         if Some(n) == sizes.iter().max() {
             // The re-run's stages, in this process (rayon on every core, as the binary).
             let t = Instant::now();
-            let report = indexing::index_folder(dir, Some(&index), false).unwrap();
+            let report = indexing::index_folder(dir, Some(&index), false, &NETWORKS).unwrap();
             let t_index = seconds(t);
             let t = Instant::now();
             let faces = people::library_faces(&report.records);

@@ -7,6 +7,7 @@
 //! ```
 
 use memories_library::analysis::decode_file;
+use memories_networks::NETWORKS;
 use memories_vision::faces::{DECODE_SIDE, FaceDetector};
 use std::path::Path;
 
@@ -18,7 +19,7 @@ fn main() {
         .map(|e| e.unwrap().path())
         .collect();
     chips.sort();
-    let mut detector = FaceDetector::new(0.5);
+    let mut detector = FaceDetector::new(&NETWORKS, 0.5);
     let mut points: Vec<[(f32, f32); 5]> = Vec::new();
     for path in &chips {
         let decoded =

@@ -12,6 +12,7 @@
 
 use clap::Parser;
 use memories_library::{indexing, people};
+use memories_networks::NETWORKS;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -54,7 +55,8 @@ fn main() {
     let pasted: usize = truth.values().map(Vec::len).sum();
     drop(sources);
 
-    let report = indexing::index_folder(&args.dir, Some(&args.cache), true).expect("indexed");
+    let report =
+        indexing::index_folder(&args.dir, Some(&args.cache), true, &NETWORKS).expect("indexed");
     let faces = people::library_faces(&report.records);
     let params = people::Params::default();
     let (graph, _) = people::library_graph(&args.cache, &faces, params);

@@ -9,6 +9,7 @@
 //! ```
 
 use memories_library::people::{FaceGraph, Params, dbscan, distance};
+use memories_networks::NETWORKS;
 use memories_vision::embedding::FaceEmbedder;
 use memories_vision::faces::FaceDetector;
 use std::collections::BTreeMap;
@@ -31,8 +32,8 @@ fn accuracy(pairs: &[(f32, bool)]) -> (f64, usize) {
 
 fn main() {
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
-    let mut detector = FaceDetector::new(0.5);
-    let mut embedder = FaceEmbedder::new();
+    let mut detector = FaceDetector::new(&NETWORKS, 0.5);
+    let mut embedder = FaceEmbedder::new(&NETWORKS);
 
     // bbt: one folder per person.
     let bbt = data.join("identities/bbt");

@@ -28,6 +28,7 @@ use memories_library::indexing::{self, IndexReport};
 use memories_library::plan;
 use memories_library::rows::{self, DetectedFace, DetectedPhoto, PersonFace, PersonRow, Row};
 use memories_movie::{self as movie, Length, Resolution, Theme};
+use memories_networks::NETWORKS;
 use memories_vision::faces::{DECODE_SIDE, FaceDetector, Model};
 
 /// Finds events, trips and "on this day" memories in a photo folder. The folder is only read;
@@ -285,8 +286,13 @@ fn run(dir: &Path, args: &RunArgs, explain: bool) -> Result<(), AppError> {
         check_output(path, dir)?;
     }
     let rules = PathRules::new(&config.exclude.paths)?;
-    let report =
-        indexing::index_folder_with(dir, args.cache.as_deref(), !args.quiet, args.detector)?;
+    let report = indexing::index_folder_with(
+        dir,
+        args.cache.as_deref(),
+        !args.quiet,
+        &NETWORKS,
+        args.detector,
+    )?;
     warn_if_rebuilt(&report);
     if !args.quiet {
         eprintln!("{}", status_line(&report));
@@ -410,7 +416,7 @@ fn detect(args: &DetectArgs) {
         files
             .par_iter()
             .map_init(
-                || FaceDetector::interpreted(args.detector, min_score),
+                || FaceDetector::interpreted(&NETWORKS, args.detector, min_score),
                 |detector, path| {
                     (
                         path,
@@ -423,7 +429,7 @@ fn detect(args: &DetectArgs) {
         files
             .par_iter()
             .map_init(
-                || FaceDetector::compiled(args.detector, min_score),
+                || FaceDetector::compiled(&NETWORKS, args.detector, min_score),
                 |detector, path| {
                     (
                         path,
@@ -509,8 +515,13 @@ fn people(args: &PeopleArgs) -> Result<(), Box<dyn std::error::Error>> {
             return Err(AppError::OutputInsideFolder { path: dir.clone() }.into());
         }
     }
-    let report =
-        indexing::index_folder_with(&args.dir, args.cache.as_deref(), !args.quiet, args.detector)?;
+    let report = indexing::index_folder_with(
+        &args.dir,
+        args.cache.as_deref(),
+        !args.quiet,
+        &NETWORKS,
+        args.detector,
+    )?;
     warn_if_rebuilt(&report);
     if !args.quiet {
         eprintln!("{}", status_line(&report));

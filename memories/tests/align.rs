@@ -7,6 +7,7 @@ use memories_library::analysis::decode_rgb;
 use memories_library::metadata::PhotoMeta;
 use memories_library::people::distance;
 use memories_library::scan::{Sniffed, sniff};
+use memories_networks::NETWORKS;
 use memories_vision::align::chip;
 use memories_vision::embedding::FaceEmbedder;
 use memories_vision::faces::FaceDetector;
@@ -24,8 +25,8 @@ fn chips_match_dlibs_framing() {
         .unwrap_or_else(|e| panic!("{}: {e}", reference.display()));
     let entries: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
     assert!(!entries.is_empty(), "{}: no chips", reference.display());
-    let mut detector = FaceDetector::new(0.5);
-    let mut embedder = FaceEmbedder::new();
+    let mut detector = FaceDetector::new(&NETWORKS, 0.5);
+    let mut embedder = FaceEmbedder::new(&NETWORKS);
     let (mut diffs, mut distances) = (Vec::new(), Vec::new());
     for e in entries.iter().step_by(4) {
         let source = data.join(e["source"].as_str().unwrap());

@@ -1,5 +1,6 @@
 //! The `memories` binary as a user runs it: output, exit codes, error messages, the index file.
 
+use memories_networks::NETWORKS;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -763,7 +764,13 @@ fn only_on_this_day_follows_the_date_across_a_year() {
     use memories_library::{people, plan, rows};
 
     let dir = tempfile::tempdir().unwrap();
-    let report = index_folder(&demo(""), Some(&dir.path().join("i.sqlite")), false).unwrap();
+    let report = index_folder(
+        &demo(""),
+        Some(&dir.path().join("i.sqlite")),
+        false,
+        &NETWORKS,
+    )
+    .unwrap();
     let faces = people::library_faces(&report.records);
     let params = people::Params::default();
     let (graph, _) = people::library_graph(&report.index_path, &faces, params);

@@ -3,6 +3,7 @@
 
 mod support;
 
+use memories_networks::NETWORKS;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -35,7 +36,7 @@ fn memories_of(sub: &str) -> Vec<movie::Memory> {
 /// The plan and memories of the photos in `folder` as the command sees them on 28 November
 /// 2026 with the default settings, indexed into (or read from) `cache`.
 fn memories_in(folder: &Path, cache: &Path) -> (plan::Plan, Vec<movie::Memory>, PathBuf) {
-    let report = index_folder(folder, Some(cache), false).unwrap();
+    let report = index_folder(folder, Some(cache), false, &NETWORKS).unwrap();
     let config = Config::default();
     let rules = PathRules::new(&[]).unwrap();
     let today = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();

@@ -5,6 +5,7 @@
 //! description (capture time, place or none, upright size), and each expectation's capture time
 //! must appear in that description, so the two cannot drift apart unnoticed.
 
+use memories_networks::NETWORKS;
 use std::collections::HashMap;
 use std::fs;
 use std::path::Path;
@@ -122,7 +123,13 @@ fn phone_index() -> Option<&'static (std::path::PathBuf, IndexReport)> {
 
 fn index(phone: &Path) -> IndexReport {
     let cache = tempfile::tempdir().unwrap();
-    index_folder(phone, Some(&cache.path().join("index.sqlite")), false).unwrap()
+    index_folder(
+        phone,
+        Some(&cache.path().join("index.sqlite")),
+        false,
+        &NETWORKS,
+    )
+    .unwrap()
 }
 
 fn analysed<'a>(report: &'a IndexReport, rel: &str) -> &'a PhotoInfo {

@@ -6,6 +6,7 @@
 
 mod support;
 
+use memories_networks::NETWORKS;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::SystemTime;
@@ -152,7 +153,13 @@ fn clip_shots_move() {
         return;
     };
     let cache = tempfile::tempdir().unwrap();
-    let report = index_folder(&phone, Some(&cache.path().join("index.sqlite")), false).unwrap();
+    let report = index_folder(
+        &phone,
+        Some(&cache.path().join("index.sqlite")),
+        false,
+        &NETWORKS,
+    )
+    .unwrap();
     let mut config = Config::default();
     config.events.gap_hours = 1_000_000.0;
     config.events.jump_km = 100_000.0;

@@ -3,6 +3,7 @@
 //! on CI).
 
 use memories_library::analysis::decode_file;
+use memories_networks::NETWORKS;
 use memories_vision::faces::{DECODE_SIDE, DEFAULT_SCORE, FaceDetector};
 
 #[path = "support/shared_data.rs"]
@@ -49,7 +50,7 @@ fn finds_most_faces_of_40_px_and_more_in_wider_validation_photos() {
         return;
     };
     let text = std::fs::read_to_string(dir.join("boxes.txt")).unwrap();
-    let mut detector = FaceDetector::new(DEFAULT_SCORE);
+    let mut detector = FaceDetector::new(&NETWORKS, DEFAULT_SCORE);
     let (mut photos, mut faces, mut found) = (0, 0, 0);
     // (boxes, boxes that match no annotated face): all of them, and those of 40 px or more.
     let (mut all, mut big) = ((0, 0), (0, 0));

@@ -1,6 +1,7 @@
 //! The library on real photos: the repository's `demo/` folder and the EXIF samples in
 //! `../shared/data/exif` (those tests skip, saying so, when the shared data is absent; CI makes that a failure).
 
+use memories_networks::NETWORKS;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -25,7 +26,13 @@ use shared_data::shared_data as shared;
 
 fn index(dir: &Path) -> IndexReport {
     let cache = tempfile::tempdir().unwrap();
-    index_folder(dir, Some(&cache.path().join("index.sqlite")), false).unwrap()
+    index_folder(
+        dir,
+        Some(&cache.path().join("index.sqlite")),
+        false,
+        &NETWORKS,
+    )
+    .unwrap()
 }
 
 fn plan_of(report: &IndexReport, config: &Config) -> Plan {
@@ -183,10 +190,10 @@ fn second_run_analyses_nothing_and_new_files_only_are_analysed() {
         std::fs::copy(path, folder.path().join(path.file_name().unwrap())).unwrap();
     }
     // Each report holds the index until it is dropped.
-    let first = index_folder(folder.path(), Some(&cache), false).unwrap();
+    let first = index_folder(folder.path(), Some(&cache), false, &NETWORKS).unwrap();
     assert_eq!((first.analysed, first.unchanged), (4, 0));
     drop(first);
-    let second = index_folder(folder.path(), Some(&cache), false).unwrap();
+    let second = index_folder(folder.path(), Some(&cache), false, &NETWORKS).unwrap();
     assert_eq!((second.analysed, second.unchanged), (0, 4));
     drop(second);
     for path in &names[4..] {
@@ -195,7 +202,7 @@ fn second_run_analyses_nothing_and_new_files_only_are_analysed() {
     // A renamed file is recognised by its content hash rather than decoded again.
     let first_name = folder.path().join(names[0].file_name().unwrap());
     std::fs::rename(&first_name, folder.path().join("renamed.jpg")).unwrap();
-    let third = index_folder(folder.path(), Some(&cache), false).unwrap();
+    let third = index_folder(folder.path(), Some(&cache), false, &NETWORKS).unwrap();
     assert_eq!(
         (third.analysed, third.unchanged, third.copies, third.removed),
         (5, 3, 1, 1)
