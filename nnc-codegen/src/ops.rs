@@ -222,11 +222,34 @@ fn conv(cx: &StepCtx<'_>, g: usize) -> TokenStream {
             ptrs,
         );
     }
-    if cx.path == Path::Avx512 && algorithm == Algorithm::Pointwise {
-        // A matrix product over the pixels, sixteen output channels a vector.
-        let (v, npx) = layout::pointwise_block(16, 32, cob * 8);
-        let [pixels, ci, co, cop, v, npx] = [h * w, ci, co, cob * 8, v, npx].map(n);
-        return Isa::Avx512.call(
+    if algorithm == Algorithm::Pointwise {
+        // A matrix product over the pixels: sixteen output channels a vector on the AVX-512
+        // path, eight on the others. (Run as a direct convolution, a 1x1 head such as the face
+        // student's 48->10 `landmarks` took LLVM seconds a scale and path to compile, for the
+        // same speed: `benches/NOTES.md`, attempt 19.)
+        let cop = cob * 8;
+        let (v, npx) = match cx.path {
+            // Sized by the registers of the crate's target (`rt::PORTABLE_REGISTERS`).
+            Path::Portable => {
+                let cop = n(cop);
+                (
+                    quote! { { rt::layout::pointwise_block(8, rt::PORTABLE_REGISTERS, #cop).0 } },
+                    quote! { { rt::layout::pointwise_block(8, rt::PORTABLE_REGISTERS, #cop).1 } },
+                )
+            }
+            Path::Avx2 | Path::Avx512 => {
+                let (lanes, registers) = if cx.path == Path::Avx512 {
+                    (16, 32)
+                } else {
+                    (8, 16)
+                };
+                let (v, npx) = layout::pointwise_block(lanes, registers, cop);
+                let [v, npx] = [v, npx].map(n);
+                (quote! { #v }, quote! { #npx })
+            }
+        };
+        let [pixels, ci, co, cop] = [h * w, ci, co, cop].map(n);
+        return Isa::of(cx.path, true).call(
             cx,
             g,
             quote! { rt::pointwise },

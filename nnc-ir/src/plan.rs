@@ -171,8 +171,7 @@ pub enum Algorithm {
     Direct,
     /// One filter per channel.
     Depthwise,
-    /// A 1x1, stride-1 convolution as a matrix product over the pixels (on the AVX-512 path;
-    /// the other paths run it as a direct convolution).
+    /// A 1x1, stride-1 convolution as a matrix product over the pixels.
     Pointwise,
     /// Winograd F(2x2, 3x3): a stride-1 3x3 convolution on 2x2 output tiles.
     Winograd,

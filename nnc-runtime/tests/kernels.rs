@@ -397,6 +397,10 @@ macro_rules! pointwise_case {
         fn $name() {
             const PIX: usize = $h * $w;
             const COP: usize = layout::vectors($co) * 8;
+            // The blocks the generated code takes on each path: the portable one sized for the
+            // target's registers (eight vectors on x86_64, so fewer output vectors a block).
+            const BP: (usize, usize) =
+                layout::pointwise_block(8, nnc_runtime::kernels::simd::PORTABLE_REGISTERS, COP);
             const B8: (usize, usize) = layout::pointwise_block(8, 16, COP);
             const B16: (usize, usize) = layout::pointwise_block(16, 32, COP);
             let layer = Layer {
@@ -414,7 +418,7 @@ macro_rules! pointwise_case {
             let c = case(layer, $act_op);
             use nnc_runtime::kernels as k;
             check_path(&c, "portable", |p| unsafe {
-                k::pointwise_portable::<PIX, $ci, $co, COP, { act::$act }, { B8.0 }, { B8.1 }>(p)
+                k::pointwise_portable::<PIX, $ci, $co, COP, { act::$act }, { BP.0 }, { BP.1 }>(p)
             });
             #[cfg(target_arch = "x86_64")]
             if k::simd::has_avx2_fma() {

@@ -272,18 +272,42 @@ pub const fn depthwise_pixels_per_block(pk: usize) -> usize {
 
 /// The register block of a pointwise (1x1) convolution on vectors of `lanes` lanes in `registers`
 /// registers, for `cop` output channels (padded to eight): `(V, NPX)`, output vectors and pixels.
-/// Up to four vectors of channels, so that a 64-channel layer is one chunk at sixteen lanes; then
-/// as many pixels as fit beside the `V` weight vectors and one broadcast input, at most twelve.
+/// Up to four vectors of channels, so that a 64-channel layer is one chunk at sixteen lanes, but
+/// fewer where the registers would leave room for fewer than two pixels (the portable path's
+/// eight on x86_64); then as many pixels as fit beside the `V` weight vectors and one broadcast
+/// input, at most twelve.
 #[inline]
 pub const fn pointwise_block(lanes: usize, registers: usize, cop: usize) -> (usize, usize) {
     let needed = cop.div_ceil(lanes);
-    let v = if needed > 4 {
+    let mut v = if needed > 4 {
         4
     } else if needed == 0 {
         1
     } else {
         needed
     };
+    while v > 1 && (registers - v - 1) / v < 2 {
+        v -= 1;
+    }
     let npx = (registers - v - 1) / v;
     (v, if npx > 12 { 12 } else { npx })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pointwise_block;
+
+    #[test]
+    fn pointwise_blocks_leave_room_for_two_pixels() {
+        // Sixteen lanes in 32 registers: a 64-channel layer is one chunk of four vectors.
+        assert_eq!(pointwise_block(16, 32, 64), (4, 6));
+        // Eight lanes in 16 registers (AVX2): four vectors by two pixels.
+        assert_eq!(pointwise_block(8, 16, 64), (4, 2));
+        // Eight vectors of registers (the portable path on x86_64): four vectors would leave
+        // none for a second pixel, so two by two.
+        assert_eq!(pointwise_block(8, 8, 64), (2, 2));
+        // Few channels: one vector and as many pixels as fit, at most twelve.
+        assert_eq!(pointwise_block(8, 8, 8), (1, 6));
+        assert_eq!(pointwise_block(8, 16, 8), (1, 12));
+    }
 }
