@@ -164,7 +164,10 @@ pub unsafe fn conv<
         for oy in 0..oh {
             let mut ox = 0;
             while ox + NPX <= ow {
-                let coords: [(usize, usize); NPX] = std::array::from_fn(|i| (oy, ox + i));
+                let mut coords = [(oy, ox); NPX];
+                for (i, c) in coords.iter_mut().enumerate() {
+                    c.1 = ox + i;
+                }
                 let acc = if inside(oy, ox) && inside(oy, ox + NPX - 1) {
                     unsafe { block::<S, W, H, CI, CO, COB, G, NPX, false>(&p, coords, 0) }
                 } else {
@@ -501,15 +504,13 @@ unsafe fn block<
         for kx in 0..g.kw {
             let tap = (ky * g.kw + kx) * CI;
             // Where each pixel reads this tap, or None in the padding.
-            let src: [Option<*const f32>; NPX] = std::array::from_fn(|i| {
-                let (oy, ox) = coords[i];
+            let mut src: [Option<*const f32>; NPX] = [None; NPX];
+            for (s, &(oy, ox)) in src.iter_mut().zip(&coords) {
                 let (iy, ix) = (g.row(oy, ky), g.col(ox, kx));
-                if CHECKED && (iy < g.ph || ix < g.pw || iy - g.ph >= H || ix - g.pw >= W) {
-                    None
-                } else {
-                    Some(unsafe { p.input.add(((iy - g.ph) * W + (ix - g.pw)) * CI) })
+                if !(CHECKED && (iy < g.ph || ix < g.pw || iy - g.ph >= H || ix - g.pw >= W)) {
+                    *s = Some(unsafe { p.input.add(((iy - g.ph) * W + (ix - g.pw)) * CI) });
                 }
-            });
+            }
             if CHECKED && src.iter().all(Option::is_none) {
                 continue;
             }
@@ -604,12 +605,22 @@ unsafe fn pooled_block<
     c0: usize,
 ) -> [[S::V; COBC]; NPX] {
     let window = PK * PK;
-    let tap = |i: usize, q: usize| (py * PK + i % window / PK, q * PK + i % window % PK);
+    // Pixel `i` of the block: tap `i % window` of pooled pixel `px + i / window`, at unpooled
+    // row `py * PK + ..` and column `q * PK + ..`. Loops and no closures, not `array::from_fn`:
+    // every closure is a function of its own that LLVM optimizes before inlining it, which took
+    // a tenth of a network crate's optimization time (`benches/NOTES.md`, attempt 19).
+    let mut coords = [(0, 0); NPX];
     let mut acc = if interior {
-        let coords = std::array::from_fn(|i| tap(i, px + i / window));
+        for (i, c) in coords.iter_mut().enumerate() {
+            let q = px + i / window;
+            *c = (py * PK + i % window / PK, q * PK + i % window % PK);
+        }
         unsafe { block::<S, W, H, CI, CO, COBC, G, NPX, false>(p, coords, c0) }
     } else {
-        let coords = std::array::from_fn(|i| tap(i, (px + i / window).min(pw - 1)));
+        for (i, c) in coords.iter_mut().enumerate() {
+            let q = (px + i / window).min(pw - 1);
+            *c = (py * PK + i % window / PK, q * PK + i % window % PK);
+        }
         unsafe { block::<S, W, H, CI, CO, COBC, G, NPX, true>(p, coords, c0) }
     };
     for pixel in &mut acc {
@@ -671,17 +682,24 @@ pub(super) unsafe fn activate<S: Simd, const COB: usize, const ACT: u8>(
     v: [S::V; COB],
     alpha: *const f32,
 ) -> [S::V; COB] {
+    // Loops, not `map` or `array::from_fn`: their closures would be functions of their own,
+    // without the caller's target features, for LLVM to optimize before inlining them.
+    let mut out = v;
     match ACT {
         act::RELU => {
             let zero = unsafe { S::splat(0.0) };
-            v.map(|x| unsafe { S::max(x, zero) })
+            for x in &mut out {
+                *x = unsafe { S::max(*x, zero) };
+            }
+            out
         }
         act::PRELU => {
             let zero = unsafe { S::splat(0.0) };
-            std::array::from_fn(|j| unsafe {
-                let slope = S::load(alpha.add(j * S::LANES));
-                S::fma(slope, S::min(v[j], zero), S::max(v[j], zero))
-            })
+            for (j, x) in out.iter_mut().enumerate() {
+                let slope = unsafe { S::load(alpha.add(j * S::LANES)) };
+                *x = unsafe { S::fma(slope, S::min(*x, zero), S::max(*x, zero)) };
+            }
+            out
         }
         act::SIGMOID => {
             // Heads only, a few channels: scalar, with the interpreter's formula.
@@ -691,8 +709,9 @@ pub(super) unsafe fn activate<S: Simd, const COB: usize, const ACT: u8>(
                 for x in &mut lanes[j] {
                     *x = 1.0 / (1.0 + (-*x).exp());
                 }
+                out[j] = unsafe { S::load(lanes[j].as_ptr()) };
             }
-            std::array::from_fn(|j| unsafe { S::load(lanes[j].as_ptr()) })
+            out
         }
         _ => v,
     }

@@ -67,7 +67,10 @@ pub unsafe fn depthwise<
         for oy in 0..oh {
             let mut ox = 0;
             while ox + NPX <= ow {
-                let coords: [(usize, usize); NPX] = std::array::from_fn(|i| (oy, ox + i));
+                let mut coords = [(oy, ox); NPX];
+                for (i, c) in coords.iter_mut().enumerate() {
+                    c.1 = ox + i;
+                }
                 let interior = inside(oy, ox) && inside(oy, ox + NPX - 1);
                 for j in 0..CB {
                     let acc = if interior {
@@ -101,16 +104,23 @@ pub unsafe fn depthwise<
             // Output pixel `i` is tap `i % window` of pooled pixel `px + i / window`, or of the
             // row's last pooled pixel where the block runs past it. Interior blocks are whole, and
             // their coordinates stay affine in `i`, so that the taps' addresses fold to constants.
-            let tap = |i: usize, q: usize| (py * PK + i % window / PK, q * PK + i % window % PK);
             let last = (py * PK + PK - 1, (px + stored) * PK - 1);
             let interior =
                 stored == per_block && inside(py * PK, px * PK) && inside(last.0, last.1);
             for j in 0..CB {
+                // Loops and no closures, as in `conv::pooled_block`.
+                let mut coords = [(0, 0); NPX];
                 let acc = if interior {
-                    let coords = std::array::from_fn(|i| tap(i, px + i / window));
+                    for (i, c) in coords.iter_mut().enumerate() {
+                        let q = px + i / window;
+                        *c = (py * PK + i % window / PK, q * PK + i % window % PK);
+                    }
                     unsafe { block::<S, H, W, C, CB, G, NPX, false>(&p, coords, j) }
                 } else {
-                    let coords = std::array::from_fn(|i| tap(i, (px + i / window).min(pw - 1)));
+                    for (i, c) in coords.iter_mut().enumerate() {
+                        let q = (px + i / window).min(pw - 1);
+                        *c = (py * PK + i % window / PK, q * PK + i % window % PK);
+                    }
                     unsafe { block::<S, H, W, C, CB, G, NPX, true>(&p, coords, j) }
                 };
                 let alpha = p.alpha.wrapping_add(j * S::LANES);

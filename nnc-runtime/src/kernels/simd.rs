@@ -218,8 +218,10 @@ mod sse2 {
         #[inline(always)]
         unsafe fn load_part(p: *const f32, n: usize) -> Sse2x2 {
             // SAFETY: the caller guarantees `n` readable f32; only those are read.
-            let lanes: [f32; 8] =
-                std::array::from_fn(|i| if i < n { unsafe { *p.add(i) } } else { 0.0 });
+            let mut lanes = [0.0f32; 8];
+            for (i, lane) in lanes.iter_mut().enumerate().take(n) {
+                *lane = unsafe { *p.add(i) };
+            }
             // SAFETY: `lanes` holds eight f32.
             unsafe { Self::load(lanes.as_ptr()) }
         }

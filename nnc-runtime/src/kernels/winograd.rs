@@ -167,13 +167,21 @@ unsafe fn input_tile<
         // Bᵀ d on each column, then the same on each row of the result: (Bᵀ d) B.
         let mut b = [zero; 36];
         for c in 0..n {
-            let column = unsafe { input_1d::<S, M>(core::array::from_fn(|r| d[(r * n + c) % 36])) };
+            let mut x = [zero; 6];
+            for (r, x) in x.iter_mut().enumerate() {
+                *x = d[(r * n + c) % 36];
+            }
+            let column = unsafe { input_1d::<S, M>(x) };
             for r in 0..n {
                 b[r * n + c] = column[r];
             }
         }
         for r in 0..n {
-            let row = unsafe { input_1d::<S, M>(core::array::from_fn(|c| b[(r * n + c) % 36])) };
+            let mut x = [zero; 6];
+            for (c, x) in x.iter_mut().enumerate() {
+                *x = b[(r * n + c) % 36];
+            }
+            let row = unsafe { input_1d::<S, M>(x) };
             for c in 0..n {
                 let xi = r * n + c;
                 unsafe { S::store(p.scratch.add((xi * NT + t) * cip + ci), row[c]) };
@@ -311,15 +319,22 @@ unsafe fn output_tile<
         // Aᵀ M on each column, then the same on each row of the result, plus the bias.
         let mut s = [zero; 24];
         for c in 0..n {
-            let column =
-                unsafe { output_1d::<S, M>(core::array::from_fn(|r| m[(r * n + c) % 36])) };
+            let mut x = [zero; 6];
+            for (r, x) in x.iter_mut().enumerate() {
+                *x = m[(r * n + c) % 36];
+            }
+            let column = unsafe { output_1d::<S, M>(x) };
             for r in 0..M {
                 s[r * n + c] = column[r];
             }
         }
         let mut y = [zero; 16];
         for r in 0..M {
-            let row = unsafe { output_1d::<S, M>(core::array::from_fn(|c| s[(r * n + c) % 24])) };
+            let mut x = [zero; 6];
+            for (c, x) in x.iter_mut().enumerate() {
+                *x = s[(r * n + c) % 24];
+            }
+            let row = unsafe { output_1d::<S, M>(x) };
             for c in 0..M {
                 y[r * M + c] = unsafe { S::add(row[c], bias) };
             }
