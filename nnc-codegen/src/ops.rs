@@ -179,26 +179,7 @@ fn conv(cx: &StepCtx<'_>, g: usize) -> TokenStream {
             .window
             .as_square()
             .expect("Winograd takes square windows");
-        let (v, nt) = match cx.path {
-            // Sized by the registers of the crate's target (`rt::PORTABLE_REGISTERS`).
-            Path::Portable => {
-                let co = n(co);
-                (
-                    quote! { { rt::layout::winograd_block(8, rt::PORTABLE_REGISTERS, #co).0 } },
-                    quote! { { rt::layout::winograd_block(8, rt::PORTABLE_REGISTERS, #co).1 } },
-                )
-            }
-            Path::Avx2 | Path::Avx512 => {
-                let (lanes, registers) = if cx.path == Path::Avx512 {
-                    (16, 32)
-                } else {
-                    (8, 16)
-                };
-                let (v, nt) = layout::winograd_block(lanes, registers, co);
-                let [v, nt] = [v, nt].map(n);
-                (quote! { #v }, quote! { #nt })
-            }
-        };
+        let (v, nt) = register_block(cx.path, "winograd_block", layout::winograd_block, co);
         let [h, w, ci, co, p, m, pk] = [h, w, ci, co, p, m, pk].map(n);
         return Isa::of(cx.path, true).call(
             cx,
@@ -228,26 +209,7 @@ fn conv(cx: &StepCtx<'_>, g: usize) -> TokenStream {
         // student's 48->10 `landmarks` took LLVM seconds a scale and path to compile, for the
         // same speed: `benches/NOTES.md`, attempt 19.)
         let cop = cob * 8;
-        let (v, npx) = match cx.path {
-            // Sized by the registers of the crate's target (`rt::PORTABLE_REGISTERS`).
-            Path::Portable => {
-                let cop = n(cop);
-                (
-                    quote! { { rt::layout::pointwise_block(8, rt::PORTABLE_REGISTERS, #cop).0 } },
-                    quote! { { rt::layout::pointwise_block(8, rt::PORTABLE_REGISTERS, #cop).1 } },
-                )
-            }
-            Path::Avx2 | Path::Avx512 => {
-                let (lanes, registers) = if cx.path == Path::Avx512 {
-                    (16, 32)
-                } else {
-                    (8, 16)
-                };
-                let (v, npx) = layout::pointwise_block(lanes, registers, cop);
-                let [v, npx] = [v, npx].map(n);
-                (quote! { #v }, quote! { #npx })
-            }
-        };
+        let (v, npx) = register_block(cx.path, "pointwise_block", layout::pointwise_block, cop);
         let [pixels, ci, co, cop] = [h * w, ci, co, cop].map(n);
         return Isa::of(cx.path, true).call(
             cx,
@@ -295,6 +257,32 @@ fn conv(cx: &StepCtx<'_>, g: usize) -> TokenStream {
         quote! { #h, #w, #ci, #co, #cob, #geom, { #act }, #pk, #npx },
         ptrs,
     )
+}
+
+/// The register block `rule(lanes, registers, channels)` (a `const fn` of `rt::layout`, named
+/// `name` there) gives a kernel on `path`: on the portable path an expression the user's crate
+/// evaluates, since the registers are its target's (`rt::PORTABLE_REGISTERS`); on the others
+/// the numbers, for eight lanes in 16 registers (AVX2) or sixteen in 32 (AVX-512).
+fn register_block(
+    path: Path,
+    name: &str,
+    rule: fn(usize, usize, usize) -> (usize, usize),
+    channels: usize,
+) -> (TokenStream, TokenStream) {
+    let (lanes, registers) = match path {
+        Path::Portable => {
+            let (rule, channels) = (format_ident!("{name}"), n(channels));
+            return (
+                quote! { { rt::layout::#rule(8, rt::PORTABLE_REGISTERS, #channels).0 } },
+                quote! { { rt::layout::#rule(8, rt::PORTABLE_REGISTERS, #channels).1 } },
+            );
+        }
+        Path::Avx2 => (8, 16),
+        Path::Avx512 => (16, 32),
+    };
+    let (a, b) = rule(lanes, registers, channels);
+    let [a, b] = [a, b].map(n);
+    (quote! { #a }, quote! { #b })
 }
 
 /// The instruction set one kernel call runs on.
