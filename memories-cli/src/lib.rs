@@ -415,33 +415,22 @@ fn detect(args: &DetectArgs, networks: &Networks) {
         .unwrap_or_else(|| args.detector.default_score());
     // One detector (arena and weights) per rayon job, reused for its photos; results come back
     // in input order.
-    let results: Vec<_> = if args.interpreter {
-        files
-            .par_iter()
-            .map_init(
-                || FaceDetector::interpreted(networks, args.detector, min_score),
-                |detector, path| {
-                    (
-                        path,
-                        decode_file(path, DECODE_SIDE).map(|d| detector.detect_decoded(&d)),
-                    )
-                },
-            )
-            .collect()
-    } else {
-        files
-            .par_iter()
-            .map_init(
-                || FaceDetector::compiled(networks, args.detector, min_score),
-                |detector, path| {
-                    (
-                        path,
-                        decode_file(path, DECODE_SIDE).map(|d| detector.detect_decoded(&d)),
-                    )
-                },
-            )
-            .collect()
+    let detector = || {
+        if args.interpreter {
+            FaceDetector::interpreted(networks, args.detector, min_score)
+        } else {
+            FaceDetector::compiled(networks, args.detector, min_score)
+        }
     };
+    let results: Vec<_> = files
+        .par_iter()
+        .map_init(detector, |detector, path| {
+            (
+                path,
+                decode_file(path, DECODE_SIDE).map(|d| detector.detect_decoded(&d)),
+            )
+        })
+        .collect();
     let mut out = std::io::stdout().lock();
     let (mut photos, mut faces) = (0usize, 0usize);
     for (path, result) in results {
