@@ -317,7 +317,11 @@ struct FirstResult {
     first_ms: f64,
     /// The whole child process, as the parent sees it: exec, dynamic linking, inputs included.
     process_ms: f64,
-    /// Peak resident memory of the child (`VmHWM`).
+    /// The part of `first_ms` spent before the first run: loading and preparing.
+    prepare_ms: f64,
+    /// A second whole pyramid in the same process, warm.
+    second_ms: f64,
+    /// Peak resident memory of the child (`VmHWM`) after the first result.
     max_rss_kib: i64,
 }
 
@@ -325,12 +329,18 @@ struct FirstResult {
 fn fresh_processes() {
     let exe = std::env::current_exe().expect("the path of this binary");
     println!(
-        "fresh process per runtime (`{} --first-result RUNTIME`): no warm-up, load + prepare + first pyramid",
+        "fresh process per runtime (`{} --first-result RUNTIME`): no warm-up, load + prepare + first pyramid; then a second pyramid, warm",
         exe.file_name().unwrap_or_default().to_string_lossy()
     );
     println!(
-        "{:<13} {:>16} {:>12} {:>14} {:>16}",
-        "runtime", "first result ms", "process ms", "peak RSS MiB", "RSS - baseline"
+        "{:<13} {:>16} {:>11} {:>10} {:>12} {:>14} {:>16}",
+        "runtime",
+        "first result ms",
+        "prepare ms",
+        "second ms",
+        "process ms",
+        "peak RSS MiB",
+        "RSS - baseline"
     );
     let run_child = |name: &str| -> Result<FirstResult, String> {
         let start = Instant::now();
@@ -356,6 +366,8 @@ fn fresh_processes() {
         };
         Ok(FirstResult {
             first_ms: field("first_ms=")?,
+            prepare_ms: field("prepare_ms=")?,
+            second_ms: field("second_ms=")?,
             process_ms,
             max_rss_kib: field("max_rss_kib=")? as i64,
         })
@@ -363,8 +375,10 @@ fn fresh_processes() {
     let baseline = run_child("none").ok();
     if let Some(b) = &baseline {
         println!(
-            "{:<13} {:>16} {:>12.1} {:>14.1} {:>16}",
+            "{:<13} {:>16} {:>11} {:>10} {:>12.1} {:>14.1} {:>16}",
             "(none)",
+            "-",
+            "-",
             "-",
             b.process_ms,
             b.max_rss_kib as f64 / 1024.0,
@@ -374,9 +388,11 @@ fn fresh_processes() {
     for runtime in Runtime::ALL {
         match run_child(runtime.name()) {
             Ok(r) => println!(
-                "{:<13} {:>16.1} {:>12.1} {:>14.1} {:>16}",
+                "{:<13} {:>16.1} {:>11.1} {:>10.1} {:>12.1} {:>14.1} {:>16}",
                 runtime.name(),
                 r.first_ms,
+                r.prepare_ms,
+                r.second_ms,
                 r.process_ms,
                 r.max_rss_kib as f64 / 1024.0,
                 baseline.as_ref().map_or("-".to_string(), |b| format!(
@@ -390,31 +406,49 @@ fn fresh_processes() {
 }
 
 /// The child side of [`fresh_processes`]: prepares one runtime, runs the pyramid once, and prints
-/// `first_ms=… max_rss_kib=…`. `none` prepares nothing: the process's own baseline.
+/// `first_ms=… prepare_ms=… max_rss_kib=…`, then runs it again and prints `second_ms=…` (a warm
+/// run in the same process, for what the first one pays on top). `none` prepares nothing: the
+/// process's own baseline.
 fn first_result_child(name: &str) -> ExitCode {
     let inputs = make_inputs();
     let files = Files::new();
     let start = Instant::now();
+    let mut runner = None;
+    let mut prepare_ms = 0.0;
     if name != "none" {
         let Some(runtime) = Runtime::ALL.into_iter().find(|r| r.name() == name) else {
             eprintln!("error: unknown runtime `{name}`");
             return ExitCode::FAILURE;
         };
-        let mut runner = match runners::prepare(runtime, &files, &inputs) {
+        let mut prepared = match runners::prepare(runtime, &files, &inputs) {
             Ok(runner) => runner,
             Err(why) => {
                 println!("{why}");
                 return ExitCode::FAILURE;
             }
         };
+        prepare_ms = start.elapsed().as_secs_f64() * 1e3;
+        for scale in 0..inputs.scales() {
+            prepared.run(scale);
+        }
+        runner = Some(prepared);
+    }
+    let first_ms = start.elapsed().as_secs_f64() * 1e3;
+    // Peak memory is read before the second run, so that it is the first result's.
+    match runners::max_rss_kib() {
+        Some(kib) => print!("first_ms={first_ms:.3} prepare_ms={prepare_ms:.3} max_rss_kib={kib}"),
+        None => print!(
+            "first_ms={first_ms:.3} prepare_ms={prepare_ms:.3} (peak memory unknown: no /proc/self/status)"
+        ),
+    }
+    let mut second_ms = 0.0;
+    if let Some(mut runner) = runner {
+        let again = Instant::now();
         for scale in 0..inputs.scales() {
             runner.run(scale);
         }
+        second_ms = again.elapsed().as_secs_f64() * 1e3;
     }
-    let first_ms = start.elapsed().as_secs_f64() * 1e3;
-    match runners::max_rss_kib() {
-        Some(kib) => println!("first_ms={first_ms:.3} max_rss_kib={kib}"),
-        None => println!("first_ms={first_ms:.3} (peak memory unknown: no /proc/self/status)"),
-    }
+    println!(" second_ms={second_ms:.3}");
     ExitCode::SUCCESS
 }
