@@ -134,28 +134,50 @@ pub const fn winograd_scratch(m: usize, ci: usize, co: usize) -> usize {
     most
 }
 
-/// Whether a Winograd F(2x2, 3x3) step with a fused 2x2 max-pool, on an `h x w x ci` input
-/// padded by `p`, with `co` output channels, may write its output over the start of its input's
-/// buffer. The kernel (`nnc_runtime::kernels::winograd`) reads a block of tiles' input, in
-/// row-major tile order, before it writes any of their outputs, and writes a tile's pooled
-/// pixel at `(ty * pw + tx) * co`; so it is safe when, for every tile, the outputs of all the
-/// tiles before it end at or before the first input element the tile reads. A pooled output is a
-/// quarter of its input's pixels, so this holds wherever `co` is not far above `ci` (checked
-/// tile by tile, not assumed).
-pub fn winograd_in_place(h: usize, w: usize, p: usize, ci: usize, co: usize) -> bool {
+/// [`winograd_scratch`] for a step with a fused 2x2 max-pool whose pooled output is `pw`
+/// pixels wide: F(4x4, 3x3) stages its first tile row's two pooled rows past the working part
+/// (see [`winograd_in_place`]); F(2x2, 3x3) stages nothing.
+pub const fn winograd_pooled_scratch(m: usize, ci: usize, co: usize, pw: usize) -> usize {
+    winograd_scratch(m, ci, co) + if m == 4 { 2 * pw * co } else { 0 }
+}
+
+/// Whether a Winograd step on `m x m` output tiles (2 or 4) with a fused 2x2 max-pool, on an
+/// `h x w x ci` input padded by `p`, with `co` output channels, may write its output over the
+/// start of its input's buffer. The kernel (`nnc_runtime::kernels::winograd`) reads a block of
+/// tiles' input, in row-major tile order, before it writes any of their outputs, and writes a
+/// pooled pixel `(py, px)` at `(py * pw + px) * co`; F(4x4, 3x3) holds its first tile row's
+/// outputs (two pooled rows, the second ahead of that row's reads) in its scratch and writes
+/// them once the row is done. So it is safe when, for every tile, the outputs written before it
+/// end at or before the first input element the tile reads. A pooled output is a quarter of its
+/// input's pixels, so this holds wherever `co` is not far above `ci` (checked tile by tile, not
+/// assumed).
+pub fn winograd_in_place(m: usize, h: usize, w: usize, p: usize, ci: usize, co: usize) -> bool {
     let (oh, ow) = (h + 2 * p - 2, w + 2 * p - 2);
-    let (th, tw) = (oh.div_ceil(2), ow.div_ceil(2));
+    let (th, tw) = (oh.div_ceil(m), ow.div_ceil(m));
     let (ph, pw) = (oh / 2, ow / 2);
-    // Elements of output written before the tile in row-major order.
+    let half = m / 2;
+    // The end of the output written before the tile in row-major order.
     let mut written = 0;
     for ty in 0..th {
+        if m == 4 && ty == 1 {
+            // The staged rows, stored (at the latest) before the second tile row reads.
+            written = ph.min(2) * pw * co;
+        }
         for tx in 0..tw {
-            let (row, col) = ((2 * ty).saturating_sub(p), (2 * tx).saturating_sub(p));
+            let (row, col) = ((m * ty).saturating_sub(p), (m * tx).saturating_sub(p));
             if row < h && col < w && written > (row * w + col) * ci {
                 return false;
             }
-            if ty < ph && tx < pw {
-                written = (ty * pw + tx + 1) * co;
+            if m == 4 && ty == 0 {
+                continue;
+            }
+            for i in 0..half {
+                for j in 0..half {
+                    let (py, px) = (half * ty + i, half * tx + j);
+                    if py < ph && px < pw {
+                        written = written.max((py * pw + px + 1) * co);
+                    }
+                }
             }
         }
     }
@@ -240,9 +262,9 @@ impl Algorithms {
 /// products save per channel pair (a bound set from that count, not measured layer by layer),
 /// and at least [`WINOGRAD_MIN_TILES`] output tiles, since below that the transformed weights
 /// (16/9 of the direct ones) are read for too few tiles (measured on the embedding:
-/// `benches/NOTES.md`, attempt 6). It takes 4x4 tiles, F(4x4, 3x3), unless the step is pooled
-/// and F(2x2, 3x3) could write it over its input ([`winograd_in_place`]; 4x4 tiles cannot), or
-/// the 4x4 weights exceed [`WINOGRAD4X4_MAX_WEIGHT_BYTES`] (attempt 13).
+/// `benches/NOTES.md`, attempt 6). It takes 4x4 tiles, F(4x4, 3x3), unless the 4x4 weights
+/// exceed [`WINOGRAD4X4_MAX_WEIGHT_BYTES`] (attempt 13), or the step is pooled and F(2x2, 3x3)
+/// could write it over its input where 4x4 tiles could not ([`winograd_in_place`]; attempt 20).
 pub fn choose(graph: &Graph, group: &Group, shapes: &Shapes, allowed: Algorithms) -> Algorithm {
     let node = graph.node(group.first());
     let Op::Conv(conv) = node.op else {
@@ -285,11 +307,12 @@ pub fn choose(graph: &Graph, group: &Group, shapes: &Shapes, allowed: Algorithms
         return Algorithm::Direct;
     }
     let pad = square.map_or(0, |(_, _, p)| p);
-    if pool == 2 && winograd_in_place(input.h, input.w, pad, ci, co) {
-        // F(2x2, 3x3) writes a pooled step over its input (the arena's peak on the face
-        // pyramid); F(4x4, 3x3)'s tiles write two pooled rows each, ahead of its reads.
+    let in_place = |m| winograd_in_place(m, input.h, input.w, pad, ci, co);
+    if 36 * ci * co * 4 > WINOGRAD4X4_MAX_WEIGHT_BYTES {
         Algorithm::Winograd
-    } else if 36 * ci * co * 4 > WINOGRAD4X4_MAX_WEIGHT_BYTES {
+    } else if pool == 2 && !in_place(4) && in_place(2) {
+        // Writing a pooled step over its input (the arena's peak on the face pyramid) is worth
+        // more than the faster tiles.
         Algorithm::Winograd
     } else {
         Algorithm::Winograd4x4
@@ -514,11 +537,21 @@ pub fn schedule(
                     len: shapes.of(g.output()).len(),
                     algorithm,
                     scratch: match algorithm.winograd_tile() {
-                        Some(m) => winograd_scratch(
-                            m,
-                            shapes.of(graph.node(g.first()).inputs[0]).c,
-                            shapes.of(g.first()).c,
-                        ),
+                        Some(m) => {
+                            let (ci, co) = (
+                                shapes.of(graph.node(g.first()).inputs[0]).c,
+                                shapes.of(g.first()).c,
+                            );
+                            let pooled = g.nodes[1..]
+                                .iter()
+                                .any(|v| matches!(graph.node(*v).op, Op::MaxPool(_)));
+                            if pooled {
+                                // The group ends in the fused pool: its output is pooled.
+                                winograd_pooled_scratch(m, ci, co, shapes.of(g.output()).w)
+                            } else {
+                                winograd_scratch(m, ci, co)
+                            }
+                        }
                         None => 0,
                     },
                 }
@@ -649,7 +682,7 @@ pub fn liveness(graph: &Graph, schedule: Schedule) -> Liveness {
             .any(|v| matches!(graph.node(*v).op, Op::MaxPool(w) if w.rows.kernel == 2));
         let input = node.inputs.first().copied();
         let over = match (step.algorithm, input, &node.op) {
-            (Algorithm::Winograd, Some(input), Op::Conv(conv))
+            (Algorithm::Winograd | Algorithm::Winograd4x4, Some(input), Op::Conv(conv))
                 if pooled
                     && last > t
                     && group_of[input.0] != usize::MAX
@@ -663,8 +696,10 @@ pub fn liveness(graph: &Graph, schedule: Schedule) -> Liveness {
                     .as_square()
                     .expect("Winograd takes square windows");
                 let co = schedule.shapes[step.scale].of(step.value).c;
-                (ranges[at].over.is_none() && winograd_in_place(shape.h, shape.w, p, shape.c, co))
-                    .then_some(at)
+                let m = step.algorithm.winograd_tile().expect("a Winograd step");
+                (ranges[at].over.is_none()
+                    && winograd_in_place(m, shape.h, shape.w, p, shape.c, co))
+                .then_some(at)
             }
             _ => None,
         };

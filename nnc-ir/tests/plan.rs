@@ -3,7 +3,7 @@
 
 use nnc_ir::plan::{
     Algorithms, Plan, PlanError, fuse, infer_shapes, liveness, place, plan, plan_with, schedule,
-    verify, winograd_scratch,
+    verify, winograd_in_place, winograd_pooled_scratch, winograd_scratch,
 };
 use nnc_ir::testing::{Rng, random_network};
 use nnc_ir::{Graph, parse_graph};
@@ -299,28 +299,37 @@ fn each_convolution_gets_the_algorithm_its_shape_calls_for() {
     );
 }
 
-/// A pooled step that F(2x2, 3x3) can write over its input keeps 2x2 tiles (the arena's peak
-/// may sit there); one it cannot (far more output channels than input) takes 4x4 tiles.
+/// A pooled step takes 4x4 tiles, which (their first tile row staged) it writes over its input
+/// wherever 2x2 tiles could, and in cases they could not (16 -> 24 channels); with far more
+/// output channels than input, neither runs in place.
 #[test]
-fn a_pooled_step_keeps_two_by_two_tiles_where_they_run_in_place() {
+fn a_pooled_step_takes_four_by_four_tiles_and_runs_in_place() {
     let pooled = |co: usize| {
         format!(
             "x = input(channels=16)
-a = conv(x, out={co}, k=3, pad=1)
-ra = relu(a)
-pa = maxpool(ra, k=2)
-output pa
+a = conv(x, out=16, k=3, pad=1)
+b = conv(a, out={co}, k=3, pad=1)
+rb = relu(b)
+pb = maxpool(rb, k=2)
+c = conv(pb, out=8, k=1)
+output c
 "
         )
     };
-    assert_eq!(
-        algorithms(&pooled(16), (64, 64), Algorithms::Auto),
-        ["winograd"]
-    );
-    assert_eq!(
-        algorithms(&pooled(128), (64, 64), Algorithms::Auto),
-        ["winograd4x4"]
-    );
+    for (co, in_place_2, in_place_4) in [(16, true, true), (24, false, true), (64, false, false)] {
+        assert_eq!(winograd_in_place(2, 64, 64, 1, 16, co), in_place_2, "{co}");
+        assert_eq!(winograd_in_place(4, 64, 64, 1, 16, co), in_place_4, "{co}");
+        let g = graph(&pooled(co));
+        let p = plan_with(&g, &[(64, 64)], Algorithms::Auto).unwrap();
+        check_plan(&p);
+        assert_eq!(p.algorithm(0, 1).to_string(), "winograd4x4", "{co}");
+        let over = p.buffers[1].over;
+        assert_eq!(over.is_some(), in_place_4, "{co}: {}", p.display(&g));
+        // The scratch holds the staged rows: two pooled rows of 32 pixels.
+        let scratch = p.scratch(0, 1).expect("a Winograd step has scratch");
+        assert_eq!(scratch.len, winograd_pooled_scratch(4, 16, co, 32), "{co}");
+        assert_eq!(scratch.len - winograd_scratch(4, 16, co), 2 * 32 * co);
+    }
 }
 
 #[test]

@@ -12,7 +12,7 @@ mod support;
 
 use support::{Buffers, median, per_call, value};
 
-use nnc_runtime::ir::plan::winograd_scratch;
+use nnc_runtime::ir::plan::{winograd_pooled_scratch, winograd_scratch};
 use nnc_runtime::kernels::simd::PORTABLE_REGISTERS;
 use nnc_runtime::kernels::{ConvPtrs, act, layout, simd};
 
@@ -29,7 +29,15 @@ fn buffers(&(h, w, ci, co, pk): &Shape, m: usize) -> Buffers {
         kernel: layout::winograd_kernel(&oihw, co, ci, m),
         bias: vec![0.01; co.div_ceil(16) * 16],
         output: vec![0.0; h * w * co / (pk * pk)],
-        scratch: vec![0.0; winograd_scratch(m, ci, co)],
+        // Padding 1: the output is `h x w`, pooled `w / 2` wide.
+        scratch: vec![
+            0.0;
+            if pk == 2 {
+                winograd_pooled_scratch(m, ci, co, w / 2)
+            } else {
+                winograd_scratch(m, ci, co)
+            }
+        ],
     }
 }
 

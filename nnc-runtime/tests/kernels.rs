@@ -601,9 +601,9 @@ conv_avx512_case!(avx512_dilated_pooled: 14 x 16, ci=4 co=16 k=3 st=1 p=(2, 1) R
 
 /// Runs a Winograd kernel call on `c`, with its weights transformed by `g` and a scratch of the
 /// size the plan reserves, filled with NaN so that a read of scratch the kernel did not write
-/// shows in its output. Where the plan would run the layer in place
-/// (`plan::winograd_in_place`, a pooled layer), it runs again with the output written over the
-/// start of the input's buffer, as the arena then holds them.
+/// shows in its output (a pooled F(4x4, 3x3) layer's staged rows included). Where the plan would
+/// run the layer in place (`plan::winograd_in_place`, a pooled layer), it runs again with the
+/// output written over the start of the input's buffer, as the arena then holds them.
 fn check_winograd(
     c: &Case,
     g: &[[f64; 3]],
@@ -614,7 +614,13 @@ fn check_winograd(
 ) {
     let u = layout::winograd_kernel_with(oihw, l.co, l.ci, g);
     let m = g.len() - 2;
-    let mut scratch = vec![f32::NAN; nnc_runtime::ir::plan::winograd_scratch(m, l.ci, l.co)];
+    let len = if l.pk == 2 {
+        let pw = (l.w + 2 * l.p.1 - 2) / 2;
+        nnc_runtime::ir::plan::winograd_pooled_scratch(m, l.ci, l.co, pw)
+    } else {
+        nnc_runtime::ir::plan::winograd_scratch(m, l.ci, l.co)
+    };
+    let mut scratch = vec![f32::NAN; len];
     let transformed = Case {
         input: c.input.clone(),
         kernel: u,
@@ -626,8 +632,7 @@ fn check_winograd(
         p.scratch = scratch.as_mut_ptr();
         kernel(p)
     });
-    if m == 2 && l.pk == 2 && nnc_runtime::ir::plan::winograd_in_place(l.h, l.w, l.p.0, l.ci, l.co)
-    {
+    if l.pk == 2 && nnc_runtime::ir::plan::winograd_in_place(m, l.h, l.w, l.p.0, l.ci, l.co) {
         let len = c.expect.data.len();
         let mut shared = c.input.clone();
         shared.resize(shared.len().max(len), f32::NAN);
@@ -757,24 +762,94 @@ winograd_case!(winograd4_fused_pool: 12 x 10, ci=16 co=16 p=1 RELU "relu" pk=2 m
 winograd_case!(winograd4_fused_pool_odd: 9 x 11, ci=5 co=48 p=1 NONE "" pk=2 m=4);
 winograd_case!(winograd4_fused_pool_unpadded: 13 x 15, ci=24 co=24 p=0 RELU "relu" pk=2 m=4);
 winograd_case!(winograd4_one_tile: 6 x 6, ci=8 co=8 p=0 NONE "" pk=1 m=4);
+// One tile row, all of it staged: two pooled rows, then one (the second pooled row not whole).
+winograd_case!(winograd4_fused_pool_one_tile_row: 6 x 18, ci=8 co=8 p=0 RELU "relu" pk=2 m=4);
+winograd_case!(winograd4_fused_pool_one_pooled_row: 5 x 14, ci=16 co=16 p=0 NONE "" pk=2 m=4);
+// Wide enough that the first tile row takes several blocks, and a last tile row cut short.
+winograd_case!(winograd4_fused_pool_wide: 11 x 70, ci=16 co=16 p=1 RELU "relu" pk=2 m=4);
 
 /// The pooled cases above that the plan would run in place are run in place too
-/// (`check_winograd`); the rule refuses the one whose outputs would overtake its reads.
+/// (`check_winograd`); the rule refuses the ones whose outputs would overtake their reads.
 #[test]
 fn winograd_in_place_rule_on_the_pooled_cases() {
     use nnc_runtime::ir::plan::winograd_in_place;
-    assert!(winograd_in_place(12, 10, 1, 16, 16), "winograd_fused_pool");
+    for m in [2, 4] {
+        assert!(winograd_in_place(m, 12, 10, 1, 16, 16), "fused_pool, m={m}");
+        assert!(
+            winograd_in_place(m, 13, 15, 0, 24, 24),
+            "fused_pool_unpadded, m={m}"
+        );
+        assert!(
+            !winograd_in_place(m, 9, 11, 1, 5, 48),
+            "fused_pool_odd, m={m}"
+        );
+        // The face student's pooled Winograd layers at its largest scale.
+        assert!(winograd_in_place(m, 240, 320, 1, 16, 16));
+        assert!(winograd_in_place(m, 120, 160, 1, 32, 32));
+    }
+    assert!(winograd_in_place(4, 6, 18, 0, 8, 8), "one_tile_row");
+    assert!(winograd_in_place(4, 5, 14, 0, 16, 16), "one_pooled_row");
+    assert!(winograd_in_place(4, 11, 70, 1, 16, 16), "fused_pool_wide");
+}
+
+/// What the staging of a pooled F(4x4, 3x3) layer's first tile row is for: without it (its
+/// outputs stored as the tiles are done, like every other row), the same layer in place reads
+/// pooled outputs where its input was, and fails the numerical check.
+#[test]
+fn winograd4_in_place_without_the_staged_row_fails_the_check() {
+    let layer = Layer {
+        h: 11,
+        w: 70,
+        ci: 16,
+        co: 16,
+        k: (3, 3),
+        st: (1, 1),
+        p: (1, 1),
+        d: (1, 1),
+        groups: 1,
+        pk: 2,
+    };
+    let c = case(layer, "relu");
+    let oihw = oihw_of(layer, "relu");
+    let u = layout::winograd_kernel_with(&oihw, 16, 16, layout::winograd_g(4));
+    // The working part of the scratch only: a stage of one pooled pixel, so the first tile
+    // row's outputs go straight to the output (`winograd_unstaged_for_tests`).
+    let mut scratch = vec![f32::NAN; nnc_runtime::ir::plan::winograd_scratch(4, 16, 16)];
+    let len = c.expect.data.len();
+    let mut shared = c.input.clone();
+    shared.resize(shared.len().max(len), f32::NAN);
+    const B: (usize, usize) = layout::winograd_block(8, simd::PORTABLE_REGISTERS, 16);
+    unsafe {
+        nnc_runtime::kernels::winograd_unstaged_for_tests::<
+            11,
+            70,
+            16,
+            16,
+            1,
+            { act::RELU },
+            { B.0 },
+            { B.1 },
+        >(ConvPtrs {
+            input: shared.as_ptr(),
+            kernel: u.as_ptr(),
+            bias: c.bias.as_ptr(),
+            alpha: c.alpha.as_ptr(),
+            output: shared.as_mut_ptr(),
+            scratch: scratch.as_mut_ptr(),
+        })
+    };
+    let worst = shared[..len]
+        .iter()
+        .zip(&c.expect.data)
+        .map(|(a, b)| (a - b).abs() / (1.0 + b.abs()))
+        .fold(
+            0.0f32,
+            |m, d| if d.is_nan() { f32::INFINITY } else { m.max(d) },
+        );
     assert!(
-        winograd_in_place(13, 15, 0, 24, 24),
-        "winograd_fused_pool_unpadded"
+        worst > 1e-2,
+        "in place without staging matched the interpreter ({worst})"
     );
-    assert!(
-        !winograd_in_place(9, 11, 1, 5, 48),
-        "winograd_fused_pool_odd"
-    );
-    // The face student's pooled Winograd layers at its largest scale.
-    assert!(winograd_in_place(240, 320, 1, 16, 16));
-    assert!(winograd_in_place(120, 160, 1, 32, 32));
 }
 
 /// The numerical check can fail: a filter transform with one coefficient wrong (the sign of

@@ -35,6 +35,8 @@ pub mod winograd;
 pub use conv::{ConvPtrs, act};
 pub use geometry::Geometry;
 pub use weights::{Aligned, f16_to_f32};
+#[doc(hidden)]
+pub use winograd::winograd_unstaged_for_tests;
 
 /// One entry point: `$module::$kernel` instantiated for `$isa`, never inlined, compiled with `$features`
 /// (and only on x86_64) when given. The const generics are the kernel's, after its `S`.

@@ -48,10 +48,13 @@ use super::simd::{Simd, load, store};
 ///
 /// # Safety
 /// Every pointer in `p` must be valid for the sizes above, the output must not overlap the
-/// scratch, and `S` must be supported by the CPU. The output must not overlap the input either,
-/// except, with `M == 2`, by starting where it starts where `nnc_ir::plan::winograd_in_place`
-/// allows it: blocks go in row-major tile order, and a block's input is transformed before any
-/// of its outputs is stored, which that rule relies on.
+/// scratch, and `S` must be supported by the CPU. With `M == 4` and `PK == 2`, `p.scratch` holds
+/// `nnc_ir::plan::winograd_pooled_scratch(4, CI, CO, W')` floats (`W'` the pooled width): the
+/// first tile row's pooled outputs are staged there and copied to the output once that row is
+/// done. The output must not overlap the input either, except by starting where it starts
+/// where `nnc_ir::plan::winograd_in_place` allows it: blocks go in row-major tile order, a
+/// block's input is transformed before any of its outputs is stored, and the staged rows are
+/// stored after the block that ends the first tile row, which that rule relies on.
 #[inline(always)]
 pub unsafe fn winograd<
     S: Simd,
@@ -84,12 +87,60 @@ pub unsafe fn winograd<
             "the scratch is sized for this block (`nnc_ir::plan::winograd_scratch`)"
         )
     };
+    // A pooled F(4x4, 3x3) tile writes two pooled rows, the second ahead of the input the first
+    // tile row still reads when the output is written over the input: that row's outputs wait
+    // in the scratch, past what the blocks use, until the row is done.
+    unsafe { tiles::<S, H, W, CI, CO, P, M, ACT, PK, V, NT>(p, M == 4 && PK == 2) }
+}
+
+/// [`winograd`] with a pooled F(4x4, 3x3) step's first tile row stored as it is done, like the
+/// others, instead of staged: what the in-place rule forbids, for the test that shows the
+/// staging is needed (`tests/kernels.rs`). On the portable path.
+///
+/// # Safety
+/// As [`winograd`], with `M = 4` and `PK = 2`, the output not overlapping the input.
+#[doc(hidden)]
+pub unsafe fn winograd_unstaged_for_tests<
+    const H: usize,
+    const W: usize,
+    const CI: usize,
+    const CO: usize,
+    const P: usize,
+    const ACT: u8,
+    const V: usize,
+    const NT: usize,
+>(
+    p: ConvPtrs,
+) {
+    unsafe { tiles::<super::simd::Portable, H, W, CI, CO, P, 4, ACT, 2, V, NT>(p, false) }
+}
+
+/// The body of [`winograd`]: every block of tiles, with the first tile row's outputs staged in
+/// the scratch where `staged`.
+#[inline(always)]
+unsafe fn tiles<
+    S: Simd,
+    const H: usize,
+    const W: usize,
+    const CI: usize,
+    const CO: usize,
+    const P: usize,
+    const M: usize,
+    const ACT: u8,
+    const PK: usize,
+    const V: usize,
+    const NT: usize,
+>(
+    p: ConvPtrs,
+    staged: bool,
+) {
     let (oh, ow) = (H + 2 * P - 2, W + 2 * P - 2);
     let (th, tw) = (oh.div_ceil(M), ow.div_ceil(M));
     let tiles = th * tw;
     let cip = CI.div_ceil(16) * 16;
     let cop = CO.div_ceil(8) * 8;
     let products = unsafe { p.scratch.add(positions(M) * NT * cip) };
+    let stage = unsafe { p.scratch.add(nnc_ir::plan::winograd_scratch(M, CI, CO)) };
     let chunk = V * S::LANES;
     let mut first = 0;
     while first < tiles {
@@ -106,6 +157,7 @@ pub unsafe fn winograd<
                 unsafe {
                     output_tile::<S, CO, M, ACT, PK, V, NT>(
                         &p,
+                        if staged && tile < tw { stage } else { p.output },
                         products,
                         (tile / tw, tile % tw),
                         (oh, ow),
@@ -115,6 +167,12 @@ pub unsafe fn winograd<
                 };
             }
             c0 += chunk;
+        }
+        if staged && first < tw && first + n >= tw {
+            let (ph, pw) = (oh / 2, ow / 2);
+            let len = ph.min(2) * pw * CO;
+            // SAFETY: the stage is scratch, which the output does not overlap.
+            unsafe { core::ptr::copy_nonoverlapping(stage, p.output, len) };
         }
         first += NT;
     }
@@ -284,7 +342,7 @@ unsafe fn multiply<
 
 /// `Y = Aᵀ M A` for tile `t` of the block, at tile position `(ty, tx)` of an `oh x ow` output,
 /// for the output channels from `c0` on: bias, activation, pool, and the store of what lies in
-/// the output.
+/// the output to `output` (`p.output`, or the stage laid out like it).
 #[inline(always)]
 unsafe fn output_tile<
     S: Simd,
@@ -296,6 +354,7 @@ unsafe fn output_tile<
     const NT: usize,
 >(
     p: &ConvPtrs,
+    output: *mut f32,
     products: *const f32,
     (ty, tx): (usize, usize),
     (oh, ow): (usize, usize),
@@ -357,7 +416,7 @@ unsafe fn output_tile<
                         let pooled = unsafe {
                             S::max(S::max(at(0, 0), at(0, 1)), S::max(at(1, 0), at(1, 1)))
                         };
-                        let dst = unsafe { p.output.add((py * pw + px) * CO + c) };
+                        let dst = unsafe { output.add((py * pw + px) * CO + c) };
                         unsafe { store::<S>(dst, pooled, stored) };
                     }
                 }
@@ -366,7 +425,7 @@ unsafe fn output_tile<
             for i in 0..M * M {
                 let (oy, ox) = (M * ty + i / M, M * tx + i % M);
                 if oy < oh && ox < ow {
-                    let dst = unsafe { p.output.add((oy * ow + ox) * CO + c) };
+                    let dst = unsafe { output.add((oy * ow + ox) * CO + c) };
                     unsafe { store::<S>(dst, y[i], stored) };
                 }
             }
