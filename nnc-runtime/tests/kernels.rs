@@ -23,6 +23,25 @@ struct Layer {
     pk: usize,
 }
 
+impl Layer {
+    /// A stride-1 3x3 layer padded by `p` on every side, the shape Winograd takes, with a fused
+    /// `pk x pk` max-pool (1: none).
+    fn winograd(h: usize, w: usize, ci: usize, co: usize, p: usize, pk: usize) -> Layer {
+        Layer {
+            h,
+            w,
+            ci,
+            co,
+            k: (3, 3),
+            st: (1, 1),
+            p: (p, p),
+            d: (1, 1),
+            groups: 1,
+            pk,
+        }
+    }
+}
+
 /// A pair of window arguments as the description writes them: `3`, or `1x3` where they differ.
 fn pair_arg((r, c): (usize, usize)) -> String {
     if r == c {
@@ -654,18 +673,7 @@ macro_rules! winograd_case {
     ($name:ident: $h:literal x $w:literal, ci=$ci:literal co=$co:literal p=$p:literal $act:ident $act_op:literal pk=$pk:literal m=$m:literal) => {
         #[test]
         fn $name() {
-            let layer = Layer {
-                h: $h,
-                w: $w,
-                ci: $ci,
-                co: $co,
-                k: (3, 3),
-                st: (1, 1),
-                p: ($p, $p),
-                d: (1, 1),
-                groups: 1,
-                pk: $pk,
-            };
+            let layer = Layer::winograd($h, $w, $ci, $co, $p, $pk);
             let c = case(layer, $act_op);
             let oihw = oihw_of(layer, $act_op);
             let g = layout::winograd_g($m);
@@ -797,23 +805,12 @@ fn winograd_in_place_rule_on_the_pooled_cases() {
 /// pooled outputs where its input was, and fails the numerical check.
 #[test]
 fn winograd4_in_place_without_the_staged_row_fails_the_check() {
-    let layer = Layer {
-        h: 11,
-        w: 70,
-        ci: 16,
-        co: 16,
-        k: (3, 3),
-        st: (1, 1),
-        p: (1, 1),
-        d: (1, 1),
-        groups: 1,
-        pk: 2,
-    };
+    let layer = Layer::winograd(11, 70, 16, 16, 1, 2);
     let c = case(layer, "relu");
     let oihw = oihw_of(layer, "relu");
     let u = layout::winograd_kernel_with(&oihw, 16, 16, layout::winograd_g(4));
-    // The working part of the scratch only: a stage of one pooled pixel, so the first tile
-    // row's outputs go straight to the output (`winograd_unstaged_for_tests`).
+    // The working part of the scratch only: the first tile row's outputs go straight to the
+    // output (`winograd_unstaged_for_tests`).
     let mut scratch = vec![f32::NAN; nnc_runtime::ir::plan::winograd_scratch(4, 16, 16)];
     let len = c.expect.data.len();
     let mut shared = c.input.clone();
@@ -862,18 +859,7 @@ fn winograd_with_a_wrong_transform_fails_the_check() {
 
 /// [`winograd_with_a_wrong_transform_fails_the_check`] for tiles of `M`.
 fn wrong_transform_fails<const M: usize>() {
-    let layer = Layer {
-        h: 8,
-        w: 8,
-        ci: 16,
-        co: 16,
-        k: (3, 3),
-        st: (1, 1),
-        p: (1, 1),
-        d: (1, 1),
-        groups: 1,
-        pk: 1,
-    };
+    let layer = Layer::winograd(8, 8, 16, 16, 1, 1);
     let c = case(layer, "relu");
     let oihw = oihw_of(layer, "relu");
     const B: (usize, usize) = layout::winograd_block(8, simd::PORTABLE_REGISTERS, 16);
