@@ -289,17 +289,13 @@ fn run(dir: &Path, args: &RunArgs, explain: bool, networks: &Networks) -> Result
         check_output(path, dir)?;
     }
     let rules = PathRules::new(&config.exclude.paths)?;
-    let report = indexing::index_folder_with(
+    let report = index_and_report(
         dir,
         args.cache.as_deref(),
-        !args.quiet,
+        args.quiet,
         networks,
         args.detector,
     )?;
-    warn_if_rebuilt(&report);
-    if !args.quiet {
-        eprintln!("{}", status_line(&report));
-    }
     let today = args.today.unwrap_or_else(|| Local::now().date_naive());
     // People, so that hidden and excluded people's photos are kept out.
     let faces = memories_library::people::library_faces(&report.records);
@@ -507,17 +503,13 @@ fn people(args: &PeopleArgs, networks: &Networks) -> Result<(), Box<dyn std::err
             return Err(AppError::OutputInsideFolder { path: dir.clone() }.into());
         }
     }
-    let report = indexing::index_folder_with(
+    let report = index_and_report(
         &args.dir,
         args.cache.as_deref(),
-        !args.quiet,
+        args.quiet,
         networks,
         args.detector,
     )?;
-    warn_if_rebuilt(&report);
-    if !args.quiet {
-        eprintln!("{}", status_line(&report));
-    }
     let faces = library_faces(&report.records);
     let params = Params::default();
     let graph = people_graph(&report.index_path, &faces, params)?;
@@ -654,6 +646,24 @@ fn parse_model(name: &str) -> Result<Model, String> {
             names.join(", ")
         )
     })
+}
+
+/// Indexes `dir` (progress on stderr unless `quiet`), then warns on stderr if the index was
+/// rebuilt (even when `quiet`) and prints what indexing found (unless `quiet`): how `run` and
+/// `people` start.
+fn index_and_report(
+    dir: &Path,
+    cache: Option<&Path>,
+    quiet: bool,
+    networks: &Networks,
+    detector: Model,
+) -> Result<indexing::IndexReport, AppError> {
+    let report = indexing::index_folder_with(dir, cache, !quiet, networks, detector)?;
+    warn_if_rebuilt(&report);
+    if !quiet {
+        eprintln!("{}", status_line(&report));
+    }
+    Ok(report)
 }
 
 /// Says on stderr, even with `--quiet`, that the index was moved aside and rebuilt, and why.
