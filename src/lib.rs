@@ -62,7 +62,7 @@ pub use nnc_runtime::{Interpreter, Map, Outputs, RunError, Tensor, detect, ir};
 pub mod __private {
     pub use nnc_runtime::detect::{HeadView, Pyramid};
     pub use nnc_runtime::ir::Shape;
-    pub use nnc_runtime::kernels::conv::conv;
+    pub use nnc_runtime::kernels::conv::{conv, conv_rows};
     pub use nnc_runtime::kernels::depthwise::depthwise;
     pub use nnc_runtime::kernels::pointwise::pointwise;
     pub use nnc_runtime::kernels::simd::PORTABLE_REGISTERS;
@@ -70,7 +70,7 @@ pub mod __private {
     #[cfg(target_arch = "x86_64")]
     pub use nnc_runtime::kernels::simd::{Avx2, Avx512};
     pub use nnc_runtime::kernels::simd::{has_avx2_fma, has_avx512};
-    pub use nnc_runtime::kernels::winograd::winograd;
+    pub use nnc_runtime::kernels::winograd::{winograd, winograd_band};
     pub use nnc_runtime::kernels::{Aligned, ConvPtrs, Geometry, act, layout, other};
     pub use nnc_runtime::{Arena, Map, Params};
 }

@@ -942,3 +942,209 @@ fn sse_vectors_match_the_arrays_operation_by_operation() {
         }
     }
 }
+
+/// Runs `kernel` (a pooled convolution's `conv_rows`) for each range of pooled rows in `pieces`,
+/// each into an output of its own rows only, with a guard band after it, and compares the rows
+/// put together with the interpreter's whole map.
+fn check_rows(
+    c: &Case,
+    (ph, pw, co): (usize, usize, usize),
+    pieces: &[(usize, usize)],
+    what: &str,
+    kernel: impl Fn(ConvPtrs, (usize, usize)),
+) {
+    let mut whole = Vec::new();
+    for &(first, end) in pieces {
+        let len = (end.min(ph) - first) * pw * co;
+        let mut out = vec![f32::NAN; len + 64];
+        kernel(
+            ConvPtrs {
+                input: c.input.as_ptr(),
+                kernel: c.kernel.as_ptr(),
+                bias: c.bias.as_ptr(),
+                alpha: c.alpha.as_ptr(),
+                output: out.as_mut_ptr(),
+                scratch: core::ptr::null_mut(),
+            },
+            (first, end),
+        );
+        assert!(
+            out[len..].iter().all(|x| x.is_nan()),
+            "{what}: rows {first}..{end} wrote past their rows"
+        );
+        whole.extend_from_slice(&out[..len]);
+    }
+    compare(&whole, &c.expect, &format!("{what}, in pieces of rows"));
+}
+
+/// A pooled convolution's rows computed a range at a time (`conv_rows`, what a step run in bands
+/// does), ranges of one and several rows, the last reaching past the map, on every path.
+#[test]
+fn pooled_rows_in_ranges_make_the_whole_map() {
+    // 20 x 18 input, 3x3 padded by 1, 2x2 pool: 10 x 9 pooled rows.
+    let layer = Layer::winograd(20, 18, 8, 16, 1, 2);
+    let c = case(layer, "relu");
+    let pieces = [(0, 3), (3, 4), (4, 9), (9, 12)];
+    const G: u64 = geometry((3, 3), (1, 1), (1, 1), (1, 1));
+    check_rows(&c, (10, 9, 16), &pieces, "portable", |p, rows| unsafe {
+        nnc_runtime::kernels::conv_rows_portable::<20, 18, 8, 16, 2, G, { act::RELU }, 2, 4>(
+            p, rows,
+        )
+    });
+    #[cfg(target_arch = "x86_64")]
+    if simd::has_avx2_fma() {
+        check_rows(&c, (10, 9, 16), &pieces, "avx2", |p, rows| unsafe {
+            nnc_runtime::kernels::conv_rows_avx2::<20, 18, 8, 16, 2, G, { act::RELU }, 2, 4>(
+                p, rows,
+            )
+        });
+    } else {
+        avx2_path_skipped();
+    }
+    #[cfg(target_arch = "x86_64")]
+    if simd::has_avx512() {
+        const NPX: usize = layout::pooled_pixels_per_block_in(32, 2, 1);
+        check_rows(&c, (10, 9, 16), &pieces, "avx512", |p, rows| unsafe {
+            nnc_runtime::kernels::conv_rows_avx512::<20, 18, 8, 16, 1, G, { act::RELU }, 2, NPX>(
+                p, rows,
+            )
+        });
+    } else {
+        avx512_path_skipped();
+    }
+}
+
+/// Runs a stride-1 3x3 layer (padding 1) band by band, as the step after a banded one does: each
+/// band of `rows` output rows (before the pool; the last band the rest) reads `rows + 2` input
+/// rows, zeros where they fall outside the map, through `winograd_band` (`full` for a whole
+/// band, `last` for the last), and writes its pooled rows at their place in the output. The
+/// scratch, filled with NaN, is the unpooled size: a band stages nothing.
+fn check_bands(
+    c: &Case,
+    l: Layer,
+    m: usize,
+    rows: usize,
+    what: &str,
+    full: impl Fn(ConvPtrs),
+    last: impl Fn(ConvPtrs),
+) {
+    let u = layout::winograd_kernel_with(&oihw_of(l, "relu"), l.co, l.ci, layout::winograd_g(m));
+    let mut scratch = vec![f32::NAN; nnc_runtime::ir::plan::winograd_scratch(m, l.ci, l.co)];
+    let row = l.w * l.ci;
+    let pw = l.w / l.pk;
+    let len = c.expect.data.len();
+    let mut out = vec![f32::NAN; len + 64];
+    let mut first = 0;
+    while first < l.h {
+        let n = rows.min(l.h - first);
+        let mut band = vec![0.0f32; (n + 2) * row];
+        for j in 0..n + 2 {
+            let y = (first + j).checked_sub(1).filter(|&y| y < l.h);
+            if let Some(y) = y {
+                band[j * row..(j + 1) * row].copy_from_slice(&c.input[y * row..(y + 1) * row]);
+            }
+        }
+        let p = ConvPtrs {
+            input: band.as_ptr(),
+            kernel: u.as_ptr(),
+            bias: c.bias.as_ptr(),
+            alpha: c.alpha.as_ptr(),
+            output: out[first / l.pk * pw * l.co..].as_mut_ptr(),
+            scratch: scratch.as_mut_ptr(),
+        };
+        if n == rows {
+            full(p)
+        } else {
+            last(p)
+        }
+        first += n;
+    }
+    assert!(
+        out[len..].iter().all(|x| x.is_nan()),
+        "{what}: a write past the output"
+    );
+    compare(
+        &out[..len],
+        &c.expect,
+        &format!("{what}, in bands of {rows} rows"),
+    );
+}
+
+/// One layer run in bands (`winograd_band`) on every path, against the interpreter's direct
+/// convolution of the whole map: `$rows` rows a band, the last band `$last` rows.
+macro_rules! winograd_band_case {
+    ($name:ident: $h:literal x $w:literal, ci=$ci:literal co=$co:literal pk=$pk:literal m=$m:literal rows=$rows:literal last=$last:literal) => {
+        #[test]
+        fn $name() {
+            let layer = Layer::winograd($h, $w, $ci, $co, 1, $pk);
+            let c = case(layer, "relu");
+            const PORTABLE: (usize, usize) =
+                layout::winograd_block(8, simd::PORTABLE_REGISTERS, $co);
+            const B8: (usize, usize) = layout::winograd_block(8, 16, $co);
+            const B16: (usize, usize) = layout::winograd_block(16, 32, $co);
+            macro_rules! band {
+                ($entry:ident, $b:ident, $bh:expr) => {
+                    |p| unsafe {
+                        nnc_runtime::kernels::$entry::<
+                            { $bh + 2 },
+                            $w,
+                            $ci,
+                            $co,
+                            1,
+                            $m,
+                            { act::RELU },
+                            $pk,
+                            { $b.0 },
+                            { $b.1 },
+                        >(p)
+                    }
+                };
+            }
+            check_bands(
+                &c,
+                layer,
+                $m,
+                $rows,
+                "portable",
+                band!(winograd_band_portable, PORTABLE, $rows),
+                band!(winograd_band_portable, PORTABLE, $last),
+            );
+            #[cfg(target_arch = "x86_64")]
+            if simd::has_avx2_fma() {
+                check_bands(
+                    &c,
+                    layer,
+                    $m,
+                    $rows,
+                    "avx2",
+                    band!(winograd_band_avx2, B8, $rows),
+                    band!(winograd_band_avx2, B8, $last),
+                );
+            } else {
+                avx2_path_skipped();
+            }
+            #[cfg(target_arch = "x86_64")]
+            if simd::has_avx512() {
+                check_bands(
+                    &c,
+                    layer,
+                    $m,
+                    $rows,
+                    "avx512",
+                    band!(winograd_band_avx512, B16, $rows),
+                    band!(winograd_band_avx512, B16, $last),
+                );
+            } else {
+                avx512_path_skipped();
+            }
+        }
+    };
+}
+
+// Pooled, as the face pyramid's conv2 runs: bands of whole tiles, a last band of fewer rows (a
+// part tile; for 2x2 tiles one row, whose pooling window is cut), a width no multiple of the
+// tile; and unpooled, odd channels.
+winograd_band_case!(winograd4_pooled_bands: 20 x 18, ci=16 co=16 pk=2 m=4 rows=8 last=4);
+winograd_band_case!(winograd4_pooled_bands_short_last: 22 x 13, ci=8 co=24 pk=2 m=4 rows=8 last=6);
+winograd_band_case!(winograd2_pooled_bands: 17 x 10, ci=16 co=16 pk=2 m=2 rows=4 last=1);
+winograd_band_case!(winograd4_unpooled_bands: 13 x 9, ci=13 co=20 pk=1 m=4 rows=4 last=1);

@@ -187,83 +187,144 @@ pub unsafe fn conv<
             }
         }
     } else {
-        // A pooled block is `NPX / (PK * PK)` pooling windows side by side on one pooled row (one
-        // on the AVX2 path, two at sixteen lanes, where 32 registers hold their accumulators).
-        // With more than two output vectors (one where the registers are fewer than sixteen,
-        // `layout::pooled_vectors_per_block`) that many accumulators would spill, so the channels
-        // then go that many vectors at a time. A row's last windows, fewer than a block, run as
-        // a block whose missing windows repeat the last one and are not stored.
-        let most = const { super::layout::pooled_vectors_per_block(S::REGISTERS) };
-        let window = PK * PK;
-        let per_block = NPX / window;
-        let (ph, pw) = (oh / PK, ow / PK);
-        for py in 0..ph {
-            let mut px = 0;
-            while px < pw {
-                let stored = per_block.min(pw - px);
-                let last = (py * PK + PK - 1, (px + stored) * PK - 1);
-                let interior =
-                    stored == per_block && inside(py * PK, px * PK) && inside(last.0, last.1);
-                let dst = unsafe { p.output.add((py * pw + px) * CO) };
-                if COB <= most {
+        let ph = oh / PK;
+        unsafe { pooled_rows::<S, H, W, CI, CO, COB, G, ACT, PK, NPX>(&p, 0, ph) };
+    }
+}
+
+/// [`conv`] for a convolution with a fused max-pool (`PK > 1`), computing only the pooled output
+/// rows `first..end` (`end` clipped to the pooled map) and storing them at `p.output` as if row
+/// `first` were row 0: the output of one band of rows, for a step that runs interleaved with the
+/// next one (`nnc_ir::plan::Band`). The input is the whole `H x W x CI` map.
+///
+/// # Safety
+/// As [`conv`], with `p.output` valid for `end - first` pooled rows.
+#[inline(always)]
+#[allow(clippy::too_many_arguments, reason = "const generics, not arguments")]
+pub unsafe fn conv_rows<
+    S: Simd,
+    const H: usize,
+    const W: usize,
+    const CI: usize,
+    const CO: usize,
+    const COB: usize,
+    const G: u64,
+    const ACT: u8,
+    const PK: usize,
+    const NPX: usize,
+>(
+    p: ConvPtrs,
+    (first, end): (usize, usize),
+) {
+    const { assert!(PK > 1, "bands of rows are of pooled convolutions") };
+    const {
+        assert!(
+            S::LANES == 8 || ACT == act::NONE || ACT == act::RELU,
+            "PReLU and sigmoid read eight lanes"
+        )
+    };
+    const { assert!(NPX.is_multiple_of(PK * PK), "whole pooling windows") };
+    let ph = const { Geometry::unpack(G) }.out_h(H) / PK;
+    unsafe { pooled_rows::<S, H, W, CI, CO, COB, G, ACT, PK, NPX>(&p, first, end.min(ph)) };
+}
+
+/// The pooled rows `first..end` of a pooled convolution, row `first` stored at `p.output`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments, reason = "const generics, not arguments")]
+unsafe fn pooled_rows<
+    S: Simd,
+    const H: usize,
+    const W: usize,
+    const CI: usize,
+    const CO: usize,
+    const COB: usize,
+    const G: u64,
+    const ACT: u8,
+    const PK: usize,
+    const NPX: usize,
+>(
+    p: &ConvPtrs,
+    first: usize,
+    end: usize,
+) {
+    let p = *p;
+    let g = const { Geometry::unpack(G) };
+    let ow = g.out_w(W);
+    let inside = interior::<H, W, G>();
+    // A pooled block is `NPX / (PK * PK)` pooling windows side by side on one pooled row (one
+    // on the AVX2 path, two at sixteen lanes, where 32 registers hold their accumulators).
+    // With more than two output vectors (one where the registers are fewer than sixteen,
+    // `layout::pooled_vectors_per_block`) that many accumulators would spill, so the channels
+    // then go that many vectors at a time. A row's last windows, fewer than a block, run as
+    // a block whose missing windows repeat the last one and are not stored.
+    let most = const { super::layout::pooled_vectors_per_block(S::REGISTERS) };
+    let window = PK * PK;
+    let per_block = NPX / window;
+    let pw = ow / PK;
+    for py in first..end {
+        let mut px = 0;
+        while px < pw {
+            let stored = per_block.min(pw - px);
+            let last = (py * PK + PK - 1, (px + stored) * PK - 1);
+            let interior =
+                stored == per_block && inside(py * PK, px * PK) && inside(last.0, last.1);
+            let dst = unsafe { p.output.add(((py - first) * pw + px) * CO) };
+            if COB <= most {
+                let acc = unsafe {
+                    pooled_block::<S, W, H, CI, CO, COB, G, PK, NPX, ACT>(
+                        &p,
+                        (py, px, pw),
+                        interior,
+                        0,
+                    )
+                };
+                for q in 0..stored {
+                    let pooled = unsafe { window_max::<S, COB, NPX>(&acc, q * window, window) };
+                    unsafe { store_part::<S, COB>(dst.add(q * CO), pooled, CO) };
+                }
+                px += stored;
+                continue;
+            }
+            let mut chunk = 0;
+            while chunk < COB {
+                let part = ConvPtrs {
+                    bias: unsafe { p.bias.add(chunk * S::LANES) },
+                    alpha: p.alpha.wrapping_add(chunk * S::LANES),
+                    ..p
+                };
+                let channels = (CO - chunk * S::LANES).min(most * S::LANES);
+                let dst = unsafe { dst.add(chunk * S::LANES) };
+                let c0 = chunk * S::LANES;
+                if most == 2 && chunk + 2 <= COB {
                     let acc = unsafe {
-                        pooled_block::<S, W, H, CI, CO, COB, G, PK, NPX, ACT>(
-                            &p,
+                        pooled_block::<S, W, H, CI, CO, 2, G, PK, NPX, ACT>(
+                            &part,
                             (py, px, pw),
                             interior,
-                            0,
+                            c0,
                         )
                     };
                     for q in 0..stored {
-                        let pooled = unsafe { window_max::<S, COB, NPX>(&acc, q * window, window) };
-                        unsafe { store_part::<S, COB>(dst.add(q * CO), pooled, CO) };
+                        let pooled = unsafe { window_max::<S, 2, NPX>(&acc, q * window, window) };
+                        unsafe { store_part::<S, 2>(dst.add(q * CO), pooled, channels) };
                     }
-                    px += stored;
-                    continue;
-                }
-                let mut chunk = 0;
-                while chunk < COB {
-                    let part = ConvPtrs {
-                        bias: unsafe { p.bias.add(chunk * S::LANES) },
-                        alpha: p.alpha.wrapping_add(chunk * S::LANES),
-                        ..p
+                } else {
+                    let acc = unsafe {
+                        pooled_block::<S, W, H, CI, CO, 1, G, PK, NPX, ACT>(
+                            &part,
+                            (py, px, pw),
+                            interior,
+                            c0,
+                        )
                     };
-                    let channels = (CO - chunk * S::LANES).min(most * S::LANES);
-                    let dst = unsafe { dst.add(chunk * S::LANES) };
-                    let c0 = chunk * S::LANES;
-                    if most == 2 && chunk + 2 <= COB {
-                        let acc = unsafe {
-                            pooled_block::<S, W, H, CI, CO, 2, G, PK, NPX, ACT>(
-                                &part,
-                                (py, px, pw),
-                                interior,
-                                c0,
-                            )
-                        };
-                        for q in 0..stored {
-                            let pooled =
-                                unsafe { window_max::<S, 2, NPX>(&acc, q * window, window) };
-                            unsafe { store_part::<S, 2>(dst.add(q * CO), pooled, channels) };
-                        }
-                    } else {
-                        let acc = unsafe {
-                            pooled_block::<S, W, H, CI, CO, 1, G, PK, NPX, ACT>(
-                                &part,
-                                (py, px, pw),
-                                interior,
-                                c0,
-                            )
-                        };
-                        for q in 0..stored {
-                            let pooled =
-                                unsafe { window_max::<S, 1, NPX>(&acc, q * window, window) };
-                            unsafe { store_part::<S, 1>(dst.add(q * CO), pooled, channels) };
-                        }
+                    for q in 0..stored {
+                        let pooled = unsafe { window_max::<S, 1, NPX>(&acc, q * window, window) };
+                        unsafe { store_part::<S, 1>(dst.add(q * CO), pooled, channels) };
                     }
-                    chunk += most;
                 }
-                px += stored;
+                chunk += most;
             }
+            px += stored;
         }
     }
 }

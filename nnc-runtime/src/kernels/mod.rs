@@ -12,7 +12,7 @@
 //! `#[inline(never)]` functions of its own, compiled with the instruction set's features, so that
 //! rustc places each instance in the generated module's codegen unit; it picks its path once,
 //! when the network is made, after [`simd::has_avx2_fma`] and [`simd::has_avx512`].
-//! `conv_*`, `depthwise_*`, `pointwise_*` and `winograd_*` below are the same calls as entry
+//! `conv_*`, `conv_rows_*`, `depthwise_*`, `pointwise_*`, `winograd_*` and `winograd_band_*` below are the same calls as entry
 //! points, one per kernel and instruction set, for the kernel tests and examples.
 //!
 //! [`layout`] holds the weight layouts these kernels read and the register-block rules that size
@@ -39,22 +39,23 @@ pub use weights::{Aligned, f16_to_f32};
 pub use winograd::winograd_unstaged_for_tests;
 
 /// One entry point: `$module::$kernel` instantiated for `$isa`, never inlined, compiled with `$features`
-/// (and only on x86_64) when given. The const generics are the kernel's, after its `S`.
+/// (and only on x86_64) when given. The const generics are the kernel's, after its `S`; the
+/// arguments, `p` and then any others the kernel takes.
 macro_rules! entry {
     ($(#[$doc:meta])* $name:ident = $module:ident::$kernel:ident [$isa:ty $(, $features:literal)?]
-        [$($c:ident: $t:ty),*]) => {
+        [$($c:ident: $t:ty),*] ($($a:ident: $at:ty),*)) => {
         $(#[$doc])*
         #[inline(never)]
         $(#[cfg(target_arch = "x86_64")] #[target_feature(enable = $features)])?
-        pub unsafe fn $name<$(const $c: $t),*>(p: ConvPtrs) {
-            unsafe { $module::$kernel::<$isa, $($c),*>(p) }
+        pub unsafe fn $name<$(const $c: $t),*>(p: ConvPtrs $(, $a: $at)*) {
+            unsafe { $module::$kernel::<$isa, $($c),*>(p $(, $a)*) }
         }
     };
 }
 
 /// The entry points of one kernel on every instruction set, with one doc each.
 macro_rules! entries {
-    ($module:ident::$kernel:ident, $what:literal, $generics:tt
+    ($module:ident::$kernel:ident, $what:literal, $generics:tt $args:tt
         $(, $name:ident [$isa:ty $(, $features:literal)?] $doc:literal)*) => {
         $(
             entry! {
@@ -62,7 +63,7 @@ macro_rules! entries {
                 #[doc = ""]
                 #[doc = "# Safety"]
                 #[doc = concat!("As [`", $what, "`], on a CPU with the instruction set named.")]
-                $name = $module::$kernel [$isa $(, $features)?] $generics
+                $name = $module::$kernel [$isa $(, $features)?] $generics $args
             }
         )*
     };
@@ -70,7 +71,7 @@ macro_rules! entries {
 
 entries!(conv::conv, "conv::conv",
     [H: usize, W: usize, CI: usize, CO: usize, COB: usize, G: u64, ACT: u8,
-        PK: usize, NPX: usize],
+        PK: usize, NPX: usize] (),
     conv_portable [simd::Portable] "on the portable path, eight lanes.",
     conv_avx2 [simd::Avx2, "avx2,fma"] "with AVX2 and FMA ([`simd::has_avx2_fma`]), eight lanes.",
     conv_avx512 [simd::Avx512, "avx512f,avx2,fma"]
@@ -79,7 +80,7 @@ entries!(conv::conv, "conv::conv",
 
 entries!(depthwise::depthwise, "depthwise::depthwise",
     [H: usize, W: usize, C: usize, CB: usize, G: u64, ACT: u8, PK: usize,
-        NPX: usize],
+        NPX: usize] (),
     depthwise_portable [simd::Portable] "on the portable path, eight lanes.",
     depthwise_avx2 [simd::Avx2, "avx2,fma"]
         "with AVX2 and FMA ([`simd::has_avx2_fma`]), eight lanes.",
@@ -88,7 +89,7 @@ entries!(depthwise::depthwise, "depthwise::depthwise",
 );
 
 entries!(pointwise::pointwise, "pointwise::pointwise",
-    [PIX: usize, CI: usize, CO: usize, COP: usize, ACT: u8, V: usize, NPX: usize],
+    [PIX: usize, CI: usize, CO: usize, COP: usize, ACT: u8, V: usize, NPX: usize] (),
     pointwise_portable [simd::Portable] "on the portable path, eight lanes.",
     pointwise_avx2 [simd::Avx2, "avx2,fma"]
         "with AVX2 and FMA ([`simd::has_avx2_fma`]), eight lanes.",
@@ -98,10 +99,30 @@ entries!(pointwise::pointwise, "pointwise::pointwise",
 
 entries!(winograd::winograd, "winograd::winograd",
     [H: usize, W: usize, CI: usize, CO: usize, P: usize, M: usize, ACT: u8, PK: usize, V: usize,
-        NT: usize],
+        NT: usize] (),
     winograd_portable [simd::Portable] "on the portable path, eight lanes.",
     winograd_avx2 [simd::Avx2, "avx2,fma"]
         "with AVX2 and FMA ([`simd::has_avx2_fma`]), eight lanes.",
     winograd_avx512 [simd::Avx512, "avx512f,avx2,fma"]
+        "with AVX-512F ([`simd::has_avx512`]), sixteen lanes."
+);
+
+entries!(conv::conv_rows, "conv::conv_rows",
+    [H: usize, W: usize, CI: usize, CO: usize, COB: usize, G: u64, ACT: u8,
+        PK: usize, NPX: usize] (rows: (usize, usize)),
+    conv_rows_portable [simd::Portable] "on the portable path, eight lanes.",
+    conv_rows_avx2 [simd::Avx2, "avx2,fma"]
+        "with AVX2 and FMA ([`simd::has_avx2_fma`]), eight lanes.",
+    conv_rows_avx512 [simd::Avx512, "avx512f,avx2,fma"]
+        "with AVX-512F ([`simd::has_avx512`]), sixteen lanes: `COB = ceil(CO / 16)`, `ACT` none or ReLU."
+);
+
+entries!(winograd::winograd_band, "winograd::winograd_band",
+    [H: usize, W: usize, CI: usize, CO: usize, P: usize, M: usize, ACT: u8, PK: usize, V: usize,
+        NT: usize] (),
+    winograd_band_portable [simd::Portable] "on the portable path, eight lanes.",
+    winograd_band_avx2 [simd::Avx2, "avx2,fma"]
+        "with AVX2 and FMA ([`simd::has_avx2_fma`]), eight lanes.",
+    winograd_band_avx512 [simd::Avx512, "avx512f,avx2,fma"]
         "with AVX-512F ([`simd::has_avx512`]), sixteen lanes."
 );

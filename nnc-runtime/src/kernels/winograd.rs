@@ -90,7 +90,50 @@ pub unsafe fn winograd<
     // A pooled F(4x4, 3x3) tile writes two pooled rows, the second ahead of the input the first
     // tile row still reads when the output is written over the input: that row's outputs wait
     // in the scratch, past what the blocks use, until the row is done.
-    unsafe { tiles::<S, H, W, CI, CO, P, M, ACT, PK, V, NT>(p, M == 4 && PK == 2) }
+    unsafe { tiles::<S, H, W, CI, CO, P, P, M, ACT, PK, V, NT>(p, M == 4 && PK == 2) }
+}
+
+/// [`winograd`] over one band of an input's rows: the input is `H` whole rows of the map, padded
+/// by `P` columns left and right but by no rows, so the output is the `H - 2` rows whose taps all
+/// fall in the band (the caller writes zero rows where the band reaches past the map). A step
+/// that runs interleaved with the one before it reads that step's output this way, a band at a
+/// time (`nnc_ir::plan::Band`). The output does not overlap the input: nothing is staged.
+///
+/// # Safety
+/// As [`winograd`], the output overlapping neither the input nor the scratch.
+#[inline(always)]
+pub unsafe fn winograd_band<
+    S: Simd,
+    const H: usize,
+    const W: usize,
+    const CI: usize,
+    const CO: usize,
+    const P: usize,
+    const M: usize,
+    const ACT: u8,
+    const PK: usize,
+    const V: usize,
+    const NT: usize,
+>(
+    p: ConvPtrs,
+) {
+    const { assert!(M == 2 || M == 4, "Winograd F(2x2, 3x3) or F(4x4, 3x3)") };
+    const {
+        assert!(
+            ACT == act::NONE || ACT == act::RELU,
+            "Winograd fuses ReLU only"
+        )
+    };
+    const { assert!(PK == 1 || PK == 2, "Winograd fuses a 2x2 max-pool only") };
+    const { assert!(P <= 1 && H >= 3 && W + 2 * P >= 3) };
+    const {
+        assert!(
+            V == super::layout::winograd_block(S::LANES, S::REGISTERS, CO).0
+                && NT == super::layout::winograd_block(S::LANES, S::REGISTERS, CO).1,
+            "the scratch is sized for this block (`nnc_ir::plan::winograd_scratch`)"
+        )
+    };
+    unsafe { tiles::<S, H, W, CI, CO, 0, P, M, ACT, PK, V, NT>(p, false) }
 }
 
 /// [`winograd`] with a pooled F(4x4, 3x3) step's first tile row stored as it is done, like the
@@ -112,19 +155,22 @@ pub unsafe fn winograd_unstaged_for_tests<
 >(
     p: ConvPtrs,
 ) {
-    unsafe { tiles::<super::simd::Portable, H, W, CI, CO, P, 4, ACT, 2, V, NT>(p, false) }
+    unsafe { tiles::<super::simd::Portable, H, W, CI, CO, P, P, 4, ACT, 2, V, NT>(p, false) }
 }
 
 /// The body of [`winograd`]: every block of tiles, with the first tile row's outputs staged in
-/// the scratch where `staged`.
+/// the scratch where `staged`; `PH` rows of padding above and below the input, `PW` columns left
+/// and right.
 #[inline(always)]
+#[allow(clippy::too_many_arguments, reason = "const generics, not arguments")]
 unsafe fn tiles<
     S: Simd,
     const H: usize,
     const W: usize,
     const CI: usize,
     const CO: usize,
-    const P: usize,
+    const PH: usize,
+    const PW: usize,
     const M: usize,
     const ACT: u8,
     const PK: usize,
@@ -134,7 +180,7 @@ unsafe fn tiles<
     p: ConvPtrs,
     staged: bool,
 ) {
-    let (oh, ow) = (H + 2 * P - 2, W + 2 * P - 2);
+    let (oh, ow) = (H + 2 * PH - 2, W + 2 * PW - 2);
     let (th, tw) = (oh.div_ceil(M), ow.div_ceil(M));
     let tiles = th * tw;
     let cip = CI.div_ceil(16) * 16;
@@ -147,7 +193,7 @@ unsafe fn tiles<
         let n = (tiles - first).min(NT);
         for t in 0..n {
             let tile = first + t;
-            unsafe { input_tile::<S, H, W, CI, P, M, NT>(&p, (tile / tw, tile % tw), t, cip) };
+            unsafe { input_tile::<S, H, W, CI, PH, PW, M, NT>(&p, (tile / tw, tile % tw), t, cip) };
         }
         let mut c0 = 0;
         while c0 < cop {
@@ -191,7 +237,8 @@ unsafe fn input_tile<
     const H: usize,
     const W: usize,
     const CI: usize,
-    const P: usize,
+    const PH: usize,
+    const PW: usize,
     const M: usize,
     const NT: usize,
 >(
@@ -207,8 +254,8 @@ unsafe fn input_tile<
     for r in 0..n {
         for c in 0..n {
             let (iy, ix) = (M * ty + r, M * tx + c);
-            if iy >= P && ix >= P && iy - P < H && ix - P < W {
-                src[r * n + c] = unsafe { p.input.add(((iy - P) * W + (ix - P)) * CI) };
+            if iy >= PH && ix >= PW && iy - PH < H && ix - PW < W {
+                src[r * n + c] = unsafe { p.input.add(((iy - PH) * W + (ix - PW)) * CI) };
             }
         }
     }
