@@ -50,6 +50,28 @@ nnc::nnc! {
     }
 }
 
+nnc::nnc! {
+    /// A first layer run in bands of rows with the next (`plan::band`), the next by Winograd
+    /// F(4x4, 3x3): 49 pooled rows, 4 a band, the last band one row.
+    mod bands {
+        model: "tests/models/bands.nnc",
+        weights: "tests/models/bands.safetensors",
+        input: 1000 x 98,
+    }
+}
+
+nnc::nnc! {
+    /// [`bands`] with every layer direct (the next reads each band with no row padding) and f16
+    /// weights.
+    mod bands_direct {
+        model: "tests/models/bands.nnc",
+        weights: "tests/models/bands.safetensors",
+        input: 1000 x 98,
+        algorithms: direct,
+        weights_as: f16,
+    }
+}
+
 fn load(name: &str) -> Model {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     Model::load(
@@ -537,5 +559,62 @@ fn residual_sums_absorb_their_relu_and_match_the_interpreter() {
         ] {
             compare(got, expect.get(head).unwrap(), &format!("{path} {head}"));
         }
+    }
+}
+
+/// A first layer and the 3x3 convolution after it, run in bands of rows (the plan says so, and
+/// its arena is below the first layer's output alone), match the interpreter on every path: the
+/// next layer by Winograd or directly, with f32 or f16 weights.
+#[test]
+fn layers_run_in_bands_of_rows_match_the_interpreter() {
+    assert!(bands::PLAN.contains("a band of 6 rows"), "{}", bands::PLAN);
+    assert!(bands_direct::PLAN.contains("a band of 6 rows"));
+    assert!(bands::PLAN.contains("winograd4x4"));
+    assert!(!bands_direct::PLAN.contains("winograd"));
+    // The first layer's output, 49x500x16 floats, is not in the arena whole.
+    const { assert!(bands::ARENA_BYTES == bands::LOWER_BOUND_BYTES) };
+    const { assert!(bands::ARENA_BYTES < 49 * 500 * 16 * 4 + 49 * 500 * 24 * 4) };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let model = Model::load(
+        &root.join("tests/models/bands.nnc"),
+        &root.join("tests/models/bands.safetensors"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut rounded = model.clone();
+    rounded.weights = rounded.weights.rounded_to_f16();
+    let (exact, halves) = (Interpreter::new(model), Interpreter::new(rounded));
+    let mut rng = Rng::new(31);
+    let size = bands::v1000x98::SIZES[0];
+    let data = input(&mut rng, size);
+    let (expect, expect_f16) = (
+        reference(&exact, &data, size),
+        reference(&halves, &data, size),
+    );
+    let input: &[f32; 98 * 1000 * 3] = data.as_slice().try_into().unwrap();
+    for mut net in [
+        bands::Network::new(),
+        bands::Network::without_avx512(),
+        bands::Network::portable(),
+    ] {
+        let path = net.path();
+        let o = net.v1000x98().scale0(input);
+        compare(
+            o.c3.data(),
+            expect.get("c3").unwrap(),
+            &format!("bands {path}"),
+        );
+    }
+    for mut net in [
+        bands_direct::Network::new(),
+        bands_direct::Network::without_avx512(),
+        bands_direct::Network::portable(),
+    ] {
+        let path = net.path();
+        let o = net.v1000x98().scale0(input);
+        compare(
+            o.c3.data(),
+            expect_f16.get("c3").unwrap(),
+            &format!("bands, direct, f16 {path}"),
+        );
     }
 }

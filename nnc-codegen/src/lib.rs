@@ -9,7 +9,7 @@
 //!        --nnc_ir::Model::from_sources: parse, lower, bind--> checked graph and weights
 //!        for each input size (a variant), every scale at once:
 //!            --plan::infer_shapes--> shapes of every scale
-//!            --plan::fuse--> Fused --plan::schedule--> Schedule
+//!            --plan::fuse--> Fused --plan::schedule--> Schedule --plan::band--> Schedule
 //!            --plan::liveness--> Liveness --plan::place--> Plan --plan::verify--> checked Plan
 //!        --params::pack--> Params, the weights in the layouts the kernels read
 //!        --emit::module--> the generated module
@@ -128,6 +128,7 @@ pub fn compile(input: &MacroInput, manifest_dir: &Path) -> Result<Compiled, Vec<
         let placed = plan::infer_shapes(graph, &sizes).and_then(|shapes| {
             let fused = plan::fuse(graph)?;
             let schedule = plan::schedule(graph, fused, &sizes, shapes, input.algorithms);
+            let schedule = plan::band(graph, schedule);
             let liveness = plan::liveness(graph, schedule);
             Ok(plan::place(liveness))
         });

@@ -90,12 +90,19 @@ impl StepCtx<'_> {
     }
 }
 
-/// The kernel call for fused group `g` of the plan.
+/// The kernel call for fused group `g` of the plan (for a group run in bands with the next, the
+/// calls of both; the next then has none of its own).
 pub fn step(cx: &StepCtx<'_>, g: usize) -> TokenStream {
+    if cx.plan.band(cx.scale, g).is_some() {
+        return banded(cx, g);
+    }
+    if g > 0 && cx.plan.band(cx.scale, g - 1).is_some() {
+        return TokenStream::new();
+    }
     let group = &cx.plan.groups[g];
     let first = cx.graph.node(group.first());
     match first.op {
-        Op::Conv(_) => conv(cx, g),
+        Op::Conv(_) => conv(cx, g, Part::Whole, cx.ptr(first.inputs[0]), cx.out(group)),
         Op::Relu | Op::Prelu | Op::Sigmoid => activation(cx, group),
         Op::MaxPool(_) | Op::AvgPool(_) => pool(cx, group),
         Op::Add | Op::Mul => add(cx, group),
@@ -111,8 +118,98 @@ pub fn step(cx: &StepCtx<'_>, g: usize) -> TokenStream {
     }
 }
 
-/// Convolution with its fused activation and max-pool, by the plan's algorithm.
-fn conv(cx: &StepCtx<'_>, g: usize) -> TokenStream {
+/// Group `g` and the next run in bands of rows (`plan::band`): the first writes a band of rows
+/// to its buffer, `rows + 2` rows of its output (row `j` of band `k` is the output's row
+/// `k * rows - 1 + j`), the second reads the band, unpadded along rows, and writes its own
+/// `rows` rows (before its pool) of output. A band's first two rows are the last two of the
+/// band before, copied; where a band reaches past the map, its rows are zeros (the second
+/// step's padding).
+fn banded(cx: &StepCtx<'_>, g: usize) -> TokenStream {
+    let rows = cx.plan.band(cx.scale, g).expect("a banded step");
+    let (group, next) = (&cx.plan.groups[g], &cx.plan.groups[g + 1]);
+    let first = cx.graph.node(group.first());
+    let produced = cx.shape(group.output());
+    let out = cx.shape(next.output());
+    let pool = next.nodes[1..]
+        .iter()
+        .find_map(|v| match cx.graph.node(*v).op {
+            Op::MaxPool(w) => Some(w.rows.kernel),
+            _ => None,
+        })
+        .unwrap_or(1);
+    let height = produced.h;
+    let bands = height.div_ceil(rows);
+    let last = height - (bands - 1) * rows;
+    let row = produced.w * produced.c;
+    let out_step = rows / pool * out.w * out.c;
+    let input = cx.ptr(first.inputs[0]);
+    let band_ptr = cx.out(group);
+    let dst = cx.out(next);
+    let produce = |at: usize| {
+        let at = n(at * row);
+        conv(cx, g, Part::Rows, input.clone(), quote! { band.add(#at) })
+    };
+    let (first_rows, middle_rows) = (produce(1), produce(2));
+    let out_step = n(out_step);
+    let whole = conv(
+        cx,
+        g + 1,
+        Part::Band { h: rows + 2 },
+        quote! { band },
+        quote! { out.add(k * #out_step) },
+    );
+    let end = conv(
+        cx,
+        g + 1,
+        Part::Band { h: last + 2 },
+        quote! { band },
+        quote! { out.add(k * #out_step) },
+    );
+    let [rows_n, row_n, bands_n, height_n, halo, zero_at] =
+        [rows, row, bands, height, rows * row, (last + 1) * row].map(n);
+    quote! {
+        {
+            let band = #band_ptr;
+            let out = #dst;
+            // Band 0: a zero row above the map, then rows 0..=rows.
+            ::core::ptr::write_bytes(band, 0, #row_n);
+            let rows = (0, #rows_n + 1);
+            let k = 0;
+            #first_rows
+            #whole
+            for k in 1..#bands_n - 1 {
+                ::core::ptr::copy_nonoverlapping(band.add(#halo), band, 2 * #row_n);
+                let rows = (k * #rows_n + 1, k * #rows_n + #rows_n + 1);
+                #middle_rows
+                #whole
+            }
+            let k = #bands_n - 1;
+            ::core::ptr::copy_nonoverlapping(band.add(#halo), band, 2 * #row_n);
+            let rows = (k * #rows_n + 1, #height_n);
+            #middle_rows
+            // A zero row below the map.
+            ::core::ptr::write_bytes(band.add(#zero_at), 0, #row_n);
+            #end
+        }
+    }
+}
+
+/// What part of a convolution's map one call computes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Part {
+    /// All of it, from the input's buffer to the output's.
+    Whole,
+    /// The pooled rows `rows` (a variable of the generated code) of a step run in bands, to
+    /// its band buffer (`rt::conv_rows`).
+    Rows,
+    /// The next step over a band buffer of `h` rows, unpadded along rows (`rt::winograd_band`,
+    /// or the direct kernel with no row padding).
+    Band { h: usize },
+}
+
+/// Convolution with its fused activation and max-pool, by the plan's algorithm, the `part` of
+/// its map from `src` to `dst`.
+fn conv(cx: &StepCtx<'_>, g: usize, part: Part, src: TokenStream, dst: TokenStream) -> TokenStream {
     let group = &cx.plan.groups[g];
     let algorithm = cx.plan.algorithm(cx.scale, g);
     let node = cx.graph.node(group.first());
@@ -121,10 +218,15 @@ fn conv(cx: &StepCtx<'_>, g: usize) -> TokenStream {
     };
     let input = node.inputs[0];
     let s = cx.shape(input);
-    let (h, w, ci) = (s.h, s.w, s.c);
+    let (mut h, w, ci) = (s.h, s.w, s.c);
+    let mut window = conv.window;
+    if let Part::Band { h: rows } = part {
+        h = rows;
+        window.rows.pad = 0;
+    }
     let co = conv.out_channels;
     let cob = layout::vectors(co);
-    let geom = geometry(conv.window);
+    let geom = geometry(window);
     let taps = conv.window.rows.kernel * conv.window.cols.kernel;
     let mut act = quote! { rt::act::NONE };
     let mut alpha = quote! { ::core::ptr::null() };
@@ -154,8 +256,6 @@ fn conv(cx: &StepCtx<'_>, g: usize) -> TokenStream {
         None => kernel.expect("packed for every plan that runs the layer directly"),
     };
     let (kernel, bias) = (n(kernel), n(bias));
-    let src = cx.ptr(input);
-    let dst = cx.out(group);
     let scratch = match cx.plan.scratch(cx.scale, g) {
         Some(s) => {
             let offset = n(s.offset);
@@ -180,13 +280,18 @@ fn conv(cx: &StepCtx<'_>, g: usize) -> TokenStream {
             .as_square()
             .expect("Winograd takes square windows");
         let (v, nt) = register_block(cx.path, "winograd_block", layout::winograd_block, co);
+        let kernel = match part {
+            Part::Band { .. } => quote! { rt::winograd_band },
+            _ => quote! { rt::winograd },
+        };
         let [h, w, ci, co, p, m, pk] = [h, w, ci, co, p, m, pk].map(n);
         return Isa::of(cx.path, true).call(
             cx,
             g,
-            quote! { rt::winograd },
+            kernel,
             quote! { #h, #w, #ci, #co, #p, #m, { #act }, #pk, #v, #nt },
             ptrs,
+            part,
         );
     }
     if conv.is_depthwise() {
@@ -201,6 +306,7 @@ fn conv(cx: &StepCtx<'_>, g: usize) -> TokenStream {
             quote! { rt::depthwise },
             quote! { #h, #w, #c, #cb, #geom, { #act }, #pk, #npx },
             ptrs,
+            part,
         );
     }
     if algorithm == Algorithm::Pointwise {
@@ -217,6 +323,7 @@ fn conv(cx: &StepCtx<'_>, g: usize) -> TokenStream {
             quote! { rt::pointwise },
             quote! { #pixels, #ci, #co, #cop, { #act }, #v, #npx },
             ptrs,
+            part,
         );
     }
     // Direct convolution, at sixteen lanes where the activation allows.
@@ -249,13 +356,18 @@ fn conv(cx: &StepCtx<'_>, g: usize) -> TokenStream {
         ));
         quote! { #npx }
     };
+    let kernel = match part {
+        Part::Rows => quote! { rt::conv_rows },
+        _ => quote! { rt::conv },
+    };
     let [h, w, ci, co, cob, pk] = [h, w, ci, co, cob, pk].map(n);
     Isa::of(cx.path, wide).call(
         cx,
         g,
-        quote! { rt::conv },
+        kernel,
         quote! { #h, #w, #ci, #co, #cob, #geom, { #act }, #pk, #npx },
         ptrs,
+        part,
     )
 }
 
@@ -317,6 +429,9 @@ impl Isa {
     /// (rustc places an upstream generic by the module that defines it), which LLVM then
     /// optimizes on one thread however many the build has. The names also make profiles read
     /// by layer.
+    ///
+    /// A call of [`Part::Rows`] passes the generated code's `rows` on; one over a band is named
+    /// for the band's height (`..._band10_avx2`), since a map's last band may differ.
     fn call(
         self,
         cx: &StepCtx<'_>,
@@ -324,7 +439,17 @@ impl Isa {
         kernel: TokenStream,
         generics: TokenStream,
         ptrs: TokenStream,
+        part: Part,
     ) -> TokenStream {
+        let (params, args, suffix) = match part {
+            Part::Whole => (quote! {}, quote! {}, String::new()),
+            Part::Rows => (
+                quote! { , rows: (usize, usize) },
+                quote! { , rows },
+                "_rows".to_string(),
+            ),
+            Part::Band { h } => (quote! {}, quote! {}, format!("_band{h}")),
+        };
         let (simd, features, isa) = match self {
             Isa::Portable => (quote! { rt::Portable }, None, "portable"),
             Isa::Avx2 => (quote! { rt::Avx2 }, Some("avx2,fma"), "avx2"),
@@ -335,7 +460,7 @@ impl Isa {
         let key = call.to_string();
         if let Some(known) = kernels.iter().find(|k| k.call == key) {
             let (module, name) = (&known.module, &known.name);
-            return quote! { super::#module::#name(#ptrs); };
+            return quote! { super::#module::#name(#ptrs #args); };
         }
         let layer: String = cx
             .graph
@@ -346,10 +471,11 @@ impl Isa {
             .take(40)
             .collect();
         let name = format_ident!(
-            "scale{}_step{}_{}_{}",
+            "scale{}_step{}_{}{}_{}",
             cx.scale,
             g,
             layer.trim_matches('_'),
+            suffix,
             isa
         );
         let features = features.map(|f| quote! { #[target_feature(enable = #f)] });
@@ -357,8 +483,8 @@ impl Isa {
         let definition = quote! {
             #[inline(never)]
             #features
-            pub(super) unsafe fn #name(p: rt::ConvPtrs) {
-                unsafe { #call(p) }
+            pub(super) unsafe fn #name(p: rt::ConvPtrs #params) {
+                unsafe { #call(p #args) }
             }
         };
         kernels.push(KernelFn {
@@ -368,7 +494,7 @@ impl Isa {
             definition,
         });
         let module = cx.module;
-        quote! { super::#module::#name(#ptrs); }
+        quote! { super::#module::#name(#ptrs #args); }
     }
 }
 

@@ -211,3 +211,32 @@ fn windows_that_differ_by_axis() {
     assert!(calls.iter().any(|c| c.contains("dh: 2")), "{calls:#?}");
     insta::assert_snapshot!("windows_by_axis", format!("{plan}\n{}", calls.join("\n")));
 }
+
+/// A first layer run in bands of rows with the next (`plan::band`): the plan, and the AVX2
+/// path's scale function, whose loop over the bands calls the first layer's rows
+/// (`conv_rows`) and the next layer over each band (`winograd_band`), as a person reviews them.
+#[test]
+fn steps_run_in_bands_of_rows() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/models");
+    let tokens = quote! {
+        pub mod bands {
+            model: "bands.nnc",
+            weights: "bands.safetensors",
+            input: 1000 x 98,
+        }
+    };
+    let (_, plan, _) = compile_and_expand(tokens.clone(), &dir);
+    let file: syn::File = syn::parse2(nnc_codegen::expand(tokens, &dir)).expect("parses");
+    let code = prettyplease::unparse(&file);
+    let module = code.find("mod v1000x98_avx2 {").expect("an AVX2 module");
+    let start = module
+        + code[module..]
+            .find("unsafe fn scale0(")
+            .expect("an AVX2 scale function");
+    let body = &code[start..];
+    let body = &body[..body.find("#[inline(never)]").unwrap_or(body.len())];
+    for kernel in ["rt::conv_rows::<", "rt::winograd_band::<"] {
+        assert!(code.contains(kernel), "{kernel}");
+    }
+    insta::assert_snapshot!("bands", format!("{plan}\n{}", body.trim_end()));
+}

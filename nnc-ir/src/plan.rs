@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! Graph + sizes --infer_shapes--> Vec<Shapes> --fuse--> Fused --schedule--> Schedule
-//!               --liveness--> Liveness --place--> Plan --verify--> Ok(()) or PlanError
+//!               --band--> Schedule --liveness--> Liveness --place--> Plan --verify--> Ok(()) or PlanError
 //! ```
 //!
 //! [`plan`] runs the stages from `infer_shapes` to `place`; the code generator calls them one by
@@ -19,6 +19,9 @@
 //!   here ([`choose`]), by its shape at its scale: depthwise, a 1x1 matrix product, Winograd
 //!   F(2x2, 3x3) or F(4x4, 3x3), or direct. A layer that runs by Winograd at one scale and
 //!   directly (or on the other tile size) at another has its weights packed each way it runs.
+//! - **Bands** ([`band`]). A pooled direct convolution whose output only the next step reads,
+//!   a 3x3 convolution, runs interleaved with it, a few rows at a time, where that lowers the
+//!   arena's lower bound: its buffer is then a band of rows, not the whole map.
 //! - **Scratch**. A Winograd step works in a buffer of its own ([`winograd_scratch`]), live for
 //!   that step alone; it is placed like any other buffer and counts toward the lower bound.
 //! - **Liveness** ([`liveness`]). A buffer lives from the step that writes it to the last step that
@@ -451,6 +454,10 @@ pub struct Step {
     pub algorithm: Algorithm,
     /// Elements of scratch the step works in (0 for none).
     pub scratch: usize,
+    /// For a step run in bands with the next one ([`band`]): the next step's output rows (before
+    /// its pool) a band computes. `len` is then the band buffer's, `rows + 2` rows of the
+    /// stored tensor.
+    pub band: Option<usize>,
 }
 
 /// The groups of every scale in one joint order: all of scale 0's, then all of scale 1's, and so
@@ -501,10 +508,14 @@ impl fmt::Display for Schedule {
             }
             writeln!(
                 f,
-                "    t={t:<3} {:<24} {:<11} {}",
+                "    t={t:<3} {:<24} {:<11} {}{}",
                 self.labels[step.group],
                 step.algorithm.to_string(),
-                self.shapes[step.scale].of(step.value)
+                self.shapes[step.scale].of(step.value),
+                match step.band {
+                    Some(rows) => format!("  in bands with the next step, {rows} rows a band"),
+                    None => String::new(),
+                }
             )?;
         }
         Ok(())
@@ -554,6 +565,7 @@ pub fn schedule(
                         }
                         None => 0,
                     },
+                    band: None,
                 }
             })
         })
@@ -570,11 +582,96 @@ pub fn schedule(
     }
 }
 
+/// The most bytes a band buffer takes ([`band`]): a few rows of a wide map, in the L2 cache with
+/// room for the next step's scratch and the rows it writes.
+pub const BAND_BYTES: usize = 256 << 10;
+
+/// The rows (before its pool) the consumer of a banded step computes a band: the most that keep
+/// the band buffer, `rows + 2` rows of `w x c`, within [`BAND_BYTES`], a multiple of four (whole
+/// F(4x4, 3x3) tiles and 2x2 pooling windows), at least four.
+pub fn band_rows(w: usize, c: usize) -> usize {
+    let fit = BAND_BYTES / bytes(w * c).max(1);
+    (fit.saturating_sub(2) / 4 * 4).max(4)
+}
+
+/// Whether step `t` can run in bands with the step after it, and how many rows a band then
+/// has: `t` is a dense, pooled, direct convolution (`nnc_runtime::kernels::conv::conv_rows`
+/// computes any range of its pooled rows) whose output only the next step reads, as its data
+/// input; the next step is a dense 3x3 convolution, stride 1 and padding 1 along rows,
+/// direct or Winograd, with at least two bands of rows.
+fn bandable(graph: &Graph, schedule: &Schedule, t: usize) -> Option<usize> {
+    let step = &schedule.steps[t];
+    let next = schedule.steps.get(t + 1)?;
+    if next.scale != step.scale || step.band.is_some() {
+        return None;
+    }
+    let (producer, consumer) = (&schedule.groups[step.group], &schedule.groups[next.group]);
+    let pooled = |g: &Group| {
+        g.nodes[1..]
+            .iter()
+            .any(|v| matches!(graph.node(*v).op, Op::MaxPool(_)))
+    };
+    let dense = |g: &Group| matches!(graph.node(g.first()).op, Op::Conv(c) if !c.is_depthwise());
+    let value = step.value;
+    let readers = consumers(graph);
+    let only_next = readers[value.0].iter().all(|r| consumer.nodes.contains(r))
+        && graph.node(consumer.first()).inputs.first() == Some(&value)
+        && !graph.outputs.iter().any(|h| h.value == value);
+    let Op::Conv(conv) = graph.node(consumer.first()).op else {
+        return None;
+    };
+    let rows = conv.window.rows;
+    let shape = schedule.shapes[step.scale].of(value);
+    let band = band_rows(shape.w, shape.c);
+    let ok = step.algorithm == Algorithm::Direct
+        && dense(producer)
+        && pooled(producer)
+        && only_next
+        && dense(consumer)
+        && matches!(
+            next.algorithm,
+            Algorithm::Direct | Algorithm::Winograd | Algorithm::Winograd4x4
+        )
+        && (rows.kernel, rows.stride, rows.pad, rows.dilation) == (3, 1, 1, 1)
+        && band < shape.h;
+    ok.then_some(band)
+}
+
+/// Runs a convolution in bands of rows with the step after it wherever that lowers the arena's
+/// lower bound: the first step writes a band of rows to a buffer of a few rows ([`band_rows`]),
+/// the second reads it and writes its rows of output, and so on down the map, so the first
+/// step's whole output never exists (the face pyramid's conv1, 4.9 MB at 640x480, only feeds
+/// conv2). Each step so run gets [`Step::band`], and its stored length becomes the band buffer's.
+/// Steps are tried in order and kept where the bound drops ([`liveness`] counts both steps'
+/// buffers live while either runs).
+pub fn band(graph: &Graph, schedule: Schedule) -> Schedule {
+    let mut schedule = schedule;
+    let mut bound = liveness(graph, schedule.clone()).lower_bound_len;
+    for t in 0..schedule.steps.len() {
+        let Some(rows) = bandable(graph, &schedule, t) else {
+            continue;
+        };
+        let mut trial = schedule.clone();
+        let step = &mut trial.steps[t];
+        let shape = trial.shapes[step.scale].of(step.value);
+        step.band = Some(rows);
+        step.len = (rows + 2) * shape.w * shape.c;
+        let trial_bound = liveness(graph, trial.clone()).lower_bound_len;
+        if trial_bound < bound {
+            schedule = trial;
+            bound = trial_bound;
+        }
+    }
+    schedule
+}
+
 /// When one stored tensor is live, and the space it needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LiveRange {
     pub scale: usize,
     pub value: ValueId,
+    /// The joint step that writes it.
+    pub step: usize,
     /// The tensor's element count.
     pub len: usize,
     /// Space it occupies: `len` rounded up to [`ALIGN_FLOATS`].
@@ -635,11 +732,11 @@ impl fmt::Display for Liveness {
             )?;
         }
         for r in self.ranges.iter().filter(|r| r.scratch) {
-            let step = &self.schedule.steps[r.first];
+            let step = &self.schedule.steps[r.step];
             writeln!(
                 f,
                 "    t={:<3} {:<24} scratch bytes={}",
-                r.first,
+                r.step,
                 self.schedule.labels[step.group],
                 bytes(r.reserved)
             )?;
@@ -681,9 +778,13 @@ pub fn liveness(graph: &Graph, schedule: Schedule) -> Liveness {
             .iter()
             .any(|v| matches!(graph.node(*v).op, Op::MaxPool(w) if w.rows.kernel == 2));
         let input = node.inputs.first().copied();
+        // A step that runs in bands with the one before it ([`band`]) writes its output, and
+        // works in its scratch, while that step runs too.
+        let banded = t > base && schedule.steps[t - 1].band.is_some();
         let over = match (step.algorithm, input, &node.op) {
             (Algorithm::Winograd | Algorithm::Winograd4x4, Some(input), Op::Conv(conv))
                 if pooled
+                    && !banded
                     && last > t
                     && group_of[input.0] != usize::MAX
                     && !is_head(input)
@@ -706,9 +807,16 @@ pub fn liveness(graph: &Graph, schedule: Schedule) -> Liveness {
         ranges.push(LiveRange {
             scale: step.scale,
             value: step.value,
+            step: t,
             len: step.len,
             reserved: round_up(step.len),
-            first: if over.is_some() { t + 1 } else { t },
+            first: if over.is_some() {
+                t + 1
+            } else if banded {
+                t - 1
+            } else {
+                t
+            },
             last,
             scratch: false,
             over,
@@ -716,12 +824,14 @@ pub fn liveness(graph: &Graph, schedule: Schedule) -> Liveness {
     }
     for (t, step) in schedule.steps.iter().enumerate() {
         if step.scratch > 0 {
+            let banded = t % steps_per_scale > 0 && schedule.steps[t - 1].band.is_some();
             ranges.push(LiveRange {
                 scale: step.scale,
                 value: step.value,
+                step: t,
                 len: step.scratch,
                 reserved: round_up(step.scratch),
-                first: t,
+                first: if banded { t - 1 } else { t },
                 last: t,
                 scratch: true,
                 over: None,
@@ -753,6 +863,8 @@ pub fn liveness(graph: &Graph, schedule: Schedule) -> Liveness {
 pub struct Buffer {
     pub scale: usize,
     pub value: ValueId,
+    /// The joint step that writes it (for scratch, that works in it).
+    pub step: usize,
     /// Offset in the arena, in f32 elements; a multiple of [`ALIGN_FLOATS`].
     pub offset: usize,
     /// The tensor's element count.
@@ -770,10 +882,9 @@ pub struct Buffer {
 }
 
 impl Buffer {
-    /// The step that writes the buffer: `first`, or the step before it for a tensor written in
-    /// place over its input.
+    /// The step that writes the buffer.
     pub fn written_at(&self) -> usize {
-        self.first - usize::from(self.over.is_some())
+        self.step
     }
 
     fn overlaps_in_time(&self, other: &Buffer) -> bool {
@@ -794,6 +905,9 @@ pub struct Plan {
     pub groups: Vec<Group>,
     /// Each step's algorithm, in (scale, group) order ([`Plan::algorithm`]).
     pub algorithms: Vec<Algorithm>,
+    /// Each step's band rows where it runs in bands with the next step ([`Step::band`]), in
+    /// (scale, group) order ([`Plan::band`]).
+    pub bands: Vec<Option<usize>>,
     /// Input height and width of each scale.
     pub sizes: Vec<(usize, usize)>,
     /// Every value's shape at each scale.
@@ -844,6 +958,7 @@ pub fn plan_with(
     let shapes = infer_shapes(graph, sizes)?;
     let fused = fuse(graph)?;
     let schedule = schedule(graph, fused, sizes, shapes, allowed);
+    let schedule = band(graph, schedule);
     let liveness = liveness(graph, schedule);
     Ok(place(liveness))
 }
@@ -865,6 +980,7 @@ pub fn place(liveness: Liveness) -> Plan {
         .map(|(r, offset)| Buffer {
             scale: r.scale,
             value: r.value,
+            step: r.step,
             offset,
             len: r.len,
             reserved: r.reserved,
@@ -878,6 +994,7 @@ pub fn place(liveness: Liveness) -> Plan {
         name: schedule.name,
         groups: schedule.groups,
         algorithms: schedule.steps.iter().map(|s| s.algorithm).collect(),
+        bands: schedule.steps.iter().map(|s| s.band).collect(),
         sizes: schedule.sizes,
         shapes: schedule.shapes,
         flops: schedule.flops,
@@ -1073,6 +1190,10 @@ pub enum PlanError {
     /// A buffer written in place does not start where the input it overwrites starts, outgrows
     /// it, or does not follow it.
     NotInPlace { buffer: usize },
+    /// A step run in bands ([`band`]) whose buffer is not `rows + 2` rows of its tensor, whose
+    /// rows are no multiple of four, or whose next step's output or scratch is not live while
+    /// it runs.
+    Band { buffer: usize },
 }
 
 impl fmt::Display for PlanError {
@@ -1098,6 +1219,11 @@ impl fmt::Display for PlanError {
             PlanError::NotInPlace { buffer } => write!(
                 f,
                 "buffer {buffer} is written in place but not at the start of its input's bytes"
+            ),
+            PlanError::Band { buffer } => write!(
+                f,
+                "buffer {buffer} runs in bands but its band or its next step's buffers do not \
+                 match"
             ),
         }
     }
@@ -1139,6 +1265,23 @@ pub fn verify(plan: &Plan) -> Result<(), PlanError> {
     if plan.arena_len < plan.lower_bound_len {
         return Err(PlanError::BelowLowerBound);
     }
+    let steps = plan.steps_per_scale();
+    for (t, rows) in plan.bands.iter().enumerate() {
+        let Some(rows) = *rows else { continue };
+        let (scale, g) = (t / steps, t % steps);
+        let band = &plan.buffers[t];
+        let shape = plan.shapes[scale].of(band.value);
+        let next_live = g + 1 < steps
+            && plan.buffers[t + 1].first <= t
+            && plan.scratch(scale, g + 1).is_none_or(|s| s.first <= t);
+        if band.len != (rows + 2) * shape.w * shape.c
+            || rows % 4 != 0
+            || rows >= shape.h
+            || !next_live
+        {
+            return Err(PlanError::Band { buffer: t });
+        }
+    }
     Ok(())
 }
 
@@ -1171,7 +1314,13 @@ impl Plan {
         let t = scale * self.steps_per_scale() + group;
         self.buffers[self.steps_per_scale() * self.sizes.len()..]
             .iter()
-            .find(|b| b.first == t)
+            .find(|b| b.step == t)
+    }
+
+    /// The rows a band has where group `group` at `scale` runs in bands with the next group
+    /// ([`band`]); its buffer then holds `rows + 2` rows.
+    pub fn band(&self, scale: usize, group: usize) -> Option<usize> {
+        self.bands[scale * self.steps_per_scale() + group]
     }
 
     /// A listing against a graph (for value names), for snapshots and explanations.
@@ -1224,9 +1373,16 @@ impl fmt::Display for DisplayPlan<'_> {
                     b.first,
                     b.last,
                     if b.over.is_some() {
-                        "  in place over its input"
+                        "  in place over its input".to_string()
+                    } else if let Some(rows) = plan.band(scale, g) {
+                        format!(
+                            "  a band of {} rows, {rows} a band for the next step",
+                            rows + 2
+                        )
+                    } else if g > 0 && plan.band(scale, g - 1).is_some() {
+                        "  in bands".to_string()
                     } else {
-                        ""
+                        String::new()
                     }
                 )?;
                 if let Some(s) = plan.scratch(scale, g) {

@@ -2,8 +2,9 @@
 //! liveness lower bound.
 
 use nnc_ir::plan::{
-    Algorithms, Plan, PlanError, fuse, infer_shapes, liveness, place, plan, plan_with, schedule,
-    verify, winograd_in_place, winograd_pooled_scratch, winograd_scratch,
+    Algorithms, BAND_BYTES, Plan, PlanError, band, band_rows, fuse, infer_shapes, liveness, place,
+    plan, plan_with, schedule, verify, winograd_in_place, winograd_pooled_scratch,
+    winograd_scratch,
 };
 use nnc_ir::testing::{Rng, random_network};
 use nnc_ir::{Graph, parse_graph};
@@ -212,7 +213,7 @@ fn schedule_and_liveness_of_shipped_detectors() {
         let g = parse_graph(&std::fs::read_to_string(&path).unwrap(), shown.as_ref()).unwrap();
         let shapes = infer_shapes(&g, &PYRAMID).unwrap();
         let fused = fuse(&g).unwrap();
-        let schedule = schedule(&g, fused, &PYRAMID, shapes, Algorithms::Auto);
+        let schedule = band(&g, schedule(&g, fused, &PYRAMID, shapes, Algorithms::Auto));
         insta::assert_snapshot!(format!("{model}_schedule"), schedule.to_string());
         let liveness = liveness(&g, schedule);
         insta::assert_snapshot!(format!("{model}_liveness"), liveness.to_string());
@@ -396,4 +397,81 @@ output c
         verify(&broken),
         Err(PlanError::NotInPlace { buffer: 1 })
     ));
+}
+
+/// A network whose first layer, pooled and direct (3 input channels), alone feeds a 3x3
+/// convolution `b` with stride `stride` and kernel `k`; with `shared`, a 1x1 layer reads the
+/// first layer's output too.
+fn first_layer_net(k: usize, stride: usize, shared: bool) -> String {
+    let pad = k / 2;
+    let mut src = format!(
+        "x = input(channels=3)
+a = conv(x, out=16, k=3, pad=1)
+ra = relu(a)
+pa = maxpool(ra, k=2)
+b = conv(pa, out=16, k={k}, stride={stride}, pad={pad})
+rb = relu(b)
+pb = maxpool(rb, k=2)
+c = conv(pb, out=8, k=1)
+output c
+"
+    );
+    if shared {
+        src.push_str("d = conv(pa, out=8, k=1)\noutput d\n");
+    }
+    src
+}
+
+/// A pooled direct convolution that alone feeds a 3x3 convolution runs in bands with it where
+/// that lowers the arena's lower bound (the face pyramid's conv1 and conv2 at 640x480): its
+/// buffer is a band of rows, the next step's output and scratch live beside it from its step on,
+/// and a plan whose band does not match fails verification.
+#[test]
+fn a_first_layer_runs_in_bands_with_the_next_where_that_lowers_the_arena() {
+    let g = graph(&first_layer_net(3, 1, false));
+    // At 480x640 `pa` is 240x320x16, 4.9 MB: eight rows a band (ten rows of 320x16, 200 KB).
+    let p = plan(&g, &[(480, 640), (60, 80)]).unwrap();
+    check_plan(&p);
+    assert_eq!(band_rows(320, 16), 8);
+    assert_eq!(p.band(0, 0), Some(8), "{}", p.display(&g));
+    let (band, next) = (p.buffers[0], p.buffers[1]);
+    assert_eq!(band.len, 10 * 320 * 16);
+    assert_eq!((next.first, next.written_at(), next.over), (0, 1, None));
+    let scratch = p.scratch(0, 1).expect("a Winograd step has scratch");
+    assert_eq!((scratch.first, scratch.last, scratch.step), (0, 1, 1));
+    // Far below `pa` alone; the small scale gains nothing from bands and has none.
+    assert!(p.lower_bound_len < 240 * 320 * 16 / 2, "{}", p.display(&g));
+    assert_eq!(p.band(1, 0), None);
+    assert!(p.display(&g).to_string().contains("a band of 10 rows"));
+    // Another reader of `pa`, a strided or 1x1 next step: no bands.
+    for (k, stride, shared) in [(3, 1, true), (3, 2, false), (1, 1, false)] {
+        let g = graph(&first_layer_net(k, stride, shared));
+        let p = plan(&g, &[(480, 640)]).unwrap();
+        check_plan(&p);
+        assert_eq!(p.band(0, 0), None, "k={k} stride={stride} shared={shared}");
+    }
+    // A band buffer of another size, or a next step whose output is not live beside the band.
+    let mut short = p.clone();
+    short.buffers[0].len -= 16;
+    assert!(matches!(verify(&short), Err(PlanError::Band { buffer: 0 })));
+    let mut late = p.clone();
+    late.buffers[1].first = 1;
+    assert!(matches!(verify(&late), Err(PlanError::Band { buffer: 0 })));
+}
+
+/// Rows a band: the most whose buffer fits `BAND_BYTES`, whole 4x4 tiles, at least four.
+#[test]
+fn band_rows_fill_the_band_bytes_in_whole_tiles() {
+    assert_eq!(band_rows(320, 16), 8);
+    assert_eq!(band_rows(240, 16), 12);
+    assert_eq!(
+        band_rows(16, 16),
+        4 * ((BAND_BYTES / (16 * 16 * 4) - 2) / 4)
+    );
+    assert_eq!(band_rows(4096, 64), 4);
+    for (w, c) in [(320, 16), (240, 16), (100, 3), (4096, 64)] {
+        let rows = band_rows(w, c);
+        assert_eq!(rows % 4, 0);
+        assert!(rows == 4 || (rows + 2) * w * c * 4 <= BAND_BYTES, "{w}x{c}");
+    }
 }
