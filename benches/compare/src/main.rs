@@ -124,6 +124,9 @@ fn main() -> ExitCode {
         return first_result_child(runtime);
     }
     match args.as_slice() {
+        [flag, seconds, runtime] if flag == "--pyramid-loop" => {
+            return pyramid_loop(seconds, runtime);
+        }
         [flag, seconds] if flag == "--embedding-loop" => return embedding::run_for(seconds, false),
         [flag, seconds, path] if flag == "--embedding-loop" && path == "portable" => {
             return embedding::run_for(seconds, true);
@@ -409,6 +412,52 @@ fn fresh_processes() {
 /// `first_ms=… prepare_ms=… max_rss_kib=…`, then runs it again and prints `second_ms=…` (a warm
 /// run in the same process, for what the first one pays on top). `none` prepares nothing: the
 /// process's own baseline.
+/// `--pyramid-loop SECONDS RUNTIME`: the face pyramid in one runtime, run after run for about
+/// `SECONDS` (after one warm-up pyramid), and the median, fastest and slowest run: for A/B runs
+/// of two builds alternated, cheaper than the whole comparison.
+fn pyramid_loop(seconds: &str, name: &str) -> ExitCode {
+    let Ok(seconds) = seconds.parse::<f64>() else {
+        eprintln!("error: --pyramid-loop wants a number of seconds, not {seconds:?}");
+        return ExitCode::from(2);
+    };
+    let Some(runtime) = Runtime::ALL.into_iter().find(|r| r.name() == name) else {
+        eprintln!("error: unknown runtime `{name}`");
+        return ExitCode::FAILURE;
+    };
+    let inputs = make_inputs();
+    let files = Files::new();
+    let mut runner = match runners::prepare(runtime, &files, &inputs) {
+        Ok(runner) => runner,
+        Err(why) => {
+            println!("{why}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let pyramid = |runner: &mut Box<dyn runners::Runner + '_>| {
+        for scale in 0..inputs.scales() {
+            runner.run(scale);
+        }
+    };
+    pyramid(&mut runner);
+    let start = Instant::now();
+    let mut times = Vec::new();
+    while times.is_empty() || start.elapsed().as_secs_f64() < seconds {
+        let run = Instant::now();
+        pyramid(&mut runner);
+        times.push(run.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "{name} pyramid: {} runs, median {:.3} ms, fastest {:.3}, slowest {:.3}; load {}",
+        times.len(),
+        times[times.len() / 2],
+        times[0],
+        times[times.len() - 1],
+        load_average()
+    );
+    ExitCode::SUCCESS
+}
+
 fn first_result_child(name: &str) -> ExitCode {
     let inputs = make_inputs();
     let files = Files::new();
