@@ -74,18 +74,7 @@ pub unsafe fn conv<
 >(
     p: ConvPtrs,
 ) {
-    const {
-        assert!(
-            S::LANES == 8 || ACT == act::NONE || ACT == act::RELU,
-            "PReLU and sigmoid read eight lanes"
-        )
-    };
-    const {
-        assert!(
-            PK >= 1 && NPX.is_multiple_of(PK * PK),
-            "whole pooling windows"
-        )
-    };
+    checks::<S, ACT, PK, NPX>();
     let g = const { Geometry::unpack(G) };
     let (oh, ow) = (g.out_h(H), g.out_w(W));
     let inside = interior::<H, W, G>();
@@ -217,15 +206,27 @@ pub unsafe fn conv_rows<
     (first, end): (usize, usize),
 ) {
     const { assert!(PK > 1, "bands of rows are of pooled convolutions") };
+    checks::<S, ACT, PK, NPX>();
+    let ph = const { Geometry::unpack(G) }.out_h(H) / PK;
+    unsafe { pooled_rows::<S, H, W, CI, CO, COB, G, ACT, PK, NPX>(&p, first, end.min(ph)) };
+}
+
+/// What [`conv`] and [`conv_rows`] require of their parameters, checked when an instance is
+/// compiled.
+#[inline(always)]
+fn checks<S: Simd, const ACT: u8, const PK: usize, const NPX: usize>() {
     const {
         assert!(
             S::LANES == 8 || ACT == act::NONE || ACT == act::RELU,
             "PReLU and sigmoid read eight lanes"
         )
     };
-    const { assert!(NPX.is_multiple_of(PK * PK), "whole pooling windows") };
-    let ph = const { Geometry::unpack(G) }.out_h(H) / PK;
-    unsafe { pooled_rows::<S, H, W, CI, CO, COB, G, ACT, PK, NPX>(&p, first, end.min(ph)) };
+    const {
+        assert!(
+            PK >= 1 && NPX.is_multiple_of(PK * PK),
+            "whole pooling windows"
+        )
+    };
 }
 
 /// The pooled rows `first..end` of a pooled convolution, row `first` stored at `p.output`.

@@ -71,22 +71,8 @@ pub unsafe fn winograd<
 >(
     p: ConvPtrs,
 ) {
-    const { assert!(M == 2 || M == 4, "Winograd F(2x2, 3x3) or F(4x4, 3x3)") };
-    const {
-        assert!(
-            ACT == act::NONE || ACT == act::RELU,
-            "Winograd fuses ReLU only"
-        )
-    };
-    const { assert!(PK == 1 || PK == 2, "Winograd fuses a 2x2 max-pool only") };
+    checks::<S, CO, M, ACT, PK, V, NT>();
     const { assert!(P <= 1 && H + 2 * P >= 3 && W + 2 * P >= 3) };
-    const {
-        assert!(
-            V == super::layout::winograd_block(S::LANES, S::REGISTERS, CO).0
-                && NT == super::layout::winograd_block(S::LANES, S::REGISTERS, CO).1,
-            "the scratch is sized for this block (`nnc_ir::plan::winograd_scratch`)"
-        )
-    };
     // A pooled F(4x4, 3x3) tile writes two pooled rows, the second ahead of the input the first
     // tile row still reads when the output is written over the input: that row's outputs wait
     // in the scratch, past what the blocks use, until the row is done.
@@ -117,6 +103,23 @@ pub unsafe fn winograd_band<
 >(
     p: ConvPtrs,
 ) {
+    checks::<S, CO, M, ACT, PK, V, NT>();
+    const { assert!(P <= 1 && H >= 3 && W + 2 * P >= 3) };
+    unsafe { tiles::<S, H, W, CI, CO, 0, P, M, ACT, PK, V, NT>(p, false) }
+}
+
+/// What [`winograd`] and [`winograd_band`] require of their parameters, checked when an
+/// instance is compiled.
+#[inline(always)]
+fn checks<
+    S: Simd,
+    const CO: usize,
+    const M: usize,
+    const ACT: u8,
+    const PK: usize,
+    const V: usize,
+    const NT: usize,
+>() {
     const { assert!(M == 2 || M == 4, "Winograd F(2x2, 3x3) or F(4x4, 3x3)") };
     const {
         assert!(
@@ -125,7 +128,6 @@ pub unsafe fn winograd_band<
         )
     };
     const { assert!(PK == 1 || PK == 2, "Winograd fuses a 2x2 max-pool only") };
-    const { assert!(P <= 1 && H >= 3 && W + 2 * P >= 3) };
     const {
         assert!(
             V == super::layout::winograd_block(S::LANES, S::REGISTERS, CO).0
@@ -133,7 +135,6 @@ pub unsafe fn winograd_band<
             "the scratch is sized for this block (`nnc_ir::plan::winograd_scratch`)"
         )
     };
-    unsafe { tiles::<S, H, W, CI, CO, 0, P, M, ACT, PK, V, NT>(p, false) }
 }
 
 /// [`winograd`] with a pooled F(4x4, 3x3) step's first tile row stored as it is done, like the
