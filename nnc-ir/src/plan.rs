@@ -598,7 +598,7 @@ pub fn band_rows(w: usize, c: usize) -> usize {
 /// has: `t` is a dense, pooled, direct convolution (`nnc_runtime::kernels::conv::conv_rows`
 /// computes any range of its pooled rows) whose output only the next step reads, as its data
 /// input; the next step is a dense 3x3 convolution, stride 1 and padding 1 along rows,
-/// direct or Winograd, with at least two bands of rows.
+/// direct or Winograd, whose fused pool (if any) tiles a band's rows, with at least two bands.
 fn bandable(graph: &Graph, schedule: &Schedule, t: usize) -> Option<usize> {
     let step = &schedule.steps[t];
     let next = schedule.steps.get(t + 1)?;
@@ -623,6 +623,14 @@ fn bandable(graph: &Graph, schedule: &Schedule, t: usize) -> Option<usize> {
     let rows = conv.window.rows;
     let shape = schedule.shapes[step.scale].of(value);
     let band = band_rows(shape.w, shape.c);
+    // The next step's pooling windows must not straddle two bands.
+    let next_pool = consumer.nodes[1..]
+        .iter()
+        .find_map(|v| match graph.node(*v).op {
+            Op::MaxPool(w) => Some(w.rows.kernel),
+            _ => None,
+        })
+        .unwrap_or(1);
     let ok = step.algorithm == Algorithm::Direct
         && dense(producer)
         && pooled(producer)
@@ -633,6 +641,7 @@ fn bandable(graph: &Graph, schedule: &Schedule, t: usize) -> Option<usize> {
             Algorithm::Direct | Algorithm::Winograd | Algorithm::Winograd4x4
         )
         && (rows.kernel, rows.stride, rows.pad, rows.dilation) == (3, 1, 1, 1)
+        && band.is_multiple_of(next_pool)
         && band < shape.h;
     ok.then_some(band)
 }

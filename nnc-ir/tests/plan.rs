@@ -400,9 +400,9 @@ output c
 }
 
 /// A network whose first layer, pooled and direct (3 input channels), alone feeds a 3x3
-/// convolution `b` with stride `stride` and kernel `k`; with `shared`, a 1x1 layer reads the
-/// first layer's output too.
-fn first_layer_net(k: usize, stride: usize, shared: bool) -> String {
+/// convolution `b` with stride `stride`, kernel `k` and a fused `pool x pool` max-pool; with
+/// `shared`, a 1x1 layer reads the first layer's output too.
+fn first_layer_net(k: usize, stride: usize, pool: usize, shared: bool) -> String {
     let pad = k / 2;
     let mut src = format!(
         "x = input(channels=3)
@@ -411,7 +411,7 @@ ra = relu(a)
 pa = maxpool(ra, k=2)
 b = conv(pa, out=16, k={k}, stride={stride}, pad={pad})
 rb = relu(b)
-pb = maxpool(rb, k=2)
+pb = maxpool(rb, k={pool})
 c = conv(pb, out=8, k=1)
 output c
 "
@@ -428,7 +428,7 @@ output c
 /// and a plan whose band does not match fails verification.
 #[test]
 fn a_first_layer_runs_in_bands_with_the_next_where_that_lowers_the_arena() {
-    let g = graph(&first_layer_net(3, 1, false));
+    let g = graph(&first_layer_net(3, 1, 2, false));
     // At 480x640 `pa` is 240x320x16, 4.9 MB: eight rows a band (ten rows of 320x16, 200 KB).
     let p = plan(&g, &[(480, 640), (60, 80)]).unwrap();
     check_plan(&p);
@@ -443,12 +443,22 @@ fn a_first_layer_runs_in_bands_with_the_next_where_that_lowers_the_arena() {
     assert!(p.lower_bound_len < 240 * 320 * 16 / 2, "{}", p.display(&g));
     assert_eq!(p.band(1, 0), None);
     assert!(p.display(&g).to_string().contains("a band of 10 rows"));
-    // Another reader of `pa`, a strided or 1x1 next step: no bands.
-    for (k, stride, shared) in [(3, 1, true), (3, 2, false), (1, 1, false)] {
-        let g = graph(&first_layer_net(k, stride, shared));
+    // Another reader of `pa`; a strided or 1x1 next step; a next step whose 3x3 pooling
+    // windows would straddle bands of 8 rows: no bands.
+    for (k, stride, pool, shared) in [
+        (3, 1, 2, true),
+        (3, 2, 2, false),
+        (1, 1, 2, false),
+        (3, 1, 3, false),
+    ] {
+        let g = graph(&first_layer_net(k, stride, pool, shared));
         let p = plan(&g, &[(480, 640)]).unwrap();
         check_plan(&p);
-        assert_eq!(p.band(0, 0), None, "k={k} stride={stride} shared={shared}");
+        assert_eq!(
+            p.band(0, 0),
+            None,
+            "k={k} stride={stride} pool={pool} shared={shared}"
+        );
     }
     // A band buffer of another size, or a next step whose output is not live beside the band.
     let mut short = p.clone();
