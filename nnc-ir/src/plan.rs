@@ -767,6 +767,11 @@ pub fn liveness(graph: &Graph, schedule: Schedule) -> Liveness {
     }
     let readers = consumers(graph);
     let is_head = |v: ValueId| graph.outputs.iter().any(|h| h.value == v);
+    // A step that runs in bands with the one before it ([`band`]) writes its output, and works
+    // in its scratch, while that step runs too.
+    let banded: Vec<bool> = (0..total_steps)
+        .map(|t| t % steps_per_scale > 0 && schedule.steps[t - 1].band.is_some())
+        .collect();
     let mut ranges: Vec<LiveRange> = Vec::with_capacity(total_steps);
     for (t, step) in schedule.steps.iter().enumerate() {
         let base = step.scale * steps_per_scale;
@@ -787,13 +792,10 @@ pub fn liveness(graph: &Graph, schedule: Schedule) -> Liveness {
             .iter()
             .any(|v| matches!(graph.node(*v).op, Op::MaxPool(w) if w.rows.kernel == 2));
         let input = node.inputs.first().copied();
-        // A step that runs in bands with the one before it ([`band`]) writes its output, and
-        // works in its scratch, while that step runs too.
-        let banded = t > base && schedule.steps[t - 1].band.is_some();
         let over = match (step.algorithm, input, &node.op) {
             (Algorithm::Winograd | Algorithm::Winograd4x4, Some(input), Op::Conv(conv))
                 if pooled
-                    && !banded
+                    && !banded[t]
                     && last > t
                     && group_of[input.0] != usize::MAX
                     && !is_head(input)
@@ -821,7 +823,7 @@ pub fn liveness(graph: &Graph, schedule: Schedule) -> Liveness {
             reserved: round_up(step.len),
             first: if over.is_some() {
                 t + 1
-            } else if banded {
+            } else if banded[t] {
                 t - 1
             } else {
                 t
@@ -833,14 +835,13 @@ pub fn liveness(graph: &Graph, schedule: Schedule) -> Liveness {
     }
     for (t, step) in schedule.steps.iter().enumerate() {
         if step.scratch > 0 {
-            let banded = t % steps_per_scale > 0 && schedule.steps[t - 1].band.is_some();
             ranges.push(LiveRange {
                 scale: step.scale,
                 value: step.value,
                 step: t,
                 len: step.scratch,
                 reserved: round_up(step.scratch),
-                first: if banded { t - 1 } else { t },
+                first: if banded[t] { t - 1 } else { t },
                 last: t,
                 scratch: true,
                 over: None,
