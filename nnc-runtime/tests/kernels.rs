@@ -1014,6 +1014,58 @@ fn pooled_rows_in_ranges_make_the_whole_map() {
     }
 }
 
+/// An unpooled convolution's rows a range at a time (`conv_rows`, as a strided first layer run
+/// in bands computes them): stride 2 with PReLU on the eight-lane paths, ReLU at sixteen lanes.
+#[test]
+fn unpooled_rows_in_ranges_make_the_whole_map() {
+    // 17 x 15 input, 3x3 stride 2 padded by 1: 9 x 8 output rows.
+    let layer = Layer {
+        st: (2, 2),
+        ..Layer::winograd(17, 15, 3, 16, 1, 1)
+    };
+    let pieces = [(0, 1), (1, 4), (4, 8), (8, 11)];
+    const G: u64 = geometry((3, 3), (2, 2), (1, 1), (1, 1));
+    const NPX: usize = layout::direct_pixels_per_block(16, 8, 2, 9, (17, 15));
+    const PORTABLE_NPX: usize =
+        layout::direct_pixels_per_block(simd::PORTABLE_REGISTERS, 8, 2, 9, (17, 15));
+    let c = case(layer, "prelu");
+    check_rows(&c, (9, 8, 16), &pieces, "portable", |p, rows| unsafe {
+        nnc_runtime::kernels::conv_rows_portable::<
+            17,
+            15,
+            3,
+            16,
+            2,
+            G,
+            { act::PRELU },
+            1,
+            PORTABLE_NPX,
+        >(p, rows)
+    });
+    #[cfg(target_arch = "x86_64")]
+    if simd::has_avx2_fma() {
+        check_rows(&c, (9, 8, 16), &pieces, "avx2", |p, rows| unsafe {
+            nnc_runtime::kernels::conv_rows_avx2::<17, 15, 3, 16, 2, G, { act::PRELU }, 1, NPX>(
+                p, rows,
+            )
+        });
+    } else {
+        avx2_path_skipped();
+    }
+    #[cfg(target_arch = "x86_64")]
+    if simd::has_avx512() {
+        const NPX16: usize = layout::direct_pixels_per_block(32, 16, 1, 9, (17, 15));
+        let c = case(layer, "relu");
+        check_rows(&c, (9, 8, 16), &pieces, "avx512", |p, rows| unsafe {
+            nnc_runtime::kernels::conv_rows_avx512::<17, 15, 3, 16, 1, G, { act::RELU }, 1, NPX16>(
+                p, rows,
+            )
+        });
+    } else {
+        avx512_path_skipped();
+    }
+}
+
 /// Runs a stride-1 3x3 layer (padding 1) band by band, as the step after a banded one does: each
 /// band of `rows` output rows (before the pool; the last band the rest) reads `rows + 2` input
 /// rows, zeros where they fall outside the map, through `winograd_band` (`full` for a whole

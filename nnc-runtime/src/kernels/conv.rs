@@ -150,44 +150,22 @@ pub unsafe fn conv<
             }
         }
     } else if PK == 1 {
-        for oy in 0..oh {
-            let mut ox = 0;
-            while ox + NPX <= ow {
-                let mut coords = [(oy, ox); NPX];
-                for (i, c) in coords.iter_mut().enumerate() {
-                    c.1 = ox + i;
-                }
-                let acc = if inside(oy, ox) && inside(oy, ox + NPX - 1) {
-                    unsafe { block::<S, W, H, CI, CO, COB, G, NPX, false>(&p, coords, 0) }
-                } else {
-                    unsafe { block::<S, W, H, CI, CO, COB, G, NPX, true>(&p, coords, 0) }
-                };
-                for (i, pixel) in acc.iter().enumerate() {
-                    let v = unsafe { activate::<S, COB, ACT>(*pixel, p.alpha) };
-                    unsafe { store_part::<S, COB>(p.output.add((oy * ow + ox + i) * CO), v, CO) };
-                }
-                ox += NPX;
-            }
-            while ox < ow {
-                let acc = unsafe { block::<S, W, H, CI, CO, COB, G, 1, true>(&p, [(oy, ox)], 0) };
-                let v = unsafe { activate::<S, COB, ACT>(acc[0], p.alpha) };
-                unsafe { store_part::<S, COB>(p.output.add((oy * ow + ox) * CO), v, CO) };
-                ox += 1;
-            }
-        }
+        unsafe { unpooled_rows::<S, H, W, CI, CO, COB, G, ACT, NPX>(&p, 0, oh) };
     } else {
         let ph = oh / PK;
         unsafe { pooled_rows::<S, H, W, CI, CO, COB, G, ACT, PK, NPX>(&p, 0, ph) };
     }
 }
 
-/// [`conv`] for a convolution with a fused max-pool (`PK > 1`), computing only the pooled output
-/// rows `first..end` (`end` clipped to the pooled map) and storing them at `p.output` as if row
-/// `first` were row 0: the output of one band of rows, for a step that runs interleaved with the
-/// next one (`nnc_ir::plan::Band`). The input is the whole `H x W x CI` map.
+/// [`conv`] computing only the output rows (after the pool, if any) `first..end` (`end` clipped
+/// to the map) and storing them at `p.output` as if row `first` were row 0: the output of one
+/// band of rows, for a step that runs interleaved with the next one (`nnc_ir::plan::band`). The
+/// input is the whole `H x W x CI` map. Pooled convolutions, and unpooled ones whose register
+/// blocks stay within a row (at most four output vectors, `layout::vectors_per_block`: 32
+/// channels at eight lanes).
 ///
 /// # Safety
-/// As [`conv`], with `p.output` valid for `end - first` pooled rows.
+/// As [`conv`], with `p.output` valid for `end - first` output rows.
 #[inline(always)]
 #[allow(clippy::too_many_arguments, reason = "const generics, not arguments")]
 pub unsafe fn conv_rows<
@@ -205,10 +183,72 @@ pub unsafe fn conv_rows<
     p: ConvPtrs,
     (first, end): (usize, usize),
 ) {
-    const { assert!(PK > 1, "bands of rows are of pooled convolutions") };
+    const {
+        assert!(
+            PK > 1 || super::layout::vectors_per_block(COB) >= COB,
+            "bands of rows of an unpooled convolution take its blocks within a row"
+        )
+    };
     checks::<S, ACT, PK, NPX>();
-    let ph = const { Geometry::unpack(G) }.out_h(H) / PK;
-    unsafe { pooled_rows::<S, H, W, CI, CO, COB, G, ACT, PK, NPX>(&p, first, end.min(ph)) };
+    let oh = const { Geometry::unpack(G) }.out_h(H);
+    if PK == 1 {
+        unsafe { unpooled_rows::<S, H, W, CI, CO, COB, G, ACT, NPX>(&p, first, end.min(oh)) };
+    } else {
+        unsafe {
+            pooled_rows::<S, H, W, CI, CO, COB, G, ACT, PK, NPX>(&p, first, end.min(oh / PK))
+        };
+    }
+}
+
+/// The output rows `first..end` of an unpooled convolution with few output vectors (each block
+/// `NPX` pixels of one row), row `first` stored at `p.output`.
+#[inline(always)]
+#[allow(clippy::too_many_arguments, reason = "const generics, not arguments")]
+unsafe fn unpooled_rows<
+    S: Simd,
+    const H: usize,
+    const W: usize,
+    const CI: usize,
+    const CO: usize,
+    const COB: usize,
+    const G: u64,
+    const ACT: u8,
+    const NPX: usize,
+>(
+    p: &ConvPtrs,
+    first: usize,
+    end: usize,
+) {
+    let p = *p;
+    let ow = const { Geometry::unpack(G) }.out_w(W);
+    let inside = interior::<H, W, G>();
+    for oy in first..end {
+        let mut ox = 0;
+        while ox + NPX <= ow {
+            let mut coords = [(oy, ox); NPX];
+            for (i, c) in coords.iter_mut().enumerate() {
+                c.1 = ox + i;
+            }
+            let acc = if inside(oy, ox) && inside(oy, ox + NPX - 1) {
+                unsafe { block::<S, W, H, CI, CO, COB, G, NPX, false>(&p, coords, 0) }
+            } else {
+                unsafe { block::<S, W, H, CI, CO, COB, G, NPX, true>(&p, coords, 0) }
+            };
+            for (i, pixel) in acc.iter().enumerate() {
+                let v = unsafe { activate::<S, COB, ACT>(*pixel, p.alpha) };
+                unsafe {
+                    store_part::<S, COB>(p.output.add(((oy - first) * ow + ox + i) * CO), v, CO)
+                };
+            }
+            ox += NPX;
+        }
+        while ox < ow {
+            let acc = unsafe { block::<S, W, H, CI, CO, COB, G, 1, true>(&p, [(oy, ox)], 0) };
+            let v = unsafe { activate::<S, COB, ACT>(acc[0], p.alpha) };
+            unsafe { store_part::<S, COB>(p.output.add(((oy - first) * ow + ox) * CO), v, CO) };
+            ox += 1;
+        }
+    }
 }
 
 /// What [`conv`] and [`conv_rows`] require of their parameters, checked when an instance is

@@ -83,7 +83,7 @@ pub unsafe fn winograd<
 /// by `P` columns left and right but by no rows, so the output is the `H - 2` rows whose taps all
 /// fall in the band (the caller writes zero rows where the band reaches past the map). A step
 /// that runs interleaved with the one before it reads that step's output this way, a band at a
-/// time (`nnc_ir::plan::Band`). The output does not overlap the input: nothing is staged.
+/// time (`nnc_ir::plan::band`). The output does not overlap the input: nothing is staged.
 ///
 /// # Safety
 /// As [`winograd`], the output overlapping neither the input nor the scratch.
