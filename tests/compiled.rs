@@ -72,6 +72,15 @@ nnc::nnc! {
     }
 }
 
+nnc::nnc! {
+    /// A strided, unpooled first layer run in bands with a pooled Winograd layer.
+    mod bands_strided {
+        model: "tests/models/bands_strided.nnc",
+        weights: "tests/models/bands_strided.safetensors",
+        input: 1000 x 98,
+    }
+}
+
 fn load(name: &str) -> Model {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     Model::load(
@@ -564,7 +573,8 @@ fn residual_sums_absorb_their_relu_and_match_the_interpreter() {
 
 /// A first layer and the 3x3 convolution after it, run in bands of rows (the plan says so, and
 /// its arena is below the first layer's output alone), match the interpreter on every path: the
-/// next layer by Winograd or directly, with f32 or f16 weights.
+/// next layer by Winograd or directly, with f32 or f16 weights; the first layer pooled, or
+/// strided and unpooled.
 #[test]
 fn layers_run_in_bands_of_rows_match_the_interpreter() {
     assert!(bands::PLAN.contains("a band of 6 rows"), "{}", bands::PLAN);
@@ -615,6 +625,29 @@ fn layers_run_in_bands_of_rows_match_the_interpreter() {
             o.c3.data(),
             expect_f16.get("c3").unwrap(),
             &format!("bands, direct, f16 {path}"),
+        );
+    }
+    // A strided first layer, unpooled: its rows a range at a time, the next layer pooled.
+    assert!(bands_strided::PLAN.contains("a band of 6 rows"));
+    let strided = Interpreter::new(
+        Model::load(
+            &root.join("tests/models/bands_strided.nnc"),
+            &root.join("tests/models/bands_strided.safetensors"),
+        )
+        .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let expect = reference(&strided, &data, size);
+    for mut net in [
+        bands_strided::Network::new(),
+        bands_strided::Network::without_avx512(),
+        bands_strided::Network::portable(),
+    ] {
+        let path = net.path();
+        let o = net.v1000x98().scale0(input);
+        compare(
+            o.c3.data(),
+            expect.get("c3").unwrap(),
+            &format!("bands, strided {path}"),
         );
     }
 }

@@ -19,9 +19,9 @@
 //!   here ([`choose`]), by its shape at its scale: depthwise, a 1x1 matrix product, Winograd
 //!   F(2x2, 3x3) or F(4x4, 3x3), or direct. A layer that runs by Winograd at one scale and
 //!   directly (or on the other tile size) at another has its weights packed each way it runs.
-//! - **Bands** ([`band`]). A pooled direct convolution whose output only the next step reads,
-//!   a 3x3 convolution, runs interleaved with it, a few rows at a time, where that lowers the
-//!   arena's lower bound: its buffer is then a band of rows, not the whole map.
+//! - **Bands** ([`band`]). A direct convolution whose output only the next step reads, a 3x3
+//!   convolution, runs interleaved with it, a few rows at a time, where that lowers the arena's
+//!   lower bound: its buffer is then a band of rows, not the whole map.
 //! - **Scratch**. A Winograd step works in a buffer of its own ([`winograd_scratch`]), live for
 //!   that step alone; it is placed like any other buffer and counts toward the lower bound.
 //! - **Liveness** ([`liveness`]). A buffer lives from the step that writes it to the last step that
@@ -586,6 +586,11 @@ pub fn schedule(
 /// room for the next step's scratch and the rows it writes.
 pub const BAND_BYTES: usize = 256 << 10;
 
+/// The most output channels of an unpooled convolution run in bands: the direct kernel's
+/// register blocks of up to four vectors of eight lanes cover one row's pixels, so it computes
+/// any range of rows; with more vectors its blocks run across rows.
+pub const BAND_UNPOOLED_CHANNELS: usize = 32;
+
 /// The rows (before its pool) the consumer of a banded step computes a band: the most that keep
 /// the band buffer, `rows + 2` rows of `w x c`, within [`BAND_BYTES`], a multiple of four (whole
 /// F(4x4, 3x3) tiles and 2x2 pooling windows), at least four.
@@ -595,9 +600,9 @@ pub fn band_rows(w: usize, c: usize) -> usize {
 }
 
 /// Whether step `t` can run in bands with the step after it, and how many rows a band then
-/// has: `t` is a dense, pooled, direct convolution (`nnc_runtime::kernels::conv::conv_rows`
-/// computes any range of its pooled rows) whose output only the next step reads, as its data
-/// input; the next step is a dense 3x3 convolution, stride 1 and padding 1 along rows,
+/// has: `t` is a dense direct convolution, pooled or with at most [`BAND_UNPOOLED_CHANNELS`]
+/// output channels (`nnc_runtime::kernels::conv::conv_rows` computes any range of its rows),
+/// whose output only the next step reads, as its data input; the next step is a dense 3x3 convolution, stride 1 and padding 1 along rows,
 /// direct or Winograd, whose fused pool (if any) tiles a band's rows, with at least two bands.
 fn bandable(graph: &Graph, schedule: &Schedule, t: usize) -> Option<usize> {
     let step = &schedule.steps[t];
@@ -633,7 +638,7 @@ fn bandable(graph: &Graph, schedule: &Schedule, t: usize) -> Option<usize> {
         .unwrap_or(1);
     let ok = step.algorithm == Algorithm::Direct
         && dense(producer)
-        && pooled(producer)
+        && (pooled(producer) || shape.c <= BAND_UNPOOLED_CHANNELS)
         && only_next
         && dense(consumer)
         && matches!(

@@ -2,9 +2,9 @@
 //! liveness lower bound.
 
 use nnc_ir::plan::{
-    Algorithms, BAND_BYTES, Plan, PlanError, band, band_rows, fuse, infer_shapes, liveness, place,
-    plan, plan_with, schedule, verify, winograd_in_place, winograd_pooled_scratch,
-    winograd_scratch,
+    Algorithms, BAND_BYTES, BAND_UNPOOLED_CHANNELS, Plan, PlanError, band, band_rows, fuse,
+    infer_shapes, liveness, place, plan, plan_with, schedule, verify, winograd_in_place,
+    winograd_pooled_scratch, winograd_scratch,
 };
 use nnc_ir::testing::{Rng, random_network};
 use nnc_ir::{Graph, parse_graph};
@@ -467,6 +467,31 @@ fn a_first_layer_runs_in_bands_with_the_next_where_that_lowers_the_arena() {
     let mut late = p.clone();
     late.buffers[1].first = 1;
     assert!(matches!(verify(&late), Err(PlanError::Band { buffer: 0 })));
+}
+
+/// An unpooled first layer runs in bands too (testnet's strided stem at 640x480), where its
+/// direct kernel's blocks stay within a row: up to `BAND_UNPOOLED_CHANNELS` output channels.
+#[test]
+fn an_unpooled_first_layer_with_few_channels_runs_in_bands() {
+    let net = |co: usize| {
+        graph(&format!(
+            "x = input(channels=3)
+a = conv(x, out={co}, k=3, stride=2, pad=1)
+pa = prelu(a)
+b = conv(pa, out=16, k=3, pad=1)
+rb = relu(b)
+pb = maxpool(rb, k=2)
+c = conv(pb, out=8, k=1)
+output c
+"
+        ))
+    };
+    for (co, banded) in [(16, true), (BAND_UNPOOLED_CHANNELS, true), (40, false)] {
+        let g = net(co);
+        let p = plan(&g, &[(960, 1280)]).unwrap();
+        check_plan(&p);
+        assert_eq!(p.band(0, 0).is_some(), banded, "{co}: {}", p.display(&g));
+    }
 }
 
 /// Rows a band: the most whose buffer fits `BAND_BYTES`, whole 4x4 tiles, at least four.
