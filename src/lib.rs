@@ -70,7 +70,7 @@ pub mod __private {
     #[cfg(target_arch = "x86_64")]
     pub use nnc_runtime::kernels::simd::{Avx2, Avx512};
     pub use nnc_runtime::kernels::simd::{has_avx2_fma, has_avx512};
-    pub use nnc_runtime::kernels::winograd::{winograd, winograd_band};
+    pub use nnc_runtime::kernels::winograd::{winograd, winograd_band, winograd_rows};
     pub use nnc_runtime::kernels::{Aligned, ConvPtrs, Geometry, act, layout, other};
     pub use nnc_runtime::{Arena, Map, Params};
 }

@@ -1014,6 +1014,80 @@ fn pooled_rows_in_ranges_make_the_whole_map() {
     }
 }
 
+/// A Winograd layer's rows a range at a time (`winograd_rows`, a Winograd layer run in bands with
+/// the next): tiles that start on the range's first row, whatever its parity, ranges of one
+/// row and of several tiles, the last past the map; pooled and not, both tile sizes.
+macro_rules! winograd_rows_case {
+    ($name:ident: $h:literal x $w:literal, ci=$ci:literal co=$co:literal pk=$pk:literal m=$m:literal out=$oh:literal x $ow:literal pieces=$pieces:expr) => {
+        #[test]
+        fn $name() {
+            let layer = Layer::winograd($h, $w, $ci, $co, 1, $pk);
+            let c = case(layer, "relu");
+            let u = layout::winograd_kernel_with(
+                &oihw_of(layer, "relu"),
+                $co,
+                $ci,
+                layout::winograd_g($m),
+            );
+            let c = Case { kernel: u, ..c };
+            let len = nnc_runtime::ir::plan::winograd_scratch($m, $ci, $co);
+            let mut scratch = vec![f32::NAN; len];
+            let scratch = scratch.as_mut_ptr();
+            let pieces: &[(usize, usize)] = &$pieces;
+            const PORTABLE: (usize, usize) =
+                layout::winograd_block(8, simd::PORTABLE_REGISTERS, $co);
+            const B8: (usize, usize) = layout::winograd_block(8, 16, $co);
+            const B16: (usize, usize) = layout::winograd_block(16, 32, $co);
+            macro_rules! rows {
+                ($entry:ident, $b:ident) => {
+                    |mut p: ConvPtrs, rows| unsafe {
+                        p.scratch = scratch;
+                        nnc_runtime::kernels::$entry::<
+                            $h,
+                            $w,
+                            $ci,
+                            $co,
+                            1,
+                            $m,
+                            { act::RELU },
+                            $pk,
+                            { $b.0 },
+                            { $b.1 },
+                        >(p, rows)
+                    }
+                };
+            }
+            let out = ($oh, $ow, $co);
+            check_rows(
+                &c,
+                out,
+                pieces,
+                "portable",
+                rows!(winograd_rows_portable, PORTABLE),
+            );
+            #[cfg(target_arch = "x86_64")]
+            if simd::has_avx2_fma() {
+                check_rows(&c, out, pieces, "avx2", rows!(winograd_rows_avx2, B8));
+            } else {
+                avx2_path_skipped();
+            }
+            #[cfg(target_arch = "x86_64")]
+            if simd::has_avx512() {
+                check_rows(&c, out, pieces, "avx512", rows!(winograd_rows_avx512, B16));
+            } else {
+                avx512_path_skipped();
+            }
+        }
+    };
+}
+
+winograd_rows_case!(winograd4_rows: 19 x 13, ci=16 co=32 pk=1 m=4 out=19 x 13
+    pieces=[(0, 9), (9, 17), (17, 18), (18, 25)]);
+winograd_rows_case!(winograd4_pooled_rows: 22 x 18, ci=16 co=16 pk=2 m=4 out=11 x 9
+    pieces=[(0, 5), (5, 9), (9, 10), (10, 14)]);
+winograd_rows_case!(winograd2_rows: 11 x 10, ci=13 co=20 pk=1 m=2 out=11 x 10
+    pieces=[(0, 5), (5, 6), (6, 13)]);
+
 /// An unpooled convolution's rows a range at a time (`conv_rows`, as a strided first layer run
 /// in bands computes them): stride 2 with PReLU on the eight-lane paths, ReLU at sixteen lanes.
 #[test]

@@ -12,7 +12,8 @@
 //! `#[inline(never)]` functions of its own, compiled with the instruction set's features, so that
 //! rustc places each instance in the generated module's codegen unit; it picks its path once,
 //! when the network is made, after [`simd::has_avx2_fma`] and [`simd::has_avx512`].
-//! `conv_*`, `conv_rows_*`, `depthwise_*`, `pointwise_*`, `winograd_*` and `winograd_band_*` below are the same calls as entry
+//! `conv_*`, `conv_rows_*`, `depthwise_*`, `pointwise_*`, `winograd_*`, `winograd_rows_*` and
+//! `winograd_band_*` below are the same calls as entry
 //! points, one per kernel and instruction set, for the kernel tests and examples.
 //!
 //! [`layout`] holds the weight layouts these kernels read and the register-block rules that size
@@ -115,6 +116,16 @@ entries!(conv::conv_rows, "conv::conv_rows",
         "with AVX2 and FMA ([`simd::has_avx2_fma`]), eight lanes.",
     conv_rows_avx512 [simd::Avx512, "avx512f,avx2,fma"]
         "with AVX-512F ([`simd::has_avx512`]), sixteen lanes: `COB = ceil(CO / 16)`, `ACT` none or ReLU."
+);
+
+entries!(winograd::winograd_rows, "winograd::winograd_rows",
+    [H: usize, W: usize, CI: usize, CO: usize, P: usize, M: usize, ACT: u8, PK: usize, V: usize,
+        NT: usize] (rows: (usize, usize)),
+    winograd_rows_portable [simd::Portable] "on the portable path, eight lanes.",
+    winograd_rows_avx2 [simd::Avx2, "avx2,fma"]
+        "with AVX2 and FMA ([`simd::has_avx2_fma`]), eight lanes.",
+    winograd_rows_avx512 [simd::Avx512, "avx512f,avx2,fma"]
+        "with AVX-512F ([`simd::has_avx512`]), sixteen lanes."
 );
 
 entries!(winograd::winograd_band, "winograd::winograd_band",

@@ -76,7 +76,42 @@ pub unsafe fn winograd<
     // A pooled F(4x4, 3x3) tile writes two pooled rows, the second ahead of the input the first
     // tile row still reads when the output is written over the input: that row's outputs wait
     // in the scratch, past what the blocks use, until the row is done.
-    unsafe { tiles::<S, H, W, CI, CO, P, P, M, ACT, PK, V, NT>(p, M == 4 && PK == 2) }
+    let oh = H + 2 * P - 2;
+    unsafe { tiles::<S, H, W, CI, CO, P, P, M, ACT, PK, V, NT>(p, (0, oh), M == 4 && PK == 2) }
+}
+
+/// [`winograd`] computing only the output rows (after the pool, if any) `first..end` (`end`
+/// clipped to the map), stored at `p.output` as if row `first` were row 0, its tiles starting
+/// at that row: the rows of one band, for a step run in bands with the next
+/// (`nnc_ir::plan::band`). The input is the whole map; nothing is staged.
+///
+/// # Safety
+/// As [`winograd`], with `p.output` valid for `end - first` output rows and overlapping neither
+/// the input nor the scratch.
+#[inline(always)]
+pub unsafe fn winograd_rows<
+    S: Simd,
+    const H: usize,
+    const W: usize,
+    const CI: usize,
+    const CO: usize,
+    const P: usize,
+    const M: usize,
+    const ACT: u8,
+    const PK: usize,
+    const V: usize,
+    const NT: usize,
+>(
+    p: ConvPtrs,
+    (first, end): (usize, usize),
+) {
+    checks::<S, CO, M, ACT, PK, V, NT>();
+    const { assert!(P <= 1 && H + 2 * P >= 3 && W + 2 * P >= 3) };
+    let oh = H + 2 * P - 2;
+    let rows = (PK * first, (PK * end).min(oh));
+    if rows.0 < rows.1 {
+        unsafe { tiles::<S, H, W, CI, CO, P, P, M, ACT, PK, V, NT>(p, rows, false) };
+    }
 }
 
 /// [`winograd`] over one band of an input's rows: the input is `H` whole rows of the map, padded
@@ -105,7 +140,7 @@ pub unsafe fn winograd_band<
 ) {
     checks::<S, CO, M, ACT, PK, V, NT>();
     const { assert!(P <= 1 && H >= 3 && W + 2 * P >= 3) };
-    unsafe { tiles::<S, H, W, CI, CO, 0, P, M, ACT, PK, V, NT>(p, false) }
+    unsafe { tiles::<S, H, W, CI, CO, 0, P, M, ACT, PK, V, NT>(p, (0, H - 2), false) }
 }
 
 /// What [`winograd`] and [`winograd_band`] require of their parameters, checked when an
@@ -156,12 +191,16 @@ pub unsafe fn winograd_unstaged_for_tests<
 >(
     p: ConvPtrs,
 ) {
-    unsafe { tiles::<super::simd::Portable, H, W, CI, CO, P, P, 4, ACT, 2, V, NT>(p, false) }
+    let oh = H + 2 * P - 2;
+    unsafe {
+        tiles::<super::simd::Portable, H, W, CI, CO, P, P, 4, ACT, 2, V, NT>(p, (0, oh), false)
+    }
 }
 
-/// The body of [`winograd`]: every block of tiles, with the first tile row's outputs staged in
-/// the scratch where `staged`; `PH` rows of padding above and below the input, `PW` columns left
-/// and right.
+/// The body of [`winograd`]: every block of tiles over the output rows (before the pool) `r0..r1`,
+/// the first tile row starting at `r0`, stored from `p.output` as if row `r0` were row 0, with
+/// the first tile row's outputs staged in the scratch where `staged`; `PH` rows of padding above
+/// and below the input, `PW` columns left and right.
 #[inline(always)]
 #[allow(clippy::too_many_arguments, reason = "const generics, not arguments")]
 unsafe fn tiles<
@@ -179,9 +218,10 @@ unsafe fn tiles<
     const NT: usize,
 >(
     p: ConvPtrs,
+    (r0, r1): (usize, usize),
     staged: bool,
 ) {
-    let (oh, ow) = (H + 2 * PH - 2, W + 2 * PW - 2);
+    let (oh, ow) = (r1 - r0, W + 2 * PW - 2);
     let (th, tw) = (oh.div_ceil(M), ow.div_ceil(M));
     let tiles = th * tw;
     let cip = CI.div_ceil(16) * 16;
@@ -194,7 +234,9 @@ unsafe fn tiles<
         let n = (tiles - first).min(NT);
         for t in 0..n {
             let tile = first + t;
-            unsafe { input_tile::<S, H, W, CI, PH, PW, M, NT>(&p, (tile / tw, tile % tw), t, cip) };
+            unsafe {
+                input_tile::<S, H, W, CI, PH, PW, M, NT>(&p, (r0, tile / tw, tile % tw), t, cip)
+            };
         }
         let mut c0 = 0;
         while c0 < cop {
@@ -231,7 +273,8 @@ const fn positions(m: usize) -> usize {
     (m + 2) * (m + 2)
 }
 
-/// `V = Bᵀ d B` for every input channel of tile `(ty, tx)`, stored as tile `t` of the block.
+/// `V = Bᵀ d B` for every input channel of tile `(ty, tx)` of the tiles from output row `r0`,
+/// stored as tile `t` of the block.
 #[inline(always)]
 unsafe fn input_tile<
     S: Simd,
@@ -244,17 +287,18 @@ unsafe fn input_tile<
     const NT: usize,
 >(
     p: &ConvPtrs,
-    (ty, tx): (usize, usize),
+    (r0, ty, tx): (usize, usize, usize),
     t: usize,
     cip: usize,
 ) {
     let n = M + 2;
     // The patch's taps: where each reads, or null in the padding (and past the bottom or right
-    // edge, where the last tile of a map whose size is no multiple of M reaches).
+    // edge, where the last tile of a map whose size is no multiple of M reaches). Tile rows
+    // start at output row `r0`.
     let mut src = [core::ptr::null::<f32>(); 36];
     for r in 0..n {
         for c in 0..n {
-            let (iy, ix) = (M * ty + r, M * tx + c);
+            let (iy, ix) = (r0 + M * ty + r, M * tx + c);
             if iy >= PH && ix >= PW && iy - PH < H && ix - PW < W {
                 src[r * n + c] = unsafe { p.input.add(((iy - PH) * W + (ix - PW)) * CI) };
             }
