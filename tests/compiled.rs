@@ -73,6 +73,27 @@ nnc::nnc! {
 }
 
 nnc::nnc! {
+    /// [`bands`] with every 3x3 layer by Winograd F(4x4, 3x3): the first layer's rows of a band
+    /// in tiles that start where the band's rows do.
+    mod bands_winograd4x4 {
+        model: "tests/models/bands.nnc",
+        weights: "tests/models/bands.safetensors",
+        input: 1000 x 98,
+        algorithms: winograd4x4,
+    }
+}
+
+nnc::nnc! {
+    /// [`bands`] with every 3x3 layer by Winograd F(2x2, 3x3).
+    mod bands_winograd {
+        model: "tests/models/bands.nnc",
+        weights: "tests/models/bands.safetensors",
+        input: 1000 x 98,
+        algorithms: winograd,
+    }
+}
+
+nnc::nnc! {
     /// A strided, unpooled first layer run in bands with a pooled Winograd layer.
     mod bands_strided {
         model: "tests/models/bands_strided.nnc",
@@ -573,8 +594,8 @@ fn residual_sums_absorb_their_relu_and_match_the_interpreter() {
 
 /// A first layer and the 3x3 convolution after it, run in bands of rows (the plan says so, and
 /// its arena is below the first layer's output alone), match the interpreter on every path: the
-/// next layer by Winograd or directly, with f32 or f16 weights; the first layer pooled, or
-/// strided and unpooled.
+/// next layer by Winograd or directly, with f32 or f16 weights; the first layer direct or by
+/// Winograd (2x2 or 4x4 tiles), pooled, or strided and unpooled.
 #[test]
 fn layers_run_in_bands_of_rows_match_the_interpreter() {
     assert!(bands::PLAN.contains("a band of 6 rows"), "{}", bands::PLAN);
@@ -601,32 +622,31 @@ fn layers_run_in_bands_of_rows_match_the_interpreter() {
         reference(&halves, &data, size),
     );
     let input: &[f32; 98 * 1000 * 3] = data.as_slice().try_into().unwrap();
-    for mut net in [
-        bands::Network::new(),
-        bands::Network::without_avx512(),
-        bands::Network::portable(),
-    ] {
-        let path = net.path();
-        let o = net.v1000x98().scale0(input);
-        compare(
-            o.c3.data(),
-            expect.get("c3").unwrap(),
-            &format!("bands {path}"),
-        );
+    // Every path of one of the modules above against the interpreter's `c3`.
+    macro_rules! every_path {
+        ($module:ident, $expect:expr, $what:literal) => {
+            for mut net in [
+                $module::Network::new(),
+                $module::Network::without_avx512(),
+                $module::Network::portable(),
+            ] {
+                let path = net.path();
+                let o = net.v1000x98().scale0(input);
+                compare(
+                    o.c3.data(),
+                    $expect.get("c3").unwrap(),
+                    &format!("{} {path}", $what),
+                );
+            }
+        };
     }
-    for mut net in [
-        bands_direct::Network::new(),
-        bands_direct::Network::without_avx512(),
-        bands_direct::Network::portable(),
-    ] {
-        let path = net.path();
-        let o = net.v1000x98().scale0(input);
-        compare(
-            o.c3.data(),
-            expect_f16.get("c3").unwrap(),
-            &format!("bands, direct, f16 {path}"),
-        );
-    }
+    every_path!(bands, expect, "bands");
+    every_path!(bands_direct, expect_f16, "bands, direct, f16");
+    // The first layer by Winograd too, on either tile size.
+    assert!(bands_winograd4x4::PLAN.contains("a band of 6 rows"));
+    assert!(bands_winograd::PLAN.contains("a band of 6 rows"));
+    every_path!(bands_winograd4x4, expect, "bands, winograd4x4");
+    every_path!(bands_winograd, expect, "bands, winograd");
     // A strided first layer, unpooled: its rows a range at a time, the next layer pooled.
     assert!(bands_strided::PLAN.contains("a band of 6 rows"));
     let strided = Interpreter::new(
@@ -637,17 +657,5 @@ fn layers_run_in_bands_of_rows_match_the_interpreter() {
         .unwrap_or_else(|e| panic!("{e}")),
     );
     let expect = reference(&strided, &data, size);
-    for mut net in [
-        bands_strided::Network::new(),
-        bands_strided::Network::without_avx512(),
-        bands_strided::Network::portable(),
-    ] {
-        let path = net.path();
-        let o = net.v1000x98().scale0(input);
-        compare(
-            o.c3.data(),
-            expect.get("c3").unwrap(),
-            &format!("bands, strided {path}"),
-        );
-    }
+    every_path!(bands_strided, expect, "bands, strided");
 }

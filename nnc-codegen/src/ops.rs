@@ -199,8 +199,8 @@ fn banded(cx: &StepCtx<'_>, g: usize) -> TokenStream {
 enum Part {
     /// All of it, from the input's buffer to the output's.
     Whole,
-    /// The pooled rows `rows` (a variable of the generated code) of a step run in bands, to
-    /// its band buffer (`rt::conv_rows`).
+    /// The output rows `rows` (a variable of the generated code) of a step run in bands, to
+    /// its band buffer (`rt::conv_rows`, `rt::winograd_rows`).
     Rows,
     /// The next step over a band buffer of `h` rows, unpadded along rows (`rt::winograd_band`,
     /// or the direct kernel with no row padding).
@@ -281,8 +281,9 @@ fn conv(cx: &StepCtx<'_>, g: usize, part: Part, src: TokenStream, dst: TokenStre
             .expect("Winograd takes square windows");
         let (v, nt) = register_block(cx.path, "winograd_block", layout::winograd_block, co);
         let kernel = match part {
+            Part::Whole => quote! { rt::winograd },
+            Part::Rows => quote! { rt::winograd_rows },
             Part::Band { .. } => quote! { rt::winograd_band },
-            _ => quote! { rt::winograd },
         };
         let [h, w, ci, co, p, m, pk] = [h, w, ci, co, p, m, pk].map(n);
         return Isa::of(cx.path, true).call(

@@ -607,7 +607,10 @@ pub fn band_rows(w: usize, c: usize) -> usize {
 fn bandable(graph: &Graph, schedule: &Schedule, t: usize) -> Option<usize> {
     let step = &schedule.steps[t];
     let next = schedule.steps.get(t + 1)?;
-    if next.scale != step.scale || step.band.is_some() {
+    // Neither step already in bands with another: a band's producer is not itself a consumer.
+    let consumes =
+        t > 0 && schedule.steps[t - 1].scale == step.scale && schedule.steps[t - 1].band.is_some();
+    if next.scale != step.scale || step.band.is_some() || consumes {
         return None;
     }
     let (producer, consumer) = (&schedule.groups[step.group], &schedule.groups[next.group]);
@@ -636,9 +639,13 @@ fn bandable(graph: &Graph, schedule: &Schedule, t: usize) -> Option<usize> {
             _ => None,
         })
         .unwrap_or(1);
-    let ok = step.algorithm == Algorithm::Direct
+    let rows_of_producer = match step.algorithm {
+        Algorithm::Direct => pooled(producer) || shape.c <= BAND_UNPOOLED_CHANNELS,
+        Algorithm::Winograd | Algorithm::Winograd4x4 => true,
+        _ => false,
+    };
+    let ok = rows_of_producer
         && dense(producer)
-        && (pooled(producer) || shape.c <= BAND_UNPOOLED_CHANNELS)
         && only_next
         && dense(consumer)
         && matches!(
@@ -847,7 +854,8 @@ pub fn liveness(graph: &Graph, schedule: Schedule) -> Liveness {
                 len: step.scratch,
                 reserved: round_up(step.scratch),
                 first: if banded[t] { t - 1 } else { t },
-                last: t,
+                // A banded step works in its scratch while the next step runs too.
+                last: if step.band.is_some() { t + 1 } else { t },
                 scratch: true,
                 over: None,
             });
