@@ -19,7 +19,7 @@
 //!   here ([`choose`]), by its shape at its scale: depthwise, a 1x1 matrix product, Winograd
 //!   F(2x2, 3x3) or F(4x4, 3x3), or direct. A layer that runs by Winograd at one scale and
 //!   directly (or on the other tile size) at another has its weights packed each way it runs.
-//! - **Bands** ([`band`]). A direct convolution whose output only the next step reads, a 3x3
+//! - **Bands** ([`band`]). A convolution whose output only the next step reads, a 3x3
 //!   convolution, runs interleaved with it, a few rows at a time, where that lowers the arena's
 //!   lower bound: its buffer is then a band of rows, not the whole map.
 //! - **Scratch**. A Winograd step works in a buffer of its own ([`winograd_scratch`]), live for
@@ -600,9 +600,10 @@ pub fn band_rows(w: usize, c: usize) -> usize {
 }
 
 /// Whether step `t` can run in bands with the step after it, and how many rows a band then
-/// has: `t` is a dense direct convolution, pooled or with at most [`BAND_UNPOOLED_CHANNELS`]
-/// output channels (`nnc_runtime::kernels::conv::conv_rows` computes any range of its rows),
-/// whose output only the next step reads, as its data input; the next step is a dense 3x3 convolution, stride 1 and padding 1 along rows,
+/// has: `t` is a dense convolution by Winograd (`nnc_runtime::kernels::winograd::winograd_rows`)
+/// or direct, pooled or with at most [`BAND_UNPOOLED_CHANNELS`] output channels
+/// (`nnc_runtime::kernels::conv::conv_rows`), either computing any range of its rows; it is not
+/// the next step of a band itself, and its output only the next step reads, as its data input; the next step is a dense 3x3 convolution, stride 1 and padding 1 along rows,
 /// direct or Winograd, whose fused pool (if any) tiles a band's rows, with at least two bands.
 fn bandable(graph: &Graph, schedule: &Schedule, t: usize) -> Option<usize> {
     let step = &schedule.steps[t];
@@ -662,7 +663,7 @@ fn bandable(graph: &Graph, schedule: &Schedule, t: usize) -> Option<usize> {
 /// lower bound: the first step writes a band of rows to a buffer of a few rows ([`band_rows`]),
 /// the second reads it and writes its rows of output, and so on down the map, so the first
 /// step's whole output never exists (the face pyramid's conv1, 4.9 MB at 640x480, only feeds
-/// conv2). Each step so run gets [`Step::band`], and its stored length becomes the band buffer's.
+/// conv2; its conv3, 2.5 MB, only conv4). Each step so run gets [`Step::band`], and its stored length becomes the band buffer's.
 /// Steps are tried in order and kept where the bound drops ([`liveness`] counts both steps'
 /// buffers live while either runs).
 pub fn band(graph: &Graph, schedule: Schedule) -> Schedule {
