@@ -143,8 +143,8 @@ pub unsafe fn winograd_band<
     unsafe { tiles::<S, H, W, CI, CO, 0, P, M, ACT, PK, V, NT>(p, (0, H - 2), false) }
 }
 
-/// What [`winograd`] and [`winograd_band`] require of their parameters, checked when an
-/// instance is compiled.
+/// What [`winograd`], [`winograd_rows`] and [`winograd_band`] require of their parameters,
+/// checked when an instance is compiled.
 #[inline(always)]
 fn checks<
     S: Simd,
