@@ -6,6 +6,28 @@ use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+/// Runs `f` run after run for about `seconds` (at least once) and says how long they took: the
+/// runs, median, fastest and slowest, in milliseconds. For the comparison's loop modes, A/B
+/// runs of two builds alternated by hand.
+#[allow(dead_code)] // The runtime comparison's, not `benches/pyramid.rs`'s.
+pub fn loop_for(seconds: f64, mut f: impl FnMut()) -> String {
+    let start = Instant::now();
+    let mut times = Vec::new();
+    while times.is_empty() || start.elapsed().as_secs_f64() < seconds {
+        let run = Instant::now();
+        f();
+        times.push(run.elapsed().as_secs_f64() * 1e3);
+    }
+    times.sort_by(f64::total_cmp);
+    format!(
+        "{} runs, median {:.3} ms, fastest {:.3}, slowest {:.3}",
+        times.len(),
+        times[times.len() / 2],
+        times[0],
+        times[times.len() - 1]
+    )
+}
+
 /// The load average as `/proc/loadavg` gives it, printed beside every figure.
 #[allow(dead_code)] // Not every bench prints it.
 pub fn load_average() -> String {

@@ -18,7 +18,7 @@ use nnc::ir::testing::{Rng, random_input};
 use std::hint::black_box;
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 nnc::nnc! {
     /// The face embedding at one 150x150 chip, f32 weights.
@@ -131,24 +131,12 @@ pub fn run_for(seconds: &str, portable: bool) -> ExitCode {
     } else {
         embedding::Network::new()
     };
-    let start = Instant::now();
-    let mut times = Vec::new();
-    // At least one run, whatever `seconds` says.
-    while times.is_empty() || start.elapsed().as_secs_f64() < seconds {
-        let run = Instant::now();
+    let runs = crate::support::loop_for(seconds, || {
         net.run_scale(0, 0, &chip, &mut |head| {
             black_box(head.data[0]);
-        });
-        times.push(run.elapsed().as_secs_f64() * 1e3);
-    }
-    times.sort_by(f64::total_cmp);
-    println!(
-        "embedding: {} runs, median {:.3} ms, fastest {:.3}, slowest {:.3}",
-        times.len(),
-        times[times.len() / 2],
-        times[0],
-        times[times.len() - 1]
-    );
+        })
+    });
+    println!("embedding: {runs}");
     ExitCode::SUCCESS
 }
 

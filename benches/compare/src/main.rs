@@ -439,22 +439,8 @@ fn pyramid_loop(seconds: &str, name: &str) -> ExitCode {
         }
     };
     pyramid(&mut runner);
-    let start = Instant::now();
-    let mut times = Vec::new();
-    while times.is_empty() || start.elapsed().as_secs_f64() < seconds {
-        let run = Instant::now();
-        pyramid(&mut runner);
-        times.push(run.elapsed().as_secs_f64() * 1e3);
-    }
-    times.sort_by(f64::total_cmp);
-    println!(
-        "{name} pyramid: {} runs, median {:.3} ms, fastest {:.3}, slowest {:.3}; load {}",
-        times.len(),
-        times[times.len() / 2],
-        times[0],
-        times[times.len() - 1],
-        load_average()
-    );
+    let runs = support::loop_for(seconds, || pyramid(&mut runner));
+    println!("{name} pyramid: {runs}; load {}", load_average());
     ExitCode::SUCCESS
 }
 
