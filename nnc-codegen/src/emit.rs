@@ -129,7 +129,8 @@ pub fn module(input: &MacroInput, compiled: &Compiled) -> TokenStream {
 
             impl Network {
                 /// Allocates the arena and picks the fastest path this CPU supports: AVX-512
-                /// (convolutions with ReLU or no activation on sixteen lanes, the rest as AVX2),
+                /// (convolutions with ReLU or no activation on sixteen lanes where their channels
+                /// fill them, the rest as AVX2),
                 /// AVX2 and FMA, or portable code.
                 pub fn new() -> Self {
                     Network {

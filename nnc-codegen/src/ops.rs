@@ -41,7 +41,8 @@ pub enum Path {
     Portable,
     Avx2,
     /// The AVX2 path, but convolutions with ReLU or no activation run on sixteen-lane AVX-512
-    /// vectors (1x1 ones as a matrix product).
+    /// vectors (1x1 ones as a matrix product) where those are not half empty
+    /// ([`sixteen_lanes`]).
     Avx512,
 }
 
@@ -279,14 +280,15 @@ fn conv(cx: &StepCtx<'_>, g: usize, part: Part, src: TokenStream, dst: TokenStre
             .window
             .as_square()
             .expect("Winograd takes square windows");
-        let (v, nt) = register_block(cx.path, "winograd_block", layout::winograd_block, co);
+        let isa = Isa::of(cx.path, sixteen_lanes(cx.path, true, co));
+        let (v, nt) = register_block(isa, "winograd_block", layout::winograd_block, co);
         let kernel = match part {
             Part::Whole => quote! { rt::winograd },
             Part::Rows => quote! { rt::winograd_rows },
             Part::Band { .. } => quote! { rt::winograd_band },
         };
         let [h, w, ci, co, p, m, pk] = [h, w, ci, co, p, m, pk].map(n);
-        return Isa::of(cx.path, true).call(
+        return isa.call(
             cx,
             g,
             kernel,
@@ -296,9 +298,9 @@ fn conv(cx: &StepCtx<'_>, g: usize, part: Part, src: TokenStream, dst: TokenStre
         );
     }
     if conv.is_depthwise() {
-        // Channels in, channels out; at sixteen lanes where the activation allows.
+        // Channels in, channels out; at sixteen lanes where the activation and channels allow.
         let npx = layout::depthwise_pixels_per_block(pk);
-        let wide = cx.path == Path::Avx512 && relu_or_none;
+        let wide = sixteen_lanes(cx.path, relu_or_none, ci);
         let cb = if wide { ci.div_ceil(16) } else { cob };
         let [h, w, c, cb, pk, npx] = [h, w, ci, cb, pk, npx].map(n);
         return Isa::of(cx.path, wide).call(
@@ -316,9 +318,10 @@ fn conv(cx: &StepCtx<'_>, g: usize, part: Part, src: TokenStream, dst: TokenStre
         // student's 48->10 `landmarks` took LLVM seconds a scale and path to compile, for the
         // same speed: `benches/NOTES.md`, attempt 19.)
         let cop = cob * 8;
-        let (v, npx) = register_block(cx.path, "pointwise_block", layout::pointwise_block, cop);
+        let isa = Isa::of(cx.path, sixteen_lanes(cx.path, true, co));
+        let (v, npx) = register_block(isa, "pointwise_block", layout::pointwise_block, cop);
         let [pixels, ci, co, cop] = [h * w, ci, co, cop].map(n);
-        return Isa::of(cx.path, true).call(
+        return isa.call(
             cx,
             g,
             quote! { rt::pointwise },
@@ -327,8 +330,8 @@ fn conv(cx: &StepCtx<'_>, g: usize, part: Part, src: TokenStream, dst: TokenStre
             part,
         );
     }
-    // Direct convolution, at sixteen lanes where the activation allows.
-    let wide = cx.path == Path::Avx512 && relu_or_none;
+    // Direct convolution, at sixteen lanes where the activation and channels allow.
+    let wide = sixteen_lanes(cx.path, relu_or_none, co);
     let (cob, registers) = if wide {
         (co.div_ceil(16), 32)
     } else {
@@ -372,26 +375,37 @@ fn conv(cx: &StepCtx<'_>, g: usize, part: Part, src: TokenStream, dst: TokenStre
     )
 }
 
+/// Whether a kernel over `channels` channels runs on sixteen lanes on `path`: on the AVX-512
+/// path, where the kernel takes them (`kernel_can`: ReLU or no activation) and where sixteen-lane
+/// vectors cover the channels in no more halves than eight-lane vectors do. The AMD EPYCs this
+/// runs on split a sixteen-lane FMA into two eight-lane ones, so a half-empty vector (8
+/// channels, or 4, or 24 as two) costs twice its work; what sixteen lanes gain is the 32
+/// registers. (testnet's 16->8 5x5 layer took it 16% slower than its AVX2 path:
+/// `benches/NOTES.md`, attempt 23.)
+fn sixteen_lanes(path: Path, kernel_can: bool, channels: usize) -> bool {
+    path == Path::Avx512 && kernel_can && channels.div_ceil(16) * 2 == channels.div_ceil(8)
+}
+
 /// The register block `rule(lanes, registers, channels)` (a `const fn` of `rt::layout`, named
-/// `name` there) gives a kernel on `path`: on the portable path an expression the user's crate
+/// `name` there) gives a kernel on `isa`: on the portable path an expression the user's crate
 /// evaluates, since the registers are its target's (`rt::PORTABLE_REGISTERS`); on the others
 /// the numbers, for eight lanes in 16 registers (AVX2) or sixteen in 32 (AVX-512).
 fn register_block(
-    path: Path,
+    isa: Isa,
     name: &str,
     rule: fn(usize, usize, usize) -> (usize, usize),
     channels: usize,
 ) -> (TokenStream, TokenStream) {
-    let (lanes, registers) = match path {
-        Path::Portable => {
+    let (lanes, registers) = match isa {
+        Isa::Portable => {
             let (rule, channels) = (format_ident!("{name}"), n(channels));
             return (
                 quote! { { rt::layout::#rule(8, rt::PORTABLE_REGISTERS, #channels).0 } },
                 quote! { { rt::layout::#rule(8, rt::PORTABLE_REGISTERS, #channels).1 } },
             );
         }
-        Path::Avx2 => (8, 16),
-        Path::Avx512 => (16, 32),
+        Isa::Avx2 => (8, 16),
+        Isa::Avx512 => (16, 32),
     };
     let (a, b) = rule(lanes, registers, channels);
     let [a, b] = [a, b].map(n);

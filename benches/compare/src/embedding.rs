@@ -50,9 +50,14 @@ pub fn rows(root: &Path, budget: Duration, peak: Option<f64>) -> (Vec<Row>, bool
         }
     };
     let onnx = root.join("target/face_embedding.onnx");
+    // A fresh clone has no `target/` at the root (the bench builds in its own workspace).
     let exported = nnc_ir::onnx::export(&model)
         .map_err(|e| e.to_string())
-        .and_then(|bytes| std::fs::write(&onnx, bytes).map_err(|e| e.to_string()));
+        .and_then(|bytes| {
+            std::fs::create_dir_all(root.join("target"))
+                .and_then(|()| std::fs::write(&onnx, bytes))
+                .map_err(|e| e.to_string())
+        });
     if let Err(why) = exported {
         println!("embedding: cannot export {}: {why}", onnx.display());
         return (Vec::new(), false);
